@@ -1,0 +1,50 @@
+/// Why an untrusted name cannot be used inside a directory.
+public struct UnsafeNameError: Error, Equatable, ExitCoded, CustomStringConvertible {
+  public var name: String
+  public var reason: String
+  public var exitStatus: ExitStatus { .dataError }
+  public var description: String { "unsafe file name \(SafeName.quoted(name)): \(reason)" }
+}
+
+/// Turns names that come from input (STIX ids, file names in a feed) into paths that cannot
+/// leave their directory.
+public enum SafeName {
+  /// Longest file name accepted, in bytes (the usual file-system limit).
+  public static let maxLength = 255
+
+  /// Checks one path component: no `/`, NUL, `.`/`..`, leading dot, control characters, and at
+  /// most `maxLength` bytes.
+  public static func check(_ name: String) throws(UnsafeNameError) {
+    let utf8 = name.utf8
+    if utf8.isEmpty { throw UnsafeNameError(name: name, reason: "empty") }
+    if utf8.count > maxLength { throw UnsafeNameError(name: name, reason: "longer than \(maxLength) bytes") }
+    if utf8.contains(0) { throw UnsafeNameError(name: name, reason: "contains a NUL byte") }
+    if utf8.contains(UInt8(ascii: "/")) || utf8.contains(UInt8(ascii: "\\")) {
+      throw UnsafeNameError(name: name, reason: "contains a path separator")
+    }
+    if name == "." || name == ".." || name.hasPrefix(".") { throw UnsafeNameError(name: name, reason: "starts with a dot") }
+    if utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+      throw UnsafeNameError(name: name, reason: "contains a control character")
+    }
+  }
+
+  /// `directory/name` after checking `name` with `check`.
+  public static func join(_ directory: String, _ name: String) throws(UnsafeNameError) -> String {
+    try check(name)
+    return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+  }
+
+  /// The file name for a STIX object: `<id>.json`, only for ids shaped `<type>--<uuid>`.
+  public static func stixFileName(_ id: String) throws(UnsafeNameError) -> String {
+    guard STIXIdentifier.isValid(id) else {
+      throw UnsafeNameError(name: id, reason: "not a STIX id of the form <type>--<uuid>")
+    }
+    return id + ".json"
+  }
+
+  /// A short printable form of an untrusted name for messages.
+  public static func quoted(_ name: String) -> String {
+    let shown = name.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined()
+    return "'" + shown + (name.unicodeScalars.count > 80 ? "…'" : "'")
+  }
+}

@@ -1,0 +1,123 @@
+/// A JSON value that keeps what the input said: object members stay in their order and numbers
+/// keep their text, so a value parsed and written again comes out the same.
+public enum JSONValue: Sendable, Equatable {
+  case null
+  case bool(Bool)
+  /// A number as it was written (for example `1.50` or `-0`), never converted through a Double.
+  case number(String)
+  case string(String)
+  case array([JSONValue])
+  case object(JSONObject)
+
+  /// A number value from an integer.
+  public static func int<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
+
+  public var stringValue: String? {
+    if case .string(let value) = self { return value }
+    return nil
+  }
+
+  public var boolValue: Bool? {
+    if case .bool(let value) = self { return value }
+    return nil
+  }
+
+  public var numberText: String? {
+    if case .number(let value) = self { return value }
+    return nil
+  }
+
+  /// The number as an integer, when it is written as one (or as a string holding one).
+  public var intValue: Int? {
+    switch self {
+    case .number(let text): return Int(text) ?? Double(text).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
+    case .string(let text): return Int(text.trimmingSpaces)
+    default: return nil
+    }
+  }
+
+  public var arrayValue: [JSONValue]? {
+    if case .array(let value) = self { return value }
+    return nil
+  }
+
+  public var objectValue: JSONObject? {
+    if case .object(let value) = self { return value }
+    return nil
+  }
+
+  public var isNull: Bool { self == .null }
+
+  /// The member `key` of an object value; nil for other values or a missing key.
+  public subscript(key: String) -> JSONValue? {
+    objectValue?[key]
+  }
+}
+
+/// A JSON object whose members keep their input order. Lookups are linear, which is fastest for
+/// the small objects STIX is made of.
+public struct JSONObject: Sendable, Equatable, Sequence {
+  public private(set) var members: [(key: String, value: JSONValue)]
+
+  public init() { members = [] }
+
+  public init(_ members: [(key: String, value: JSONValue)]) {
+    self.members = members
+  }
+
+  public var count: Int { members.count }
+  public var isEmpty: Bool { members.isEmpty }
+  public var keys: [String] { members.map(\.key) }
+
+  /// Reads a member; setting nil removes it, setting a new key appends it, an existing key keeps
+  /// its place.
+  public subscript(key: String) -> JSONValue? {
+    get {
+      for member in members where member.key == key { return member.value }
+      return nil
+    }
+    set {
+      if let index = members.firstIndex(where: { $0.key == key }) {
+        if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+      } else if let newValue {
+        members.append((key, newValue))
+      }
+    }
+  }
+
+  public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+    members.makeIterator()
+  }
+
+  public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    lhs.members.count == rhs.members.count
+      && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+  }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral,
+  ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
+  public init(stringLiteral value: String) { self = .string(value) }
+  public init(booleanLiteral value: Bool) { self = .bool(value) }
+  public init(nilLiteral: ()) { self = .null }
+  public init(integerLiteral value: Int) { self = .number(String(value)) }
+  public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
+  }
+}
+
+extension String {
+  /// The string without leading and trailing ASCII white space.
+  var trimmingSpaces: String {
+    var scalars = Substring(self)
+    while let first = scalars.first, first == " " || first == "\t" || first == "\n" || first == "\r" {
+      scalars.removeFirst()
+    }
+    while let last = scalars.last, last == " " || last == "\t" || last == "\n" || last == "\r" {
+      scalars.removeLast()
+    }
+    return String(scalars)
+  }
+}

@@ -1,0 +1,108 @@
+/// Writes JSON as compact UTF-8: no spaces, non-ASCII characters as they are, and only `"`, `\`
+/// and control characters escaped. Object members keep their order and numbers their text.
+///
+/// `canonical` sorts object keys by code point, which with the rest gives the bytes of Python's
+/// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, the form that
+/// OpenCTI's deterministic ids hash.
+public struct JSONWriter {
+  public private(set) var bytes: [UInt8]
+  public var canonical: Bool
+
+  public init(canonical: Bool = false, capacity: Int = 256) {
+    self.canonical = canonical
+    bytes = []
+    bytes.reserveCapacity(capacity)
+  }
+
+  /// The compact text of a value.
+  public static func serialize(_ value: JSONValue) -> [UInt8] {
+    var writer = JSONWriter()
+    writer.write(value)
+    return writer.bytes
+  }
+
+  /// The canonical text of a value (sorted keys), as pycti hashes it.
+  public static func canonical(_ value: JSONValue) -> String {
+    var writer = JSONWriter(canonical: true)
+    writer.write(value)
+    return String(decoding: writer.bytes, as: UTF8.self)
+  }
+
+  public mutating func write(_ value: JSONValue) {
+    switch value {
+    case .null: append("null")
+    case .bool(let flag): append(flag ? "true" : "false")
+    case .number(let text): bytes.append(contentsOf: text.utf8)
+    case .string(let text): writeString(text)
+    case .array(let elements):
+      bytes.append(UInt8(ascii: "["))
+      for (position, element) in elements.enumerated() {
+        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        write(element)
+      }
+      bytes.append(UInt8(ascii: "]"))
+    case .object(let object):
+      bytes.append(UInt8(ascii: "{"))
+      let members = canonical ? object.members.sorted { Self.codePointLess($0.key, $1.key) } : object.members
+      for (position, member) in members.enumerated() {
+        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        writeString(member.key)
+        bytes.append(UInt8(ascii: ":"))
+        write(member.value)
+      }
+      bytes.append(UInt8(ascii: "}"))
+    }
+  }
+
+  /// Appends bytes that already are JSON (a value cut from an input line), unchanged.
+  public mutating func writeRaw<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 {
+    bytes.append(contentsOf: json)
+  }
+
+  /// Appends literal ASCII text (punctuation or a known key) unchanged.
+  public mutating func append(_ text: StaticString) {
+    text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+  }
+
+  public mutating func writeString(_ text: String) {
+    bytes.append(UInt8(ascii: "\""))
+    var text = text
+    text.withUTF8 { utf8 in
+      var runStart = 0
+      for index in 0..<utf8.count {
+        let byte = utf8[index]
+        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        runStart = index + 1
+        switch byte {
+        case UInt8(ascii: "\""): append("\\\"")
+        case UInt8(ascii: "\\"): append("\\\\")
+        case 0x0A: append("\\n")
+        case 0x0D: append("\\r")
+        case 0x09: append("\\t")
+        case 0x08: append("\\b")
+        case 0x0C: append("\\f")
+        default:
+          append("\\u00")
+          bytes.append(Self.hexDigits[Int(byte >> 4)])
+          bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+        }
+      }
+      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+    }
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+  /// Python orders `str` keys by code point; Swift's `<` on strings does not. UTF-8 byte order
+  /// is code point order.
+  static func codePointLess(_ lhs: String, _ rhs: String) -> Bool {
+    lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+  }
+}
+
+extension JSONValue {
+  /// The compact JSON text of this value.
+  public var jsonText: String { String(decoding: JSONWriter.serialize(self), as: UTF8.self) }
+}

@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One input line: its bytes (without the line ending) and its 1-based number in the input.
+public struct Line: Sendable {
+  public var number: Int
+  public var bytes: [UInt8]
+}
+
+/// Errors from reading NDJSON input.
+public enum LineReaderError: Error, Equatable, ExitCoded, CustomStringConvertible {
+  /// The line was longer than the limit; it was skipped up to its end.
+  case lineTooLong(line: Int, limit: Int)
+  /// The input could not be opened or read.
+  case readFailed(path: String, errno: Int32)
+
+  public var exitStatus: ExitStatus {
+    switch self {
+    case .lineTooLong: .dataError
+    case .readFailed: .noInput
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .lineTooLong(let line, let limit): "line \(line): longer than the limit of \(limit) bytes, skipped"
+    case .readFailed(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
+    }
+  }
+}
+
+/// Reads newline-delimited records from a file descriptor, byte for byte. CRLF endings are
+/// accepted, blank lines are skipped (but counted), and a line over `maxLineBytes` is reported
+/// as an error and skipped, never held in memory whole.
+public final class LineReader {
+  /// 64 MiB, the default limit on one line.
+  public static let defaultMaxLineBytes = 64 << 20
+
+  public let maxLineBytes: Int
+  public let name: String
+  private let descriptor: Int32
+  private let ownsDescriptor: Bool
+  private var buffer: [UInt8]
+  private var start = 0
+  private var end = 0
+  private var atEOF = false
+  private var lineNumber = 0
+
+  /// Reads from standard input.
+  public convenience init(maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+    self.init(descriptor: 0, name: "<stdin>", owns: false, maxLineBytes: maxLineBytes)
+  }
+
+  /// Reads from the file at `path`.
+  public convenience init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(LineReaderError) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw .readFailed(path: path, errno: errno) }
+    self.init(descriptor: descriptor, name: path, owns: true, maxLineBytes: maxLineBytes)
+  }
+
+  init(descriptor: Int32, name: String, owns: Bool, maxLineBytes: Int) {
+    self.descriptor = descriptor
+    self.name = name
+    ownsDescriptor = owns
+    self.maxLineBytes = maxLineBytes
+    buffer = [UInt8](repeating: 0, count: min(1 << 20, max(maxLineBytes + 1, 4096)))
+  }
+
+  deinit {
+    if ownsDescriptor { close(descriptor) }
+  }
+
+  /// The number of the last line returned (or skipped).
+  public var currentLine: Int { lineNumber }
+
+  /// The next non-blank line, or nil at the end of the input. Throws `lineTooLong` for an
+  /// oversized line (already skipped: call again to go on).
+  public func next() throws(LineReaderError) -> Line? {
+    while true {
+      guard let line = try nextRaw() else { return nil }
+      if !line.bytes.isEmpty { return line }
+    }
+  }
+
+  private func nextRaw() throws(LineReaderError) -> Line? {
+    var searchFrom = start
+    while true {
+      if let newline = findNewline(from: searchFrom) {
+        lineNumber += 1
+        var lineEnd = newline
+        if lineEnd > start, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        if lineEnd - start > maxLineBytes {
+          start = newline + 1
+          throw .lineTooLong(line: lineNumber, limit: maxLineBytes)
+        }
+        let line = Line(number: lineNumber, bytes: Array(buffer[start..<lineEnd]))
+        start = newline + 1
+        return line
+      }
+      if atEOF {
+        guard start < end else { return nil }
+        lineNumber += 1
+        var lineEnd = end
+        if buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        let line = Line(number: lineNumber, bytes: Array(buffer[start..<lineEnd]))
+        start = end
+        return line
+      }
+      searchFrom = end
+      if end - start > maxLineBytes {
+        try skipRestOfLine()
+        lineNumber += 1
+        throw .lineTooLong(line: lineNumber, limit: maxLineBytes)
+      }
+      try fill()
+    }
+  }
+
+  private func findNewline(from index: Int) -> Int? {
+    guard index < end else { return nil }
+    return buffer.withUnsafeBufferPointer { pointer in
+      guard let found = memchr(pointer.baseAddress! + index, 0x0A, end - index) else { return nil }
+      return pointer.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+  }
+
+  /// Makes room and reads more bytes after `end`; sets `atEOF` at the end of the input.
+  private func fill() throws(LineReaderError) {
+    if start > 0 {
+      let pending = end - start
+      if pending > 0 {
+        buffer.withUnsafeMutableBufferPointer { pointer in
+          _ = memmove(pointer.baseAddress!, pointer.baseAddress! + start, pending)
+        }
+      }
+      start = 0
+      end = pending
+    }
+    if end == buffer.count {
+      buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+    }
+    let count = buffer.withUnsafeMutableBufferPointer { pointer in
+      readRetrying(descriptor, pointer.baseAddress! + end, pointer.count - end)
+    }
+    if count < 0 { throw .readFailed(path: name, errno: errno) }
+    if count == 0 { atEOF = true }
+    end += count
+  }
+
+  /// Drops bytes up to and including the next newline (or the end of input).
+  private func skipRestOfLine() throws(LineReaderError) {
+    start = end
+    while true {
+      if let newline = findNewline(from: start) {
+        start = newline + 1
+        return
+      }
+      start = 0
+      end = 0
+      try fill()
+      if atEOF && end == 0 { return }
+    }
+  }
+}
+
+/// `read(2)` that retries on EINTR.
+func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+  while true {
+    let result = read(descriptor, pointer, count)
+    if result < 0 && errno == EINTR { continue }
+    return result
+  }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Errors from writing records.
+public enum OutputError: Error, Equatable, ExitCoded, CustomStringConvertible {
+  /// The reader of the output went away (EPIPE): a normal end for a filter.
+  case closed
+  case writeFailed(errno: Int32)
+
+  public var exitStatus: ExitStatus {
+    switch self {
+    case .closed: .ok
+    case .writeFailed: .ioError
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .closed: "output closed by the reader"
+    case .writeFailed(let code): "writing the output failed: \(String(cString: strerror(code)))"
+    }
+  }
+}
+
+/// Writes NDJSON records to a file descriptor (stdout by default) with `write(2)`, one record per
+/// line. With `flushEachRecord` (the default) every record reaches the reader as soon as it is
+/// complete, which is what a filter in a live pipeline needs; state may be advanced once
+/// `writeRecord` returns.
+public final class RecordWriter {
+  private let descriptor: Int32
+  private var pending: [UInt8] = []
+  public var flushEachRecord: Bool
+  /// Records written so far.
+  public private(set) var recordCount = 0
+  /// Bytes written so far (line endings included).
+  public private(set) var byteCount = 0
+
+  public init(descriptor: Int32 = 1, flushEachRecord: Bool = true) {
+    self.descriptor = descriptor
+    self.flushEachRecord = flushEachRecord
+    pending.reserveCapacity(1 << 16)
+  }
+
+  /// Ignores SIGPIPE for the process, so a closed pipe shows up as EPIPE (a clean end) instead of
+  /// killing the tool. Call once at start-up.
+  public static func ignoreBrokenPipe() {
+    signal(SIGPIPE, SIG_IGN)
+  }
+
+  /// Writes one record followed by a newline. `record` must not contain a raw newline.
+  public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+    pending.append(contentsOf: record)
+    pending.append(0x0A)
+    recordCount += 1
+    if flushEachRecord || pending.count >= 1 << 16 { try flush() }
+  }
+
+  /// Sends everything buffered to the descriptor.
+  public func flush() throws(OutputError) {
+    guard !pending.isEmpty else { return }
+    var offset = 0
+    let total = pending.count
+    let failure: Int32? = pending.withUnsafeBytes { raw in
+      while offset < total {
+        let written = write(descriptor, raw.baseAddress! + offset, total - offset)
+        if written < 0 {
+          if errno == EINTR { continue }
+          return errno
+        }
+        offset += written
+      }
+      return nil
+    }
+    byteCount += offset
+    pending.removeAll(keepingCapacity: true)
+    if let failure {
+      throw failure == EPIPE ? .closed : .writeFailed(errno: failure)
+    }
+  }
+}

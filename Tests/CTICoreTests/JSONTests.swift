@@ -1,0 +1,4 @@
+import Testing
+@testable import CTICore
+
+@Test func placeholder() { #expect(true) }
