@@ -74,7 +74,7 @@ public final class BackupRestore {
     writer.append("{\"type\":\"bundle\",\"objects\":[")
     for (position, object) in (pulled + objects).enumerated() {
       if position > 0 { writer.append(",") }
-      writer.writeRaw(object.bytes)
+      writer.writeCompacted(object.bytes)
     }
     writer.append("]}")
     return RestoredBundle(

@@ -21,6 +21,12 @@ import Testing
     #expect(JSONValue.string("\r\n\u{08}\u{0C}").jsonText == #""\r\n\b\f""#)
   }
 
+  @Test func compactsPrettyPrintedJSONKeepingStrings() {
+    var writer = JSONWriter()
+    writer.writeCompacted(Array("{\n    \"a b\": [ 1,\t2 ],\r\n  \"q\": \"x \\\" y\"\n}".utf8))
+    #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a b":[1,2],"q":"x \" y"}"#)
+  }
+
   @Test func objectEditingKeepsPositions() {
     var object = JSONObject()
     object["b"] = 1

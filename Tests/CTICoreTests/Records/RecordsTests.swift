@@ -48,6 +48,28 @@ func temporaryFile(_ bytes: [UInt8]) throws -> String {
     #expect(got[1].1 == "z")
   }
 
+  @Test func linesSplitAcrossPipeReadsComeBackWhole() throws {
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    let expected = (0..<500).map { "line \($0) " + String(repeating: "z", count: $0 % 97) }
+    let text = Array((expected.joined(separator: "\n") + "\n").utf8)
+    let writerEnd = fds[1]
+    let feeder = Thread {
+      var offset = 0
+      while offset < text.count {
+        let chunk = min(7 + offset % 13, text.count - offset)
+        _ = text.withUnsafeBytes { write(writerEnd, $0.baseAddress! + offset, chunk) }
+        offset += chunk
+      }
+      close(writerEnd)
+    }
+    feeder.start()
+    let reader = LineReader(descriptor: fds[0], name: "pipe", owns: true, maxLineBytes: 1 << 20)
+    var got: [String] = []
+    while let line = try reader.next() { got.append(String(decoding: line.bytes, as: UTF8.self)) }
+    #expect(got == expected)
+  }
+
   @Test func keepsInvalidUTF8BytesUntouched() throws {
     let path = try temporaryFile([0x61, 0xFF, 0xFE, 0x0A])
     defer { unlink(path) }
