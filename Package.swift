@@ -41,11 +41,6 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(
-      name: "json-bench",
-      dependencies: ["CTICore"],
-      path: "scripts/bench/JSONBench"
-    ),
     .testTarget(
       name: "CTICoreTests",
       dependencies: ["CTICore"],

@@ -7,8 +7,8 @@ count=${1:-100000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_events.py "$count" > "$work/events.ndjson"
-swift build -c release --product json-bench >/dev/null
-bin=$(swift build -c release --show-bin-path)
+swift build -c release --package-path scripts/bench/JSONBench >/dev/null
+bin=$(swift build -c release --package-path scripts/bench/JSONBench --show-bin-path)
 
 python_seconds=$(python3 - "$work/events.ndjson" <<'PY'
 import json, sys, time
