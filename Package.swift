@@ -43,7 +43,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CTICoreTests",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CCurl"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
