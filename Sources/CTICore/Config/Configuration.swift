@@ -1,0 +1,163 @@
+import Foundation
+import Yams
+
+/// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
+public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible, LocalizedError {
+  public var message: String
+  public var exitStatus: ExitStatus { .config }
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+  public var errorDescription: String? { message }
+}
+
+/// Where one setting can be given: a flag value (already parsed by ArgumentParser), environment
+/// variables (the official connectors' names, first match wins) and a dotted config.yml key.
+public struct Setting: Sendable, Equatable {
+  public var environment: [String]
+  public var key: String?
+  /// Secrets are never shown, in messages or in `--print-config`.
+  public var isSecret: Bool
+
+  public init(env: String..., key: String? = nil, secret: Bool = false) {
+    environment = env
+    self.key = key
+    isSecret = secret
+  }
+}
+
+/// Resolves settings with the precedence every tool follows: command-line flag, then
+/// environment, then config.yml, then the default.
+public struct Configuration: Sendable {
+  public var environment: [String: String]
+  /// config.yml flattened to dotted keys (`opencti.url`); lists are joined with commas.
+  public var file: [String: String]
+  /// The config.yml that was read, if any.
+  public var filePath: String?
+
+  /// Reads the environment and a config.yml: `path` when given (it must exist), else
+  /// `./config.yml` when present.
+  public init(configFile path: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws(ConfigError)
+  {
+    self.environment = environment
+    let chosen = path ?? (FileSystem.exists("config.yml") ? "config.yml" : nil)
+    filePath = chosen
+    file = [:]
+    if let chosen {
+      guard let bytes = try? FileSystem.read(chosen) else { throw ConfigError("cannot read config file \(chosen)") }
+      file = try Configuration.flatten(yaml: String(decoding: bytes, as: UTF8.self), path: chosen)
+    }
+  }
+
+  /// A configuration from given values, for tests and embedding.
+  public init(environment: [String: String], file: [String: String] = [:]) {
+    self.environment = environment
+    self.file = file
+    filePath = nil
+  }
+
+  /// The raw text of a setting and where it came from, or nil when nothing sets it.
+  public func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
+    if let flag { return (flag, "command line") }
+    for name in setting.environment {
+      if let value = environment[name], !value.isEmpty { return (value, "environment \(name)") }
+    }
+    if let key = setting.key, let value = file[key] { return (value, "\(filePath ?? "config.yml") \(key)") }
+    return nil
+  }
+
+  public func string(_ setting: Setting, flag: String? = nil) -> String? {
+    lookup(setting, flag: flag)?.value
+  }
+
+  public func string(_ setting: Setting, flag: String? = nil, default fallback: String) -> String {
+    lookup(setting, flag: flag)?.value ?? fallback
+  }
+
+  /// A boolean: true/false, yes/no, on/off, 1/0 in any case.
+  public func bool(_ setting: Setting, flag: Bool? = nil, default fallback: Bool) throws(ConfigError) -> Bool {
+    if let flag { return flag }
+    guard let (text, source) = lookup(setting) else { return fallback }
+    guard let value = Configuration.parseBool(text) else {
+      throw ConfigError("\(source): '\(text)' is not a boolean (true/false, yes/no, 1/0)")
+    }
+    return value
+  }
+
+  public func int(_ setting: Setting, flag: Int? = nil, default fallback: Int) throws(ConfigError) -> Int {
+    if let flag { return flag }
+    guard let (text, source) = lookup(setting) else { return fallback }
+    guard let value = Int(text.trimmingSpaces) else { throw ConfigError("\(source): '\(text)' is not a whole number") }
+    return value
+  }
+
+  /// A duration in seconds: ISO-8601 (`PT5M`, `P30D`) or a plain number of seconds.
+  public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
+    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    guard let value = ISO8601.duration(text) ?? Double(text.trimmingSpaces) else {
+      throw ConfigError("\(source): '\(text)' is not an ISO-8601 duration such as PT60S or P30D")
+    }
+    return value
+  }
+
+  /// A comma-separated list (or a YAML list), items trimmed, empty items dropped.
+  public func list(_ setting: Setting, flag: String? = nil) -> [String] {
+    guard let text = string(setting, flag: flag) else { return [] }
+    return text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+  }
+
+  /// A value that must be one of `choices`.
+  public func choice(_ setting: Setting, flag: String? = nil, choices: [String], default fallback: String) throws(ConfigError)
+    -> String
+  {
+    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    let lowered = text.lowercased()
+    guard choices.contains(lowered) else {
+      throw ConfigError("\(source): '\(text)' is not one of \(choices.joined(separator: ", "))")
+    }
+    return lowered
+  }
+
+  /// A value shown safely: secrets as `***`.
+  public func display(_ setting: Setting, flag: String? = nil) -> String {
+    guard let (value, source) = lookup(setting, flag: flag) else { return "(unset)" }
+    return (setting.isSecret ? "***" : value) + " (from \(source))"
+  }
+
+  public static func parseBool(_ text: String) -> Bool? {
+    switch text.trimmingSpaces.lowercased() {
+    case "true", "yes", "y", "on", "1": true
+    case "false", "no", "n", "off", "0": false
+    default: nil
+    }
+  }
+
+  /// Flattens a YAML document into dotted keys with scalar text values.
+  public static func flatten(yaml: String, path: String = "config.yml") throws(ConfigError) -> [String: String] {
+    let node: Node?
+    do {
+      node = try Yams.compose(yaml: yaml)
+    } catch {
+      throw ConfigError("\(path): not valid YAML: \(error)")
+    }
+    var result: [String: String] = [:]
+    func walk(_ node: Node, _ prefix: String) {
+      switch node {
+      case .mapping(let mapping):
+        for (key, value) in mapping {
+          guard let name = key.string else { continue }
+          walk(value, prefix.isEmpty ? name : prefix + "." + name)
+        }
+      case .sequence(let sequence):
+        result[prefix] = sequence.compactMap { $0.string }.joined(separator: ",")
+      case .scalar(let scalar):
+        if !prefix.isEmpty, !(scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty && scalar.style == .plain) {
+          result[prefix] = scalar.string
+        }
+      case .alias: break
+      }
+    }
+    if let node { walk(node, "") }
+    return result
+  }
+}

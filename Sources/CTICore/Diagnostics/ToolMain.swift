@@ -1,0 +1,39 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Runs a tool's body and turns what it throws into the documented exit codes: a closed stdout
+/// is a clean exit, `ExitCoded` errors print their message on stderr and exit with their code,
+/// anything else exits 1 with its message.
+public enum ToolMain {
+  public static func run(tool: String, _ body: () throws -> ExitStatus) throws -> Never {
+    RecordWriter.ignoreBrokenPipe()
+    let status: ExitStatus
+    do {
+      status = try body()
+    } catch let error as OutputError where error == .closed {
+      status = .ok
+    } catch let error as ExitCode {
+      throw error
+    } catch let error as ExitCoded {
+      printError(tool: tool, "\(error)")
+      status = error.exitStatus
+    } catch let error as ValidationError {
+      throw error
+    } catch {
+      printError(tool: tool, "\(error)")
+      status = .partial
+    }
+    exit(status.rawValue)
+  }
+
+  /// Prints `tool: error: message` on stderr (used before logging is set up, and for fatal errors).
+  public static func printError(tool: String, _ message: String) {
+    let line = Array("\(tool): error: \(message)\n".utf8)
+    line.withUnsafeBytes { _ = write(2, $0.baseAddress!, $0.count) }
+  }
+}
