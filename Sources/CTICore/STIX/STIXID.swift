@@ -13,7 +13,7 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
   /// Python's `datetime.isoformat()` of an aware UTC datetime: `2016-08-29T00:00:00+00:00`, with
   /// `.ffffff` microseconds only when they are not zero.
   public static func isoformat(unixSeconds: Int64, microseconds: Int = 0) -> IDTime {
-    var text = STIXTime.civil(unixSeconds: unixSeconds)
+    var text = String(ISO8601.format(ISO8601.Instant(seconds: unixSeconds), fractionDigits: 0).dropLast())
     if microseconds != 0 {
       let digits = String(microseconds)
       text += "." + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
@@ -26,45 +26,6 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
     let microsecondsTotal = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
     let seconds = microsecondsTotal >= 0 ? microsecondsTotal / 1_000_000 : (microsecondsTotal - 999_999) / 1_000_000
     return isoformat(unixSeconds: seconds, microseconds: Int(microsecondsTotal - seconds * 1_000_000))
-  }
-}
-
-/// Calendar text for Unix times, without Foundation's formatters (slow and locale-bound).
-public enum STIXTime {
-  /// `YYYY-MM-DDTHH:MM:SS` (UTC) of a Unix time.
-  public static func civil(unixSeconds: Int64) -> String {
-    let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-    let secondOfDay = Int(unixSeconds - days * 86_400)
-    let (year, month, day) = civilDate(daysSinceEpoch: days)
-    return pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
-      + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-  }
-
-  /// Days since 1970-01-01 of a proleptic Gregorian date.
-  public static func daysSinceEpoch(year: Int64, month: Int, day: Int) -> Int64 {
-    let shiftedYear = month <= 2 ? year - 1 : year
-    let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-    let yearOfEra = shiftedYear - era * 400
-    let dayOfYear = Int64((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1)
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
-  }
-
-  static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int, Int) {
-    let z = daysSinceEpoch + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let monthIndex = (5 * dayOfYear + 2) / 153
-    let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-    let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-  }
-
-  static func pad(_ value: Int, _ width: Int) -> String {
-    let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
   }
 }
 
