@@ -49,6 +49,13 @@ public struct RawObject: Sendable {
     return try? RawObject(source, range: range)
   }
 
+  /// The byte ranges (in `source`) of the elements of the array value of `key`; nil when it is
+  /// missing or not an array.
+  public func elementRanges(_ key: String) -> [Range<Int>]? {
+    guard let range = valueRange(key), source[range.lowerBound] == UInt8(ascii: "[") else { return nil }
+    return try? source.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONParser.elements(of: buffer, in: range) }
+  }
+
   /// The value of `key`, parsed into a tree.
   public func value(_ key: String) -> JSONValue? {
     guard let range = valueRange(key) else { return nil }
