@@ -51,7 +51,7 @@ public struct RawObject: Sendable {
 
   /// The byte ranges (in `source`) of the elements of the array value of `key`; nil when it is
   /// missing or not an array.
-  public func elementRanges(_ key: String) -> [Range<Int>]? {
+  public func arrayElements(_ key: String) -> [Range<Int>]? {
     guard let range = valueRange(key), source[range.lowerBound] == UInt8(ascii: "[") else { return nil }
     return try? source.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONParser.elements(of: buffer, in: range) }
   }

@@ -203,7 +203,7 @@ public final class PushPipeline {
   // MARK: Bundles
 
   private func pushBundle(_ bundle: RawObject, line: Int, as connector: ConnectorRegistration?, applicant: String?) throws {
-    guard let ranges = bundle.elementRanges("objects") else { throw RecordProblem("bundle has no objects list") }
+    guard let ranges = bundle.arrayElements("objects") else { throw RecordProblem("bundle has no objects list") }
     guard !ranges.isEmpty else { throw RecordProblem("bundle has no objects") }
     var objects: [StagedObject] = []
     objects.reserveCapacity(ranges.count)
