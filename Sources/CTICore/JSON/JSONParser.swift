@@ -113,8 +113,8 @@ public struct JSONParser {
     return result
   }
 
-  /// The elements of the array that fills `range` of `input`: the byte range of each value, in
-  /// order. Values are checked but not built.
+  /// The byte ranges of the elements of the array that fills `range` of `input`. Elements are
+  /// checked but not built.
   public static func elements(
     of input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
   ) throws(JSONError) -> [Range<Int>] {
