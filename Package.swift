@@ -53,7 +53,7 @@ let package = Package(
       name: "CTITestSupport",
       dependencies: ["CTICore"],
       path: "Tests/Support",
-      exclude: ["fake_opencti.py"]
+      exclude: ["fake_opencti.py", "fake_graphql.py"]
     ),
     .testTarget(
       name: "CTICoreTests",

@@ -39,7 +39,21 @@ public final class HTTPGraphQLTransport: GraphQLTransport {
     switch response.status {
     case 200..<300: return response.body
     case 401, 403: throw .permissionDenied(status: response.status, operation: request.operation)
-    default: throw .httpStatus(response.status, operation: request.operation, body: HTTPError.excerpt(response.body))
+    default:
+      // A document the schema refuses comes back as 400 with errors[] (Apollo's validation).
+      if response.status < 500, case .graphQL(let error)? = Self.graphQLError(response.body, request.operation) {
+        throw .graphQL(error)
+      }
+      throw .httpStatus(response.status, operation: request.operation, body: HTTPError.excerpt(response.body))
+    }
+  }
+
+  private static func graphQLError(_ body: [UInt8], _ operation: GraphQLOperation) -> OpenCTIError? {
+    do {
+      _ = try GraphQLResponse.data(body, operation: operation)
+      return nil
+    } catch {
+      return error
     }
   }
 }
