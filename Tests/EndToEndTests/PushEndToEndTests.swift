@@ -243,9 +243,18 @@ import Testing
   @Test func anUnreachablePlatformRejectsEverythingAndExits69() throws {
     var target = Target()
     target.environment = ["OPENCTI_URL": "http://127.0.0.1:9", "OPENCTI_TOKEN": target.token, "CONNECTOR_ID": target.connectorId]
-    let result = try push(target, [indicator(1)])
-    #expect(result.status == 69)
-    #expect(result.stderrText.contains("About"))
+    let plain = try push(target, [indicator(1)])
+    #expect(plain.status == 69)
+    #expect(plain.stderrText.contains("About"))
+
+    let rejectPath = NSTemporaryDirectory() + FakePlatform.unique("rejects") + ".ndjson"
+    defer { try? FileManager.default.removeItem(atPath: rejectPath) }
+    let kept = try push(target, [indicator(1), bundleLine([indicator(2)])], ["--reject", rejectPath])
+    #expect(kept.status == 69)
+    let rejects = try String(contentsOfFile: rejectPath, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+    #expect(rejects.map { $0["line"]?.intValue } == [1, 2])
+    #expect(rejects.allSatisfy { $0["error"]?.stringValue?.hasPrefix("not sent") == true })
+    #expect(kept.stderrText.contains("2 records, 0 bundles, 0 objects pushed, 2 rejected, 0 works opened"))
   }
 
   @Test func pingsWhileRunning() throws {

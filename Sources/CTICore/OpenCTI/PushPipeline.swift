@@ -106,6 +106,12 @@ public final class PushPipeline {
     }
   }
 
+  /// Gives up on the platform (it failed before anything could be sent): every record from now
+  /// on is rejected without being sent.
+  public func abandon(because error: OpenCTIError) {
+    platformFailure = platformFailure ?? error
+  }
+
   /// Pushes what is still collected. Call at the end of the input.
   public func finish() throws {
     try flushPending()

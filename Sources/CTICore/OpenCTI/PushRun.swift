@@ -83,6 +83,7 @@ public final class PushRun {
   public let pipeline: PushPipeline
   private let pinger: ConnectorPinger?
   private let diagnostics: Diagnostics
+  private let keepsRejects: Bool
 
   /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
   /// from their own thread.
@@ -92,6 +93,7 @@ public final class PushRun {
   ) {
     self.settings = settings
     self.diagnostics = diagnostics
+    keepsRejects = rejects != nil
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
     pipeline = PushPipeline(target: session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects)
     pinger = pingTransport.map {
@@ -103,17 +105,23 @@ public final class PushRun {
 
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
   public func run(readers paths: [String]) throws -> ExitStatus {
-    try session.start()
+    do {
+      try session.start()
+    } catch {
+      // Without the platform nothing can be sent; with a reject file the input still goes there,
+      // so that nothing is lost.
+      guard keepsRejects, error.isPlatformFailure else { throw error }
+      diagnostics.error("\(error); every record goes to the reject file")
+      pipeline.abandon(because: error)
+      try readAll(paths)
+      try pipeline.finish()
+      return error.exitStatus
+    }
     diagnostics.logger.info(
       "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
     pinger?.start()
     defer { pinger?.stop() }
-    for path in paths {
-      let reader = path == "-" ? LineReader() : try LineReader(path: path)
-      while let line = try nextLine(reader) {
-        try pipeline.process(line)
-      }
-    }
+    try readAll(paths)
     try pipeline.finish()
     let rejected = diagnostics.skipped
     if pipeline.platformFailure == nil || !session.works.isEmpty {
@@ -126,6 +134,15 @@ public final class PushRun {
       }
     }
     return pipeline.platformFailure?.exitStatus ?? diagnostics.finalStatus
+  }
+
+  private func readAll(_ paths: [String]) throws {
+    for path in paths {
+      let reader = path == "-" ? LineReader() : try LineReader(path: path)
+      while let line = try nextLine(reader) {
+        try pipeline.process(line)
+      }
+    }
   }
 
   /// The next line; an over-long line is rejected (and skipped) on the way.
