@@ -7,6 +7,7 @@ let tools = [
   "cti-backup",
   "cti-stream",
   "cti-misp",
+  "cti-push",
 ]
 
 let package = Package(
@@ -44,7 +45,7 @@ let package = Package(
       name: "CTITestSupport",
       dependencies: ["CTICore"],
       path: "Tests/Support",
-      exclude: ["fake_opencti.py"]
+      exclude: ["fake_opencti.py", "fake_graphql.py"]
     ),
     .testTarget(
       name: "CTICoreTests",
