@@ -7,6 +7,7 @@ let package = Package(
   products: [
     .library(name: "CTICore", targets: ["CTICore"]),
     .executable(name: "cti-backup", targets: ["cti-backup"]),
+    .executable(name: "cti-diode", targets: ["cti-diode"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +37,13 @@ let package = Package(
     ),
     .executableTarget(
       name: "cti-backup",
+      dependencies: [
+        "CTICore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(
+      name: "cti-diode",
       dependencies: [
         "CTICore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
