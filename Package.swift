@@ -49,14 +49,20 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    .target(
+      name: "CTITestSupport",
+      dependencies: ["CTICore"],
+      path: "Tests/Support",
+      exclude: ["fake_opencti.py"]
+    ),
     .testTarget(
       name: "CTICoreTests",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CCurl", "CTITestSupport"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CTITestSupport"],
       resources: [.copy("Fixtures")]
     ),
   ]

@@ -3,6 +3,117 @@ import CTICore
 
 @main
 struct CTIBackup: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "cti-backup", abstract: "placeholder")
-  func run() throws {}
+  static let configuration = CommandConfiguration(
+    commandName: "cti-backup",
+    abstract: "Keep an OpenCTI backup tree from stream events, and restore it as bundles.",
+    discussion: """
+      Reads NDJSON stream events (as cti-stream writes them) from standard input and maintains \
+      PATH/opencti_data/<bucket>/<stix-id>.json, the layout of OpenCTI's backup-files and \
+      restore-files connectors. Bare STIX objects and bundles are stored as creations.
+
+      Examples:
+        cti-stream | cti-backup /backup
+        cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
+        cti-backup restore /backup | cti-push
+      """,
+    subcommands: [Backup.self, Restore.self],
+    defaultSubcommand: Backup.self
+  )
+}
+
+/// Where the backup lives: the positional PATH, BACKUP_PATH or backup.path.
+struct BackupLocation: ParsableArguments {
+  @Argument(help: ArgumentHelp("The backup root (env BACKUP_PATH, config backup.path).", valueName: "path"))
+  var path: String?
+
+  @Option(help: ArgumentHelp("Storage protocol; only 'local' exists (env BACKUP_PROTOCOL).", valueName: "protocol"))
+  var `protocol`: String?
+
+  func resolve(_ configuration: Configuration) throws -> String {
+    _ = try configuration.choice(BackupSettings.protocolName, flag: self.protocol, choices: ["local"], default: "local")
+    guard let path = configuration.string(BackupSettings.path, flag: path) else {
+      throw ConfigError("no backup path: give PATH, or set BACKUP_PATH or backup.path in config.yml")
+    }
+    return path
+  }
+}
+
+extension CTIBackup {
+  struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "backup",
+      abstract: "Apply stream events from standard input to the backup tree (the default).",
+      discussion: """
+        create and update events overwrite the object's file atomically, delete removes it (and a \
+        bucket folder it empties), merge writes the target and removes the merged sources' files. \
+        Heartbeats and unknown events are skipped. Bad lines are reported with their line number, \
+        counted and skipped (--strict stops at the first).
+        """
+    )
+
+    @OptionGroup var location: BackupLocation
+
+    @Option(help: ArgumentHelp("Folder width: hour or minute (env BACKUP_BUCKET; default hour). 'minute' gives the official connector's folders.", valueName: "size"))
+    var bucket: String?
+
+    @Flag(name: .customLong("fsync"), help: "fsync each file and folder change (env BACKUP_FSYNC).")
+    var fsync: Bool = false
+
+    @Option(help: ArgumentHelp("Read events from this file instead of standard input.", valueName: "file"))
+    var input: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+      try ToolMain.run(tool: "cti-backup") {
+        let configuration = try common.configuration()
+        let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
+        let path = try location.resolve(configuration)
+        let size = try configuration.choice(
+          BackupSettings.bucket, flag: bucket, choices: BucketSize.allCases.map(\.rawValue), default: "hour")
+        let durable = try configuration.bool(BackupSettings.fsync, flag: fsync ? true : nil, default: false)
+        let run = try BackupRun(
+          path: path, bucket: BucketSize(rawValue: size) ?? .hour, durable: durable, diagnostics: diagnostics)
+        let reader = try input.map { path throws in try LineReader(path: path) } ?? LineReader()
+        try run.consume(reader)
+        if !common.quiet { diagnostics.logger.info("\(run.summary)") }
+        return diagnostics.finalStatus
+      }
+    }
+  }
+
+  struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "restore",
+      abstract: "Write one bundle per bucket folder to standard output, oldest first.",
+      discussion: """
+        Reads a backup tree (cti-backup's, or the official connector's minute folders). Each \
+        bundle holds the folder's objects, preceded by the objects they reference that are stored \
+        only in later folders, as OpenCTI's restore-files connector resolves them. With --state, \
+        the last folder written is remembered and a rerun goes on after it.
+
+        Example:
+          cti-backup restore --state restore.json /backup | cti-push
+        """
+    )
+
+    @OptionGroup var location: BackupLocation
+
+    @Option(help: ArgumentHelp("Remember the last folder written here ({\"current\": …}) and resume after it.", valueName: "file"))
+    var state: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+      try ToolMain.run(tool: "cti-backup") {
+        let configuration = try common.configuration()
+        let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
+        let path = try location.resolve(configuration)
+        let run = try RestoreRun(path: path, statePath: state, diagnostics: diagnostics)
+        try run.restore(to: RecordWriter())
+        if !common.quiet { diagnostics.logger.info("\(run.summary)") }
+        return diagnostics.finalStatus
+      }
+    }
+  }
 }

@@ -113,6 +113,41 @@ public struct JSONParser {
     return result
   }
 
+  /// The byte ranges of the elements of the array that fills `range` of `input`. Elements are
+  /// checked but not built.
+  public static func elements(
+    of input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
+  ) throws(JSONError) -> [Range<Int>] {
+    var parser = JSONParser(UnsafeBufferPointer(rebasing: input[..<range.upperBound]), limits: limits)
+    var index = parser.skipSpace(range.lowerBound)
+    guard index < range.upperBound, input[index] == UInt8(ascii: "[") else {
+      throw JSONError("expected a JSON array", at: index)
+    }
+    index = parser.skipSpace(index + 1)
+    var result: [Range<Int>] = []
+    if index < range.upperBound, input[index] == UInt8(ascii: "]") {
+      index += 1
+    } else {
+      while true {
+        let start = index
+        try parser.skip(&index)
+        result.append(start..<index)
+        index = parser.skipSpace(index)
+        guard index < range.upperBound else { throw JSONError("unterminated array", at: index) }
+        if input[index] == UInt8(ascii: ",") {
+          index = parser.skipSpace(index + 1)
+          continue
+        }
+        guard input[index] == UInt8(ascii: "]") else { throw JSONError("expected ',' or ']' in an array", at: index) }
+        index += 1
+        break
+      }
+    }
+    index = parser.skipSpace(index)
+    guard index == range.upperBound else { throw JSONError("unexpected data after the JSON value", at: index) }
+    return result
+  }
+
   /// Parses the value that fills `range` of `input`.
   public static func parse(
     _ input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()

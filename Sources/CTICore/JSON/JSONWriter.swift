@@ -72,6 +72,30 @@ public struct JSONWriter {
     bytes.append(contentsOf: json)
   }
 
+  /// Appends already-checked JSON without the white space between its tokens, so a
+  /// pretty-printed value fits on one NDJSON line. Strings and escapes are copied unchanged.
+  public mutating func writeCompacted<Bytes: Collection>(_ json: Bytes) where Bytes.Element == UInt8 {
+    var inString = false
+    var escaped = false
+    for byte in json {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == 0x5C {
+          escaped = true
+        } else if byte == 0x22 {
+          inString = false
+        }
+        bytes.append(byte)
+      } else if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+        continue
+      } else {
+        if byte == 0x22 { inString = true }
+        bytes.append(byte)
+      }
+    }
+  }
+
   /// Appends literal ASCII text (punctuation or a known key) unchanged.
   public mutating func append(_ text: StaticString) {
     text.withUTF8Buffer { bytes.append(contentsOf: $0) }

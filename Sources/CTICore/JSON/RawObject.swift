@@ -49,6 +49,23 @@ public struct RawObject: Sendable {
     return try? RawObject(source, range: range)
   }
 
+  /// The elements of the array value of `key` as byte ranges; nil when it is missing or not an
+  /// array.
+  public func arrayElements(_ key: String) -> [Range<Int>]? {
+    guard let range = valueRange(key), source[range.lowerBound] == UInt8(ascii: "[") else { return nil }
+    return try? source.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONParser.elements(of: buffer, in: range) }
+  }
+
+  /// The string elements of the array value of `key` (other elements are left out).
+  public func stringArray(_ key: String) -> [String]? {
+    guard let elements = arrayElements(key) else { return nil }
+    return source.withUnsafeBufferPointer { buffer in
+      elements.compactMap { range in
+        buffer[range.lowerBound] == UInt8(ascii: "\"") ? try? JSONParser.string(buffer, in: range) : nil
+      }
+    }
+  }
+
   /// The value of `key`, parsed into a tree.
   public func value(_ key: String) -> JSONValue? {
     guard let range = valueRange(key) else { return nil }

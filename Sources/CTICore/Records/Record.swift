@@ -38,10 +38,15 @@ public struct Record: Sendable {
     do {
       object = try RawObject(line.bytes)
     } catch {
-      if line.bytes.first != UInt8(ascii: "{"), (try? JSONParser.validate(line.bytes)) != nil {
+      if line.bytes.first != UInt8(ascii: "{") {
+        do {
+          try JSONParser.validate(line.bytes)
+        } catch {
+          throw RecordError(line: line.number, "not JSON: \(error)")
+        }
         throw RecordError(line: line.number, "not a JSON object")
       }
-      throw RecordError(line: line.number, "invalid JSON: \(error)")
+      throw RecordError(line: line.number, "not JSON: \(error)")
     }
     guard let kind = Record.kind(of: object) else {
       throw RecordError(

@@ -1,0 +1,141 @@
+/// What applying one record did to the backup tree.
+public enum BackupOutcome: Equatable, Sendable {
+  case written
+  case deleted(found: Bool)
+  /// A merge: the target written and this many source files removed.
+  case merged(sourcesRemoved: Int)
+  /// A heartbeat, `connected` or an event name the backup does not handle.
+  case ignored(event: String)
+}
+
+/// Counts of what a backup run did, for the summary line.
+public struct BackupCounts: Sendable, Equatable {
+  public var written = 0
+  public var deleted = 0
+  public var deleteMissing = 0
+  public var merged = 0
+  public var mergeSourcesRemoved = 0
+  public var ignored = 0
+  public var foldersCreated = 0
+  public var foldersRemoved = 0
+}
+
+/// Applies stream events (and bare STIX objects or bundles, taken as creations) to a backup
+/// tree: create/update overwrite the object's file atomically, delete removes it (and a bucket
+/// folder it leaves empty), merge writes the target and removes the merged sources' files.
+public final class BackupWriter {
+  public let tree: BackupTree
+  public let bucket: BucketSize
+  /// fsync every file and folder change before going on.
+  public let durable: Bool
+  public private(set) var counts = BackupCounts()
+  private var knownFolders = Set<String>()
+
+  /// Opens the tree under `path`, which must exist; `opencti_data` is created if missing.
+  public init(path: String, bucket: BucketSize, durable: Bool) throws(FileSystemError) {
+    guard FileSystem.isDirectory(path) else { throw FileSystemError("backup path", path, ENOENT) }
+    tree = BackupTree(path: path)
+    self.bucket = bucket
+    self.durable = durable
+    if !FileSystem.isDirectory(tree.dataPath) {
+      try FileSystem.makeDirectory(tree.dataPath)
+      if durable { try FileSystem.syncDirectory(path) }
+    }
+  }
+
+  /// Applies one record.
+  @discardableResult
+  public func apply(_ record: Record) throws -> BackupOutcome {
+    switch record.kind {
+    case .streamEvent:
+      return try applyEvent(record.object)
+    case .stixObject:
+      try write(record.object)
+      return .written
+    case .bundle:
+      guard let elements = record.object.arrayElements("objects") else { throw BackupError("bundle objects is not a list") }
+      for range in elements {
+        guard record.object.source[range.lowerBound] == UInt8(ascii: "{") else {
+          throw BackupError("a bundle element is not an object")
+        }
+        try write(try RawObject(record.object.source, range: range))
+      }
+      return .written
+    case .diodeEnvelope:
+      guard let bundle = record.object.object("bundle"), let elements = bundle.arrayElements("objects") else {
+        throw BackupError("the envelope's bundle has no objects list")
+      }
+      for range in elements {
+        try write(try RawObject(record.object.source, range: range))
+      }
+      return .written
+    }
+  }
+
+  private func applyEvent(_ event: RawObject) throws -> BackupOutcome {
+    let name = event.string("event") ?? ""
+    guard let data = event.object("data") else { throw BackupError("the event has no data object") }
+    switch name {
+    case "create", "update":
+      try write(data)
+      return .written
+    case "delete":
+      let found = try remove(data)
+      counts.deleted += 1
+      if !found { counts.deleteMissing += 1 }
+      return .deleted(found: found)
+    case "merge":
+      try write(data, countAsWrite: false)
+      var removed = 0
+      let targetID = data.string("id")
+      if let sources = event.object("context")?.arrayElements("sources") {
+        for range in sources where event.source[range.lowerBound] == UInt8(ascii: "{") {
+          let source = try RawObject(event.source, range: range)
+          if source.string("id") == targetID { continue }
+          if try remove(source) { removed += 1 }
+        }
+      }
+      counts.merged += 1
+      counts.mergeSourcesRemoved += removed
+      return .merged(sourcesRemoved: removed)
+    default:
+      counts.ignored += 1
+      return .ignored(event: name)
+    }
+  }
+
+  private func write(_ object: RawObject, countAsWrite: Bool = true) throws {
+    let (folder, file) = try tree.location(of: object, bucket: bucket)
+    if !knownFolders.contains(folder) {
+      if !FileSystem.isDirectory(folder) {
+        try FileSystem.makeDirectory(folder)
+        counts.foldersCreated += 1
+        if durable { try FileSystem.syncDirectory(tree.dataPath) }
+      }
+      knownFolders.insert(folder)
+    }
+    try FileSystem.writeAtomically(BackupTree.fileBytes(forObject: object.bytes), to: folder + "/" + file, durable: durable)
+    if countAsWrite { counts.written += 1 }
+  }
+
+  /// Removes an object's file; an emptied bucket folder goes too. Says whether a file was there.
+  private func remove(_ object: RawObject) throws -> Bool {
+    let (folder, file) = try tree.location(of: object, bucket: bucket)
+    let found = try FileSystem.removeFile(folder + "/" + file)
+    if found {
+      if durable { try FileSystem.syncDirectory(folder) }
+      if FileSystem.removeDirectoryIfEmpty(folder) {
+        knownFolders.remove(folder)
+        counts.foldersRemoved += 1
+        if durable { try FileSystem.syncDirectory(tree.dataPath) }
+      }
+    }
+    return found
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
