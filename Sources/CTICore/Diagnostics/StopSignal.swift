@@ -12,6 +12,12 @@ nonisolated(unsafe) private var stopRequestedFlag: sig_atomic_t = 0
 /// between polls). A second signal of the same kind kills as usual.
 public enum StopSignal {
   public static func install() {
+    // A parent may hand down a mask that blocks them (some supervisors and test runners do).
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGTERM)
+    sigaddset(&unblock, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     for signalNumber in [SIGTERM, SIGINT] {
       signal(signalNumber) { number in
         stopRequestedFlag = 1
