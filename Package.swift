@@ -8,6 +8,7 @@ let package = Package(
     .library(name: "CTICore", targets: ["CTICore"]),
     .executable(name: "cti-backup", targets: ["cti-backup"]),
     .executable(name: "cti-diode", targets: ["cti-diode"]),
+    .executable(name: "cti-stream", targets: ["cti-stream"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,13 @@ let package = Package(
     ),
     .executableTarget(
       name: "cti-diode",
+      dependencies: [
+        "CTICore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(
+      name: "cti-stream",
       dependencies: [
         "CTICore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,4 +1,5 @@
 import CTITestSupport
+import Foundation
 import Testing
 
 @testable import CTICore
@@ -109,25 +110,16 @@ import Testing
   }
 }
 
-@Suite struct ToolRunnerTests {
-  @Test func runs_a_program_with_arguments_environment_and_stdin() throws {
-    let result = try ToolRunner.run(
-      "/bin/sh", ["-c", "cat; echo \"$GREETING\" >&2; exit 3"], environment: ["GREETING": "hi"], stdin: Array("in\n".utf8))
-    #expect(result.status == 3)
-    #expect(!result.signalled && !result.timedOut)
-    #expect(result.stdoutLines == ["in"])
-    #expect(result.stderrText == "hi\n")
-  }
-
-  @Test func kills_a_program_that_runs_too_long() throws {
-    let result = try ToolRunner.run("/bin/sleep", ["30"], timeout: 0.3)
-    #expect(result.timedOut)
-    #expect(result.signalled)
-  }
-
-  @Test func the_environment_does_not_leak_from_the_developer_shell() throws {
-    let result = try ToolRunner.run("/usr/bin/env")
-    #expect(!result.stdoutText.contains("OPENCTI_"))
-    #expect(result.stdoutText.contains("PATH="))
+@Suite struct RunningToolTests {
+  @Test func a_started_tool_can_be_watched_signalled_and_collected() throws {
+    let tool = try ToolRunner.start("/bin/sh", ["-c", "echo one; echo \"$WORD\" >&2; exec sleep 30"], environment: ["WORD": "two"])
+    #expect(tool.waitUntil(timeout: 5) { $0.completedLines == 1 })
+    #expect(tool.isRunning)
+    tool.signal(SIGTERM)
+    let result = tool.wait(timeout: 5)
+    #expect(result.status == 128 + SIGTERM)
+    #expect(result.stdoutLines == ["one"])
+    #expect(result.stderr == "two\n")
+    #expect(!result.timedOut)
   }
 }

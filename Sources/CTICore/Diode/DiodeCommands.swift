@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Problems that stop cti-diode before or between passes.
 public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
   case missingFolder(String)
@@ -111,7 +117,7 @@ public final class DiodeImportRun {
   }
 
   public func run() throws -> ExitStatus {
-    StopSignal.install()
+    StopSignals.install()
     guard let directory = settings.directory else { throw DiodeError.noSource }
     if settings.statePath == nil, !settings.options.deleteAfterImport {
       diagnostics.warning("without --state, files kept after import are imported again by the next run")
@@ -137,9 +143,20 @@ public final class DiodeImportRun {
       } catch let error where settings.interval != nil && Self.isTransient(error) {
         diagnostics.error("\(error); trying again in \(Int(settings.interval!)) s")
       }
-    } while !total.stopped && settings.interval.map { StopSignal.sleep($0) } ?? false
+    } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
     if !quiet { diagnostics.logger.info("\(Self.describe(total))") }
     return diagnostics.finalStatus
+  }
+
+  /// Sleeps up to `seconds`, waking early on a stop signal; says whether to go on.
+  static func sleepUnlessStopped(_ seconds: Double) -> Bool {
+    var remaining = seconds
+    while remaining > 0, !StopSignals.requested {
+      let step = min(remaining, 0.2)
+      usleep(UInt32(step * 1_000_000))
+      remaining -= step
+    }
+    return !StopSignals.requested
   }
 
   /// Errors that a later pass may not have (a folder not mounted yet, a full disk); bad output

@@ -94,7 +94,7 @@ public final class DiodeImporter {
   }
 
   /// One pass over the source. `shouldStop` is checked between files.
-  public func runPass(shouldStop: () -> Bool = { StopSignal.requested }) throws -> DiodeImportSummary {
+  public func runPass(shouldStop: () -> Bool = { StopSignals.requested }) throws -> DiodeImportSummary {
     var summary = DiodeImportSummary()
     let items = try source.list().sorted(by: diodeImportOrder)
     var gone: Set<String> = []
