@@ -154,6 +154,23 @@ import Testing
     #expect(try platform.requests(of: stream.name).count == 1)
   }
 
+  @Test func an_invalid_payload_is_reported_and_skipped_or_stops_with_strict() throws {
+    var stream = FakePlatform.Stream()
+    stream.events = [
+      FakePlatform.Event(id: "1-0", data: Self.payload(1)), FakePlatform.Event(id: "2-0", data: #"{"version":"4","data":{"id":"#),
+      FakePlatform.Event(id: "3-0", data: Self.payload(3)),
+    ]
+    stream.heartbeat = 0.1
+    try platform.install(stream)
+    let skipping = try ToolRunner.run("cti-stream", ["--recover", "false", "--idle-exit", "0.5"], environment: environment(stream), timeout: 20)
+    #expect(skipping.status == 1)
+    #expect(try ids(skipping) == ["1-0", "3-0"])
+    #expect(skipping.stderr.contains("event 2-0: payload is not valid JSON"))
+    let strict = try ToolRunner.run("cti-stream", ["--recover", "false", "--strict"], environment: environment(stream), timeout: 20)
+    #expect(strict.status == 65)
+    #expect(try ids(strict) == ["1-0"])
+  }
+
   @Test func sigterm_finishes_saves_the_state_and_exits_zero() throws {
     var stream = FakePlatform.Stream()
     stream.events = Self.events(5)
