@@ -141,6 +141,10 @@ func stixID(_ type: String, _ n: Int) -> String {
     #expect(ids[2] == [malware])
     #expect(ids[3] == [identity])
     #expect(bundles.allSatisfy { $0["type"] as? String == "bundle" })
+    let bundleIDs = bundles.map { $0["id"] as! String }
+    #expect(Set(bundleIDs).count == 4)
+    let again = try ToolRunner.run("cti-backup", ["restore", folder.path])
+    #expect(again.stdoutLines == restored.stdoutLines, "restoring twice gives the same bundles and ids")
     #expect(restored.stderr.contains("4 folders restored"))
   }
 
@@ -187,9 +191,10 @@ func stixID(_ type: String, _ n: Int) -> String {
     let restored = try ToolRunner.run("cti-backup", ["restore", folder.path])
     var seen = 0
     for line in restored.stdoutLines {
-      let prefix = #"{"type":"bundle","objects":["#
+      let prefix = #"{"type":"bundle","id":"bundle--"#
       #expect(line.hasPrefix(prefix))
-      let body = line.dropFirst(prefix.count).dropLast(2)
+      let objectsStart = try #require(line.range(of: #","objects":["#)).upperBound
+      let body = line[objectsStart...].dropLast(2)
       let objects = try JSONSerialization.jsonObject(with: Data(("[" + body + "]").utf8)) as! [[String: Any]]
       for object in objects {
         let id = object["id"] as! String

@@ -32,6 +32,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit, unquote
 
+import fake_graphql
+
 LOCK = threading.Condition()
 SCENARIOS = {}          # name -> Scenario
 RAW_BY_TOKEN = {}       # token -> Scenario for GET /stream
@@ -446,6 +448,8 @@ ROUTES = [
     ("/_test", Handler.route_test),
     ("/storage", Handler.route_storage),
     ("/stream", Handler.route_stream),
+    ("/graphql", fake_graphql.route_graphql),
+    ("/_graphql", fake_graphql.route_control),
 ]
 
 

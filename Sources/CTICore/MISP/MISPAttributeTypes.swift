@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What one MISP attribute value becomes (reference §3.6): the observable kind, its value and
+/// the pattern.
+struct MISPResolved: Equatable {
+  enum Kind: Equatable {
+    case fileName, pdbPath, fileMD5, fileSHA1, fileSHA256
+    case ipv4, ipv6, hostname, domain, url, emailAddress, emailSubject, registryKey
+    case userAgent, phoneNumber, text, githubUser, individual
+    case yara, sigma
+    /// Fixed mode: a file known by its name and a hash (`filename|md5`, `malware-sample`).
+    case fileNameAndHash(hashAlgorithm: String, hash: String)
+  }
+
+  var kind: Kind
+  var value: String
+
+  /// The OpenCTI observable type (`x_opencti_main_observable_type`), nil for yara/sigma.
+  var openCTIType: String? {
+    switch kind {
+    case .fileName, .pdbPath, .fileMD5, .fileSHA1, .fileSHA256, .fileNameAndHash: "File"
+    case .ipv4: "IPv4-Addr"
+    case .ipv6: "IPv6-Addr"
+    case .hostname: "Hostname"
+    case .domain: "Domain-Name"
+    case .url: "Url"
+    case .emailAddress: "Email-Addr"
+    case .emailSubject: "Email-Message"
+    case .registryKey: "Windows-Registry-Key"
+    case .userAgent: "User-Agent"
+    case .phoneNumber: "Phone-Number"
+    case .text: "Text"
+    case .githubUser: "User-Account"
+    case .individual: "Identity"
+    case .yara, .sigma: nil
+    }
+  }
+
+  /// The STIX pattern type and pattern, or nil when the kind has none (an individual).
+  var pattern: (type: String, pattern: String)? {
+    func stix(_ object: String, _ path: String) -> (String, String) {
+      ("stix", "[\(object):\(path) = '\(MISPResolved.escape(value))']")
+    }
+    switch kind {
+    case .yara: return ("yara", value)
+    case .sigma: return ("sigma", value)
+    case .fileName, .pdbPath: return stix("file", "name")
+    case .fileMD5: return stix("file", "hashes.MD5")
+    case .fileSHA1: return stix("file", "hashes.'SHA-1'")
+    case .fileSHA256: return stix("file", "hashes.'SHA-256'")
+    case .fileNameAndHash(let algorithm, let hash):
+      let path = algorithm.contains("-") ? "hashes.'\(algorithm)'" : "hashes.\(algorithm)"
+      return ("stix", "[file:name = '\(Self.escape(value))' AND file:\(path) = '\(Self.escape(hash))']")
+    case .ipv4: return stix("ipv4-addr", "value")
+    case .ipv6: return stix("ipv6-addr", "value")
+    case .hostname: return stix("hostname", "value")
+    case .domain: return stix("domain-name", "value")
+    case .url: return stix("url", "value")
+    case .emailAddress: return stix("email-addr", "value")
+    case .emailSubject: return stix("email-message", "subject")
+    case .registryKey: return stix("windows-registry-key", "key")
+    case .userAgent: return stix("user-agent", "value")
+    case .phoneNumber: return stix("phone-number", "value")
+    case .text: return stix("text", "value")
+    case .githubUser: return stix("user-account", "account_login")
+    case .individual: return nil
+    }
+  }
+
+  /// A string constant in a STIX pattern: `\` and `'` escaped with a backslash.
+  static func escape(_ value: String) -> String {
+    guard value.contains(where: { $0 == "\\" || $0 == "'" }) else { return value }
+    var result = ""
+    for character in value {
+      if character == "\\" || character == "'" { result.append("\\") }
+      result.append(character)
+    }
+    return result
+  }
+}
+
+/// MISP attribute types to `MISPResolved` values, the official way (`_resolve_type`) or fixed.
+enum MISPAttributeTypes {
+  private enum Single { case kind(MISPResolved.Kind), ip, unhandled }
+
+  /// The types the official resolver knows, one entry per `|`-separated part.
+  private static let table: [String: [Single]] = [
+    "yara": [.kind(.yara)], "sigma": [.kind(.sigma)],
+    "md5": [.kind(.fileMD5)], "sha1": [.kind(.fileSHA1)], "sha256": [.kind(.fileSHA256)],
+    "filename": [.kind(.fileName)], "pdb": [.kind(.pdbPath)],
+    "filename|md5": [.kind(.fileName), .kind(.fileMD5)], "filename|sha1": [.kind(.fileName), .kind(.fileSHA1)],
+    "filename|sha256": [.kind(.fileName), .kind(.fileSHA256)],
+    "ip-src": [.ip], "ip-dst": [.ip], "ip-src|port": [.ip, .kind(.text)], "ip-dst|port": [.ip, .kind(.text)],
+    "hostname": [.kind(.hostname)], "hostname|port": [.kind(.hostname), .kind(.text)],
+    "domain": [.kind(.domain)], "domain|ip": [.kind(.domain), .ip],
+    "email-subject": [.kind(.emailSubject)], "email": [.kind(.emailAddress)], "email-src": [.kind(.emailAddress)],
+    "email-dst": [.kind(.emailAddress)], "whois-registrant-email": [.kind(.emailAddress)],
+    "url": [.kind(.url)], "windows-scheduled-task": [.unhandled], "regkey": [.kind(.registryKey)],
+    "user-agent": [.kind(.userAgent)], "phone-number": [.kind(.phoneNumber)], "text": [.kind(.text)],
+    "github-username": [.kind(.githubUser)], "full-name": [.kind(.individual)],
+  ]
+
+  private static let hashLengths: [Int: (kind: MISPResolved.Kind, algorithm: String)] = [
+    32: (.fileMD5, "MD5"), 40: (.fileSHA1, "SHA-1"), 64: (.fileSHA256, "SHA-256"),
+  ]
+
+  /// What an attribute becomes. nil: nothing (unsupported type, or a value the official
+  /// connector drops). The official connector only ever uses the first element.
+  static func resolve(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
+    options.fixed ? resolveFixed(type: type, value: value, options: options) : resolveOfficial(type: type, value: value, options: options)
+  }
+
+  private static func unsupported(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
+    guard options.importUnsupportedObservablesAsText else { return nil }
+    return [MISPResolved(kind: .text, value: value + " (type=" + type + ")")]
+  }
+
+  private static func resolveOfficial(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
+    guard let parts = table[type] else { return unsupported(type: type, value: value, options: options) }
+    func single(_ part: Single, _ value: String) -> MISPResolved? {
+      switch part {
+      case .kind(let kind): return MISPResolved(kind: kind, value: value)
+      case .ip: return MISPResolved(kind: officialIPv4Pattern(value) ? .ipv4 : .ipv6, value: value)
+      case .unhandled: return nil
+      }
+    }
+    if parts.count == 2 {
+      let values = MISPTags.pythonSplit(value, "|")
+      guard values.count == 2, let first = single(parts[0], values[0]), let second = single(parts[1], values[1]) else {
+        return nil
+      }
+      return [first, second]
+    }
+    return single(parts[0], value).map { [$0] }
+  }
+
+  private static func resolveFixed(type: String, value rawValue: String, options: MISPOptions) -> [MISPResolved]? {
+    let value = PythonText.strip(rawValue)
+    switch type {
+    case "md5", "sha1", "sha256":
+      // A hash filed under the wrong type is still a hash: the length tells which.
+      guard let (kind, _) = hashKind(value) else { return unsupported(type: type, value: value, options: options) }
+      return [MISPResolved(kind: kind, value: value)]
+    case "filename|md5", "filename|sha1", "filename|sha256", "malware-sample":
+      guard let bar = value.lastIndex(of: "|") else { return unsupported(type: type, value: value, options: options) }
+      let name = String(value[..<bar])
+      let hash = PythonText.strip(String(value[value.index(after: bar)...]))
+      guard let (_, algorithm) = hashKind(hash) else {
+        return [MISPResolved(kind: .fileName, value: name)]
+      }
+      return [MISPResolved(kind: .fileNameAndHash(hashAlgorithm: algorithm, hash: hash), value: name)]
+    case "ip-src", "ip-dst":
+      return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+    case "ip-src|port", "ip-dst|port":
+      let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
+      return ip(host).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+    case "hostname|port":
+      let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
+      return [MISPResolved(kind: .hostname, value: host)]
+    case "domain|ip":
+      let parts = MISPTags.pythonSplit(value, "|")
+      guard parts.count == 2 else { return unsupported(type: type, value: value, options: options) }
+      var result = [MISPResolved(kind: .domain, value: parts[0])]
+      if let address = ip(parts[1]) { result.append(address) }
+      return result
+    case "regkey":
+      return [MISPResolved(kind: .registryKey, value: expandRegistryHive(value))]
+    case "windows-scheduled-task":
+      return unsupported(type: type, value: value, options: options)
+    default:
+      guard let parts = table[type], parts.count == 1, case .kind(let kind) = parts[0] else {
+        return unsupported(type: type, value: rawValue, options: options)
+      }
+      // Patterns and free text keep their exact input.
+      let kept = kind == .yara || kind == .sigma || kind == .text ? rawValue : value
+      return [MISPResolved(kind: kind, value: kept)]
+    }
+  }
+
+  private static func hashKind(_ value: String) -> (MISPResolved.Kind, String)? {
+    guard let entry = hashLengths[value.utf8.count], value.utf8.allSatisfy(isHexDigit) else { return nil }
+    return (entry.kind, entry.algorithm)
+  }
+
+  private static func isHexDigit(_ byte: UInt8) -> Bool {
+    (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
+  }
+
+  /// Fixed mode: an IPv4 or IPv6 address or network, refanged (`[.]`), without a `:port`;
+  /// nil when it is neither.
+  static func ip(_ raw: String) -> MISPResolved? {
+    var value = PythonText.strip(raw).replacingOccurrences(of: "[.]", with: ".")
+    if isIPv4Network(value) { return MISPResolved(kind: .ipv4, value: value) }
+    if isIPv6Network(value) { return MISPResolved(kind: .ipv6, value: value) }
+    // 198.51.100.7:8080
+    if let colon = value.lastIndex(of: ":"), value.firstIndex(of: ":") == colon,
+      value[value.index(after: colon)...].allSatisfy({ $0.isASCII && $0.isNumber })
+    {
+      value = String(value[..<colon])
+      if isIPv4Network(value) { return MISPResolved(kind: .ipv4, value: value) }
+    }
+    return nil
+  }
+
+  static func isIPv4Network(_ value: String) -> Bool {
+    let (address, prefix) = splitPrefix(value)
+    guard let prefix else { return isIPv4(address) }
+    return isIPv4(address) && prefix <= 32
+  }
+
+  static func isIPv6Network(_ value: String) -> Bool {
+    let (address, prefix) = splitPrefix(value)
+    var buffer = in6_addr()
+    guard address.contains(":"), inet_pton(AF_INET6, address, &buffer) == 1 else { return false }
+    return (prefix ?? 0) <= 128
+  }
+
+  private static func isIPv4(_ value: String) -> Bool {
+    let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return false }
+    return parts.allSatisfy { part in
+      guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(part) else {
+        return false
+      }
+      return number <= 255 && (part.count == 1 || part.first != "0")
+    }
+  }
+
+  private static func splitPrefix(_ value: String) -> (String, Int?) {
+    guard let slash = value.firstIndex(of: "/") else { return (value, nil) }
+    let digits = value[value.index(after: slash)...]
+    guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return (value, 999) }
+    return (String(value[..<slash]), Int(digits))
+  }
+
+  /// The official check (`_detect_ip_version`): anything that fails this regular expression is
+  /// taken for IPv6: `^((25[0-5]|(2[0-4]|1\d|[1-9]|)\d)\.?\b){4}(\/([1-9]|[1-2]\d|3[0-2]))?$`.
+  static func officialIPv4Pattern(_ value: String) -> Bool {
+    var matcher = OfficialIPv4Matcher(Array(value.utf8))
+    return matcher.matches()
+  }
+
+  /// Full registry hive names, as STIX requires (`HKLM\…` → `HKEY_LOCAL_MACHINE\…`).
+  static func expandRegistryHive(_ key: String) -> String {
+    let hives = [
+      "HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER", "HKCR": "HKEY_CLASSES_ROOT", "HKU": "HKEY_USERS",
+      "HKCC": "HKEY_CURRENT_CONFIG",
+    ]
+    let end = key.firstIndex(where: { $0 == "\\" || $0 == "/" }) ?? key.endIndex
+    let head = key[..<end]
+    guard let full = hives[head.uppercased()] else { return key }
+    return full + key[end...]
+  }
+}
+
+/// A direct matcher for the official connector's IPv4 regular expression (with Python `re`
+/// semantics: four groups of a decimal octet, each optionally followed by a dot and a word
+/// boundary, then an optional `/1`…`/32`, and the end). Backtracking over the optional dots and
+/// the octet alternatives is done by trying every split.
+private struct OfficialIPv4Matcher {
+  let bytes: [UInt8]
+  init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+  mutating func matches() -> Bool { groups(from: 0, remaining: 4) }
+
+  private func isDigit(_ index: Int) -> Bool { index < bytes.count && (48...57).contains(bytes[index]) }
+  private func isWord(_ index: Int) -> Bool {
+    guard index >= 0, index < bytes.count else { return false }
+    let byte = bytes[index]
+    return (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95 || byte >= 0x80
+  }
+  private func boundary(_ index: Int) -> Bool { isWord(index - 1) != isWord(index) }
+
+  /// The end positions of one octet alternative starting at `start`, in regex preference order.
+  private func octetEnds(_ start: Int) -> [Int] {
+    var ends: [Int] = []
+    func digit(_ i: Int) -> Int? { isDigit(i) ? Int(bytes[i] - 48) : nil }
+    // 25[0-5]
+    if digit(start) == 2, digit(start + 1) == 5, let d = digit(start + 2), d <= 5 { ends.append(start + 3) }
+    // (2[0-4]|1\d|[1-9]|)\d
+    if digit(start) == 2, let d = digit(start + 1), d <= 4, digit(start + 2) != nil { ends.append(start + 3) }
+    if digit(start) == 1, digit(start + 1) != nil, digit(start + 2) != nil { ends.append(start + 3) }
+    if let d = digit(start), d >= 1, digit(start + 1) != nil { ends.append(start + 2) }
+    if digit(start) != nil { ends.append(start + 1) }
+    return ends
+  }
+
+  private func groups(from index: Int, remaining: Int) -> Bool {
+    if remaining == 0 { return tail(from: index) }
+    for end in octetEnds(index) {
+      // \.? is greedy: with the dot first, then without.
+      if end < bytes.count, bytes[end] == UInt8(ascii: "."), boundary(end + 1), groups(from: end + 1, remaining: remaining - 1) {
+        return true
+      }
+      if boundary(end), groups(from: end, remaining: remaining - 1) { return true }
+    }
+    return false
+  }
+
+  /// `(\/([1-9]|[1-2]\d|3[0-2]))?$`
+  private func tail(from index: Int) -> Bool {
+    if index == bytes.count { return true }
+    guard bytes[index] == UInt8(ascii: "/") else { return false }
+    let text = String(decoding: bytes[(index + 1)...], as: UTF8.self)
+    guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }),
+      text.first != "0", text.count <= 2, let number = Int(text)
+    else { return false }
+    return (1...32).contains(number)
+  }
+}

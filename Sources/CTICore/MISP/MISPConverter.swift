@@ -1,0 +1,746 @@
+import Foundation
+
+/// Why an event could not be converted.
+public struct MISPEventError: Error, Equatable, CustomStringConvertible, LocalizedError {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+  public var errorDescription: String? { message }
+}
+
+/// One converted event: the bundle's JSON text and what it holds.
+public struct MISPConversion: Sendable {
+  public var uuid: String
+  public var bundle: [UInt8]
+  /// Objects in the bundle by STIX type.
+  public var objectCounts: [String: Int]
+  /// Values kept verbatim that STIX validators may flag (for the summary).
+  public var notes: [String]
+}
+
+/// Converts MISP events to STIX 2.1 bundles the way OpenCTI's `misp-feed` connector does
+/// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`.
+public struct MISPConverter: Sendable {
+  public let options: MISPOptions
+
+  public init(options: MISPOptions) { self.options = options }
+
+  /// Converts `root`: `{"Event": {…}}`, a bare event, or a one-element list of either.
+  /// `now` stands in for the official connector's clock (`--compat official` only).
+  public func convert(_ root: JSONValue, now: ISO8601.Instant = .now) throws(MISPEventError) -> MISPConversion {
+    var value = root
+    if let list = value.arrayValue {
+      guard list.count == 1 else { throw MISPEventError("a list of \(list.count) events; expected one") }
+      value = list[0]
+    }
+    if let wrapped = value["Event"] { value = wrapped }
+    guard let event = value.objectValue else { throw MISPEventError("not a MISP event object") }
+    var run = EventRun(options: options, event: event, now: now)
+    return try run.convert()
+  }
+}
+
+/// The conversion of one event; mirrors the connector's `_process_event`.
+private struct EventRun {
+  let options: MISPOptions
+  let event: JSONObject
+  let tags: MISPTags
+  let fixed: Bool
+  let context: STIXObjects.Context
+  let eventTimestamp: Int64
+  let eventScore: Int
+
+  var author = JSONObject()
+  var authorID = ""
+  var authorName = ""
+  var eventMarkings: [JSONObject] = []
+  var eventMarkingIDs: [String] = []
+  var eventLabels: [String] = []
+  var eventElements = MISPTags.Elements()
+  /// MISP attribute and object uuids → the STIX id that stands for them, and its display text.
+  var byMISPUUID: [String: (id: String, text: String)] = [:]
+  var files: [JSONValue] = []
+  var notes: [String] = []
+
+  init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
+    self.options = options
+    self.event = event
+    tags = MISPTags(options: options)
+    fixed = options.fixed
+    eventTimestamp = Self.int(event["timestamp"]) ?? 0
+    context = STIXObjects.Context(
+      timestamp: Self.milliseconds(options.fixed ? eventTimestamp : now.seconds))
+    eventScore = Self.score(event["threat_level_id"], fixed: options.fixed)
+  }
+
+  struct AttributeResult {
+    var indicator: JSONObject?
+    var observable: JSONObject?
+    var relationships: [JSONObject] = []
+    var elements = MISPTags.Elements()
+    var markings: [JSONObject] = []
+    var identities: [JSONObject] = []
+    var sightings: [JSONObject] = []
+  }
+
+  mutating func convert() throws(MISPEventError) -> MISPConversion {
+    let uuid = event["uuid"]?.stringValue ?? ""
+    try makeAuthor()
+    let eventTags = event["Tag"]?.arrayValue
+    eventMarkings = eventTags.map { tags.markings($0, withDefault: true) } ?? [STIXObjects.tlp(.white)]
+    eventMarkingIDs = eventMarkings.compactMap { $0["id"]?.stringValue }
+    eventElements = tags.elements(
+      galaxies: event["Galaxy"]?.arrayValue ?? [], tags: eventTags ?? [], author: authorID, markings: eventMarkingIDs,
+      context: context)
+    eventLabels = eventTags.map { tags.labels($0) } ?? []
+
+    var externalReferences: [JSONValue] = []
+    var results: [AttributeResult] = []
+    let attributes = event["Attribute"]?.arrayValue ?? []
+    let createRelationships = attributes.count < 10_000
+    for attribute in attributes {
+      results += processAttribute(
+        attribute, objectObservable: nil, externalReferences: [], createRelationships: createRelationships)
+      if let reference = Self.externalReference(attribute) { externalReferences.append(reference) }
+      collectFile(attribute)
+    }
+
+    var objectObservables: [JSONObject] = []
+    let objects = event["Object"]?.arrayValue ?? []
+    for object in objects {
+      let objectAttributes = object["Attribute"]?.arrayValue ?? []
+      let references = objectAttributes.compactMap(Self.externalReference)
+      for attribute in objectAttributes { collectFile(attribute) }
+      var objectObservable: JSONObject?
+      if options.createObjectObservables {
+        objectObservable = try makeObjectObservable(object, attributes: objectAttributes, references: references)
+        if let objectObservable {
+          objectObservables.append(objectObservable)
+          if let objectUUID = object["uuid"]?.stringValue {
+            byMISPUUID[objectUUID] = (objectObservable["id"]!.stringValue!, objectObservable["value"]?.stringValue ?? "")
+          }
+        }
+      }
+      let create = objectAttributes.count < 10_000
+      for attribute in objectAttributes {
+        results += processAttribute(
+          attribute, objectObservable: objectObservable, externalReferences: references, createRelationships: create)
+      }
+    }
+
+    // Assembly, in the connector's order.
+    var bundle = BundleBuilder(fixed: fixed)
+    bundle.append(author)
+    for marking in eventMarkings { bundle.addMarking(marking) }
+    for element in eventElements.all {
+      bundle.reference(element)
+      bundle.addEntity(element)
+    }
+    var relationships: [JSONObject] = []
+    for result in results {
+      if let indicator = result.indicator {
+        bundle.reference(indicator)
+        bundle.addEntity(indicator)
+      }
+      if let observable = result.observable {
+        bundle.reference(observable)
+        bundle.addEntity(observable)
+      }
+      for marking in result.markings { bundle.addMarking(marking) }
+      for identity in result.identities { bundle.addEntity(identity) }
+      for sighting in result.sightings { bundle.addSighting(sighting) }
+      for element in result.elements.all {
+        bundle.reference(element)
+        bundle.addEntity(element)
+      }
+      relationships += result.relationships
+    }
+    for observable in objectObservables {
+      bundle.reference(observable)
+      bundle.addObjectObservable(observable)
+    }
+    relationships += objectReferenceRelationships(objects, bundle: bundle)
+    for relationship in relationships {
+      bundle.referenceRelationship(relationship)
+      bundle.addRelationship(relationship)
+    }
+    if options.createReports {
+      let report = try makeReport(objectRefs: bundle.objectRefs, externalReferences: externalReferences)
+      bundle.append(report)
+      for note in event["EventReport"]?.arrayValue ?? [] {
+        if let made = makeNote(note, reportID: report["id"]!.stringValue!, bundle: bundle) { bundle.append(made) }
+      }
+    }
+    return MISPConversion(uuid: uuid, bundle: bundle.serialize(eventUUID: uuid, timestamp: eventTimestamp), objectCounts: bundle.counts, notes: notes)
+  }
+
+  // MARK: Author
+
+  mutating func makeAuthor() throws(MISPEventError) {
+    var name: String?
+    if options.authorFromTags {
+      for tag in event["Tag"]?.arrayValue ?? [] {
+        guard let tagName = tag["name"]?.stringValue?.lowercased() else { continue }
+        if tagName.hasPrefix("creator"), tagName.contains("=") { name = MISPTags.pythonSplit(tagName, "=")[1] }
+      }
+    }
+    if name == nil { name = event["Orgc"]?["name"]?.stringValue }
+    guard let name else { throw MISPEventError("the event has no Orgc.name (its author)") }
+    authorName = name
+    authorID = STIXID.identity(name: name, identityClass: "organization")
+    author = STIXObjects.sdo("identity", id: authorID, context: context)
+    author["name"] = .string(name)
+    author["identity_class"] = "organization"
+  }
+
+  // MARK: Attributes
+
+  mutating func processAttribute(
+    _ attribute: JSONValue, objectObservable: JSONObject?, externalReferences: [JSONValue], createRelationships: Bool
+  ) -> [AttributeResult] {
+    let type = attribute["type"]?.stringValue ?? ""
+    let category = attribute["category"]?.stringValue ?? ""
+    if type == "link" && category == "External analysis" { return [] }
+    guard let value = Self.text(attribute["value"]),
+      let resolved = MISPAttributeTypes.resolve(type: type, value: value, options: options)
+    else { return [] }
+    let parts = fixed ? resolved : Array(resolved.prefix(1))
+
+    let attributeTags = attribute["Tag"]?.arrayValue
+    var markings = eventMarkings
+    var labels = eventLabels
+    if let attributeTags {
+      markings = tags.markings(attributeTags, withDefault: false)
+      labels = tags.labels(attributeTags)
+      if markings.isEmpty { markings = eventMarkings }
+    }
+    let markingIDs = markings.compactMap { $0["id"]?.stringValue }
+    let elements = tags.elements(
+      galaxies: attribute["Galaxy"]?.arrayValue ?? [], tags: attributeTags ?? [], author: authorID, markings: markingIDs,
+      context: context)
+    let comment = Self.text(attribute["comment"]) ?? ""
+    let toIDs = attribute["to_ids"] ?? false
+    var score = eventScore
+    if let noScore = options.importToIdsNoScore, !Self.isTrue(toIDs) { score = noScore }
+    let timestamp = Self.int(attribute["timestamp"]) ?? eventTimestamp
+
+    var results: [AttributeResult] = []
+    for part in parts {
+      var result = AttributeResult(elements: elements, markings: markings)
+      let observableType = part.openCTIType
+      var name: String?
+      if part.kind == .yara || part.kind == .sigma {
+        name = comment.unicodeScalars.count > 2 ? comment : (fixed ? type : nil)
+      } else {
+        name = part.value.unicodeScalars.count > 2 ? part.value : (comment.unicodeScalars.count > 2 ? comment : observableType)
+      }
+      if options.createIndicators, let (patternType, pattern) = part.pattern {
+        var indicator = STIXObjects.sdo(
+          "indicator", id: STIXID.indicator(pattern: pattern), created: Self.milliseconds(timestamp),
+          modified: Self.milliseconds(timestamp))
+        indicator["name"] = name.map(JSONValue.string)
+        indicator["description"] = .string(comment)
+        indicator["pattern_type"] = .string(patternType)
+        indicator["pattern"] = .string(pattern)
+        indicator["valid_from"] = .string(Self.seconds(timestamp))
+        STIXObjects.setList(&indicator, "labels", labels)
+        indicator["created_by_ref"] = .string(authorID)
+        STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
+        STIXObjects.setList(&indicator, "external_references", externalReferences)
+        indicator["x_opencti_main_observable_type"] = observableType.map(JSONValue.string)
+        indicator["x_opencti_detection"] = toIDs
+        indicator["x_opencti_score"] = .int(score)
+        result.indicator = indicator
+      }
+      if options.createObservables, observableType != nil {
+        result.observable = makeObservable(
+          part, comment: comment, score: score, labels: labels, markingIDs: markingIDs,
+          externalReferences: externalReferences)
+      }
+      if let uuid = attribute["uuid"]?.stringValue, byMISPUUID[uuid] == nil,
+        let primary = (result.observable ?? result.indicator)?["id"]?.stringValue
+      {
+        byMISPUUID[uuid] = (primary, part.value)
+      }
+      makeSightings(attribute, into: &result)
+      if createRelationships {
+        result.relationships = relationships(
+          result, objectObservable: objectObservable, comment: comment, markingIDs: markingIDs)
+      }
+      results.append(result)
+    }
+    return results
+  }
+
+  func makeObservable(
+    _ part: MISPResolved, comment: String, score: Int, labels: [String], markingIDs: [String], externalReferences: [JSONValue]
+  ) -> JSONObject? {
+    var properties = JSONObject()
+    let type: String
+    switch part.kind {
+    case .fileName, .pdbPath:
+      type = "file"
+      properties["name"] = .string(part.value)
+    case .fileMD5, .fileSHA1, .fileSHA256:
+      type = "file"
+      let algorithm = part.kind == .fileMD5 ? "MD5" : part.kind == .fileSHA1 ? "SHA-1" : "SHA-256"
+      properties["hashes"] = .object(JSONObject([(algorithm, .string(part.value))]))
+    case .fileNameAndHash(let algorithm, let hash):
+      type = "file"
+      properties["name"] = .string(part.value)
+      properties["hashes"] = .object(JSONObject([(algorithm, .string(hash))]))
+    case .ipv4: type = "ipv4-addr"; properties["value"] = .string(part.value)
+    case .ipv6: type = "ipv6-addr"; properties["value"] = .string(part.value)
+    case .hostname: type = "hostname"; properties["value"] = .string(part.value)
+    case .domain: type = "domain-name"; properties["value"] = .string(part.value)
+    case .url: type = "url"; properties["value"] = .string(part.value)
+    case .emailAddress: type = "email-addr"; properties["value"] = .string(part.value)
+    case .phoneNumber: type = "phone-number"; properties["value"] = .string(part.value)
+    case .text: type = "text"; properties["value"] = .string(part.value)
+    case .registryKey: type = "windows-registry-key"; properties["key"] = .string(part.value)
+    case .emailSubject:
+      type = "email-message"
+      properties["subject"] = .string(part.value)
+      properties["is_multipart"] = true
+    case .githubUser:
+      type = "user-account"
+      properties["account_login"] = .string(part.value)
+      properties["account_type"] = "github"
+    case .userAgent:
+      // The official connector has no branch for it; fixed mode keeps the observable.
+      guard fixed else { return nil }
+      type = "user-agent"
+      properties["value"] = .string(part.value)
+    case .individual:
+      var identity = STIXObjects.sdo(
+        "identity", id: STIXID.identity(name: part.value, identityClass: "individual"), context: context)
+      identity["name"] = .string(part.value)
+      identity["identity_class"] = "individual"
+      identity["description"] = .string(comment)
+      STIXObjects.setList(&identity, "labels", labels)
+      identity["created_by_ref"] = .string(authorID)
+      STIXObjects.setList(&identity, "external_references", externalReferences)
+      return identity
+    case .yara, .sigma:
+      return nil
+    }
+    guard let id = STIXID.observable(type: type, properties: properties) else { return nil }
+    var observable = STIXObjects.sco(type, id: id)
+    for member in properties { observable[member.key] = member.value }
+    STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
+    observable["x_opencti_description"] = .string(comment)
+    observable["x_opencti_score"] = .int(score)
+    STIXObjects.setList(&observable, "labels", labels)
+    observable["created_by_ref"] = .string(authorID)
+    STIXObjects.setList(&observable, "external_references", externalReferences)
+    return observable
+  }
+
+  func makeSightings(_ attribute: JSONValue, into result: inout AttributeResult) {
+    for sighting in attribute["Sighting"]?.arrayValue ?? [] {
+      guard let organisation = sighting["Organisation"]?["name"]?.stringValue, organisation != authorName else { continue }
+      let identityID = STIXID.identity(name: organisation, identityClass: "organization")
+      var identity = STIXObjects.sdo("identity", id: identityID, context: context)
+      identity["name"] = .string(organisation)
+      identity["identity_class"] = "organization"
+      result.identities.append(identity)
+      guard let indicatorID = result.indicator?["id"]?.stringValue, let date = Self.int(sighting["date_sighting"]) else {
+        continue
+      }
+      let first = Self.seconds(date)
+      let last = Self.seconds(date + 3600)
+      let id = STIXID.sighting(
+        of: indicatorID, whereSighted: .string(identityID), firstSeen: IDTime(first), lastSeen: IDTime(last))
+      var object = STIXObjects.sdo("sighting", id: id, context: context)
+      object["sighting_of_ref"] = .string(indicatorID)
+      object["first_seen"] = .string(first)
+      object["last_seen"] = .string(last)
+      object["where_sighted_refs"] = [.string(identityID)]
+      result.sightings.append(object)
+    }
+  }
+
+  func relationship(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) -> JSONObject {
+    var object = STIXObjects.sdo(
+      "relationship", id: STIXID.relationship(type: type, source: source, target: target), context: context)
+    object["relationship_type"] = .string(type)
+    object["created_by_ref"] = .string(authorID)
+    object["source_ref"] = .string(source)
+    object["target_ref"] = .string(target)
+    object["description"] = description.map(JSONValue.string)
+    STIXObjects.setList(&object, "object_marking_refs", markings)
+    return object
+  }
+
+  func relationships(_ result: AttributeResult, objectObservable: JSONObject?, comment: String, markingIDs: [String])
+    -> [JSONObject]
+  {
+    var relationships: [JSONObject] = []
+    let indicatorID = result.indicator?["id"]?.stringValue
+    let observableID = result.observable?["id"]?.stringValue
+    if let indicatorID, let observableID {
+      relationships.append(relationship("based-on", indicatorID, observableID, description: nil, markings: []))
+    }
+    if let sourceID = objectObservable?["id"]?.stringValue {
+      let target = observableID != nil && observableID != sourceID ? observableID : indicatorID
+      if let target { relationships.append(relationship("related-to", sourceID, target, description: nil, markings: [])) }
+    }
+    var threatNames: [String: String] = [:]
+    func link(_ threatID: String) {
+      if let indicatorID {
+        relationships.append(relationship("indicates", indicatorID, threatID, description: comment, markings: markingIDs))
+      }
+      if let observableID {
+        relationships.append(relationship("related-to", observableID, threatID, description: comment, markings: markingIDs))
+      }
+    }
+    for threat in eventElements.threats {
+      let (name, id) = (threat["name"]!.stringValue!, threat["id"]!.stringValue!)
+      threatNames[name] = id
+      link(id)
+    }
+    for threat in result.elements.threats {
+      link(threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!)
+    }
+    for elements in [eventElements, result.elements] {
+      let users = !elements.malwares.isEmpty ? elements.malwares : elements.intrusionSets
+      for attackPattern in elements.attackPatterns {
+        for threat in users {
+          let threatID = threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!
+          relationships.append(
+            relationship("uses", threatID, attackPattern["id"]!.stringValue!, description: comment, markings: markingIDs))
+        }
+      }
+    }
+    for target in result.elements.sectors + result.elements.countries {
+      let targetID = target["id"]!.stringValue!
+      if let indicatorID {
+        relationships.append(relationship("related-to", indicatorID, targetID, description: comment, markings: markingIDs))
+      }
+      if let observableID {
+        relationships.append(relationship("related-to", observableID, targetID, description: comment, markings: markingIDs))
+      }
+    }
+    return relationships
+  }
+
+  // MARK: Objects
+
+  func makeObjectObservable(_ object: JSONValue, attributes: [JSONValue], references: [JSONValue]) throws(MISPEventError)
+    -> JSONObject?
+  {
+    let value: String
+    if options.importUnsupportedObservablesAsTextTransparent {
+      guard let first = attributes.first else { return nil }
+      value = Self.text(first["value"]) ?? ""
+    } else {
+      var key = ""
+      if let first = attributes.first {
+        key = " (" + (first["type"]?.stringValue ?? "") + "=" + (Self.text(first["value"]) ?? "") + ")"
+      }
+      value = (object["name"]?.stringValue ?? "") + key
+    }
+    let description = object["description"]
+    if description == nil, !fixed {
+      // The official connector fails the whole event here (KeyError).
+      throw MISPEventError("object \(object["uuid"]?.stringValue ?? "?") has no description (official behaviour)")
+    }
+    let properties = JSONObject([("value", .string(value))])
+    var observable = STIXObjects.sco("text", id: STIXID.observable(type: "text", properties: properties)!)
+    observable["value"] = .string(value)
+    STIXObjects.setList(&observable, "object_marking_refs", eventMarkingIDs)
+    observable[fixed ? "x_opencti_description" : "description"] = description.flatMap { $0.isNull ? nil : $0 }
+    observable["x_opencti_score"] = .int(eventScore)
+    STIXObjects.setList(&observable, "labels", eventLabels)
+    observable["created_by_ref"] = .string(authorID)
+    STIXObjects.setList(&observable, "external_references", references)
+    return observable
+  }
+
+  func objectReferenceRelationships(_ objects: [JSONValue], bundle: BundleBuilder) -> [JSONObject] {
+    var relationships: [JSONObject] = []
+    for object in objects {
+      for reference in object["ObjectReference"]?.arrayValue ?? [] {
+        let type = reference["relationship_type"]?.stringValue ?? ""
+        let comment = reference["comment"]?.stringValue ?? ""
+        let description = "Original Relationship: " + type + "  \nComment: " + comment
+        if fixed {
+          let sourceUUID =
+            reference["object_uuid"]?.stringValue ?? reference["source_uuid"]?.stringValue ?? object["uuid"]?.stringValue
+          guard let sourceUUID, let targetUUID = reference["referenced_uuid"]?.stringValue,
+            let source = byMISPUUID[sourceUUID]?.id, let target = byMISPUUID[targetUUID]?.id, source != target
+          else { continue }
+          relationships.append(relationship("related-to", source, target, description: description, markings: []))
+        } else {
+          // Looked up as bundle ids ending in the MISP uuid, which deterministic ids never do.
+          guard let sourceUUID = reference["source_uuid"]?.stringValue,
+            let targetUUID = reference["referenced_uuid"]?.stringValue,
+            let source = bundle.id(endingWith: sourceUUID), let target = bundle.id(endingWith: targetUUID)
+          else { continue }
+          relationships.append(relationship("related-to", source, target, description: description, markings: []))
+        }
+      }
+    }
+    return relationships
+  }
+
+  // MARK: Report, notes, attachments
+
+  mutating func collectFile(_ attribute: JSONValue) {
+    guard options.importWithAttachments, attribute["type"]?.stringValue == "attachment",
+      attribute["category"]?.stringValue == "External analysis", let value = attribute["value"]?.stringValue,
+      value.hasSuffix(".pdf") || value.hasSuffix(".PDF"), let data = attribute["data"], !data.isNull
+    else { return }
+    files.append(["name": .string(value), "data": data, "mime_type": "application/pdf", "no_trigger_import": true])
+  }
+
+  func makeReport(objectRefs: [String], externalReferences: [JSONValue]) throws(MISPEventError) -> JSONObject {
+    let info = Self.text(event["info"]) ?? ""
+    guard let dateText = Self.text(event["date"]), let date = ISO8601.parse(String(dateText.prefix(10))) else {
+      throw MISPEventError("the event has no valid date (YYYY-MM-DD)")
+    }
+    let dateSeconds = date.seconds
+    var modified = eventTimestamp
+    if fixed, modified < dateSeconds { modified = dateSeconds }
+    let id = STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds))
+    var report = STIXObjects.sdo("report", id: id, created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified))
+    report["name"] = .string(info)
+    report["description"] = .string(info)
+    report["report_types"] = [.string(options.reportType)]
+    report["published"] = .string(Self.seconds(dateSeconds))
+    report["created_by_ref"] = .string(authorID)
+    STIXObjects.setList(&report, "object_marking_refs", eventMarkingIDs)
+    STIXObjects.setList(&report, "labels", eventLabels)
+    var refs = objectRefs
+    if refs.isEmpty { refs = [fixed ? authorID : "intrusion-set--fc5ee88d-7987-4c00-991e-a863e9aa8a0e"] }
+    report["object_refs"] = .array(refs.map(JSONValue.string))
+    STIXObjects.setList(&report, "external_references", externalReferences)
+    STIXObjects.setList(&report, "x_opencti_files", files)
+    return report
+  }
+
+  func makeNote(_ note: JSONValue, reportID: String, bundle: BundleBuilder) -> JSONObject? {
+    let rawContent = Self.text(note["content"]) ?? ""
+    if fixed, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty { return nil }
+    let timestamp = Self.int(note["timestamp"]) ?? eventTimestamp
+    let created = Self.seconds(timestamp)
+    let content = rewriteNote(rawContent, bundle: bundle)
+    var object = STIXObjects.sdo(
+      "note", id: STIXID.note(content: content, created: IDTime(created)), created: Self.milliseconds(timestamp),
+      modified: Self.milliseconds(timestamp))
+    object["created_by_ref"] = .string(authorID)
+    STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
+    object["abstract"] = note["name"].flatMap { $0.isNull ? nil : $0 }
+    object["content"] = .string(content)
+    object["object_refs"] = [.string(reportID)]
+    return object
+  }
+
+  /// `@[attribute](uuid)` / `@[object](uuid)` → `[type:text](/dashboard/search/id)` and
+  /// `@[tag](name)` → `tag:name`, as `_process_note` does; fixed mode links the STIX ids.
+  func rewriteNote(_ content: String, bundle: BundleBuilder) -> String {
+    guard content.contains("@[") else { return content }
+    var output = ""
+    var rest = Substring(content)
+    while let start = rest.range(of: "@[") {
+      output += rest[..<start.lowerBound]
+      let after = rest[start.upperBound...]
+      if let (replacement, consumed) = noteLink(after, bundle: bundle) {
+        output += replacement
+        rest = after[consumed...]
+      } else {
+        output += "@["
+        rest = after
+      }
+    }
+    return output + rest
+  }
+
+  private func noteLink(_ text: Substring, bundle: BundleBuilder) -> (String, Substring.Index)? {
+    for kind in ["object", "attribute"] where text.hasPrefix(kind + "](") {
+      let uuidStart = text.index(text.startIndex, offsetBy: kind.count + 2)
+      let uuid = text[uuidStart...].prefix(36)
+      guard uuid.count == 36, Self.isLowerUUID(uuid), text[uuid.endIndex...].first == ")" else { return nil }
+      let end = text.index(after: uuid.endIndex)
+      let key = String(uuid)
+      if fixed, let target = byMISPUUID[key] {
+        return ("[\(kind):\(target.text)](/dashboard/search/\(target.id))", end)
+      }
+      if !fixed, let found = bundle.object(endingWith: key) {
+        let name = found["type"]?.stringValue == "indicator" ? found["pattern"] : found["value"]
+        return ("[\(kind):\(Self.text(name) ?? "")](/dashboard/search/\(found["id"]!.stringValue!))", end)
+      }
+      return ("[\(kind):\(key)](/dashboard/search/\(key))", end)
+    }
+    if text.hasPrefix("tag](") {
+      let nameStart = text.index(text.startIndex, offsetBy: 5)
+      let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:\"'0123456789-=")
+      let name = text[nameStart...].prefix(while: { allowed.contains($0) })
+      guard !name.isEmpty, text[name.endIndex...].first == ")" else { return nil }
+      return ("tag:" + name, text.index(after: name.endIndex))
+    }
+    return nil
+  }
+
+  private static func isLowerUUID(_ text: Substring) -> Bool {
+    for (position, character) in text.enumerated() {
+      if [8, 13, 18, 23].contains(position) {
+        guard character == "-" else { return false }
+      } else {
+        guard character.isASCII, character.isLowercase || character.isNumber else { return false }
+      }
+    }
+    return true
+  }
+
+  // MARK: Values
+
+  static func externalReference(_ attribute: JSONValue) -> JSONValue? {
+    guard attribute["type"]?.stringValue == "link", attribute["category"]?.stringValue == "External analysis" else {
+      return nil
+    }
+    return [
+      "source_name": "External analysis", "external_id": attribute["uuid"] ?? .null,
+      "url": .string(text(attribute["value"]) ?? ""),
+    ]
+  }
+
+  /// Threat level 1/2/3 → 90/60/30, else 50. The official connector compares strings, so an
+  /// integer level scores 50 there.
+  static func score(_ level: JSONValue?, fixed: Bool) -> Int {
+    let text = fixed ? (level?.intValue.map(String.init) ?? level?.stringValue) : level?.stringValue
+    switch text {
+    case "1": return 90
+    case "2": return 60
+    case "3": return 30
+    default: return 50
+    }
+  }
+
+  static func int(_ value: JSONValue?) -> Int64? {
+    guard let value else { return nil }
+    if let int = value.intValue { return Int64(int) }
+    return nil
+  }
+
+  static func text(_ value: JSONValue?) -> String? {
+    switch value {
+    case .string(let text): return text
+    case .number(let text): return text
+    default: return nil
+    }
+  }
+
+  static func isTrue(_ value: JSONValue) -> Bool {
+    switch value {
+    case .bool(let flag): return flag
+    case .string(let text): return Configuration.parseBool(text) ?? false
+    case .number(let text): return text != "0"
+    default: return false
+    }
+  }
+
+  static func milliseconds(_ seconds: Int64) -> String {
+    ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 3)
+  }
+
+  static func seconds(_ seconds: Int64) -> String {
+    ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 0)
+  }
+}
+
+/// The bundle under construction, with the connector's de-duplication rules: entities by id,
+/// object observables in their own list (official), relationships by source and target
+/// (official) or by id (fixed).
+private struct BundleBuilder {
+  let fixed: Bool
+  private(set) var objects: [JSONObject] = []
+  private(set) var objectRefs: [String] = []
+  private var refKeys: Set<String> = []
+  private var entityIDs: Set<String> = []
+  private var markingIDs: Set<String> = []
+  private var sightingIDs: Set<String> = []
+  private var objectObservableIDs: Set<String> = []
+  private var relationshipKeys: Set<String> = []
+  private(set) var counts: [String: Int] = [:]
+  /// Bundle ids by their uuid part, for the official `_find_type_by_uuid`.
+  private var byUUID: [Substring: Int] = [:]
+
+  init(fixed: Bool) { self.fixed = fixed }
+
+  mutating func append(_ object: JSONObject) {
+    let id = object["id"]?.stringValue ?? ""
+    if byUUID[id.suffix(36)] == nil { byUUID[id.suffix(36)] = objects.count }
+    objects.append(object)
+    counts[object["type"]?.stringValue ?? "?", default: 0] += 1
+  }
+
+  mutating func addMarking(_ marking: JSONObject) {
+    guard let id = marking["id"]?.stringValue, markingIDs.insert(id).inserted else { return }
+    append(marking)
+  }
+
+  mutating func addEntity(_ entity: JSONObject) {
+    guard let id = entity["id"]?.stringValue, entityIDs.insert(id).inserted else { return }
+    append(entity)
+  }
+
+  mutating func addSighting(_ sighting: JSONObject) {
+    guard let id = sighting["id"]?.stringValue, sightingIDs.insert(id).inserted else { return }
+    append(sighting)
+  }
+
+  mutating func addObjectObservable(_ observable: JSONObject) {
+    guard let id = observable["id"]?.stringValue else { return }
+    if fixed {
+      addEntity(observable)
+    } else if objectObservableIDs.insert(id).inserted {
+      append(observable)
+    }
+  }
+
+  mutating func addRelationship(_ relationship: JSONObject) {
+    guard relationshipKeys.insert(relationshipKey(relationship)).inserted else { return }
+    append(relationship)
+  }
+
+  mutating func reference(_ object: JSONObject) {
+    guard let id = object["id"]?.stringValue, refKeys.insert(id).inserted else { return }
+    objectRefs.append(id)
+  }
+
+  mutating func referenceRelationship(_ relationship: JSONObject) {
+    guard refKeys.insert(relationshipKey(relationship)).inserted else { return }
+    objectRefs.append(relationship["id"]!.stringValue!)
+  }
+
+  private func relationshipKey(_ relationship: JSONObject) -> String {
+    if fixed { return relationship["id"]!.stringValue! }
+    return (relationship["source_ref"]?.stringValue ?? "") + (relationship["target_ref"]?.stringValue ?? "")
+  }
+
+  func object(endingWith uuid: String) -> JSONObject? {
+    byUUID[Substring(uuid)].map { objects[$0] }
+  }
+
+  func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?["id"]?.stringValue }
+
+  /// The bundle's JSON text. Fixed mode gives it a deterministic id (the event uuid and
+  /// timestamp); the official connector's is random.
+  func serialize(eventUUID: String, timestamp: Int64) -> [UInt8] {
+    let id =
+      fixed
+      ? UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
+      : UUID().uuidString.lowercased()
+    var writer = JSONWriter(capacity: 4096)
+    writer.append("{\"type\":\"bundle\",\"id\":")
+    writer.writeString("bundle--" + id)
+    writer.append(",\"objects\":[")
+    for (position, object) in objects.enumerated() {
+      if position > 0 { writer.append(",") }
+      writer.write(.object(object))
+    }
+    writer.append("]}")
+    return writer.bytes
+  }
+}

@@ -1,0 +1,216 @@
+/// A problem fetching one feed file (missing, unreadable, HTTP error after retries).
+public struct MISPFetchError: Error, CustomStringConvertible, ExitCoded {
+  public var message: String
+  public var exitStatus: ExitStatus
+  public init(_ message: String, exitStatus: ExitStatus = .noInput) {
+    self.message = message
+    self.exitStatus = exitStatus
+  }
+  public var description: String { message }
+}
+
+/// Where a MISP feed's files come from: a folder on disk, or a URL.
+public protocol MISPFeedSource {
+  /// A short description for messages (the folder or URL).
+  var location: String { get }
+  /// The bytes of `manifest.json` or `<uuid>.json`.
+  func file(_ name: String) throws(MISPFetchError) -> [UInt8]
+}
+
+/// A feed laid out in a local folder.
+public struct MISPDirectorySource: MISPFeedSource {
+  public let path: String
+  public init(path: String) { self.path = path }
+  public var location: String { path }
+
+  public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+    let full: String
+    do { full = try SafeName.join(path, name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
+    do { return try FileSystem.read(full) } catch { throw MISPFetchError("\(error)", exitStatus: error.exitStatus) }
+  }
+}
+
+/// One event listed in `manifest.json`.
+public struct MISPManifestEntry: Sendable, Equatable {
+  public var uuid: String
+  /// The event's last change (Unix seconds); integers and strings are both accepted.
+  public var timestamp: Int64
+  public var info: String
+
+  /// The entries of a manifest, oldest first (ties by uuid, so runs are repeatable).
+  public static func parse(_ bytes: [UInt8]) throws(MISPEventError) -> [MISPManifestEntry] {
+    let root: JSONValue
+    do { root = try JSONParser.parse(bytes) } catch { throw MISPEventError("manifest.json: \(error)") }
+    guard let object = root.objectValue else { throw MISPEventError("manifest.json is not a JSON object") }
+    var entries: [MISPManifestEntry] = []
+    for (uuid, value) in object {
+      guard let timestamp = value["timestamp"]?.intValue else {
+        throw MISPEventError("manifest.json: event \(uuid) has no numeric timestamp")
+      }
+      entries.append(MISPManifestEntry(uuid: uuid, timestamp: Int64(timestamp), info: value["info"]?.stringValue ?? ""))
+    }
+    return entries.sorted { ($0.timestamp, $0.uuid) < ($1.timestamp, $1.uuid) }
+  }
+}
+
+/// The connector state file: `last_run`, `last_event` (ISO-8601) and `last_event_timestamp`.
+public struct MISPFeedState: Sendable, Equatable {
+  public var lastRun: String?
+  public var lastEvent: String?
+  public var lastEventTimestamp: Int64?
+
+  public init(lastRun: String? = nil, lastEvent: String? = nil, lastEventTimestamp: Int64? = nil) {
+    self.lastRun = lastRun
+    self.lastEvent = lastEvent
+    self.lastEventTimestamp = lastEventTimestamp
+  }
+
+  /// The state in `path`, or an empty state when the file does not exist.
+  public static func load(_ path: String) throws(ConfigError) -> MISPFeedState {
+    guard FileSystem.exists(path) else { return MISPFeedState() }
+    guard let bytes = try? FileSystem.read(path), let root = try? JSONParser.parse(bytes), root.objectValue != nil else {
+      throw ConfigError("state file \(path) is not readable JSON")
+    }
+    return MISPFeedState(
+      lastRun: root["last_run"]?.stringValue, lastEvent: root["last_event"]?.stringValue,
+      lastEventTimestamp: root["last_event_timestamp"]?.intValue.map(Int64.init))
+  }
+
+  /// The high-water mark this state gives: `last_event_timestamp`, else `last_run`.
+  public var mark: Int64? {
+    if let lastEventTimestamp { return lastEventTimestamp }
+    return lastRun.flatMap(ISO8601.parse)?.seconds
+  }
+
+  public func save(_ path: String) throws(FileSystemError) {
+    var object = JSONObject()
+    object["last_run"] = lastRun.map(JSONValue.string)
+    object["last_event"] = lastEvent.map(JSONValue.string)
+    object["last_event_timestamp"] = lastEventTimestamp.map { .int($0) }
+    var bytes = JSONWriter.serialize(.object(object))
+    bytes.append(0x0A)
+    try FileSystem.writeAtomically(bytes, to: path, durable: true)
+  }
+
+  /// Python's `isoformat()` of a UTC instant, as the connector stores it.
+  public static func isoformat(_ instant: ISO8601.Instant) -> String {
+    IDTime.isoformat(unixSeconds: instant.seconds, microseconds: Int(instant.nanoseconds / 1000)).text
+  }
+}
+
+/// Counts for the summary line.
+public struct MISPRunSummary: Sendable {
+  public var listed = 0
+  public var read = 0
+  public var converted = 0
+  public var skipped = 0
+  public var failed: [String] = []
+  public var objects: [String: Int] = [:]
+  public var bytes = 0
+
+  public var description: String {
+    let types = objects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    var text = "\(read) events read, \(converted) converted, \(failed.count) failed"
+    if listed > 0 { text = "\(listed) listed, \(skipped) already imported, " + text }
+    return text + "; objects: " + (types.isEmpty ? "none" : types)
+  }
+
+  mutating func add(_ conversion: MISPConversion) {
+    converted += 1
+    bytes += conversion.bundle.count
+    for (type, count) in conversion.objectCounts { objects[type, default: 0] += count }
+  }
+}
+
+/// Converts events one at a time and writes one bundle per line; memory stays bounded by the
+/// largest event.
+public final class MISPRun {
+  public let converter: MISPConverter
+  public let writer: RecordWriter
+  public let diagnostics: Diagnostics
+  public private(set) var summary = MISPRunSummary()
+  let now: ISO8601.Instant
+
+  public init(converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, now: ISO8601.Instant = .now) {
+    self.converter = converter
+    self.writer = writer
+    self.diagnostics = diagnostics
+    self.now = now
+  }
+
+  /// Lines of `{"Event": …}` or bare events (a whole file as one line works too).
+  public func convertLines(_ reader: LineReader) throws {
+    while let line = try reader.next() {
+      if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+      summary.read += 1
+      do {
+        let value = try JSONParser.parse(line.bytes)
+        let conversion = try converter.convert(value, now: now)
+        try writer.writeRecord(conversion.bundle)
+        summary.add(conversion)
+      } catch let error as OutputError {
+        throw error
+      } catch {
+        summary.failed.append("line \(line.number)")
+        try diagnostics.reject(error, line: line.number)
+      }
+    }
+    try writer.flush()
+  }
+
+  /// A feed: the manifest's events newer than the state's mark (else `importFrom`, else now),
+  /// oldest first. The state advances after each bundle is flushed, never past an event that
+  /// failed, so the next run retries it.
+  public func convertFeed(_ source: MISPFeedSource, statePath: String?, importFrom: Int64?) throws {
+    var state = try statePath.map(MISPFeedState.load) ?? MISPFeedState()
+    let start = state.mark ?? importFrom ?? now.seconds
+    let manifestBytes = try source.file("manifest.json")
+    let entries = try MISPManifestEntry.parse(manifestBytes)
+    summary.listed = entries.count
+    let pending = entries.filter { $0.timestamp > start }
+    summary.skipped = entries.count - pending.count
+    var blocked = false
+    for (index, entry) in pending.enumerated() {
+      summary.read += 1
+      do {
+        let bytes = try source.file(entry.uuid + ".json")
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
+        let conversion = try converter.convert(value, now: now)
+        try writer.writeRecord(conversion.bundle)
+        try writer.flush()
+        summary.add(conversion)
+      } catch let error as OutputError {
+        throw error
+      } catch {
+        blocked = true
+        summary.failed.append(entry.uuid)
+        try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: error))
+        continue
+      }
+      // Advance only past whole timestamp groups, and never beyond a failed event.
+      let nextTimestamp = index + 1 < pending.count ? pending[index + 1].timestamp : Int64.max
+      if !blocked, nextTimestamp > entry.timestamp, let statePath {
+        state.lastRun = MISPFeedState.isoformat(now)
+        state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: entry.timestamp))
+        state.lastEventTimestamp = entry.timestamp
+        try state.save(statePath)
+      }
+    }
+    if let statePath, state.lastEventTimestamp == nil, !blocked {
+      // Nothing new: remember the starting point so a first run without import_from_date
+      // does not move with the clock.
+      state.lastRun = MISPFeedState.isoformat(now)
+      state.lastEventTimestamp = start
+      state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
+      try state.save(statePath)
+    }
+  }
+}
+
+/// An event of a feed that could not be fetched, parsed or converted.
+public struct EventFailure: Error, CustomStringConvertible {
+  public var uuid: String
+  public var underlying: any Error
+  public var description: String { "event \(uuid): \(underlying)" }
+}

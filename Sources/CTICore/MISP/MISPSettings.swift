@@ -1,0 +1,93 @@
+/// cti-misp's settings: the official connector's environment names and config.yml keys.
+public enum MISPSettings {
+  public static let url = Setting(env: "MISP_FEED_URL", key: "misp_feed.url")
+  public static let sourceType = Setting(env: "MISP_FEED_SOURCE_TYPE", key: "misp_feed.source_type")
+  public static let sslVerify = Setting(env: "MISP_FEED_SSL_VERIFY", key: "misp_feed.ssl_verify")
+  public static let authorizationHeader = Setting(
+    env: "MISP_FEED_HTTP_AUTHORIZATION_HEADER", key: "misp_feed.http_authorization_header", secret: true)
+  public static let importFromDate = Setting(env: "MISP_FEED_IMPORT_FROM_DATE", key: "misp_feed.import_from_date")
+  public static let createReports = Setting(env: "MISP_FEED_CREATE_REPORTS", key: "misp_feed.create_reports")
+  public static let reportType = Setting(env: "MISP_FEED_REPORT_TYPE", key: "misp_feed.report_type")
+  public static let createIndicators = Setting(env: "MISP_FEED_CREATE_INDICATORS", key: "misp_feed.create_indicators")
+  public static let createObservables = Setting(env: "MISP_FEED_CREATE_OBSERVABLES", key: "misp_feed.create_observables")
+  public static let createObjectObservables = Setting(
+    env: "MISP_FEED_CREATE_OBJECT_OBSERVABLES", key: "misp_feed.create_object_observables")
+  public static let createTagsAsLabels = Setting(
+    env: "MISP_FEED_CREATE_TAGS_AS_LABELS", key: "misp_feed.create_tags_as_labels")
+  public static let guessThreatsFromTags = Setting(
+    env: "MISP_FEED_GUESS_THREATS_FROM_TAGS", key: "misp_feed.guess_threats_from_tags")
+  public static let authorFromTags = Setting(env: "MISP_FEED_AUTHOR_FROM_TAGS", key: "misp_feed.author_from_tags")
+  public static let markingsFromTags = Setting(env: "MISP_FEED_MARKINGS_FROM_TAGS", key: "misp_feed.markings_from_tags")
+  public static let importToIdsNoScore = Setting(
+    env: "MISP_FEED_IMPORT_TO_IDS_NO_SCORE", key: "misp_feed.import_to_ids_no_score")
+  public static let unsupportedAsText = Setting(
+    env: "MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT", key: "misp_feed.import_unsupported_observables_as_text")
+  public static let unsupportedAsTextTransparent = Setting(
+    env: "MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT_TRANSPARENT",
+    key: "misp_feed.import_unsupported_observables_as_text_transparent")
+  public static let withAttachments = Setting(
+    env: "MISP_FEED_IMPORT_WITH_ATTACHMENTS", key: "misp_feed.import_with_attachments")
+  public static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
+  public static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
+
+  /// Flag values as parsed (nil: not given on the command line).
+  public struct Flags: Sendable {
+    public var compatibility: String?
+    public var createReports: Bool?
+    public var reportType: String?
+    public var createIndicators: Bool?
+    public var createObservables: Bool?
+    public var createObjectObservables: Bool?
+    public var createTagsAsLabels: Bool?
+    public var guessThreatsFromTags: Bool?
+    public var authorFromTags: Bool?
+    public var markingsFromTags: Bool?
+    public var importToIdsNoScore: Int?
+    public var unsupportedAsText: Bool?
+    public var unsupportedAsTextTransparent: Bool?
+    public var withAttachments: Bool?
+    public init() {}
+  }
+
+  /// The conversion options: flags, then environment, then config.yml, then the defaults.
+  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPOptions {
+    var options = MISPOptions()
+    let compat = try configuration.choice(
+      compatibility, flag: flags.compatibility, choices: MISPOptions.Compatibility.allCases.map(\.rawValue), default: "fixed")
+    options.compatibility = MISPOptions.Compatibility(rawValue: compat) ?? .fixed
+    options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: true)
+    options.reportType = configuration.string(reportType, flag: flags.reportType, default: "misp-event")
+    options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: false)
+    options.createObservables = try configuration.bool(createObservables, flag: flags.createObservables, default: false)
+    options.createObjectObservables = try configuration.bool(
+      createObjectObservables, flag: flags.createObjectObservables, default: false)
+    options.createTagsAsLabels = try configuration.bool(createTagsAsLabels, flag: flags.createTagsAsLabels, default: true)
+    options.guessThreatsFromTags = try configuration.bool(
+      guessThreatsFromTags, flag: flags.guessThreatsFromTags, default: false)
+    options.authorFromTags = try configuration.bool(authorFromTags, flag: flags.authorFromTags, default: false)
+    options.markingsFromTags = try configuration.bool(markingsFromTags, flag: flags.markingsFromTags, default: false)
+    if let flag = flags.importToIdsNoScore {
+      options.importToIdsNoScore = flag
+    } else if let (text, source) = configuration.lookup(importToIdsNoScore) {
+      guard let value = Int(text.trimmingSpaces) else { throw ConfigError("\(source): '\(text)' is not a whole number") }
+      options.importToIdsNoScore = value
+    }
+    options.importUnsupportedObservablesAsText = try configuration.bool(
+      unsupportedAsText, flag: flags.unsupportedAsText, default: false)
+    options.importUnsupportedObservablesAsTextTransparent = try configuration.bool(
+      unsupportedAsTextTransparent, flag: flags.unsupportedAsTextTransparent, default: true)
+    options.importWithAttachments = try configuration.bool(withAttachments, flag: flags.withAttachments, default: false)
+    return options
+  }
+
+  /// MISP_FEED_IMPORT_FROM_DATE as a Unix time: an ISO date or date-time, or an ISO-8601
+  /// duration counted back from `now` (`P30D`).
+  public static func importFrom(_ configuration: Configuration, flag: String?, now: ISO8601.Instant) throws(ConfigError)
+    -> Int64?
+  {
+    guard let (text, source) = configuration.lookup(importFromDate, flag: flag) else { return nil }
+    if let instant = ISO8601.parse(text.trimmingSpaces) { return instant.seconds }
+    if let seconds = ISO8601.duration(text) { return now.seconds - Int64(seconds) }
+    throw ConfigError("\(source): '\(text)' is neither an ISO-8601 date nor a duration such as P30D")
+  }
+}

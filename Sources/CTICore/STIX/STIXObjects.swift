@@ -1,0 +1,68 @@
+/// Small builders for STIX 2.1 objects as JSON, with the members in the order the stix2 library
+/// writes them (type, spec_version, id, created, modified, then the rest).
+enum STIXObjects {
+  /// The timestamps given to objects whose input has none of its own.
+  struct Context {
+    /// `created` and `modified`, already formatted with milliseconds.
+    var timestamp: String
+  }
+
+  /// A domain or relationship object with its common members.
+  static func sdo(_ type: String, id: String, context: Context) -> JSONObject {
+    sdo(type, id: id, created: context.timestamp, modified: context.timestamp)
+  }
+
+  static func sdo(_ type: String, id: String, created: String, modified: String) -> JSONObject {
+    JSONObject([
+      ("type", .string(type)), ("spec_version", "2.1"), ("id", .string(id)), ("created", .string(created)),
+      ("modified", .string(modified)),
+    ])
+  }
+
+  /// A cyber observable (no created/modified).
+  static func sco(_ type: String, id: String) -> JSONObject {
+    JSONObject([("type", .string(type)), ("spec_version", "2.1"), ("id", .string(id))])
+  }
+
+  /// Sets `key` to the list unless it is empty (stix2 drops empty lists).
+  static func setList(_ object: inout JSONObject, _ key: String, _ values: [String]) {
+    if !values.isEmpty { object[key] = .array(values.map(JSONValue.string)) }
+  }
+
+  static func setList(_ object: inout JSONObject, _ key: String, _ values: [JSONValue]) {
+    if !values.isEmpty { object[key] = .array(values) }
+  }
+
+  /// The stix2 library's TLP marking definitions (fixed ids, created 2017-01-20).
+  static func tlp(_ level: STIXID.TLP) -> JSONObject {
+    let color: String
+    switch level {
+    case .clear, .white: color = "white"
+    case .green: color = "green"
+    case .amber, .amberStrict: color = "amber"
+    case .red: color = "red"
+    }
+    var object = JSONObject([
+      ("type", "marking-definition"), ("spec_version", "2.1"), ("id", .string(level.id)),
+      ("created", "2017-01-20T00:00:00.000Z"),
+    ])
+    object["definition_type"] = "tlp"
+    object["name"] = .string("TLP:" + color.uppercased())
+    object["definition"] = ["tlp": .string(color)]
+    return object
+  }
+
+  /// OpenCTI's custom marking form: a statement marking carrying the real type and name in
+  /// `x_opencti_definition_type` / `x_opencti_definition` (TLP:AMBER+STRICT, PAP:…).
+  static func statementMarking(type: String, name: String) -> JSONObject {
+    var object = JSONObject([
+      ("type", "marking-definition"), ("spec_version", "2.1"),
+      ("id", .string(STIXID.markingDefinition(type: type, definition: name))), ("created", "2017-01-20T00:00:00.000Z"),
+    ])
+    object["definition_type"] = "statement"
+    object["definition"] = ["statement": "custom"]
+    object["x_opencti_definition_type"] = .string(type)
+    object["x_opencti_definition"] = .string(name)
+    return object
+  }
+}

@@ -1,0 +1,52 @@
+/// Name-based UUIDs, version 5 (RFC 9562 §5.5): SHA-1 of the namespace's 16 bytes followed by
+/// the name's UTF-8 bytes, truncated to 16 bytes with the version and variant bits set.
+public enum UUIDv5 {
+  /// The namespace OpenCTI (pycti) and the stix2 library use for every deterministic STIX id.
+  public static let stixNamespace: [UInt8] = parse("00abedb4-aa42-466c-9c01-fed23315a9b7")!
+
+  /// The lower-case text form of the version-5 UUID of `name` in `namespace`.
+  public static func make(namespace: [UInt8], name: String) -> String {
+    precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
+    var input = namespace
+    input.append(contentsOf: name.utf8)
+    var bytes = Array(Digest.sha1.hash(input).prefix(16))
+    bytes[6] = (bytes[6] & 0x0F) | 0x50
+    bytes[8] = (bytes[8] & 0x3F) | 0x80
+    return format(bytes)
+  }
+
+  /// The 16 bytes of a UUID written `8-4-4-4-12` in hexadecimal, or nil if `text` is not one.
+  public static func parse(_ text: String) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard STIXIdentifier.isUUID(utf8) else { return nil }
+    let digits = utf8.filter { $0 != UInt8(ascii: "-") }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(16)
+    var index = 0
+    while index < digits.count {
+      bytes.append(hexValue(digits[index]) << 4 | hexValue(digits[index + 1]))
+      index += 2
+    }
+    return bytes
+  }
+
+  /// `8-4-4-4-12` lower-case hexadecimal text of 16 bytes.
+  public static func format(_ bytes: [UInt8]) -> String {
+    let hex = Array(Digest.hexString(bytes).utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(36)
+    for (position, digit) in hex.enumerated() {
+      if position == 8 || position == 12 || position == 16 || position == 20 { text.append(UInt8(ascii: "-")) }
+      text.append(digit)
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  private static func hexValue(_ digit: UInt8) -> UInt8 {
+    switch digit {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+    default: return digit - UInt8(ascii: "A") + 10
+    }
+  }
+}

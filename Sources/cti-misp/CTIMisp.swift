@@ -1,0 +1,125 @@
+import ArgumentParser
+import CTICore
+
+@main
+struct CTIMisp: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cti-misp",
+    abstract: "Convert MISP feeds and events to STIX 2.1 bundles, one per line, as OpenCTI's misp-feed connector would.",
+    discussion: """
+      With --feed DIR, reads DIR/manifest.json and converts every event newer than the state's \
+      high-water mark (else MISP_FEED_IMPORT_FROM_DATE, else now), oldest first. Without --feed, \
+      reads MISP events ({"Event": …} or bare) from standard input, one per line. Ids equal the \
+      official connector's; --compat official also reproduces its quirks.
+
+      Settings: flags, then the official MISP_FEED_* environment variables, then config.yml \
+      (misp_feed.*), then the official defaults.
+
+      Examples:
+        cti-misp --feed ./feed --state misp.json --create-indicators --create-observables | cti-push
+        MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/misp-feed --state misp.json
+        jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
+        cti-misp --compat official --feed ./feed --import-from-date 2024-01-01 > official.ndjson
+      """
+  )
+
+  @Option(name: .long, help: ArgumentHelp("The feed: a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url). HTTP(S) URLs are not supported yet.", valueName: "dir"))
+  var feed: String?
+
+  @Option(name: .long, help: ArgumentHelp("Keep the high-water mark here (official keys last_run, last_event, last_event_timestamp).", valueName: "file"))
+  var state: String?
+
+  @Option(name: .long, help: ArgumentHelp("First-run start: an ISO date/date-time or a duration such as P30D (env MISP_FEED_IMPORT_FROM_DATE).", valueName: "date"))
+  var importFromDate: String?
+
+  @Option(name: .long, help: ArgumentHelp("fixed (default) or official: reproduce the official connector's output, quirks included.", valueName: "mode"))
+  var compat: String?
+
+  @Flag(inversion: .prefixedNo, help: "Wrap each event in a report (env MISP_FEED_CREATE_REPORTS; default on).")
+  var createReports: Bool?
+
+  @Option(help: ArgumentHelp("report_types of the reports (env MISP_FEED_REPORT_TYPE; default misp-event).", valueName: "type"))
+  var reportType: String?
+
+  @Flag(inversion: .prefixedNo, help: "Create indicators (env MISP_FEED_CREATE_INDICATORS; default off).")
+  var createIndicators: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "Create observables (env MISP_FEED_CREATE_OBSERVABLES; default off).")
+  var createObservables: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "A Text observable per MISP object (env MISP_FEED_CREATE_OBJECT_OBSERVABLES; default off).")
+  var createObjectObservables: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "Tags become labels (env MISP_FEED_CREATE_TAGS_AS_LABELS; default on).")
+  var createTagsAsLabels: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "Look tag values up in OpenCTI (env MISP_FEED_GUESS_THREATS_FROM_TAGS; not available yet).")
+  var guessThreatsFromTags: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "A creator=<name> tag names the author (env MISP_FEED_AUTHOR_FROM_TAGS; default off).")
+  var authorFromTags: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "marking:<type>=<name> tags become markings (env MISP_FEED_MARKINGS_FROM_TAGS; default off).")
+  var markingsFromTags: Bool?
+
+  @Option(help: ArgumentHelp("Score of attributes with to_ids false (env MISP_FEED_IMPORT_TO_IDS_NO_SCORE).", valueName: "score"))
+  var importToIdsNoScore: Int?
+
+  @Flag(inversion: .prefixedNo, help: "Unsupported attribute types become Text observables (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT; default off).")
+  var importUnsupportedObservablesAsText: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "Object Text value is the first attribute's value (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT_TRANSPARENT; default on).")
+  var importUnsupportedObservablesAsTextTransparent: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "PDF attachments go into the report's x_opencti_files (env MISP_FEED_IMPORT_WITH_ATTACHMENTS; default off).")
+  var importWithAttachments: Bool?
+
+  @OptionGroup var common: CommonOptions
+
+  func run() throws {
+    try ToolMain.run(tool: "cti-misp") {
+      let configuration = try common.configuration()
+      let diagnostics = try common.diagnostics(tool: "cti-misp", configuration: configuration)
+      var flags = MISPSettings.Flags()
+      flags.compatibility = compat
+      flags.createReports = createReports
+      flags.reportType = reportType
+      flags.createIndicators = createIndicators
+      flags.createObservables = createObservables
+      flags.createObjectObservables = createObjectObservables
+      flags.createTagsAsLabels = createTagsAsLabels
+      flags.guessThreatsFromTags = guessThreatsFromTags
+      flags.authorFromTags = authorFromTags
+      flags.markingsFromTags = markingsFromTags
+      flags.importToIdsNoScore = importToIdsNoScore
+      flags.unsupportedAsText = importUnsupportedObservablesAsText
+      flags.unsupportedAsTextTransparent = importUnsupportedObservablesAsTextTransparent
+      flags.withAttachments = importWithAttachments
+      let options = try MISPSettings.options(configuration, flags: flags)
+      if options.guessThreatsFromTags {
+        diagnostics.warning("guess_threats_from_tags needs an OpenCTI GraphQL client, which cti-misp does not have yet; ignored")
+      }
+      let source = try configuration.choice(MISPSettings.sourceType, choices: ["url", "s3"], default: "url")
+      guard source == "url" else { throw ConfigError("MISP_FEED_SOURCE_TYPE=s3 is not supported yet") }
+      let now = ISO8601.Instant.now
+      let run = MISPRun(converter: MISPConverter(options: options), writer: RecordWriter(), diagnostics: diagnostics, now: now)
+      if let location = configuration.string(MISPSettings.url, flag: feed) {
+        if location.hasPrefix("http://") || location.hasPrefix("https://") {
+          throw ConfigError("HTTP feeds are not supported yet; give a folder holding manifest.json")
+        }
+        var path = location
+        if path.hasPrefix("file://") { path.removeFirst("file://".count) }
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+        let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
+        try run.convertFeed(
+          MISPDirectorySource(path: path), statePath: configuration.string(MISPSettings.state, flag: state),
+          importFrom: importFrom)
+      } else {
+        try run.convertLines(LineReader())
+      }
+      if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }
+      return diagnostics.finalStatus
+    }
+  }
+}
