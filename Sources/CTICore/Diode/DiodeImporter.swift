@@ -159,7 +159,7 @@ public final class DiodeImporter {
         summary.deferred += 1
         return false
       }
-      let moved = try source.quarantine(item, reason: error.reason)
+      let moved = try source.quarantine(item, content: bytes, reason: error.reason)
       summary.rejected += 1
       try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
       return true
