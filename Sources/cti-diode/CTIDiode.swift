@@ -18,6 +18,23 @@ struct CTIDiode: ParsableCommand {
   )
 }
 
+/// Where an S3-compatible service is (keys come from the environment or config.yml only).
+struct S3Options: ParsableArguments {
+  @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp("S3 host[:port] or URL (env DIODE_IMPORT_S3_ENDPOINT, S3_ENDPOINT).", valueName: "host"))
+  var endpoint: String?
+
+  @Option(name: .customLong("s3-port"), help: ArgumentHelp("S3 port (env …S3_PORT).", valueName: "port"))
+  var port: Int?
+
+  @Option(name: .customLong("s3-region"), help: ArgumentHelp("SigV4 region (env …S3_BUCKET_REGION, AWS_REGION; default us-east-1).", valueName: "region"))
+  var region: String?
+
+  @Flag(name: .customLong("s3-ssl"), inversion: .prefixedNo, help: "Use https (env …S3_USE_SSL; default on).")
+  var useSSL: Bool?
+
+  var flags: S3Flags { S3Flags(endpoint: endpoint, port: port, region: region, useSSL: useSSL) }
+}
+
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Read diode files and write each one's envelope as an NDJSON line on stdout.",
@@ -31,10 +48,14 @@ struct Import: ParsableCommand {
       Examples:
         cti-diode import /mnt/usb | cti-push
         cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
         DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
       """)
 
-  @Argument(help: ArgumentHelp("Folder to read (env DIODE_IMPORT_GET_FROM_DIRECTORY_PATH).", valueName: "dir"))
+  @Argument(
+    help: ArgumentHelp(
+      "Folder or s3://bucket/folder to read (env DIODE_IMPORT_GET_FROM_DIRECTORY_PATH; DIODE_IMPORT_GET_FROM_S3*).",
+      valueName: "source"))
   var source: String?
 
   @Option(help: ArgumentHelp("Remember imported files in this journal (env CTI_DIODE_IMPORT_STATE).", valueName: "file"))
@@ -72,6 +93,8 @@ struct Import: ParsableCommand {
   @Flag(help: "fsync the state journal after each file.")
   var durableState = false
 
+  @OptionGroup(title: "S3") var s3: S3Options
+
   @OptionGroup var common: CommonOptions
 
   func run() throws {
@@ -81,7 +104,7 @@ struct Import: ParsableCommand {
       let flags = DiodeImportSettings.Flags(
         source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
         applicantMappings: applicantMappings, settle: settle, durableState: durableState)
-      let settings = try DiodeImportSettings(flags: flags, configuration: configuration, diagnostics: diagnostics)
+      let settings = try DiodeImportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration, diagnostics: diagnostics)
       return try DiodeImportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
     }
   }
@@ -97,10 +120,14 @@ struct Export: ParsableCommand {
 
       Examples:
         cti-misp --feed https://… | cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl < bundles.ndjson
         CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" cti-diode export /mnt/usb < bundles.ndjson
       """)
 
-  @Argument(help: ArgumentHelp("Folder to write to (env CONNECTOR_SEND_TO_DIRECTORY_PATH).", valueName: "dir"))
+  @Argument(
+    help: ArgumentHelp(
+      "Folder or s3://bucket/folder to write to (env CONNECTOR_SEND_TO_DIRECTORY_PATH; CONNECTOR_SEND_TO_S3*).",
+      valueName: "destination"))
   var destination: String?
 
   @Option(help: ArgumentHelp("Connector id written in the files (env CONNECTOR_ID).", valueName: "uuid"))
@@ -136,6 +163,8 @@ struct Export: ParsableCommand {
   @Flag(help: "fsync each file and the folder.")
   var durable = false
 
+  @OptionGroup(title: "S3") var s3: S3Options
+
   @OptionGroup var common: CommonOptions
 
   func run() throws {
@@ -146,7 +175,7 @@ struct Export: ParsableCommand {
         destination: destination, connectorID: connectorId, connectorName: connectorName, connectorType: connectorType,
         connectorScope: connectorScope, connectorAuto: connectorAuto, validateBeforeImport: validateBeforeImport,
         applicantID: applicantId, update: update, retention: retention, durable: durable)
-      let settings = try DiodeExportSettings(flags: flags, configuration: configuration)
+      let settings = try DiodeExportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration)
       return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
     }
   }

@@ -173,9 +173,9 @@ public final class DiodeExporter {
         throw DiodeExportError(line: record.line, message: "the bundle has no objects: nothing to export")
       }
     case .diodeEnvelope:
-      let envelope: DiodeEnvelope
+      let envelope: DiodeFile
       do {
-        envelope = try DiodeEnvelope(Array(record.object.bytes))
+        envelope = try DiodeFile(Array(record.object.bytes))
       } catch {
         throw DiodeExportError(line: record.line, message: "invalid diode envelope: \(error.reason)")
       }

@@ -77,13 +77,13 @@ public final class DiodeImporter {
   public let state: ImportState
   public let options: DiodeImportOptions
   public let diagnostics: Diagnostics
-  private let deliver: (DiodeEnvelope, DiodeItem) throws -> Void
+  private let deliver: (DiodeFile, DiodeItem) throws -> Void
   private let clock: () -> Double
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
-    deliver: @escaping (DiodeEnvelope, DiodeItem) throws -> Void
+    deliver: @escaping (DiodeFile, DiodeItem) throws -> Void
   ) {
     self.source = source
     self.state = state
@@ -150,16 +150,16 @@ public final class DiodeImporter {
       summary.alreadyImported += 1
       return try finishKnown(item)
     }
-    let envelope: DiodeEnvelope
+    let envelope: DiodeFile
     do {
-      envelope = try DiodeEnvelope(bytes)
+      envelope = try DiodeFile(bytes)
     } catch {
       if error.truncated, clock() - item.modified < options.settleSeconds {
         diagnostics.warning("\(item.name): JSON ends early and the file is recent (still being written?), left for the next pass")
         summary.deferred += 1
         return false
       }
-      let moved = try source.quarantine(item, reason: error.reason)
+      let moved = try source.quarantine(item, content: bytes, reason: error.reason)
       summary.rejected += 1
       try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
       return true

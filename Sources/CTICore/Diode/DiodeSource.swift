@@ -34,8 +34,9 @@ public protocol DiodeSource {
   /// The whole content of an item. Throws `DiodeReadDeferral` when it changed while being read.
   func read(_ item: DiodeItem) throws -> [UInt8]
   func delete(_ item: DiodeItem) throws
-  /// Moves an invalid item aside with a note saying why.
-  func quarantine(_ item: DiodeItem, reason: String) throws -> String
+  /// Moves an invalid item (whose content is `content`) aside with a note saying why; returns
+  /// where it went.
+  func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String
   /// The name the item is remembered by in the import state.
   func stateKey(_ item: DiodeItem) -> String
 }
@@ -80,7 +81,7 @@ public struct DirectorySource: DiodeSource {
   }
 
   /// Moves the file to `.rejected/` (a free name there) and writes `<name>.reason` beside it.
-  public func quarantine(_ item: DiodeItem, reason: String) throws -> String {
+  public func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String {
     let folder = path + "/" + Self.rejectedFolder
     try FileSystem.makeDirectory(folder)
     var target = item.name
@@ -89,8 +90,7 @@ public struct DirectorySource: DiodeSource {
       attempt += 1
       target = item.name + "." + String(attempt)
     }
-    let note = "file: \(item.name)\nsize: \(item.size)\nrejected: \(ISO8601.format(.now, fractionDigits: 0))\nreason: \(reason)\n"
-    try FileSystem.writeAtomically(Array(note.utf8), to: folder + "/" + target + ".reason")
+    try FileSystem.writeAtomically(diodeRejectionNote(item, reason: reason), to: folder + "/" + target + ".reason")
     if rename(path + "/" + item.name, folder + "/" + target) != 0 {
       throw FileSystemError("rename", path + "/" + item.name)
     }
@@ -98,4 +98,9 @@ public struct DirectorySource: DiodeSource {
   }
 
   public func stateKey(_ item: DiodeItem) -> String { item.name }
+}
+
+/// The `.reason` note written beside a quarantined file.
+func diodeRejectionNote(_ item: DiodeItem, reason: String) -> [UInt8] {
+  Array("file: \(item.name)\nsize: \(item.size)\nrejected: \(ISO8601.format(.now, fractionDigits: 0))\nreason: \(reason)\n".utf8)
 }

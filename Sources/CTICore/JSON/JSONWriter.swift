@@ -175,6 +175,19 @@ public struct JSONWriter {
   /// it is, `"` and `\\` and the five short escapes are used where Python uses them.
   private mutating func writeASCIIString(_ text: String) {
     bytes.append(UInt8(ascii: "\""))
+    var text = text
+    let plain = text.withUTF8 { utf8 in
+      // Most STIX text is printable ASCII with nothing to escape: copy it in one go.
+      guard utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+        return false
+      }
+      bytes.append(contentsOf: utf8)
+      return true
+    }
+    if plain {
+      bytes.append(UInt8(ascii: "\""))
+      return
+    }
     for unit in text.utf16 {
       switch unit {
       case 0x22: append("\\\"")

@@ -33,7 +33,7 @@ let sampleBundle =
     #expect(file["applicant_id"] == "user-9")
     #expect(file["connector"]?["scope"] == "report,indicator")
     #expect(file["bundle"] == (try JSONParser.parse(sampleBundle)))
-    #expect(try DiodeEnvelope(try FileSystem.read(folder + "/" + names[0])).objectCount == 1)
+    #expect(try DiodeFile(try FileSystem.read(folder + "/" + names[0])).objectCount == 1)
   }
 
   @Test func startsAfterTheNewestFileAlreadyThere() throws {
@@ -74,7 +74,7 @@ let sampleBundle =
     defer { removeTree(folder) }
     let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector))
     let name = try exporter.export(try record(#"{"type":"identity","id":"identity--7b82b010-b1c0-4dae-981f-7756374a17df","name":"x"}"#))
-    let envelope = try DiodeEnvelope(try FileSystem.read(folder + "/" + name))
+    let envelope = try DiodeFile(try FileSystem.read(folder + "/" + name))
     #expect(envelope.objectCount == 1)
     let bundle = try JSONParser.parse(Array(envelope.bundleBytes))
     #expect(bundle["type"] == "bundle")

@@ -12,9 +12,9 @@ func diodeFixture(_ name: String) throws -> [UInt8] {
 let cveFixture = "common_vulnerabilities_and_exposures-20240610-143354-1718030034.123456.json"
 let labFixture = "lab_feed-20240611-090000-1718096400.5.json"
 
-@Suite struct DiodeEnvelopeTests {
+@Suite struct DiodeFileTests {
   @Test func readsPyctiDirectoryFile() throws {
-    let envelope = try DiodeEnvelope(try diodeFixture(cveFixture))
+    let envelope = try DiodeFile(try diodeFixture(cveFixture))
     #expect(envelope.connector.id == "3e5a9c1b-2f4d-4e6a-8b7c-9d0e1f2a3b4c")
     #expect(envelope.connector.name == "Common Vulnerabilities and Exposures")
     #expect(envelope.connector.type == "EXTERNAL_IMPORT")
@@ -27,7 +27,7 @@ let labFixture = "lab_feed-20240611-090000-1718096400.5.json"
   }
 
   @Test func readsScopeListNullApplicantAndSurrogatePairs() throws {
-    let envelope = try DiodeEnvelope(try diodeFixture(labFixture))
+    let envelope = try DiodeFile(try diodeFixture(labFixture))
     #expect(envelope.connector.scope == ["indicator", "report"])
     #expect(envelope.connector.auto)
     #expect(envelope.connector.validateBeforeImport)
@@ -39,19 +39,19 @@ let labFixture = "lab_feed-20240611-090000-1718096400.5.json"
 
   @Test func lineIsTheFileBytes() throws {
     let bytes = try diodeFixture(cveFixture)
-    #expect(try DiodeEnvelope(bytes).line() == bytes)
+    #expect(try DiodeFile(bytes).line() == bytes)
   }
 
   @Test func prettyPrintedFileBecomesOneLine() throws {
     let text = "{\n  \"connector\": {\"id\": \"a\", \"name\": \"n\", \"type\": \"EXTERNAL_IMPORT\"},\r\n  \"applicant_id\": null,\n"
       + "  \"bundle\": {\"type\": \"bundle\", \"objects\": [\n {\"type\": \"x\"}\n ]}\n}\n"
-    let line = try DiodeEnvelope(Array(text.utf8)).line()
+    let line = try DiodeFile(Array(text.utf8)).line()
     #expect(!line.contains(0x0A) && !line.contains(0x0D))
     #expect(try JSONParser.parse(line) == JSONParser.parse(text))
   }
 
   @Test func replacesApplicant() throws {
-    let envelope = try DiodeEnvelope(try diodeFixture(cveFixture))
+    let envelope = try DiodeFile(try diodeFixture(cveFixture))
     let mapped = try JSONParser.parse(envelope.line(replacingApplicant: .some("target-user")))
     #expect(mapped["applicant_id"]?.stringValue == "target-user")
     let unmapped = try JSONParser.parse(envelope.line(replacingApplicant: .some(nil)))
@@ -82,7 +82,7 @@ let labFixture = "lab_feed-20240611-090000-1718096400.5.json"
   ])
   func rejectsInvalidFiles(text: String, reason: String, truncated: Bool) {
     do {
-      _ = try DiodeEnvelope(Array(text.utf8))
+      _ = try DiodeFile(Array(text.utf8))
       Issue.record("accepted: \(text)")
     } catch {
       #expect(error.reason.hasPrefix(reason), "\(error.reason)")
@@ -94,13 +94,13 @@ let labFixture = "lab_feed-20240611-090000-1718096400.5.json"
     var bytes = Array("{\"connector\": {\"id\": \"a\", \"name\": \"n".utf8)
     bytes.append(0xFF)
     bytes += Array("\", \"type\": \"t\"}, \"applicant_id\": null, \"bundle\": {\"objects\": [1]}}".utf8)
-    #expect(throws: DiodeValidationError.self) { try DiodeEnvelope(bytes) }
+    #expect(throws: DiodeValidationError.self) { try DiodeFile(bytes) }
   }
 
   @Test func countsArrayElementsWithoutParsing() {
     for (text, count) in [("[]", 0), ("[ ]", 0), ("[1]", 1), ("[{\"a\": [1, 2]}, \"x,y\", [3]]", 3), ("[\"\\\"\", 2]", 2)] {
       let bytes = Array(text.utf8)
-      #expect(DiodeEnvelope.countElements(bytes, in: 0..<bytes.count) == count, "\(text)")
+      #expect(DiodeFile.countElements(bytes, in: 0..<bytes.count) == count, "\(text)")
     }
   }
 }

@@ -39,7 +39,7 @@ public struct DiodeConnector: Sendable, Equatable {
 
 /// One diode file (the send_to_directory / send_to_s3 format), checked and read in place: the
 /// routing fields are decoded, the bundle stays as the file's bytes.
-public struct DiodeEnvelope: Sendable {
+public struct DiodeFile: Sendable {
   public let object: RawObject
   public let connector: DiodeConnector
   /// `applicant_id`: the key must be there; its value may be null (no user to impersonate).
