@@ -92,9 +92,9 @@ public final class PushPipeline {
         try pushBundle(record.object, line: record.line, as: nil, applicant: nil)
       case .diodeEnvelope:
         try flushPending()
-        let envelope: DiodeEnvelope
+        let envelope: DiodeFile
         do {
-          envelope = try DiodeEnvelope(record.object.source)
+          envelope = try DiodeFile(record.object.source)
         } catch {
           throw RecordProblem("invalid diode envelope: \(error)")
         }
@@ -152,7 +152,7 @@ public final class PushPipeline {
 
   /// The impersonated user for an envelope: its applicant through the mapping, or nil (the
   /// token's user) with a warning once per unmapped applicant.
-  private func applicant(for envelope: DiodeEnvelope, line: Int) -> String? {
+  private func applicant(for envelope: DiodeFile, line: Int) -> String? {
     guard let source = envelope.applicantID else {
       if warnedApplicants.insert("").inserted {
         diagnostics.warning("envelope of connector \(envelope.connector.name) has no applicant_id: pushing as the token's user", line: line)

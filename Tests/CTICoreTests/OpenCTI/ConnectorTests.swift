@@ -43,7 +43,7 @@ import Testing
 @Suite struct InputRecordTests {
   func registration(_ connector: String, applicant: String = "\"u1\"") throws -> (ConnectorRegistration, String?) {
     let text = "{\"bundle_type\":\"DIRECTORY_BUNDLE\",\"applicant_id\":\(applicant),\"connector\":\(connector),\"entities_types\":null,\"bundle\":{\"type\":\"bundle\",\"objects\":[{\"type\":\"x\"}]},\"update\":true}"
-    let envelope = try DiodeEnvelope(Array(text.utf8))
+    let envelope = try DiodeFile(Array(text.utf8))
     return (try ConnectorRegistration(envelope.connector), envelope.applicantID)
   }
 
