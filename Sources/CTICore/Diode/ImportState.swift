@@ -103,19 +103,7 @@ public final class ImportState {
 
   private func append(_ bytes: [UInt8]) throws(FileSystemError) {
     let path = self.path ?? "state"
-    let ok = bytes.withUnsafeBytes { raw -> Bool in
-      var offset = 0
-      while offset < raw.count {
-        let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return false
-        }
-        offset += written
-      }
-      return true
-    }
-    if !ok { throw FileSystemError("write", path) }
+    if !FileSystem.writeAll(bytes, to: descriptor) { throw FileSystemError("write", path) }
     if durable, fsync(descriptor) != 0 { throw FileSystemError("fsync", path) }
   }
 
