@@ -68,6 +68,9 @@ struct CTIPush: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between pings (env CTI_PUSH_PING_INTERVAL; default 40).", valueName: "duration"))
   var pingInterval: String?
 
+  @Option(help: ArgumentHelp("Seconds or ISO-8601 duration one request may take (env CTI_PUSH_REQUEST_TIMEOUT; default 300).", valueName: "duration"))
+  var requestTimeout: String?
+
   @Flag(help: "Send nothing: print the GraphQL requests that would be sent, one JSON line each, on stdout.")
   var dryRun = false
 
@@ -86,7 +89,7 @@ struct CTIPush: ParsableCommand {
         configuration, url: url, token: token, connectorId: check ? (connectorId ?? "check") : connectorId,
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
-        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, offline: dryRun, warnings: &warnings)
+        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout, offline: dryRun, warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
         .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)
