@@ -192,6 +192,16 @@ import Testing
     #expect(result.stderr.contains("3 rejected"))
   }
 
+  @Test func strictStopsAtTheFirstRejectAndClosesTheWorkInError() throws {
+    let target = try target()
+    let result = try push(target, [bundleLine([indicator(1), indicator(2)]), "[1,2]", bundleLine([indicator(3), indicator(4)])], ["--strict"])
+    #expect(result.status == 65)
+    let state = try state(target)
+    #expect(state["bundles"]?.arrayValue?.count == 1)
+    #expect(works(state).first?["closed"] == true)
+    #expect(works(state).first?["in_error"] == true)
+  }
+
   @Test func syncEventsApplyDeletesAndMergesOnlyWhenAsked() throws {
     let events = [
       "{\"id\":\"1-0\",\"event\":\"create\",\"data\":{\"version\":\"4\",\"type\":\"create\",\"data\":\(indicator(1))}}",

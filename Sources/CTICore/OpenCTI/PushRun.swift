@@ -127,19 +127,28 @@ public final class PushRun {
       "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
     pinger?.start()
     defer { pinger?.stop() }
-    try readAll(paths)
-    try pipeline.finish()
-    let rejected = diagnostics.skipped
+    do {
+      try readAll(paths)
+      try pipeline.finish()
+    } catch {
+      // --strict stopped the run, or the output failed: the works still get closed, in error.
+      closeWorks(rejected: max(diagnostics.skipped, 1))
+      throw error
+    }
     if pipeline.platformFailure == nil || !session.works.isEmpty {
-      do {
-        try session.finish(
-          inError: rejected > 0,
-          message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
-      } catch {
-        diagnostics.error("closing the works failed: \(error)")
-      }
+      closeWorks(rejected: diagnostics.skipped)
     }
     return pipeline.platformFailure?.exitStatus ?? diagnostics.finalStatus
+  }
+
+  private func closeWorks(rejected: Int) {
+    do {
+      try session.finish(
+        inError: rejected > 0,
+        message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+    } catch {
+      diagnostics.error("closing the works failed: \(error)")
+    }
   }
 
   private func readAll(_ paths: [String]) throws {
