@@ -1,37 +1,10 @@
-/// A diode envelope (the `send_to_directory` file format) read for pushing: the source
-/// connector to impersonate, the applicant and the bundle, kept as raw bytes.
-public struct DiodeEnvelope: Sendable {
-  public var connector: ConnectorRegistration
-  /// The user id on the source platform (nil when the file says null).
-  public var applicantId: String?
-  public var bundle: RawObject
-  public var update: Bool
-
-  /// Reads an envelope. The connector needs `id`, `name` and a known `type`; `scope` may be a
-  /// comma-separated string or a list.
-  public init(_ object: RawObject) throws(RecordProblem) {
-    guard let connector = object.object("connector") else { throw RecordProblem("envelope has no connector object") }
-    guard let id = connector.string("id"), !id.isEmpty else { throw RecordProblem("envelope connector has no id") }
-    guard let name = connector.string("name"), !name.isEmpty else {
-      throw RecordProblem("envelope connector \(id) has no name")
+extension ConnectorRegistration {
+  /// The registration that impersonates the connector a diode envelope comes from.
+  public init(_ connector: DiodeConnector) throws(RecordProblem) {
+    guard let type = ConnectorType(parsing: connector.type) else {
+      throw RecordProblem("envelope connector \(connector.id) has an unknown type '\(connector.type)'")
     }
-    let typeText = connector.string("type") ?? ConnectorType.externalImport.rawValue
-    guard let type = ConnectorType(parsing: typeText) else {
-      throw RecordProblem("envelope connector \(id) has an unknown type '\(typeText)'")
-    }
-    var scope: [String] = []
-    switch connector.value("scope") {
-    case .string(let text): scope = ConnectorRegistration.scope(from: text)
-    case .array(let items): scope = items.compactMap(\.stringValue).flatMap(ConnectorRegistration.scope(from:))
-    case .null, nil: break
-    default: throw RecordProblem("envelope connector \(id) has a scope that is neither a string nor a list")
-    }
-    guard let bundle = object.object("bundle") else { throw RecordProblem("envelope has no bundle object") }
-    self.connector = ConnectorRegistration(
-      id: id, name: name, type: type, scope: scope, auto: connector.value("auto")?.boolValue ?? false)
-    applicantId = object.string("applicant_id")
-    self.bundle = bundle
-    update = object.value("update")?.boolValue ?? false
+    self.init(id: connector.id, name: connector.name, type: type, scope: connector.scope, auto: connector.auto)
   }
 }
 

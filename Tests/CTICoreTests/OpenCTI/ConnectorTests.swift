@@ -41,28 +41,27 @@ import Testing
 }
 
 @Suite struct InputRecordTests {
-  func envelope(_ connector: String, applicant: String = "\"u1\"") throws -> DiodeEnvelope {
-    try DiodeEnvelope(raw("{\"bundle_type\":\"DIRECTORY_BUNDLE\",\"applicant_id\":\(applicant),\"connector\":\(connector),\"entities_types\":null,\"bundle\":{\"type\":\"bundle\",\"objects\":[]},\"update\":true}"))
+  func registration(_ connector: String, applicant: String = "\"u1\"") throws -> (ConnectorRegistration, String?) {
+    let text = "{\"bundle_type\":\"DIRECTORY_BUNDLE\",\"applicant_id\":\(applicant),\"connector\":\(connector),\"entities_types\":null,\"bundle\":{\"type\":\"bundle\",\"objects\":[{\"type\":\"x\"}]},\"update\":true}"
+    let envelope = try DiodeFile(Array(text.utf8))
+    return (try ConnectorRegistration(envelope.connector), envelope.applicantID)
   }
 
-  @Test func envelopeScopeMayBeStringOrList() throws {
-    let fromString = try envelope(#"{"id":"c1","name":"CVE","type":"EXTERNAL_IMPORT","scope":"identity,vulnerability","auto":false}"#)
-    #expect(fromString.connector == ConnectorRegistration(id: "c1", name: "CVE", type: .externalImport, scope: ["identity", "vulnerability"]))
-    #expect(fromString.applicantId == "u1")
-    #expect(fromString.update)
-    let fromList = try envelope(#"{"id":"c1","name":"CVE","type":"INTERNAL_ENRICHMENT","scope":["identity","vulnerability"],"auto":true}"#)
-    #expect(fromList.connector.scope == ["identity", "vulnerability"])
-    #expect(fromList.connector.type == .internalEnrichment)
-    #expect(fromList.connector.auto)
-    #expect(try envelope(#"{"id":"c1","name":"CVE"}"#, applicant: "null").applicantId == nil)
+  @Test func envelopeConnectorsBecomeRegistrationsWithScopeStringOrList() throws {
+    let (fromString, applicant) = try registration(#"{"id":"c1","name":"CVE","type":"EXTERNAL_IMPORT","scope":"identity,vulnerability","auto":false}"#)
+    #expect(fromString == ConnectorRegistration(id: "c1", name: "CVE", type: .externalImport, scope: ["identity", "vulnerability"]))
+    #expect(applicant == "u1")
+    let (fromList, _) = try registration(#"{"id":"c1","name":"CVE","type":"INTERNAL_ENRICHMENT","scope":["identity","vulnerability"],"auto":true}"#)
+    #expect(fromList.scope == ["identity", "vulnerability"])
+    #expect(fromList.type == .internalEnrichment)
+    #expect(fromList.auto)
+    #expect(try registration(#"{"id":"c1","name":"CVE","type":"EXTERNAL_IMPORT"}"#, applicant: "null").1 == nil)
   }
 
-  @Test func badEnvelopesAreRefusedWithAReason() {
+  @Test func unknownConnectorTypesAreRefusedWithAReason() {
     #expect(throws: RecordProblem("envelope connector c1 has an unknown type 'IMPORT'")) {
-      try envelope(#"{"id":"c1","name":"CVE","type":"IMPORT"}"#)
+      try registration(#"{"id":"c1","name":"CVE","type":"IMPORT"}"#)
     }
-    #expect(throws: RecordProblem("envelope connector has no id")) { try envelope(#"{"name":"CVE"}"#) }
-    #expect(throws: RecordProblem.self) { try envelope(#"{"id":"c1","name":"CVE","scope":3}"#) }
   }
 
   @Test func streamEventsMapToActions() throws {
