@@ -7,23 +7,23 @@ struct CTIPush: ParsableCommand {
     commandName: "cti-push",
     abstract: "Push STIX bundles, objects, diode envelopes and stream events into OpenCTI.",
     discussion: """
-      Reads NDJSON records (from the files given, or stdin) and sends them to OPENCTI_URL with
-      stixBundlePush, registered as the connector CONNECTOR_ID. Bundles and bare objects are cut
-      into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects
-      first. Diode envelopes are pushed as their own connector, impersonating the mapped
-      applicant. Stream events are upserted; deletes and merges only with --apply-deletes and
-      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in
+      Reads NDJSON records (from the files given, or stdin) and sends them to OPENCTI_URL with \
+      stixBundlePush, registered as the connector CONNECTOR_ID. Bundles and bare objects are cut \
+      into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects \
+      first. Diode envelopes are pushed as their own connector, impersonating the mapped \
+      applicant. Stream events are upserted; deletes and merges only with --apply-deletes and \
+      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in \
       error when something was rejected). Records that cannot be pushed go to --reject.
 
       Examples:
         cti-misp --feed https://feed.example | cti-push
-        cti-diode import /mnt/usb | cti-push --applicant-map 'src-user:dst-user' --reject rejects.ndjson
-        cti-stream --url https://a | cti-push --url https://b --apply-deletes --apply-merges
+        cti-diode import /mnt/usb | cti-push --reject rejects.ndjson
+        cti-stream | cti-push --url https://b --apply-deletes
         cti-push --check
         cti-push --dry-run < bundles.ndjson | jq .operation
 
-      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing
-      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused;
+      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing \
+      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused; \
       78 bad configuration.
       """)
 
