@@ -18,13 +18,18 @@ public enum StreamEventAction: Sendable {
   /// `connected`, `heartbeat` and other control events carry no data.
   case control(String)
 
-  /// Reads a `{"id","event","data":{…,"data":<STIX>,…}}` line as cti-stream writes it.
+  /// Reads a stream event as docs/records.md describes it (`{"id","event",…payload…}` with the
+  /// STIX object in `data` and a merge's `sources` in `context`). The unflattened form, the SSE
+  /// `data:` payload kept whole under `data`, is read too.
   public init(_ object: RawObject) throws(RecordProblem) {
     guard let event = object.string("event") else { throw RecordProblem("stream event has no event name") }
     switch event {
     case "create", "update", "delete", "merge":
-      guard let payload = object.object("data"), let stix = payload.object("data") else {
-        throw RecordProblem("\(event) event has no data.data object")
+      guard var stix = object.object("data") else { throw RecordProblem("\(event) event has no data object") }
+      var context = object.object("context")
+      if stix.string("id") == nil, let nested = stix.object("data") {
+        context = stix.object("context")
+        stix = nested
       }
       guard let id = stix.string("id"), STIXIdentifier.isValid(id) else {
         throw RecordProblem("\(event) event data has no valid STIX id")
@@ -32,10 +37,10 @@ public enum StreamEventAction: Sendable {
       switch event {
       case "delete": self = .delete(id: id)
       case "merge":
-        let sources = payload.object("context")?.value("sources")?.arrayValue ?? []
+        let sources = context?.value("sources")?.arrayValue ?? []
         let ids = sources.compactMap { $0["id"]?.stringValue }
         guard !ids.isEmpty, ids.count == sources.count else {
-          throw RecordProblem("merge event for \(id) lists no source ids in data.context.sources")
+          throw RecordProblem("merge event for \(id) lists no source ids in context.sources")
         }
         self = .merge(targetId: id, sourceIds: ids)
       default: self = .upsert(stix)

@@ -170,7 +170,7 @@ public final class PushPipeline {
 
   private func stage(_ object: RawObject, line: Int, record: ArraySlice<UInt8>) throws {
     let staged = try StagedObject(object, line: line)
-    let limit = options.batcher.maxBytes - BundleBatcher.overhead(bundleId: BundleBatcher.newBundleId())
+    let limit = options.batcher.maxBytes - BundleBatcher.freshBundleOverhead
     if staged.bytes.count > limit {
       throw RecordProblem(oversizeMessage(staged))
     }
