@@ -166,6 +166,12 @@ func stixID(_ type: String, _ n: Int) -> String {
     #expect(first.stdoutLines.count == 3)
     #expect(folder.read("state.json") == #"{"current":"20240115T140200Z"}"#)
 
+    try folder.write("state.json", "{broken")
+    let corrupt = try ToolRunner.run("cti-backup", ["restore", "--state", state, folder.path])
+    #expect(corrupt.status == 78)
+    #expect(corrupt.stderr.contains("state file"))
+    #expect(corrupt.stdout.isEmpty)
+
     try folder.write("state.json", #"{"current":"20240115T140000Z"}"#)
     let resumed = try ToolRunner.run("cti-backup", ["restore", "--state", state, folder.path])
     #expect(resumed.stdoutLines.count == 2)
