@@ -175,6 +175,39 @@ import Testing
     #expect(bundles(try self.state(target)).count == 2)
   }
 
+  @Test func anUnreachablePlatformStopsTheRunBeforeAnyFileIsTouched() throws {
+    let folder = try TemporaryFolder()
+    try write(folder, "a.json", diodeFile(Self.cve, applicant: nil, [1, 2]), modified: 1_700_000_000)
+    // Port 9 (discard) on loopback: nothing listens there.
+    let result = try ToolRunner.run(
+      "cti-diode", ["import", "--push", folder.path], environment: ["OPENCTI_URL": "http://127.0.0.1:9", "OPENCTI_TOKEN": "t"])
+    #expect(result.status == 69, "\(result.stderr)")
+    #expect(folder.names(".") == ["a.json"])
+  }
+
+  @Test func pollingTriesAFailedPlatformAgainOnTheNextPass() throws {
+    let target = try target()
+    let folder = try TemporaryFolder()
+    try write(folder, "a.json", diodeFile(Self.cve, applicant: nil, [1, 2]), modified: 1_700_000_000)
+    try write(folder, "b.json", diodeFile(Self.lab, applicant: nil, [3, 4]), modified: 1_700_000_001)
+    try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", count: 4, .status(503))
+    let running = try ToolRunner.start(
+      "cti-diode", ["import", "--push", folder.path, "--interval", "PT0.5S"], environment: target.environment)
+    let pushedBoth = running.waitUntil(timeout: 30) { _ in
+      ((try? self.state(target)).map { self.bundles($0).count } ?? 0) >= 2
+    }
+    #expect(pushedBoth)
+    #expect(running.waitUntil(timeout: 10) { _ in folder.names(".").isEmpty })
+    running.signal(SIGTERM)
+    let result = running.wait(timeout: 10)
+    #expect(result.status != 0, "a pass had failures: \(result.stderr)")
+    #expect(result.stderr.contains("a.json: push failed"))
+    let state = try state(target)
+    #expect(bundles(state).map { $0["object_ids"]?.arrayValue?.first?.stringValue } == [objectId(1), objectId(3)])
+    #expect(requests(state, "StixBundlePush").count == 6, "4 failed attempts for a, then a and b once")
+    #expect(state["connectors"]?[Self.cve.id]?["registrations"] == 1, "still registered once per run")
+  }
+
   @Test func pushNeedsAToken() throws {
     let folder = try TemporaryFolder()
     let result = try ToolRunner.run("cti-diode", ["import", "--push", folder.path], environment: ["OPENCTI_URL": platform.baseURL])
