@@ -208,6 +208,23 @@ import Testing
     #expect(state["connectors"]?[Self.cve.id]?["registrations"] == 1, "still registered once per run")
   }
 
+  @Test func aFileThatCanNeverBePushedIsQuarantinedNotRetried() throws {
+    let target = try target()
+    let folder = try TemporaryFolder()
+    var bogus = Self.lab
+    bogus.type = "NOT_A_CONNECTOR_TYPE"
+    try write(folder, "bogus.json", diodeFile(bogus, applicant: nil, [1, 2]), modified: 1_700_000_000)
+    try write(folder, "good.json", diodeFile(Self.cve, applicant: nil, [3, 4]), modified: 1_700_000_001)
+    let result = try importPush(target, [folder.path])
+    #expect(result.status == 1, "\(result.stderr)")
+    #expect(folder.names(".") == [".rejected"])
+    #expect(folder.names(".rejected") == ["bogus.json", "bogus.json.reason"])
+    #expect(folder.read(".rejected/bogus.json.reason")?.contains("unknown type 'NOT_A_CONNECTOR_TYPE'") == true)
+    let state = try state(target)
+    #expect(bundles(state).map { $0["connector_id"]?.stringValue } == [Self.cve.id])
+    #expect(state["connectors"]?[bogus.id] == nil, "never registered")
+  }
+
   @Test func pushNeedsAToken() throws {
     let folder = try TemporaryFolder()
     let result = try ToolRunner.run("cti-diode", ["import", "--push", folder.path], environment: ["OPENCTI_URL": platform.baseURL])
