@@ -1,4 +1,5 @@
 import Foundation
+import CTICore
 
 /// What a finished tool run left behind.
 struct ToolResult {
@@ -39,6 +40,8 @@ enum ToolRunner {
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:],
     currentDirectory: URL? = nil, timeout: TimeInterval = 60
   ) throws -> ToolResult {
+    // A tool that exits without reading all of its stdin must not take the test process down.
+    RecordWriter.ignoreBrokenPipe()
     let process = Process()
     process.executableURL = binDirectory.appendingPathComponent(tool)
     process.arguments = arguments
