@@ -270,6 +270,18 @@ import Testing
     #expect(tooOld.stderr.contains("6.2.4 is too old"))
   }
 
+  @Test func tlsIsVerifiedAndTakesTheSharedPlatformOptions() throws {
+    var target = try target()
+    target.environment["OPENCTI_URL"] = platform.tlsBaseURL
+    let unverified = try ToolRunner.run("cti-push", ["--check"], environment: target.environment)
+    #expect(unverified.status != 0, "a self-signed certificate is refused by default")
+    let bundle = try ToolRunner.run("cti-push", ["--check", "--ca-bundle", platform.certificatePath], environment: target.environment)
+    #expect(bundle.status == 0, "\(bundle.stderr)")
+    let insecure = try ToolRunner.run(
+      "cti-push", ["--check"], environment: target.environment.merging(["OPENCTI_SSL_VERIFY": "false"]) { $1 })
+    #expect(insecure.status == 0, "\(insecure.stderr)")
+  }
+
   @Test func dryRunPrintsTheRequestsAndSendsNothing() throws {
     let result = try ToolRunner.run(
       "cti-push", ["--dry-run", "--batch-size", "2"], stdin: Array((bundleLine([indicator(1), indicator(2), indicator(3)]) + "\n").utf8))
