@@ -202,6 +202,16 @@ import Testing
     #expect(works(state).first?["in_error"] == true)
   }
 
+  @Test func strictStillPushesTheObjectsCollectedBeforeTheBadLine() throws {
+    let target = try target()
+    let result = try push(target, [indicator(1), indicator(2), "not json", indicator(3)], ["--strict"])
+    #expect(result.status == 65)
+    let state = try state(target)
+    let pushed = (state["bundles"]?.arrayValue ?? []).flatMap { $0["object_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    #expect(pushed == [id("indicator", 1), id("indicator", 2)], "the good lines before the stop are not lost")
+    #expect(works(state).first?["in_error"] == true)
+  }
+
   @Test func syncEventsApplyDeletesAndMergesOnlyWhenAsked() throws {
     let events = [
       "{\"id\":\"1-0\",\"event\":\"create\",\"version\":\"4\",\"type\":\"create\",\"data\":\(indicator(1))}",

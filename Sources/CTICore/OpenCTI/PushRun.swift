@@ -136,7 +136,11 @@ public final class PushRun {
       try readAll(paths)
       try pipeline.finish()
     } catch {
-      // --strict stopped the run, or the output failed: the works still get closed, in error.
+      // --strict stopped the run, or the output failed. Objects collected from the good lines
+      // before the bad one are still pushed (or rejected); the works get closed, in error.
+      if error is StrictStop {
+        do { try pipeline.finish() } catch { diagnostics.error("pushing the objects read before the stop failed: \(error)") }
+      }
       closeWorks(rejected: max(diagnostics.skipped, 1))
       throw error
     }
