@@ -158,14 +158,17 @@ public final class PushPipeline {
       }
       try send { () throws(OpenCTIError) in try target.deleteObject(id: id) }
       counts.deletes += 1
-    case .merge(let targetId, let sourceIds):
-      try flushPending()
-      guard options.applyMerges else {
+    case .merge(let merged, let sourceIds):
+      // The target's new state is pushed either way; only the merge itself is optional.
+      if options.applyMerges {
+        try flushPending()
+        let targetId = merged.string("id") ?? ""
+        try send { () throws(OpenCTIError) in try target.mergeObjects(targetId: targetId, sourceIds: sourceIds) }
+        counts.merges += 1
+      } else {
         counts.mergesSkipped += 1
-        return
       }
-      try send { () throws(OpenCTIError) in try target.mergeObjects(targetId: targetId, sourceIds: sourceIds) }
-      counts.merges += 1
+      try stage(merged, line: record.line, record: record.object.bytes)
     case .control:
       counts.controlEvents += 1
     }
