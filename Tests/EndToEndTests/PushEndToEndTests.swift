@@ -161,6 +161,15 @@ import Testing
     #expect(result.stderr.contains("retrying"))
   }
 
+  @Test func addingExpectationsIsNeverRepeatedAfterAServerError() throws {
+    let target = try target()
+    try platform.injectGraphQLFault(token: target.token, operation: "AddExpectations", count: 1, .status(500))
+    let result = try push(target, [bundleLine([indicator(1)])])
+    // A second addExpectations could leave the work waiting for ever: the bundle is reported instead.
+    #expect(requests(try state(target), "AddExpectations").count == 1)
+    #expect(result.status != 0)
+  }
+
   @Test func aTimedOutRequestIsRetried() throws {
     let target = try target()
     try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", count: 1, .delay(3))

@@ -12,6 +12,19 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   case stixDelete = "StixDelete"
   case stixMerge = "StixMerge"
 
+  /// Whether a request that may or may not have reached the platform (a timeout, a 5xx) may be
+  /// sent again. Reads, connector upserts, bundle pushes (the platform upserts objects) and
+  /// deletes are safe to repeat; a repeated workAdd or toProcessed at worst leaves an extra
+  /// empty work or closes one twice, which beats failing the run. Adding expectations twice
+  /// would leave the work waiting for ever, and a second merge fails once the sources are gone:
+  /// those two are not repeated.
+  public var mayRepeat: Bool {
+    switch self {
+    case .about, .registerConnector, .pingConnector, .workAdd, .workToProcessed, .stixBundlePush, .stixDelete: true
+    case .addExpectations, .stixMerge: false
+    }
+  }
+
   /// The document text sent as `query`.
   public var document: String {
     switch self {

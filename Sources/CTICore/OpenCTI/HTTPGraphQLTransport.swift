@@ -1,9 +1,10 @@
 import Logging
 
 /// Sends GraphQL documents to `<url>/graphql` over the libcurl `HTTPClient`, one keep-alive
-/// connection per transport. Network errors, 429 and 5xx are retried by the client with
-/// backoff (pushes are upserts, so a repeat is harmless); a 200 with `errors[]` is an answer and
-/// is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
+/// connection per transport. Network errors and 5xx are retried by the client with backoff for
+/// the operations that may be repeated (`GraphQLOperation.mayRepeat`: pushes are upserts);
+/// 429 and refused connections are retried for all, since the platform did not act on them. A
+/// 200 with `errors[]` is an answer and is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
 public final class HTTPGraphQLTransport: GraphQLTransport {
   public let endpoint: String
   private let token: String
@@ -22,7 +23,7 @@ public final class HTTPGraphQLTransport: GraphQLTransport {
 
   public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
     var http = HTTPRequest.postJSON(endpoint, body: request.body, bearerToken: token)
-    http.retryable = true
+    http.retryable = request.operation.mayRepeat
     if let applicant { http.headers.set("opencti-applicant-id", applicant) }
     let response: HTTPResponse
     do {

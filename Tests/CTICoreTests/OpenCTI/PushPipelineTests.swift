@@ -136,7 +136,8 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
     ]
     let skipping = PipelineFixture()
     try skipping.run(events)
-    #expect(skipping.target.pushes.map(\.objects) == [[stixId("indicator", 1)]])
+    // The create, then (the merge being skipped) the merged target's new state.
+    #expect(skipping.target.pushes.map(\.objects) == [[stixId("indicator", 1)], [stixId("indicator", 1)]])
     #expect(skipping.target.deletes.isEmpty && skipping.target.merges.isEmpty)
     #expect(skipping.pipeline.counts.deletesSkipped == 1 && skipping.pipeline.counts.mergesSkipped == 1)
     #expect(skipping.pipeline.counts.controlEvents == 1)
