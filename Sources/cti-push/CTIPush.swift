@@ -67,6 +67,9 @@ struct CTIPush: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds or ISO-8601 duration one request may take (env CTI_PUSH_REQUEST_TIMEOUT; default 300).", valueName: "duration"))
   var requestTimeout: String?
 
+  @Option(help: ArgumentHelp("How long to wait for a platform that is down before giving up on it (env CTI_PUSH_MAX_OUTAGE; default PT15M; 0: at once).", valueName: "duration"))
+  var maxOutage: String?
+
   @Flag(help: "Send nothing: print the GraphQL requests that would be sent, one JSON line each, on stdout.")
   var dryRun = false
 
@@ -86,7 +89,7 @@ struct CTIPush: ParsableCommand {
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
         applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
-        http: try platform.httpOptions(configuration), offline: dryRun, warnings: &warnings)
+        maxOutage: maxOutage, http: try platform.httpOptions(configuration), offline: dryRun, warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
         .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)

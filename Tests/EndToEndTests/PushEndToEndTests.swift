@@ -161,6 +161,21 @@ import Testing
     #expect(result.stderr.contains("retrying"))
   }
 
+  @Test func anOutageLongerThanTheRetriesIsWaitedOutNotRejected() throws {
+    let target = try target()
+    // Six 500s in a row: more than the HTTP client's four attempts.
+    try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", count: 6, .status(500))
+    let result = try push(target, [bundleLine([indicator(1), indicator(2)]), bundleLine([indicator(3), indicator(4)])])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("the platform looks down"))
+    #expect(try state(target)["bundles"]?.arrayValue?.count == 2)
+
+    let impatient = try self.target()
+    try platform.injectGraphQLFault(token: impatient.token, operation: "StixBundlePush", count: 6, .status(500))
+    let gaveUp = try push(impatient, [bundleLine([indicator(1), indicator(2)])], ["--max-outage", "0"])
+    #expect(gaveUp.status == 69)
+  }
+
   @Test func addingExpectationsIsNeverRepeatedAfterAServerError() throws {
     let target = try target()
     try platform.injectGraphQLFault(token: target.token, operation: "AddExpectations", count: 1, .status(500))

@@ -59,6 +59,16 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
 
   /// Whether the failure says nothing about the record being sent: the platform is down or
   /// refuses the token, so the following records would fail the same way.
+  /// The platform is down or overloaded (not a refusal) and the operation may be sent again:
+  /// worth waiting for.
+  public var isOutage: Bool {
+    switch self {
+    case .network(_, let operation): operation.mayRepeat
+    case .httpStatus(let status, let operation, _): (status == 429 || status >= 500) && operation.mayRepeat
+    default: false
+    }
+  }
+
   public var isPlatformFailure: Bool {
     switch self {
     case .graphQL(let error): error.isPermissionDenied

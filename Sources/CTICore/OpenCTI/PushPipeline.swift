@@ -35,15 +35,20 @@ public final class PushPipeline {
     public var applyDeletes: Bool
     public var applyMerges: Bool
     public var applicants: ApplicantMap
+    /// Seconds to keep trying while the platform is down (network errors, 429, 5xx after the
+    /// HTTP client's own retries): the record waits, and so does the pipeline feeding it,
+    /// instead of being rejected. After that the platform is given up on. 0 gives up at once.
+    public var outageTolerance: Double
 
     public init(
       batcher: BundleBatcher = BundleBatcher(), applyDeletes: Bool = false, applyMerges: Bool = false,
-      applicants: ApplicantMap = ApplicantMap()
+      applicants: ApplicantMap = ApplicantMap(), outageTolerance: Double = 0
     ) {
       self.batcher = batcher
       self.applyDeletes = applyDeletes
       self.applyMerges = applyMerges
       self.applicants = applicants
+      self.outageTolerance = outageTolerance
     }
   }
 
@@ -292,14 +297,27 @@ public final class PushPipeline {
   /// Runs one platform call; a failure is wrapped for the record at hand, and remembered when
   /// it is the platform's rather than the record's.
   private func send(_ call: () throws(OpenCTIError) -> Void) throws {
-    do {
-      try call()
-    } catch {
-      if error.isPlatformFailure, platformFailure == nil {
-        platformFailure = error
-        diagnostics.error("\(error); the remaining records are rejected without being sent")
+    let started = MonotonicClock.now()
+    var backoff = Backoff(initialDelay: 2, maxDelay: 60)
+    while true {
+      do {
+        try call()
+        if backoff.failures > 0 { diagnostics.logger.notice("the platform answers again") }
+        return
+      } catch {
+        let waited = MonotonicClock.now() - started
+        if error.isOutage, waited < options.outageTolerance {
+          let delay = min(backoff.nextDelay(), options.outageTolerance - waited)
+          diagnostics.warning("\(error); the platform looks down, trying again in \(Int(delay.rounded(.up))) s")
+          MonotonicClock.sleep(delay)
+          continue
+        }
+        if error.isPlatformFailure, platformFailure == nil {
+          platformFailure = error
+          diagnostics.error("\(error); the remaining records are rejected without being sent")
+        }
+        throw RecordFailure(error: error)
       }
-      throw RecordFailure(error: error)
     }
   }
 

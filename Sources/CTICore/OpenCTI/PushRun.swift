@@ -15,6 +15,7 @@ public enum PushSettingKeys {
   public static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
   public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
   public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
+  public static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
 }
 
 /// The settings of one push run, resolved.
@@ -35,7 +36,7 @@ public struct PushSettings: Sendable {
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    http: HTTPClientOptions = HTTPClientOptions(), offline: Bool, warnings: inout [String]
+    maxOutage: String? = nil, http: HTTPClientOptions = HTTPClientOptions(), offline: Bool, warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
     let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
@@ -61,7 +62,8 @@ public struct PushSettings: Sendable {
       batcher: BundleBatcher(maxObjects: objects, maxBytes: bytes),
       applyDeletes: try configuration.bool(PushSettingKeys.applyDeletes, flag: applyDeletes, default: false),
       applyMerges: try configuration.bool(PushSettingKeys.applyMerges, flag: applyMerges, default: false),
-      applicants: applicants)
+      applicants: applicants,
+      outageTolerance: try configuration.duration(PushSettingKeys.maxOutage, flag: maxOutage, default: 900) ?? 900)
     let interval = try configuration.duration(PushSettingKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
       ?? ConnectorPinger.defaultInterval
     guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
