@@ -123,6 +123,24 @@ import Testing
     #expect(seen.last == stream.events.last?.id)
   }
 
+  @Test func no_recover_is_logged_not_written_and_ends_recovery_in_the_state() throws {
+    var stream = FakePlatform.Stream()
+    stream.noRecover = true
+    stream.snapshot = [FakePlatform.Event(id: "1705000000000-0", data: Self.payload(99))]
+    stream.events = Self.events(3)
+    stream.hold = false
+    stream.heartbeat = 0
+    try platform.install(stream)
+    let folder = try TemporaryFolder()
+    let result = try ToolRunner.run(
+      "cti-stream", ["--state", folder.path + "/state.json", "--max-events", "3"], environment: environment(stream), timeout: 30)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(try ids(result) == stream.events.map(\.id), "no snapshot, no no-recover line")
+    #expect(result.stderr.contains("no-recover"))
+    let saved = try JSONSerialization.jsonObject(with: Data((folder.read("state.json") ?? "{}").utf8)) as? [String: Any]
+    #expect(saved?["recover_until"] as? Bool == false, "as pycti: recover_until becomes false")
+  }
+
   /// `cti-stream --state s | head -n 3`: once the reader is gone, the state names the last
   /// event that reached it, never one that could not be written.
   @Test func a_closed_pipe_never_advances_the_state_past_what_was_written() throws {

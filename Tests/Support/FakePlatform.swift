@@ -117,6 +117,9 @@ public final class FakePlatform: Sendable {
     public var holdSeconds = 120.0
     public var faults: [Int: Fault] = [:]
     public var raw = false
+    /// Answer a recovery request with a `no-recover` event instead of the snapshot (a collection
+    /// with origin filters, OpenCTI 6.9+).
+    public var noRecover = false
     /// Pre-built events for benchmarks: `count` creates of about `size` bytes each.
     public var generate: (count: Int, size: Int)?
 
@@ -131,7 +134,7 @@ public final class FakePlatform: Sendable {
         ("events", .array(events.map(\.json))),
         ("snapshot", .array(snapshot.map { ["id": .string($0.id), "data": .string($0.data)] })),
         ("status", .int(status)), ("heartbeat", .number(String(heartbeat))), ("delay", .number(String(delay))),
-        ("hold", .bool(hold)), ("hold_seconds", .number(String(holdSeconds))), ("raw", .bool(raw)),
+        ("hold", .bool(hold)), ("hold_seconds", .number(String(holdSeconds))), ("raw", .bool(raw)), ("no_recover", .bool(noRecover)),
         ("faults", .object(JSONObject(faults.map { (key: String($0.key), value: $0.value.json) }))),
       ])
       if let generate { object["generate"] = ["count": .int(generate.count), "size": .int(generate.size)] }

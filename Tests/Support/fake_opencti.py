@@ -93,6 +93,8 @@ class Scenario:
         self.events = [(parse_position(e["id"]), e["id"], e.get("event", "create"), e["data"])
                        for e in spec.get("events", [])]
         self.snapshot = spec.get("snapshot", [])
+        # A collection with origin filters: recovery is skipped and announced with `no-recover`.
+        self.no_recover = spec.get("no_recover", False)
         self.heartbeat = spec.get("heartbeat", 5.0)
         self.delay = spec.get("delay", 0.0)
         self.hold = spec.get("hold", True)
@@ -417,7 +419,10 @@ class Handler(BaseHTTPRequestHandler):
                 at = position if position is not None else (int(time.time() * 1000), 0)
                 self.chunk(sse("%d-%d" % at, "heartbeat", json.dumps(iso_of_ms(at[0]))))
 
-        if recover_key is not None and start_key is not None and recover_key > start_key:
+        if recover_key is not None and start_key is not None and scenario.no_recover:
+            if not send(sse(None, "no-recover", json.dumps("%d-%d" % start_key))):
+                return
+        elif recover_key is not None and start_key is not None and recover_key > start_key:
             for item in scenario.snapshot:
                 if not send(sse(item.get("id", "%d-0" % recover_key[0]), "create", item["data"])):
                     return
