@@ -312,3 +312,43 @@ private struct OfficialIPv4Matcher {
     return (1...32).contains(number)
   }
 }
+
+/// A rough check of the syntax STIX validators expect of values cti-misp copies verbatim
+/// (domain names, URLs, e-mail addresses). Failing values are kept and counted, never dropped.
+enum MISPValueSyntax {
+  static func isValid(type: String, value: String) -> Bool {
+    switch type {
+    case "domain-name", "hostname": return isHostname(value)
+    case "url":
+      guard let colon = value.firstIndex(of: ":"), let first = value.first, first.isASCII, first.isLetter else { return false }
+      return value[..<colon].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        && !value.contains(" ")
+    case "email-addr":
+      guard let at = value.lastIndex(of: "@"), at != value.startIndex else { return false }
+      return isHostname(String(value[value.index(after: at)...]))
+    default: return true
+    }
+  }
+
+  static func isHostname(_ value: String) -> Bool {
+    let utf8 = value.utf8
+    guard !utf8.isEmpty, utf8.count <= 253 else { return false }
+    var labelLength = 0
+    var previous: UInt8 = UInt8(ascii: ".")
+    for byte in utf8 {
+      if byte == UInt8(ascii: ".") {
+        guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
+        labelLength = 0
+      } else {
+        let allowed =
+          byte >= 0x80 || (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+          || byte == UInt8(ascii: "-")
+        guard allowed, !(labelLength == 0 && byte == UInt8(ascii: "-")) else { return false }
+        labelLength += 1
+        guard labelLength <= 63 else { return false }
+      }
+      previous = byte
+    }
+    return labelLength > 0 && previous != UInt8(ascii: "-")
+  }
+}

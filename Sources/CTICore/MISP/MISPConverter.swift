@@ -61,6 +61,7 @@ private struct EventRun {
   var byMISPUUID: [String: (id: String, text: String)] = [:]
   var files: [JSONValue] = []
   var notes: [String] = []
+  var millisecondsCache: [Int64: String] = [:]
 
   init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
@@ -235,9 +236,9 @@ private struct EventRun {
         name = part.value.unicodeScalars.count > 2 ? part.value : (comment.unicodeScalars.count > 2 ? comment : observableType)
       }
       if options.createIndicators, let (patternType, pattern) = part.pattern {
+        let created = cachedMilliseconds(timestamp)
         var indicator = STIXObjects.sdo(
-          "indicator", id: STIXID.indicator(pattern: pattern), created: Self.milliseconds(timestamp),
-          modified: Self.milliseconds(timestamp))
+          "indicator", id: STIXID.indicator(pattern: pattern), created: created, modified: created)
         indicator["name"] = name.map(JSONValue.string)
         indicator["description"] = .string(comment)
         indicator["pattern_type"] = .string(patternType)
@@ -272,7 +273,7 @@ private struct EventRun {
     return results
   }
 
-  func makeObservable(
+  mutating func makeObservable(
     _ part: MISPResolved, comment: String, score: Int, labels: [String], markingIDs: [String], externalReferences: [JSONValue]
   ) -> JSONObject? {
     var properties = JSONObject()
@@ -325,6 +326,9 @@ private struct EventRun {
       return nil
     }
     guard let id = STIXID.observable(type: type, properties: properties) else { return nil }
+    if let value = properties["value"]?.stringValue, !MISPValueSyntax.isValid(type: type, value: value) {
+      notes.append("\(type) value kept as given: \(value)")
+    }
     var observable = STIXObjects.sco(type, id: id)
     for member in properties { observable[member.key] = member.value }
     STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
@@ -642,6 +646,14 @@ private struct EventRun {
 
   static func milliseconds(_ seconds: Int64) -> String {
     ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 3)
+  }
+
+  /// `milliseconds` for attribute timestamps, which repeat within an event.
+  mutating func cachedMilliseconds(_ seconds: Int64) -> String {
+    if let text = millisecondsCache[seconds] { return text }
+    let text = Self.milliseconds(seconds)
+    millisecondsCache[seconds] = text
+    return text
   }
 
   static func seconds(_ seconds: Int64) -> String {

@@ -107,17 +107,21 @@ public struct MISPRunSummary: Sendable {
   public var failed: [String] = []
   public var objects: [String: Int] = [:]
   public var bytes = 0
+  /// Values kept verbatim that STIX validators may reject (a domain like `_dmarc.example.com`).
+  public var keptValues = 0
 
   public var description: String {
     let types = objects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     var text = "\(read) events read, \(converted) converted, \(failed.count) failed"
     if listed > 0 { text = "\(listed) listed, \(skipped) already imported, " + text }
+    if keptValues > 0 { text += ", \(keptValues) values kept verbatim that may not be valid STIX syntax" }
     return text + "; objects: " + (types.isEmpty ? "none" : types)
   }
 
   mutating func add(_ conversion: MISPConversion) {
     converted += 1
     bytes += conversion.bundle.count
+    keptValues += conversion.notes.count
     for (type, count) in conversion.objectCounts { objects[type, default: 0] += count }
   }
 }
