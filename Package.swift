@@ -1,14 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The command-line tools. Each is a thin executable over CTICore and its own product, so
+/// `swift package generate-manual` writes a man page for it.
+let tools = [
+  "cti-backup",
+  "cti-stream",
+  "cti-misp",
+  "cti-push",
+]
+
 let package = Package(
   name: "cti",
   platforms: [.macOS(.v13)],
-  products: [
-    .library(name: "CTICore", targets: ["CTICore"]),
-    .executable(name: "cti-backup", targets: ["cti-backup"]),
-    .executable(name: "cti-misp", targets: ["cti-misp"]),
-  ],
+  products: [.library(name: "CTICore", targets: ["CTICore"])]
+    + tools.map { .executable(name: $0, targets: [$0]) },
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -35,29 +41,27 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(
-      name: "cti-backup",
-      dependencies: [
-        "CTICore",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
-    ),
-    .executableTarget(
-      name: "cti-misp",
-      dependencies: [
-        "CTICore",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+    .target(
+      name: "CTITestSupport",
+      dependencies: ["CTICore"],
+      path: "Tests/Support",
+      exclude: ["fake_opencti.py", "fake_graphql.py"]
     ),
     .testTarget(
       name: "CTICoreTests",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CCurl", "CTITestSupport"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CTITestSupport"],
       resources: [.copy("Fixtures")]
     ),
   ]
+    + tools.map { tool in
+      .executableTarget(
+        name: tool,
+        dependencies: ["CTICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      )
+    }
 )

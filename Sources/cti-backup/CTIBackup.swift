@@ -11,6 +11,10 @@ struct CTIBackup: ParsableCommand {
       PATH/opencti_data/<bucket>/<stix-id>.json, the layout of OpenCTI's backup-files and \
       restore-files connectors. Bare STIX objects and bundles are stored as creations.
 
+      When OPENCTI_URL and OPENCTI_TOKEN are set (as in the official connector's \
+      docker-compose), the files listed in an object's OpenCTI extension are downloaded and \
+      stored base64 in their `data` field, as restore-files expects.
+
       Examples:
         cti-stream | cti-backup /backup
         cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
@@ -62,6 +66,12 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Read events from this file instead of standard input.", valueName: "file"))
     var input: String?
 
+    @OptionGroup(title: "Attachments (fetched when an OpenCTI URL and token are set)")
+    var platform: OpenCTIOptions
+
+    @Flag(help: "Do not fetch attachments even when OPENCTI_URL and OPENCTI_TOKEN are set.")
+    var noAttachments = false
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -74,6 +84,11 @@ extension CTIBackup {
         let durable = try configuration.bool(BackupSettings.fsync, flag: fsync ? true : nil, default: false)
         let run = try BackupRun(
           path: path, bucket: BucketSize(rawValue: size) ?? .hour, durable: durable, diagnostics: diagnostics)
+        if !noAttachments, configuration.string(OpenCTISettings.url, flag: platform.url) != nil {
+          run.fetchAttachments(
+            from: try platform.baseURL(configuration), token: platform.token(configuration),
+            options: try platform.httpOptions(configuration))
+        }
         let reader = try input.map { path throws in try LineReader(path: path) } ?? LineReader()
         try run.consume(reader)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }

@@ -36,7 +36,7 @@ public struct Configuration: Sendable {
 
   /// Reads the environment and a config.yml: `path` when given (it must exist), else
   /// `./config.yml` when present.
-  public init(configFile path: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment)
+  public init(configFile path: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
     throws(ConfigError)
   {
     self.environment = environment

@@ -1,7 +1,8 @@
 /// One restored bucket folder: the bundle to send and what went into it.
 public struct RestoredBundle: Sendable {
   public var folder: String
-  /// `{"type":"bundle","objects":[…]}` as one line.
+  /// `{"type":"bundle","id":…,"objects":[…]}` as one line; the id is derived from the folder
+  /// name, so restoring the same folder twice gives the same bundle id.
   public var bytes: [UInt8]
   public var objectCount: Int
   /// Objects pulled in from later folders because something in this one references them.
@@ -71,10 +72,12 @@ public final class BackupRestore {
     for object in objects { resolve(Self.references(of: object)) }
 
     var writer = JSONWriter(capacity: 1 << 16)
-    writer.append("{\"type\":\"bundle\",\"objects\":[")
+    writer.append("{\"type\":\"bundle\",\"id\":")
+    writer.writeString("bundle--" + UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "cti-backup restore " + folder))
+    writer.append(",\"objects\":[")
     for (position, object) in (pulled + objects).enumerated() {
       if position > 0 { writer.append(",") }
-      writer.writeRaw(object.bytes)
+      writer.writeCompacted(object.bytes)
     }
     writer.append("]}")
     return RestoredBundle(

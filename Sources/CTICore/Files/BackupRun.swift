@@ -17,6 +17,16 @@ public final class BackupRun {
     self.diagnostics = diagnostics
   }
 
+  /// Downloads attachments from the platform at `baseURL` before objects are written; a file
+  /// that cannot be fetched is reported as an error (the object is still written).
+  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientOptions) {
+    writer.attachments = AttachmentFetcher(baseURL: baseURL, token: token, options: options)
+    let diagnostics = diagnostics
+    writer.attachmentProblem = { [unowned self] message in diagnostics.error("line \(self.currentLine): \(message)") }
+  }
+
+  private var currentLine = 0
+
   /// Applies every line of `reader`. Bad lines are rejected through `diagnostics` (skipped and
   /// counted, or fatal with --strict); file-system failures end the run.
   public func consume(_ reader: LineReader) throws {
@@ -31,6 +41,7 @@ public final class BackupRun {
         continue
       }
       records += 1
+      currentLine = line.number
       do {
         let record = try Record(line)
         let outcome = try writer.apply(record)
@@ -54,6 +65,7 @@ public final class BackupRun {
       + (counts.deleteMissing > 0 ? " (\(counts.deleteMissing) had no file)" : "")
       + ", \(counts.merged) merged (\(counts.mergeSourcesRemoved) source files removed), \(counts.ignored) ignored, "
       + "\(diagnostics.skipped) bad; \(counts.foldersCreated) folders created, \(counts.foldersRemoved) removed"
+      + (writer.attachments.map { "; attachments: \($0.fetched) fetched, \($0.failed) failed" } ?? "")
   }
 }
 

@@ -29,6 +29,10 @@ public final class BackupWriter {
   /// fsync every file and folder change before going on.
   public let durable: Bool
   public private(set) var counts = BackupCounts()
+  /// Fetches attachments before an object is written, when the platform is known.
+  public var attachments: AttachmentFetcher?
+  /// Told about each attachment that could not be fetched.
+  public var attachmentProblem: (String) -> Void = { _ in }
   private var knownFolders = Set<String>()
 
   /// Opens the tree under `path`, which must exist; `opencti_data` is created if missing.
@@ -114,7 +118,13 @@ public final class BackupWriter {
       }
       knownFolders.insert(folder)
     }
-    try FileSystem.writeAtomically(BackupTree.fileBytes(forObject: object.bytes), to: folder + "/" + file, durable: durable)
+    let bytes =
+      if let enriched = try attachments?.enrich(object, report: attachmentProblem) {
+        BackupTree.fileBytes(forObject: enriched)
+      } else {
+        BackupTree.fileBytes(forObject: object.bytes)
+      }
+    try FileSystem.writeAtomically(bytes, to: folder + "/" + file, durable: durable)
     if countAsWrite { counts.written += 1 }
   }
 

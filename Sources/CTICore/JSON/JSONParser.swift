@@ -373,7 +373,15 @@ public struct JSONParser {
     let start = index
     index += 1
     var escaped = false
+    let base = bytes.baseAddress!
     while index < bytes.count {
+      // Eight bytes at a time while none of them is a quote, a backslash or a control character.
+      while index + 8 <= bytes.count {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+        if Self.needsAttention(word) { break }
+        index += 8
+      }
+      guard index < bytes.count else { break }
       let byte = bytes[index]
       if byte == UInt8(ascii: "\"") {
         index += 1
@@ -388,6 +396,19 @@ public struct JSONParser {
       index += 1
     }
     throw JSONError("unterminated string", at: start)
+  }
+
+  /// Whether any byte of `word` is `"`, `\\` or below 0x20 (the classic SWAR zero-byte test).
+  @inline(__always)
+  private static func needsAttention(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let quote = word ^ (ones &* 0x22)
+    let backslash = word ^ (ones &* 0x5C)
+    let hasQuote = (quote &- ones) & ~quote
+    let hasBackslash = (backslash &- ones) & ~backslash
+    let hasControl = (word &- ones &* 0x20) & ~word
+    return (hasQuote | hasBackslash | hasControl) & highs != 0
   }
 
   private func skipString(_ index: inout Int) throws(JSONError) {
@@ -407,10 +428,8 @@ public struct JSONParser {
       return try decodeEscaped(&index)
     }
     let body = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)])
-    guard let text = String(validating: body, as: UTF8.self) else {
-      throw JSONError("invalid UTF-8 in a string", at: start)
-    }
-    return text
+    guard Self.isValidUTF8(body) else { throw JSONError("invalid UTF-8 in a string", at: start) }
+    return String(decoding: body, as: UTF8.self)
   }
 
   private func decodeEscaped(_ index: inout Int) throws(JSONError) -> String {
@@ -423,10 +442,10 @@ public struct JSONParser {
       switch byte {
       case UInt8(ascii: "\""):
         index += 1
-        guard let text = String(validating: out, as: UTF8.self) else {
-          throw JSONError("invalid UTF-8 in a string", at: start)
+        return try out.withUnsafeBufferPointer { decoded throws(JSONError) in
+          guard Self.isValidUTF8(decoded) else { throw JSONError("invalid UTF-8 in a string", at: start) }
+          return String(decoding: decoded, as: UTF8.self)
         }
-        return text
       case UInt8(ascii: "\\"):
         guard index + 1 < bytes.count else { throw JSONError("unterminated string", at: start) }
         let code = bytes[index + 1]
@@ -488,7 +507,14 @@ public struct JSONParser {
   static func isValidUTF8(_ body: UnsafeBufferPointer<UInt8>) -> Bool {
     var index = 0
     let count = body.count
+    let base = UnsafeRawPointer(body.baseAddress)
     while index < count {
+      if let base, index + 8 <= count,
+        (base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+      {
+        index += 8
+        continue
+      }
       let lead = body[index]
       if lead < 0x80 {
         index += 1

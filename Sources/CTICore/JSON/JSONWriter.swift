@@ -59,6 +59,30 @@ public struct JSONWriter {
     bytes.append(contentsOf: json)
   }
 
+  /// Appends already-checked JSON without the white space between its tokens, so a
+  /// pretty-printed value fits on one NDJSON line. Strings and escapes are copied unchanged.
+  public mutating func writeCompacted<Bytes: Collection>(_ json: Bytes) where Bytes.Element == UInt8 {
+    var inString = false
+    var escaped = false
+    for byte in json {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == 0x5C {
+          escaped = true
+        } else if byte == 0x22 {
+          inString = false
+        }
+        bytes.append(byte)
+      } else if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+        continue
+      } else {
+        if byte == 0x22 { inString = true }
+        bytes.append(byte)
+      }
+    }
+  }
+
   /// Appends literal ASCII text (punctuation or a known key) unchanged.
   public mutating func append(_ text: StaticString) {
     text.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -91,6 +115,42 @@ public struct JSONWriter {
       bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
     bytes.append(UInt8(ascii: "\""))
+  }
+
+  /// Writes UTF-8 bytes (typically a JSON text cut from the input) as the content of a JSON
+  /// string: the bytes between quotes, with `"`, `\\` and control characters escaped. This is how a
+  /// bundle becomes the `bundle: String!` variable of `stixBundlePush` without being re-serialised.
+  public mutating func writeBytesAsString<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
+    bytes.append(UInt8(ascii: "\""))
+    var run = utf8.startIndex
+    var index = run
+    while index != utf8.endIndex {
+      let byte = utf8[index]
+      if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+        bytes.append(contentsOf: utf8[run..<index])
+        appendEscape(byte)
+        run = utf8.index(after: index)
+      }
+      index = utf8.index(after: index)
+    }
+    bytes.append(contentsOf: utf8[run..<utf8.endIndex])
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  private mutating func appendEscape(_ byte: UInt8) {
+    switch byte {
+    case UInt8(ascii: "\""): append("\\\"")
+    case UInt8(ascii: "\\"): append("\\\\")
+    case 0x0A: append("\\n")
+    case 0x0D: append("\\r")
+    case 0x09: append("\\t")
+    case 0x08: append("\\b")
+    case 0x0C: append("\\f")
+    default:
+      append("\\u00")
+      bytes.append(Self.hexDigits[Int(byte >> 4)])
+      bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+    }
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -86,8 +86,9 @@ public final class LineReader {
   }
 
   private func nextRaw() throws(LineReaderError) -> Line? {
-    var searchFrom = start
+    var scanned = 0
     while true {
+      let searchFrom = start + scanned
       if let newline = findNewline(from: searchFrom) {
         lineNumber += 1
         var lineEnd = newline
@@ -109,8 +110,8 @@ public final class LineReader {
         start = end
         return line
       }
-      searchFrom = end
-      if end - start > maxLineBytes {
+      scanned = end - start
+      if scanned > maxLineBytes {
         try skipRestOfLine()
         lineNumber += 1
         throw .lineTooLong(line: lineNumber, limit: maxLineBytes)

@@ -1,0 +1,156 @@
+import Foundation
+
+/// A STIX object waiting to be pushed: its raw bytes, the ids it is known by and the ids it
+/// references, and the input line it came from.
+public struct StagedObject: Sendable {
+  public let id: String
+  public let bytes: ArraySlice<UInt8>
+  /// The values of its top-level `*_ref` and `*_refs` keys, in key order.
+  public let references: [String]
+  /// Other ids pycti indexes an object under: `x_opencti_id` and the OpenCTI extension's `id`.
+  public let aliases: [String]
+  public let line: Int
+
+  /// The OpenCTI property extension, whose `id` is the object's internal id.
+  static let openCTIExtension = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
+
+  public init(_ object: RawObject, line: Int) throws(RecordProblem) {
+    guard let id = object.string("id"), !id.isEmpty else { throw RecordProblem("STIX object has no id") }
+    guard object.string("type") != nil else { throw RecordProblem("STIX object \(id) has no type") }
+    self.id = id
+    bytes = object.bytes
+    self.line = line
+    var references: [String] = []
+    for member in object.members {
+      if member.key.hasSuffix("_refs") {
+        guard let values = object.value(member.key)?.arrayValue else { continue }
+        references.append(contentsOf: values.compactMap(\.stringValue))
+      } else if member.key.hasSuffix("_ref"), let value = object.string(member.key) {
+        references.append(value)
+      }
+    }
+    self.references = references
+    var aliases: [String] = []
+    if let internalId = object.string("x_opencti_id") { aliases.append(internalId) }
+    if let extensionId = object.object("extensions")?.object(Self.openCTIExtension)?.string("id") {
+      aliases.append(extensionId)
+    }
+    self.aliases = aliases
+  }
+}
+
+/// Orders objects the way pycti's bundle splitter does, so that an object comes after the
+/// objects it references: each object gets a dependency count (1, plus the counts of the
+/// objects of the same set it references, followed recursively; references to objects outside
+/// the set add nothing, cycles are cut), then objects are sorted by that count, keeping input
+/// order between equal counts.
+public enum DependencyOrder {
+  public static func sorted(_ objects: [StagedObject]) -> [StagedObject] {
+    let counts = dependencyCounts(objects)
+    let order = objects.indices.sorted { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 < $1 }
+    return order.map { objects[$0] }
+  }
+
+  /// The dependency count of each object (pycti's `nb_deps`).
+  public static func dependencyCounts(_ objects: [StagedObject]) -> [Int] {
+    var index: [String: Int] = [:]
+    for (position, object) in objects.enumerated() {
+      if index[object.id] == nil { index[object.id] = position }
+      for alias in object.aliases where index[alias] == nil { index[alias] = position }
+    }
+    var cache = [Int?](repeating: nil, count: objects.count)
+
+    func count(_ position: Int, parents: [String]) -> Int {
+      if let known = cache[position] { return known }
+      let object = objects[position]
+      var total = 1
+      var seen = Set<String>()
+      for reference in object.references where seen.insert(reference).inserted {
+        guard let target = index[reference], reference != object.id, target != position, !parents.contains(reference)
+        else { continue }
+        // A referenced object that itself references this one would make a cycle of two.
+        if objects[target].references.contains(object.id) { continue }
+        total += count(target, parents: parents + [reference])
+      }
+      cache[position] = total
+      return total
+    }
+
+    return objects.indices.map { count($0, parents: []) }
+  }
+}
+
+/// Cuts an ordered list of objects into bundles of at most `maxObjects` objects and
+/// `maxBytes` bytes of bundle JSON, keeping the order.
+public struct BundleBatcher: Sendable {
+  /// 8 MiB: under the platform's 50 MB body limit even when every byte is escaped, and under
+  /// RabbitMQ's 16 MiB message limit after base64.
+  public static let defaultMaxBytes = 8 << 20
+  public static let defaultMaxObjects = 1000
+
+  public var maxObjects: Int
+  public var maxBytes: Int
+
+  public init(maxObjects: Int = BundleBatcher.defaultMaxObjects, maxBytes: Int = BundleBatcher.defaultMaxBytes) {
+    self.maxObjects = max(1, maxObjects)
+    self.maxBytes = maxBytes
+  }
+
+  /// The bytes a bundle with this id adds around its objects.
+  public static func overhead(bundleId: String) -> Int {
+    header(bundleId: bundleId).count + 2
+  }
+
+  private static func header(bundleId: String) -> [UInt8] {
+    var writer = JSONWriter()
+    writer.append("{\"type\":\"bundle\",\"id\":")
+    writer.writeString(bundleId)
+    writer.append(",\"spec_version\":\"2.1\",\"objects\":[")
+    return writer.bytes
+  }
+
+  /// Groups `objects` (already ordered) into batches. An object too big for a bundle of its
+  /// own is returned in `oversized` instead.
+  public func batches(_ objects: [StagedObject], bundleId: String) -> (batches: [[StagedObject]], oversized: [StagedObject]) {
+    let overhead = Self.overhead(bundleId: bundleId)
+    var batches: [[StagedObject]] = []
+    var oversized: [StagedObject] = []
+    var current: [StagedObject] = []
+    var size = overhead
+    for object in objects {
+      if overhead + object.bytes.count > maxBytes {
+        oversized.append(object)
+        continue
+      }
+      let added = object.bytes.count + (current.isEmpty ? 0 : 1)
+      if !current.isEmpty, current.count >= maxObjects || size + added > maxBytes {
+        batches.append(current)
+        current = []
+        size = overhead
+      }
+      size += object.bytes.count + (current.isEmpty ? 0 : 1)
+      current.append(object)
+    }
+    if !current.isEmpty { batches.append(current) }
+    return (batches, oversized)
+  }
+
+  /// The bundle JSON for a batch: `{"type":"bundle","id":…,"spec_version":"2.1","objects":[…]}`
+  /// with each object's original bytes.
+  public static func bundle(_ objects: [StagedObject], bundleId: String) -> [UInt8] {
+    var bytes = header(bundleId: bundleId)
+    bytes.reserveCapacity(bytes.count + objects.reduce(2) { $0 + $1.bytes.count + 1 })
+    for (position, object) in objects.enumerated() {
+      if position > 0 { bytes.append(UInt8(ascii: ",")) }
+      bytes.append(contentsOf: object.bytes)
+    }
+    bytes.append(UInt8(ascii: "]"))
+    bytes.append(UInt8(ascii: "}"))
+    return bytes
+  }
+
+  /// A fresh `bundle--<uuid4>` id for objects that arrived without a bundle.
+  public static func newBundleId() -> String {
+    "bundle--" + UUID().uuidString.lowercased()
+  }
+}

@@ -1,0 +1,112 @@
+/// The connector types OpenCTI's `ConnectorType` enum knows.
+public enum ConnectorType: String, Sendable, CaseIterable {
+  case externalImport = "EXTERNAL_IMPORT"
+  case internalImportFile = "INTERNAL_IMPORT_FILE"
+  case internalEnrichment = "INTERNAL_ENRICHMENT"
+  case internalAnalysis = "INTERNAL_ANALYSIS"
+  case internalExportFile = "INTERNAL_EXPORT_FILE"
+  case stream = "STREAM"
+
+  /// Reads a type in any case (`external_import` works too).
+  public init?(parsing text: String) {
+    self.init(rawValue: text.trimmingSpaces.uppercased())
+  }
+}
+
+/// What `registerConnector` is given: the connector's identity and flags. The input keys are
+/// the ones pycti sends (`RegisterConnectorInput`).
+public struct ConnectorRegistration: Sendable, Hashable {
+  public var id: String
+  public var name: String
+  public var type: ConnectorType
+  public var scope: [String]
+  public var auto: Bool
+
+  public init(id: String, name: String, type: ConnectorType = .externalImport, scope: [String] = [], auto: Bool = false) {
+    self.id = id
+    self.name = name
+    self.type = type
+    self.scope = scope
+    self.auto = auto
+  }
+
+  /// Splits a scope given as text the way pycti does (on commas, items trimmed, empty ones
+  /// dropped).
+  public static func scope(from text: String) -> [String] {
+    text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+  }
+
+  /// The `RegisterConnectorInput` value.
+  public var input: JSONObject {
+    JSONObject([
+      ("id", .string(id)),
+      ("name", .string(name)),
+      ("type", .string(type.rawValue)),
+      ("scope", .array(scope.map { .string($0) })),
+      ("auto", .bool(auto)),
+      ("only_contextual", .bool(false)),
+      ("playbook_compatible", .bool(false)),
+      ("auto_update", .bool(false)),
+      ("enrichment_resolution", .string("none")),
+    ])
+  }
+}
+
+/// Connector state as the platform stores it: a JSON text. pycti sends `"null"` for no state
+/// and reads an empty or null answer as no state.
+public enum ConnectorState {
+  /// The text to send for `state` (nil state becomes `"null"`).
+  public static func encode(_ state: JSONValue?) -> String {
+    (state ?? .null).jsonText
+  }
+
+  /// The state a `connector_state` answer stands for: nil for a missing, empty, `null` or
+  /// unparsable value.
+  public static func decode(_ text: String?) -> JSONValue? {
+    guard let text, !text.trimmingSpaces.isEmpty, let value = try? JSONParser.parse(text), !value.isNull else { return nil }
+    return value
+  }
+
+  /// Whether the state the platform returned after a ping differs from the one sent, which
+  /// means someone reset it (the UI's "reset state"): the caller must adopt the remote state.
+  public static func wasReset(sent: JSONValue?, returned: String?) -> Bool {
+    let sentState = sent.flatMap { $0.isNull ? nil : $0 }
+    return decode(returned) != sentState
+  }
+}
+
+/// An OpenCTI version such as `6.8.10`, compared part by part.
+public struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
+  public var parts: [Int]
+  public let text: String
+
+  /// Reads the leading dotted numbers of `text` (`6.9.0-rc1` is 6.9.0); nil when there are none.
+  public init?(_ text: String) {
+    self.text = text
+    var parts: [Int] = []
+    for piece in text.trimmingSpaces.split(separator: ".", maxSplits: 3) {
+      let digits = piece.prefix { $0.isASCII && $0.isNumber }
+      guard let number = Int(digits) else { break }
+      parts.append(number)
+      if digits.count != piece.count { break }
+    }
+    guard !parts.isEmpty else { return nil }
+    self.parts = parts
+  }
+
+  /// `stixBundlePush` appeared in 6.3.0.
+  public static let bundlePushMinimum = PlatformVersion("6.3.0")!
+
+  public var description: String { text }
+
+  public static func < (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool {
+    for index in 0..<max(lhs.parts.count, rhs.parts.count) {
+      let left = index < lhs.parts.count ? lhs.parts[index] : 0
+      let right = index < rhs.parts.count ? rhs.parts[index] : 0
+      if left != right { return left < right }
+    }
+    return false
+  }
+
+  public static func == (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool { !(lhs < rhs) && !(rhs < lhs) }
+}

@@ -1,0 +1,44 @@
+/// A transport that sends nothing: each request is written to `output` as one NDJSON line,
+/// `{"operation":…,"applicant":…,"request":<GraphQL body>}`, and answered the way the platform
+/// would answer a success, so a whole run can be rehearsed (`--dry-run`).
+public final class DryRunTransport: GraphQLTransport {
+  private let output: RecordWriter
+  private var works = 0
+
+  public init(output: RecordWriter) { self.output = output }
+
+  public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
+    var writer = JSONWriter(capacity: request.body.count + 96)
+    writer.append("{\"operation\":")
+    writer.writeString(request.operation.rawValue)
+    writer.append(",\"applicant\":")
+    if let applicant { writer.writeString(applicant) } else { writer.append("null") }
+    writer.append(",\"request\":")
+    writer.writeRaw(request.body)
+    writer.append("}")
+    do {
+      try output.writeRecord(writer.bytes)
+    } catch {
+      throw .network("dry run output: \(error)", operation: request.operation)
+    }
+    return answer(request)
+  }
+
+  private func answer(_ request: GraphQLRequest) -> [UInt8] {
+    let data: JSONValue
+    switch request.operation {
+    case .about: data = ["about": ["version": .string(PlatformVersion.bundlePushMinimum.text)]]
+    case .registerConnector: data = ["registerConnector": ["id": "dry-run", "connector_state": .null, "connector_user_id": .null]]
+    case .pingConnector: data = ["pingConnector": ["id": "dry-run", "connector_state": "null"]]
+    case .workAdd:
+      works += 1
+      data = ["workAdd": ["id": .string("dry-run-work-\(works)")]]
+    case .addExpectations: data = ["workEdit": ["addExpectations": "dry-run"]]
+    case .workToProcessed: data = ["workEdit": ["toProcessed": "dry-run"]]
+    case .stixBundlePush: data = ["stixBundlePush": true]
+    case .stixDelete: data = ["stixEdit": ["delete": "dry-run"]]
+    case .stixMerge: data = ["stixEdit": ["merge": ["id": "dry-run"]]]
+    }
+    return JSONWriter.serialize(["data": data])
+  }
+}

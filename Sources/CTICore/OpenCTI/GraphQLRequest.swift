@@ -1,0 +1,123 @@
+/// The GraphQL operations cti tools send to OpenCTI. Field and argument names are the
+/// platform's own (schema `opencti.graphql`, as pycti uses them); each document holds exactly one
+/// operation, because the platform's alias guard allows one mutation per document.
+public enum GraphQLOperation: String, Sendable, CaseIterable {
+  case about = "About"
+  case registerConnector = "RegisterConnector"
+  case pingConnector = "PingConnector"
+  case workAdd = "WorkAdd"
+  case addExpectations = "AddExpectations"
+  case workToProcessed = "WorkToProcessed"
+  case stixBundlePush = "StixBundlePush"
+  case stixDelete = "StixDelete"
+  case stixMerge = "StixMerge"
+
+  /// The document text sent as `query`.
+  public var document: String {
+    switch self {
+    case .about:
+      "query About { about { version } }"
+    case .registerConnector:
+      "mutation RegisterConnector($input: RegisterConnectorInput) { registerConnector(input: $input) { id connector_state connector_user_id } }"
+    case .pingConnector:
+      "mutation PingConnector($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id connector_state } }"
+    case .workAdd:
+      "mutation WorkAdd($connectorId: String!, $friendlyName: String) { workAdd(connectorId: $connectorId, friendlyName: $friendlyName) { id } }"
+    case .addExpectations:
+      "mutation AddExpectations($id: ID!, $expectations: Int) { workEdit(id: $id) { addExpectations(expectations: $expectations) } }"
+    case .workToProcessed:
+      "mutation WorkToProcessed($id: ID!, $message: String, $inError: Boolean) { workEdit(id: $id) { toProcessed(message: $message, inError: $inError) } }"
+    case .stixBundlePush:
+      "mutation StixBundlePush($connectorId: String!, $bundle: String!, $work_id: String) { stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id) }"
+    case .stixDelete:
+      "mutation StixDelete($id: ID!) { stixEdit(id: $id) { delete } }"
+    case .stixMerge:
+      "mutation StixMerge($id: ID!, $stixObjectsIds: [String]!) { stixEdit(id: $id) { merge(stixObjectsIds: $stixObjectsIds) { id } } }"
+    }
+  }
+}
+
+/// One GraphQL request: the operation and the JSON body `{"operationName","query","variables"}`
+/// ready to POST to `<url>/graphql`.
+public struct GraphQLRequest: Sendable {
+  public let operation: GraphQLOperation
+  public let body: [UInt8]
+  /// How many STIX objects the request carries (bundle pushes only), for counting.
+  public let objectCount: Int
+
+  /// A request whose variables are given as a tree (all operations but the bundle push).
+  public init(_ operation: GraphQLOperation, variables: JSONObject) {
+    var writer = Self.start(operation)
+    writer.write(.object(variables))
+    writer.append("}")
+    self.operation = operation
+    body = writer.bytes
+    objectCount = 0
+  }
+
+  private init(operation: GraphQLOperation, body: [UInt8], objectCount: Int) {
+    self.operation = operation
+    self.body = body
+    self.objectCount = objectCount
+  }
+
+  private static func start(_ operation: GraphQLOperation, capacity: Int = 512) -> JSONWriter {
+    var writer = JSONWriter(capacity: capacity)
+    writer.append("{\"operationName\":")
+    writer.writeString(operation.rawValue)
+    writer.append(",\"query\":")
+    writer.writeString(operation.document)
+    writer.append(",\"variables\":")
+    return writer
+  }
+
+  public static func about() -> GraphQLRequest { GraphQLRequest(.about, variables: JSONObject()) }
+
+  public static func registerConnector(_ connector: ConnectorRegistration) -> GraphQLRequest {
+    GraphQLRequest(.registerConnector, variables: JSONObject([("input", .object(connector.input))]))
+  }
+
+  /// `state` is the connector state as a JSON text; pycti sends `"null"` when there is none.
+  public static func pingConnector(id: String, state: String) -> GraphQLRequest {
+    GraphQLRequest(.pingConnector, variables: JSONObject([("id", .string(id)), ("state", .string(state))]))
+  }
+
+  public static func workAdd(connectorId: String, friendlyName: String) -> GraphQLRequest {
+    GraphQLRequest(.workAdd, variables: JSONObject([("connectorId", .string(connectorId)), ("friendlyName", .string(friendlyName))]))
+  }
+
+  public static func addExpectations(workId: String, count: Int) -> GraphQLRequest {
+    GraphQLRequest(.addExpectations, variables: JSONObject([("id", .string(workId)), ("expectations", .int(count))]))
+  }
+
+  public static func workToProcessed(workId: String, message: String, inError: Bool) -> GraphQLRequest {
+    GraphQLRequest(
+      .workToProcessed,
+      variables: JSONObject([("id", .string(workId)), ("message", .string(message)), ("inError", .bool(inError))]))
+  }
+
+  /// The bundle push. `bundle` is the bundle's JSON text; it is spliced into the body as the
+  /// `bundle` string variable (escaped, never parsed again).
+  public static func stixBundlePush(connectorId: String, bundle: [UInt8], objectCount: Int, workId: String?)
+    -> GraphQLRequest
+  {
+    var writer = start(.stixBundlePush, capacity: bundle.count + bundle.count / 8 + 1024)
+    writer.append("{\"connectorId\":")
+    writer.writeString(connectorId)
+    writer.append(",\"bundle\":")
+    writer.writeBytesAsString(bundle)
+    writer.append(",\"work_id\":")
+    if let workId { writer.writeString(workId) } else { writer.append("null") }
+    writer.append("}}")
+    return GraphQLRequest(operation: .stixBundlePush, body: writer.bytes, objectCount: objectCount)
+  }
+
+  public static func stixDelete(id: String) -> GraphQLRequest {
+    GraphQLRequest(.stixDelete, variables: JSONObject([("id", .string(id))]))
+  }
+
+  public static func stixMerge(targetId: String, sourceIds: [String]) -> GraphQLRequest {
+    GraphQLRequest(
+      .stixMerge, variables: JSONObject([("id", .string(targetId)), ("stixObjectsIds", .array(sourceIds.map { .string($0) }))]))
+  }
+}

@@ -1,0 +1,157 @@
+/// An error the platform reported in a GraphQL answer's `errors[]` (the HTTP status is 200).
+public struct GraphQLError: Error, Equatable, Sendable, CustomStringConvertible {
+  public var message: String
+  /// `extensions.code` (for example `AUTH_REQUIRED`, `GRAPHQL_VALIDATION_FAILED`), when given.
+  public var code: String?
+  /// The error's `name` (OpenCTI sets it on its functional errors), when given.
+  public var name: String?
+  public var operation: GraphQLOperation
+
+  public init(message: String, code: String? = nil, name: String? = nil, operation: GraphQLOperation) {
+    self.message = message
+    self.code = code
+    self.name = name
+    self.operation = operation
+  }
+
+  /// The token was refused or lacks a capability.
+  public var isPermissionDenied: Bool {
+    let tags = [code, name].compactMap { $0?.uppercased() }
+    return tags.contains { ["AUTH_REQUIRED", "AUTH_FAILURE", "FORBIDDEN_ACCESS", "FORBIDDENACCESS", "AUTHREQUIRED"].contains($0) }
+  }
+
+  /// The document or its variables did not match the schema: sending it again cannot help.
+  public var isValidation: Bool {
+    let tags = [code, name].compactMap { $0?.uppercased() }
+    return tags.contains { ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT"].contains($0) }
+  }
+
+  public var description: String {
+    let tag = code ?? name
+    return "\(operation.rawValue): \(message)" + (tag.map { " (\($0))" } ?? "")
+  }
+}
+
+/// Why a call to the platform failed.
+public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringConvertible {
+  /// The platform answered with `errors[]`.
+  case graphQL(GraphQLError)
+  /// HTTP 401 or 403.
+  case permissionDenied(status: Int, operation: GraphQLOperation)
+  /// Another HTTP status that is not worth retrying (or still failing after the retries).
+  case httpStatus(Int, operation: GraphQLOperation, body: String)
+  /// The connection failed or timed out (after the retries).
+  case network(String, operation: GraphQLOperation)
+  /// A 200 answer that is not the JSON the operation returns.
+  case badResponse(String, operation: GraphQLOperation)
+  /// The platform is older than what the tool needs.
+  case unsupportedVersion(String, minimum: String)
+
+  public var exitStatus: ExitStatus {
+    switch self {
+    case .graphQL(let error): error.isPermissionDenied ? .noPermission : .protocolError
+    case .permissionDenied: .noPermission
+    case .httpStatus(let status, _, _): status == 429 || status >= 500 ? .unavailable : .protocolError
+    case .network: .unavailable
+    case .badResponse, .unsupportedVersion: .protocolError
+    }
+  }
+
+  /// Whether the failure says nothing about the record being sent: the platform is down or
+  /// refuses the token, so the following records would fail the same way.
+  public var isPlatformFailure: Bool {
+    switch self {
+    case .graphQL(let error): error.isPermissionDenied
+    case .permissionDenied, .network, .unsupportedVersion: true
+    case .httpStatus(let status, _, _): status == 429 || status >= 500 || status == 404
+    case .badResponse: false
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .graphQL(let error): "OpenCTI refused \(error)"
+    case .permissionDenied(let status, let operation):
+      "\(operation.rawValue): HTTP \(status), the token was refused (check OPENCTI_TOKEN and its capabilities)"
+    case .httpStatus(let status, let operation, let body):
+      "\(operation.rawValue): HTTP \(status)" + (body.isEmpty ? "" : ": \(body)")
+    case .network(let message, let operation): "\(operation.rawValue): \(message)"
+    case .badResponse(let message, let operation): "\(operation.rawValue): unexpected answer: \(message)"
+    case .unsupportedVersion(let version, let minimum):
+      "OpenCTI \(version) is too old: stixBundlePush needs \(minimum) or later"
+    }
+  }
+}
+
+/// Reads a GraphQL answer: `errors[]` become a thrown `GraphQLError`, otherwise the `data`
+/// object is returned in place.
+public enum GraphQLResponse {
+  public static func data(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) -> RawObject {
+    let answer: RawObject
+    do {
+      answer = try RawObject(body)
+    } catch {
+      throw .badResponse("not a JSON object (\(error))", operation: operation)
+    }
+    if let errors = answer.value("errors")?.arrayValue, let first = errors.first {
+      let message = first["message"]?.stringValue ?? first.jsonText
+      throw .graphQL(
+        GraphQLError(
+          message: message, code: first["extensions"]?["code"]?.stringValue, name: first["name"]?.stringValue,
+          operation: operation))
+    }
+    guard let data = answer.object("data") else { throw .badResponse("no data", operation: operation) }
+    return data
+  }
+
+  /// The object answered for the operation's top-level field (`registerConnector`, `workAdd`…).
+  static func field(_ data: RawObject, _ name: String, operation: GraphQLOperation) throws(OpenCTIError) -> RawObject {
+    guard let object = data.object(name) else { throw .badResponse("no \(name) object", operation: operation) }
+    return object
+  }
+
+  /// `about.version`.
+  public static func version(_ body: [UInt8]) throws(OpenCTIError) -> String {
+    let data = try data(body, operation: .about)
+    guard let version = try field(data, "about", operation: .about).string("version") else {
+      throw .badResponse("no about.version", operation: .about)
+    }
+    return version
+  }
+
+  /// What `registerConnector` answers.
+  public struct RegisteredConnector: Sendable, Equatable {
+    public var id: String
+    public var connectorState: String?
+    public var connectorUserId: String?
+  }
+
+  public static func registeredConnector(_ body: [UInt8]) throws(OpenCTIError) -> RegisteredConnector {
+    let connector = try field(data(body, operation: .registerConnector), "registerConnector", operation: .registerConnector)
+    guard let id = connector.string("id") else { throw .badResponse("no connector id", operation: .registerConnector) }
+    return RegisteredConnector(
+      id: id, connectorState: connector.string("connector_state"), connectorUserId: connector.string("connector_user_id"))
+  }
+
+  /// The `connector_state` returned by `pingConnector` (nil when null or missing).
+  public static func pingedState(_ body: [UInt8]) throws(OpenCTIError) -> String? {
+    try field(data(body, operation: .pingConnector), "pingConnector", operation: .pingConnector).string("connector_state")
+  }
+
+  /// The id of the work `workAdd` created.
+  public static func workId(_ body: [UInt8]) throws(OpenCTIError) -> String {
+    guard let id = try field(data(body, operation: .workAdd), "workAdd", operation: .workAdd).string("id") else {
+      throw .badResponse("no work id", operation: .workAdd)
+    }
+    return id
+  }
+
+  /// Checks an answer that only needs to be free of errors (workEdit, stixEdit), and for
+  /// `stixBundlePush` that the platform said `true`.
+  public static func check(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) {
+    let data = try data(body, operation: operation)
+    if operation == .stixBundlePush, data.value("stixBundlePush")?.boolValue != true {
+      throw .badResponse("stixBundlePush did not answer true", operation: operation)
+    }
+  }
+}

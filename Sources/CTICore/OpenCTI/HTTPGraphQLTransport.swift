@@ -1,0 +1,59 @@
+import Logging
+
+/// Sends GraphQL documents to `<url>/graphql` over the libcurl `HTTPClient`, one keep-alive
+/// connection per transport. Network errors, 429 and 5xx are retried by the client with
+/// backoff (pushes are upserts, so a repeat is harmless); a 200 with `errors[]` is an answer and
+/// is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
+public final class HTTPGraphQLTransport: GraphQLTransport {
+  public let endpoint: String
+  private let token: String
+  private let client: HTTPClient
+
+  public init(url: String, token: String, options: HTTPClientOptions = HTTPClientOptions(), logger: Logger) throws(ConfigError) {
+    var base = url.trimmingSpaces
+    guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+      throw ConfigError("OPENCTI_URL '\(url)' must start with http:// or https://")
+    }
+    while base.hasSuffix("/") { base.removeLast() }
+    endpoint = base + "/graphql"
+    self.token = token
+    client = HTTPClient(options: options, logger: logger)
+  }
+
+  public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
+    var http = HTTPRequest.postJSON(endpoint, body: request.body, bearerToken: token)
+    http.retryable = true
+    if let applicant { http.headers.set("opencti-applicant-id", applicant) }
+    let response: HTTPResponse
+    do {
+      response = try client.send(http)
+    } catch {
+      switch error {
+      case .status(let code, _, let excerpt):
+        if code == 401 || code == 403 { throw .permissionDenied(status: code, operation: request.operation) }
+        throw .httpStatus(code, operation: request.operation, body: excerpt)
+      default:
+        throw .network(error.description, operation: request.operation)
+      }
+    }
+    switch response.status {
+    case 200..<300: return response.body
+    case 401, 403: throw .permissionDenied(status: response.status, operation: request.operation)
+    default:
+      // A document the schema refuses comes back as 400 with errors[] (Apollo's validation).
+      if response.status < 500, case .graphQL(let error)? = Self.graphQLError(response.body, request.operation) {
+        throw .graphQL(error)
+      }
+      throw .httpStatus(response.status, operation: request.operation, body: HTTPError.excerpt(response.body))
+    }
+  }
+
+  private static func graphQLError(_ body: [UInt8], _ operation: GraphQLOperation) -> OpenCTIError? {
+    do {
+      _ = try GraphQLResponse.data(body, operation: operation)
+      return nil
+    } catch {
+      return error
+    }
+  }
+}

@@ -1,0 +1,363 @@
+import Logging
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// pycti's names for the live-stream settings (reference §D).
+public enum LiveStreamSettings {
+  public static let streamID = Setting(env: "CONNECTOR_LIVE_STREAM_ID", key: "connector.live_stream_id")
+  public static let listenDelete = Setting(env: "CONNECTOR_LIVE_STREAM_LISTEN_DELETE", key: "connector.live_stream_listen_delete")
+  public static let noDependencies = Setting(env: "CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES", key: "connector.live_stream_no_dependencies")
+  public static let withInferences = Setting(env: "CONNECTOR_LIVE_STREAM_WITH_INFERENCES", key: "connector.live_stream_with_inferences")
+  public static let recoverISODate = Setting(env: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", key: "connector.live_stream_recover_iso_date")
+  public static let startTimestamp = Setting(env: "CONNECTOR_LIVE_STREAM_START_TIMESTAMP", key: "connector.live_stream_start_timestamp")
+  public static let state = Setting(env: "CTI_STREAM_STATE", key: "cti.stream_state")
+}
+
+/// A live stream failure that ends the run.
+public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
+  /// 401/403: the token is wrong or lacks the rights for this stream.
+  case refused(status: Int, url: String)
+  /// 404/410: no such stream, or it is not live (stopped).
+  case unavailableStream(status: Int, url: String)
+  /// The reconnection limit was reached.
+  case gaveUp(reconnects: Int, lastError: String)
+  case replayUnreadable(path: String, detail: String)
+
+  public var exitStatus: ExitStatus {
+    switch self {
+    case .refused: .noPermission
+    case .unavailableStream: .config
+    case .gaveUp: .unavailable
+    case .replayUnreadable: .noInput
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .refused(let status, let url):
+      "HTTP \(status) from \(url): the token was refused or may not read this stream (check OPENCTI_TOKEN; the global stream 'live' and /stream need the BYPASS capability)"
+    case .unavailableStream(let status, let url):
+      status == 410
+        ? "HTTP 410 from \(url): the stream exists but is not live (start it in OpenCTI, Data sharing > Live streams)"
+        : "HTTP \(status) from \(url): no such stream (check CONNECTOR_LIVE_STREAM_ID / --stream-id and OPENCTI_URL)"
+    case .gaveUp(let reconnects, let lastError): "giving up after \(reconnects) reconnections; last error: \(lastError)"
+    case .replayUnreadable(let path, let detail): "cannot read capture \(path): \(detail)"
+    }
+  }
+}
+
+/// What a cti-stream run does: where to connect, where to start, what to write, when to stop.
+public struct LiveStreamOptions: Sendable {
+  public var baseURL: String
+  public var token: String?
+  /// A stream collection id (`live` is the global stream); nil reads the raw `/stream`.
+  public var streamID: String?
+  public var listenDelete = true
+  public var noDependencies = true
+  public var withInferences = false
+  /// Resume point and recovery date when there is no state (pycti: START_TIMESTAMP or `0-0`, and
+  /// RECOVER_ISO_DATE or now).
+  public var firstFrom = "0-0"
+  public var firstRecover: String?
+  /// `--from` / `--recover`: override the state too. `overrideRecover` = .some(nil) means none.
+  public var overrideFrom: String?
+  public var overrideRecover: String??
+  public var statePath: String?
+  /// Event names to write; nil writes every data event.
+  public var events: Set<String>?
+  /// Also write `connected` and `heartbeat` events.
+  public var heartbeats = false
+  public var maxEvents: Int?
+  /// Stop when no data event has been written for this many seconds.
+  public var idleExit: Double?
+  /// Seconds between state-file writes while events flow (also written on heartbeats and at exit).
+  public var stateInterval = 1.0
+  public var reconnectDelay = 1.0
+  public var maxReconnectDelay = 60.0
+  /// Reconnections allowed in a row without receiving an event; nil = forever.
+  public var maxReconnects: Int?
+  public var http = HTTPClientOptions()
+
+  public init(baseURL: String) { self.baseURL = baseURL }
+
+  /// The stream URL as pycti builds it: `<url>/stream[/<id>]`.
+  public var streamURL: String { baseURL + "/stream" + (streamID.map { "/" + $0 } ?? "") }
+}
+
+/// Reads an OpenCTI live stream (or a recorded capture) and writes one NDJSON line per event,
+/// keeping the resume point in a pycti-style state file. The state only advances past an event
+/// once its line has been written out, so a crash or kill can repeat events but never lose one.
+public final class LiveStreamSession {
+  public let options: LiveStreamOptions
+  public let diagnostics: Diagnostics
+  private let writer: RecordWriter
+  private var logger: Logger { diagnostics.logger }
+
+  private var parser = SSEParser()
+  private var state: LiveStreamState
+  /// The id of the last event handled in the current chunk (written, not yet flushed).
+  private var pendingPosition: String?
+  private var savedState: LiveStreamState?
+  private var lastSave = 0.0
+  private var lastDataEvent = MonotonicClock.now()
+  private var line: [UInt8] = []
+
+  public private(set) var written = 0
+  public private(set) var countsByType: [String: Int] = [:]
+  public private(set) var heartbeatCount = 0
+  public private(set) var connections = 0
+  public private(set) var reconnects = 0
+  public private(set) var stopReason: String?
+
+  /// Prepares a run: loads the state file (if any) and works out the start position.
+  public init(options: LiveStreamOptions, writer: RecordWriter, diagnostics: Diagnostics) throws {
+    self.options = options
+    self.writer = writer
+    self.diagnostics = diagnostics
+    writer.flushEachRecord = false
+    let loaded = try options.statePath.flatMap { path in try LiveStreamState.load(path) }
+    var state =
+      loaded ?? LiveStreamState(startFrom: options.firstFrom, recoverUntil: options.firstRecover ?? Self.nowISO())
+    if let from = options.overrideFrom { state.startFrom = from }
+    if let recover = options.overrideRecover { state.recoverUntil = recover }
+    self.state = state
+    savedState = loaded
+    line.reserveCapacity(4096)
+  }
+
+  /// The current resume point.
+  public var position: LiveStreamState { state }
+
+  /// pycti's `date_now_z`: now in UTC, whole seconds.
+  static func nowISO() -> String { ISO8601.format(.now, fractionDigits: 0) }
+
+  // MARK: Running
+
+  /// Streams until stopped (signal, `maxEvents`, `idleExit`) or a fatal error; reconnects after
+  /// drops, stalls and server errors with jittered exponential backoff.
+  public func run() throws {
+    let client = HTTPClient(options: options.http, logger: logger)
+    var backoff = Backoff(initialDelay: options.reconnectDelay, maxDelay: options.maxReconnectDelay)
+    defer { finish() }
+    try saveState(force: true)
+    while stopReason == nil {
+      connections += 1
+      parser.reset()
+      let before = written + heartbeatCount
+      let request = makeRequest()
+      logger.debug("connecting to \(request) from \(state.startFrom ?? "live")")
+      let failure: String
+      do {
+        try client.stream(
+          request, shouldStop: { [unowned self] in checkStop() },
+          onResponse: { [unowned self] head in
+            logger.info("connected to \(HTTPError.displayURL(head.url)) (from \(state.startFrom ?? "live"))")
+          },
+          onData: { [unowned self] chunk in try consume(chunk) })
+        failure = "the server ended the stream"
+      } catch HTTPError.cancelled {
+        break
+      } catch is StopRequest {
+        break
+      } catch let error as HTTPError {
+        if case .status(let code, let url, _) = error {
+          switch code {
+          case 401, 403: throw LiveStreamError.refused(status: code, url: url)
+          case 404, 410: throw LiveStreamError.unavailableStream(status: code, url: url)
+          default: break
+          }
+        }
+        guard error.isTransient else { throw error }
+        failure = error.description
+      }
+      if parser.hasPartialEvent { logger.debug("dropped an event cut by the connection end; it is asked for again") }
+      try commit()
+      if written + heartbeatCount > before { backoff.reset() }
+      if let limit = options.maxReconnects, backoff.failures >= limit {
+        throw LiveStreamError.gaveUp(reconnects: reconnects, lastError: failure)
+      }
+      let delay = backoff.nextDelay()
+      logger.warning(
+        "\(failure); reconnecting in \(Self.format(delay)) s from \(state.startFrom ?? "live")")
+      reconnects += 1
+      if !MonotonicClock.sleep(delay, shouldStop: { checkStop() }) { break }
+    }
+  }
+
+  /// Plays back a recorded SSE capture (`-` = stdin) through the same event handling, once.
+  public func replay(path: String) throws {
+    defer { finish() }
+    let descriptor = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      throw LiveStreamError.replayUnreadable(path: path, detail: String(cString: strerror(errno)))
+    }
+    defer { if descriptor != 0 { close(descriptor) } }
+    connections = 1
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    do {
+      while !checkStop() {
+        let count = buffer.withUnsafeMutableBytes { readRetrying(descriptor, $0.baseAddress!, $0.count) }
+        if count < 0 { throw LiveStreamError.replayUnreadable(path: path, detail: String(cString: strerror(errno))) }
+        if count == 0 { break }
+        try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+      }
+    } catch is StopRequest {}
+    if parser.hasPartialEvent { diagnostics.warning("the capture ends inside an event; that event was not written") }
+    if stopReason == nil { stopReason = "end of capture" }
+  }
+
+  /// Flushes output and saves the state one last time.
+  private func finish() {
+    do { try commit(force: true) } catch {
+      diagnostics.error("\(error)")
+    }
+  }
+
+  // MARK: Events
+
+  private struct StopRequest: Error {}
+
+  /// Handles one chunk of the body: every complete event in it, then one flush, then the state.
+  private func consume(_ chunk: UnsafeRawBufferPointer) throws {
+    defer { _ = try? flushOnly() }
+    try parser.feed(chunk) { event in try handle(event) }
+    try commit()
+  }
+
+  private func handle(_ event: SSEEvent) throws {
+    switch event.type {
+    case "connected":
+      if options.heartbeats { try write(event) }
+      return
+    case "heartbeat":
+      heartbeatCount += 1
+      if options.heartbeats { try write(event) }
+      if let id = event.id { pendingPosition = id }
+      try commit(force: true)
+      return
+    case "no-recover":
+      logger.warning(
+        "the platform skipped recovery for this stream (no-recover; resuming from \(String(decoding: event.data, as: UTF8.self)))")
+      state.recoverUntil = nil
+      return
+    default:
+      break
+    }
+    guard let id = event.id else {
+      diagnostics.warning("ignored a '\(event.type)' event without an id")
+      return
+    }
+    if options.events?.contains(event.type) ?? true {
+      do {
+        try write(event)
+      } catch let error as StreamEventError {
+        try diagnostics.reject(error)
+      }
+      written += 1
+      countsByType[event.type, default: 0] += 1
+      lastDataEvent = MonotonicClock.now()
+    }
+    pendingPosition = id
+    if let limit = options.maxEvents, written >= limit {
+      stopReason = "--max-events \(limit) reached"
+      throw StopRequest()
+    }
+  }
+
+  private func write(_ event: SSEEvent) throws {
+    line.removeAll(keepingCapacity: true)
+    try StreamEventLine.append(event, to: &line)
+    try writer.writeRecord(line)
+  }
+
+  private func flushOnly() throws {
+    try writer.flush()
+  }
+
+  /// Flushes what was written, then lets the state advance to the last handled event and saves
+  /// it when due.
+  private func commit(force: Bool = false) throws {
+    try writer.flush()
+    if let pending = pendingPosition {
+      state.startFrom = pending
+      pendingPosition = nil
+    }
+    try saveState(force: force)
+  }
+
+  private func saveState(force: Bool) throws {
+    guard let path = options.statePath, state != savedState else { return }
+    let now = MonotonicClock.now()
+    guard force || now - lastSave >= options.stateInterval else { return }
+    try state.save(path)
+    savedState = state
+    lastSave = now
+  }
+
+  /// Asked between chunks and at least once a second.
+  private func checkStop() -> Bool {
+    if stopReason != nil { return true }
+    if let number = StopSignals.received {
+      stopReason = "stopped by \(StopSignals.name(number))"
+    } else if let idle = options.idleExit, MonotonicClock.now() - lastDataEvent >= idle {
+      stopReason = "no event for \(Self.format(idle)) s (--idle-exit)"
+    }
+    return stopReason != nil
+  }
+
+  // MARK: Request
+
+  /// The request pycti's ListenStream sends: `recover` in the query, the position as
+  /// `Last-Event-ID`, and the three switches as lower-case headers.
+  func makeRequest() -> HTTPRequest {
+    var url = options.streamURL
+    if let recover = state.recoverUntil { url += "?recover=" + Self.percentEncode(recover) }
+    var headers: HTTPHeaders = ["Accept": "text/event-stream"]
+    if let from = state.startFrom { headers.add("Last-Event-ID", from) }
+    headers.add("listen-delete", options.listenDelete ? "true" : "false")
+    headers.add("no-dependencies", options.noDependencies ? "true" : "false")
+    headers.add("with-inferences", options.withInferences ? "true" : "false")
+    return HTTPRequest(.get, url, headers: headers, bearerToken: options.token)
+  }
+
+  static func percentEncode(_ text: String) -> String {
+    var result = ""
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
+        result.unicodeScalars.append(Unicode.Scalar(byte))
+      default:
+        let hex = Array("0123456789ABCDEF".utf8)
+        result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+      }
+    }
+    return result
+  }
+
+  // MARK: Summary
+
+  /// One line for stderr at the end of a run.
+  public var summary: String {
+    let types = ["create", "update", "delete", "merge"] + countsByType.keys.filter {
+      !["create", "update", "delete", "merge"].contains($0)
+    }.sorted()
+    let byType = types.compactMap { type in countsByType[type].map { "\(type) \($0)" } }.joined(separator: ", ")
+    var text = "\(written) event\(written == 1 ? "" : "s") written"
+    if !byType.isEmpty { text += " (\(byType))" }
+    text += ", \(heartbeatCount) heartbeat\(heartbeatCount == 1 ? "" : "s"), \(reconnects) reconnect\(reconnects == 1 ? "" : "s")"
+    if diagnostics.skipped > 0 { text += ", \(diagnostics.skipped) bad event\(diagnostics.skipped == 1 ? "" : "s") skipped" }
+    text += ", last id \(state.startFrom ?? "none")"
+    if let stopReason { text += "; \(stopReason)" }
+    return text
+  }
+
+  static func format(_ seconds: Double) -> String {
+    let tenths = Int((seconds * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+  }
+}

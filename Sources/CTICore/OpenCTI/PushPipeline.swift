@@ -1,0 +1,320 @@
+/// Where a push pipeline sends its work: a `PushSession` talking to OpenCTI, or a test double.
+public protocol PushTarget: AnyObject {
+  /// Pushes one bundle (its JSON text). `connector` is the connector to push as (nil: the
+  /// tool's own), `applicant` the user to impersonate (nil: the token's user).
+  func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?)
+    throws(OpenCTIError)
+  func deleteObject(id: String) throws(OpenCTIError)
+  func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError)
+}
+
+/// What a push run did, for the summary line.
+public struct PushCounts: Sendable, Equatable {
+  public var records = 0
+  public var bundles = 0
+  public var objects = 0
+  public var rejected = 0
+  public var deletes = 0
+  public var merges = 0
+  /// Delete and merge events not applied because `--apply-deletes` / `--apply-merges` is off.
+  public var deletesSkipped = 0
+  public var mergesSkipped = 0
+  /// `connected`, `heartbeat` and other events without data.
+  public var controlEvents = 0
+  public init() {}
+}
+
+/// Routes NDJSON records to a `PushTarget`: bare objects and stream upserts are collected into
+/// bundles, bundles are cut to the batch limits in dependency order, diode envelopes are pushed
+/// as their connector with the mapped applicant, deletes and merges are applied when asked.
+/// A record that cannot be pushed is reported, counted and written to the reject output with
+/// its line number and the error, so it can be sent again.
+public final class PushPipeline {
+  public struct Options: Sendable {
+    public var batcher: BundleBatcher
+    public var applyDeletes: Bool
+    public var applyMerges: Bool
+    public var applicants: ApplicantMap
+
+    public init(
+      batcher: BundleBatcher = BundleBatcher(), applyDeletes: Bool = false, applyMerges: Bool = false,
+      applicants: ApplicantMap = ApplicantMap()
+    ) {
+      self.batcher = batcher
+      self.applyDeletes = applyDeletes
+      self.applyMerges = applyMerges
+      self.applicants = applicants
+    }
+  }
+
+  public let options: Options
+  public private(set) var counts = PushCounts()
+  /// Set once the platform failed in a way that does not depend on the record (down after the
+  /// retries, token refused): later records are rejected without being sent.
+  public private(set) var platformFailure: OpenCTIError?
+
+  private let target: PushTarget
+  private let diagnostics: Diagnostics
+  private let rejects: RecordWriter?
+  private var pending: [StagedObject] = []
+  private var pendingBytes = 0
+  /// The whole input record of each pending object, by line, for the reject output.
+  private var pendingRecords: [Int: ArraySlice<UInt8>] = [:]
+  private var warnedApplicants = Set<String>()
+
+  public init(target: PushTarget, options: Options, diagnostics: Diagnostics, rejects: RecordWriter? = nil) {
+    self.target = target
+    self.options = options
+    self.diagnostics = diagnostics
+    self.rejects = rejects
+  }
+
+  /// Handles one input line.
+  public func process(_ line: Line) throws {
+    counts.records += 1
+    let record: Record
+    do {
+      record = try Record(line)
+    } catch {
+      try reject(line: line.number, text: line.bytes, error)
+      return
+    }
+    if let platformFailure {
+      try reject(line: record.line, record: record.object.bytes, NotSent(cause: platformFailure))
+      return
+    }
+    do {
+      switch record.kind {
+      case .stixObject:
+        try stage(record.object, line: record.line, record: record.object.bytes)
+      case .bundle:
+        try flushPending()
+        try pushBundle(record.object, line: record.line, as: nil, applicant: nil)
+      case .diodeEnvelope:
+        try flushPending()
+        let envelope = try DiodeEnvelope(record.object)
+        try pushBundle(
+          envelope.bundle, line: record.line, as: envelope.connector,
+          applicant: applicant(for: envelope, line: record.line))
+      case .streamEvent:
+        try handleEvent(StreamEventAction(record.object), record: record)
+      }
+    } catch let problem as RecordProblem {
+      try reject(line: record.line, record: record.object.bytes, problem)
+    } catch let failure as RecordFailure {
+      try reject(line: record.line, record: record.object.bytes, failure.error)
+    }
+  }
+
+  /// Gives up on the platform (it failed before anything could be sent): every record from now
+  /// on is rejected without being sent.
+  public func abandon(because error: OpenCTIError) {
+    platformFailure = platformFailure ?? error
+  }
+
+  /// Pushes what is still collected. Call at the end of the input.
+  public func finish() throws {
+    try flushPending()
+    try rejects?.flush()
+  }
+
+  // MARK: Routing
+
+  private func handleEvent(_ action: StreamEventAction, record: Record) throws {
+    switch action {
+    case .upsert(let object):
+      try stage(object, line: record.line, record: record.object.bytes)
+    case .delete(let id):
+      try flushPending()
+      guard options.applyDeletes else {
+        counts.deletesSkipped += 1
+        return
+      }
+      try send { () throws(OpenCTIError) in try target.deleteObject(id: id) }
+      counts.deletes += 1
+    case .merge(let targetId, let sourceIds):
+      try flushPending()
+      guard options.applyMerges else {
+        counts.mergesSkipped += 1
+        return
+      }
+      try send { () throws(OpenCTIError) in try target.mergeObjects(targetId: targetId, sourceIds: sourceIds) }
+      counts.merges += 1
+    case .control:
+      counts.controlEvents += 1
+    }
+  }
+
+  /// The impersonated user for an envelope: its applicant through the mapping, or nil (the
+  /// token's user) with a warning once per unmapped applicant.
+  private func applicant(for envelope: DiodeEnvelope, line: Int) -> String? {
+    guard let source = envelope.applicantId else {
+      if warnedApplicants.insert("").inserted {
+        diagnostics.warning("envelope of connector \(envelope.connector.name) has no applicant_id: pushing as the token's user", line: line)
+      }
+      return nil
+    }
+    if let mapped = options.applicants[source] { return mapped }
+    if warnedApplicants.insert(source).inserted {
+      diagnostics.warning("applicant \(source) is not in the applicant mapping: pushing as the token's user", line: line)
+    }
+    return nil
+  }
+
+  // MARK: Bare objects
+
+  private func stage(_ object: RawObject, line: Int, record: ArraySlice<UInt8>) throws {
+    let staged = try StagedObject(object, line: line)
+    let limit = options.batcher.maxBytes - BundleBatcher.overhead(bundleId: BundleBatcher.newBundleId())
+    if staged.bytes.count > limit {
+      throw RecordProblem(oversizeMessage(staged))
+    }
+    if !pending.isEmpty, pendingBytes + staged.bytes.count + 1 > limit { try flushPending() }
+    pending.append(staged)
+    pendingBytes += staged.bytes.count + 1
+    pendingRecords[line] = record
+    if pending.count >= options.batcher.maxObjects { try flushPending() }
+  }
+
+  private func flushPending() throws {
+    guard !pending.isEmpty else { return }
+    let objects = pending
+    let records = pendingRecords
+    pending = []
+    pendingBytes = 0
+    pendingRecords = [:]
+    let bundleId = BundleBatcher.newBundleId()
+    let (batches, oversized) = options.batcher.batches(DependencyOrder.sorted(objects), bundleId: bundleId)
+    for object in oversized {
+      try reject(line: object.line, record: records[object.line] ?? object.bytes, RecordProblem(oversizeMessage(object)))
+    }
+    var rejectedLines = Set<Int>()
+    for batch in batches {
+      if let platformFailure {
+        for object in batch where rejectedLines.insert(object.line).inserted {
+          try reject(line: object.line, record: records[object.line] ?? object.bytes, NotSent(cause: platformFailure))
+        }
+        continue
+      }
+      do {
+        try pushBatch(batch, bundleId: bundleId, as: nil, applicant: nil)
+      } catch let failure as RecordFailure {
+        for object in batch where rejectedLines.insert(object.line).inserted {
+          try reject(line: object.line, record: records[object.line] ?? object.bytes, failure.error)
+        }
+      }
+    }
+  }
+
+  // MARK: Bundles
+
+  private func pushBundle(_ bundle: RawObject, line: Int, as connector: ConnectorRegistration?, applicant: String?) throws {
+    guard let ranges = bundle.arrayElements("objects") else { throw RecordProblem("bundle has no objects list") }
+    guard !ranges.isEmpty else { throw RecordProblem("bundle has no objects") }
+    var objects: [StagedObject] = []
+    objects.reserveCapacity(ranges.count)
+    for (position, range) in ranges.enumerated() {
+      guard bundle.source[range.lowerBound] == UInt8(ascii: "{"), let object = try? RawObject(bundle.source, range: range) else {
+        throw RecordProblem("bundle objects[\(position)] is not a JSON object")
+      }
+      do {
+        objects.append(try StagedObject(object, line: line))
+      } catch {
+        throw RecordProblem("bundle objects[\(position)]: \(error)")
+      }
+    }
+    let bundleId = bundle.string("id") ?? BundleBatcher.newBundleId()
+    let (batches, oversized) = options.batcher.batches(DependencyOrder.sorted(objects), bundleId: bundleId)
+    if let first = oversized.first {
+      throw RecordProblem(oversizeMessage(first) + (oversized.count > 1 ? " (and \(oversized.count - 1) more)" : ""))
+    }
+    var failure: RecordFailure?
+    for batch in batches {
+      if let platformFailure {
+        failure = failure ?? RecordFailure(error: NotSent(cause: platformFailure))
+        break
+      }
+      do {
+        try pushBatch(batch, bundleId: bundleId, as: connector, applicant: applicant)
+      } catch let error as RecordFailure {
+        failure = failure ?? error
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  private func pushBatch(_ batch: [StagedObject], bundleId: String, as connector: ConnectorRegistration?, applicant: String?)
+    throws
+  {
+    let bytes = BundleBatcher.bundle(batch, bundleId: bundleId)
+    try send { () throws(OpenCTIError) in
+      try target.pushBundle(bytes, objectCount: batch.count, as: connector, applicant: applicant)
+    }
+    counts.bundles += 1
+    counts.objects += batch.count
+  }
+
+  /// Runs one platform call; a failure is wrapped for the record at hand, and remembered when
+  /// it is the platform's rather than the record's.
+  private func send(_ call: () throws(OpenCTIError) -> Void) throws {
+    do {
+      try call()
+    } catch {
+      if error.isPlatformFailure, platformFailure == nil {
+        platformFailure = error
+        diagnostics.error("\(error); the remaining records are rejected without being sent")
+      }
+      throw RecordFailure(error: error)
+    }
+  }
+
+  private func oversizeMessage(_ object: StagedObject) -> String {
+    "object \(object.id) is \(object.bytes.count) bytes, more than fits a bundle of --max-bytes \(options.batcher.maxBytes)"
+  }
+
+  // MARK: Rejects
+
+  private func reject(line: Int, record: ArraySlice<UInt8>, _ error: any Error) throws {
+    counts.rejected += 1
+    if let rejects {
+      var writer = JSONWriter(capacity: record.count + 128)
+      writer.append("{\"line\":")
+      writer.write(.int(line))
+      writer.append(",\"error\":")
+      writer.writeString("\(error)")
+      writer.append(",\"record\":")
+      writer.writeRaw(record)
+      writer.append("}")
+      try rejects.writeRecord(writer.bytes)
+    }
+    try diagnostics.reject(error, line: line)
+  }
+
+  /// A line that is not a record: kept as text, since it may not be JSON.
+  private func reject(line: Int, text: [UInt8], _ error: any Error) throws {
+    counts.rejected += 1
+    if let rejects {
+      var writer = JSONWriter(capacity: text.count + 128)
+      writer.append("{\"line\":")
+      writer.write(.int(line))
+      writer.append(",\"error\":")
+      writer.writeString("\(error)")
+      writer.append(",\"text\":")
+      writer.writeString(String(decoding: text, as: UTF8.self))
+      writer.append("}")
+      try rejects.writeRecord(writer.bytes)
+    }
+    try diagnostics.reject(error, line: line)
+  }
+}
+
+/// A platform call failed for the record being handled.
+struct RecordFailure: Error {
+  var error: any Error
+}
+
+/// A record left unsent because the platform had already failed.
+public struct NotSent: Error, CustomStringConvertible {
+  public var cause: OpenCTIError
+  public var description: String { "not sent, the platform failed earlier: \(cause)" }
+}

@@ -1,0 +1,172 @@
+import Logging
+
+/// Where each cti-push setting comes from (flag > environment > config.yml > default). The
+/// names are the official connectors': `OPENCTI_*`, `CONNECTOR_*`, and the diode importer's
+/// `DIODE_IMPORT_APPLICANT_MAPPINGS`.
+public enum PushSettingKeys {
+  public static let url = Setting(env: "OPENCTI_URL", key: "opencti.url")
+  public static let token = Setting(env: "OPENCTI_TOKEN", key: "opencti.token", secret: true)
+  public static let connectorId = Setting(env: "CONNECTOR_ID", key: "connector.id")
+  public static let connectorName = Setting(env: "CONNECTOR_NAME", key: "connector.name")
+  public static let connectorType = Setting(env: "CONNECTOR_TYPE", key: "connector.type")
+  public static let connectorScope = Setting(env: "CONNECTOR_SCOPE", key: "connector.scope")
+  public static let applicantMappings = Setting(env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
+  public static let batchSize = Setting(env: "CTI_PUSH_BATCH_SIZE", key: "cti_push.batch_size")
+  public static let maxBytes = Setting(env: "CTI_PUSH_MAX_BYTES", key: "cti_push.max_bytes")
+  public static let applyDeletes = Setting(env: "CTI_PUSH_APPLY_DELETES", key: "cti_push.apply_deletes")
+  public static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
+  public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
+}
+
+/// The settings of one push run, resolved.
+public struct PushSettings: Sendable {
+  public var url: String
+  public var token: String
+  public var connector: ConnectorRegistration
+  public var pipeline: PushPipeline.Options
+  public var pingInterval: Double
+
+  /// Resolves the connector and push settings; `flags` are the command-line values (nil when
+  /// not given). URL, token and connector id are required unless `offline` (a dry run).
+  public static func resolve(
+    _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
+    connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
+    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, offline: Bool, warnings: inout [String]
+  ) throws(ConfigError) -> PushSettings {
+    let url = try required(configuration, PushSettingKeys.url, url, flag: "url", offline: offline)
+    let token = try required(configuration, PushSettingKeys.token, token, flag: "token", offline: offline)
+    let id = try required(configuration, PushSettingKeys.connectorId, connectorId, flag: "connector-id", offline: offline)
+    let typeText = configuration.string(PushSettingKeys.connectorType, flag: connectorType, default: ConnectorType.externalImport.rawValue)
+    guard let type = ConnectorType(parsing: typeText) else {
+      throw ConfigError("connector type '\(typeText)' is not one of \(ConnectorType.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    let name = configuration.string(PushSettingKeys.connectorName, flag: connectorName, default: "cti-push")
+    guard name.count >= 2 else { throw ConfigError("connector name '\(name)' is too short (OpenCTI wants 2 characters or more)") }
+    let connector = ConnectorRegistration(
+      id: id.isEmpty ? "dry-run" : id, name: name, type: type,
+      scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
+    let objects = try configuration.int(PushSettingKeys.batchSize, flag: batchSize, default: BundleBatcher.defaultMaxObjects)
+    let bytes = try configuration.int(PushSettingKeys.maxBytes, flag: maxBytes, default: BundleBatcher.defaultMaxBytes)
+    guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more") }
+    guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024") }
+    var applicants = ApplicantMap()
+    if let text = configuration.string(PushSettingKeys.applicantMappings, flag: applicantMap) {
+      applicants = ApplicantMap(parsing: text, warnings: &warnings)
+    }
+    let options = PushPipeline.Options(
+      batcher: BundleBatcher(maxObjects: objects, maxBytes: bytes),
+      applyDeletes: try configuration.bool(PushSettingKeys.applyDeletes, flag: applyDeletes, default: false),
+      applyMerges: try configuration.bool(PushSettingKeys.applyMerges, flag: applyMerges, default: false),
+      applicants: applicants)
+    let interval = try configuration.duration(PushSettingKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
+      ?? ConnectorPinger.defaultInterval
+    guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
+    return PushSettings(url: url, token: token, connector: connector, pipeline: options, pingInterval: interval)
+  }
+}
+
+extension PushSettings {
+  fileprivate static func required(
+    _ configuration: Configuration, _ setting: Setting, _ value: String?, flag: String, offline: Bool
+  ) throws(ConfigError) -> String {
+    if let text = configuration.string(setting, flag: value), !text.trimmingSpaces.isEmpty { return text.trimmingSpaces }
+    if offline { return "" }
+    throw ConfigError("\(setting.environment[0]) is required (--\(flag) or the environment variable)")
+  }
+}
+
+/// One cti-push run: start the session, ping in the background, feed every input line to the
+/// pipeline, close the works (in error when something was rejected) and report.
+public final class PushRun {
+  public let settings: PushSettings
+  public let session: PushSession
+  public let pipeline: PushPipeline
+  private let pinger: ConnectorPinger?
+  private let diagnostics: Diagnostics
+  private let keepsRejects: Bool
+
+  /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
+  /// from their own thread.
+  public init(
+    settings: PushSettings, transport: GraphQLTransport, pingTransport: GraphQLTransport?, diagnostics: Diagnostics,
+    rejects: RecordWriter?
+  ) {
+    self.settings = settings
+    self.diagnostics = diagnostics
+    keepsRejects = rejects != nil
+    session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
+    pipeline = PushPipeline(target: session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects)
+    pinger = pingTransport.map {
+      ConnectorPinger(
+        client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval,
+        logger: diagnostics.logger)
+    }
+  }
+
+  /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
+  public func run(readers paths: [String]) throws -> ExitStatus {
+    do {
+      try session.start()
+    } catch {
+      // Without the platform nothing can be sent; with a reject file the input still goes there,
+      // so that nothing is lost.
+      guard keepsRejects, error.isPlatformFailure else { throw error }
+      diagnostics.error("\(error); every record goes to the reject file")
+      pipeline.abandon(because: error)
+      try readAll(paths)
+      try pipeline.finish()
+      return error.exitStatus
+    }
+    diagnostics.logger.info(
+      "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
+    pinger?.start()
+    defer { pinger?.stop() }
+    try readAll(paths)
+    try pipeline.finish()
+    let rejected = diagnostics.skipped
+    if pipeline.platformFailure == nil || !session.works.isEmpty {
+      do {
+        try session.finish(
+          inError: rejected > 0,
+          message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+      } catch {
+        diagnostics.error("closing the works failed: \(error)")
+      }
+    }
+    return pipeline.platformFailure?.exitStatus ?? diagnostics.finalStatus
+  }
+
+  private func readAll(_ paths: [String]) throws {
+    for path in paths {
+      let reader = path == "-" ? LineReader() : try LineReader(path: path)
+      while let line = try nextLine(reader) {
+        try pipeline.process(line)
+      }
+    }
+  }
+
+  /// The next line; an over-long line is rejected (and skipped) on the way.
+  private func nextLine(_ reader: LineReader) throws -> Line? {
+    while true {
+      let result = Result { () throws(LineReaderError) in try reader.next() }
+      switch result {
+      case .success(let line): return line
+      case .failure(.lineTooLong(let number, let limit)):
+        try diagnostics.reject(LineReaderError.lineTooLong(line: number, limit: limit), line: number)
+      case .failure(let error): throw error
+      }
+    }
+  }
+
+  /// The summary line: `N records, N bundles, N objects pushed, N rejected, N works opened`.
+  public var summary: String {
+    let counts = pipeline.counts
+    var text = "\(counts.records) records, \(counts.bundles) bundles, \(counts.objects) objects pushed, "
+    text += "\(diagnostics.skipped) rejected, \(session.works.count) works opened"
+    if counts.deletes > 0 { text += ", \(counts.deletes) deleted" }
+    if counts.merges > 0 { text += ", \(counts.merges) merged" }
+    if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }
+    if counts.mergesSkipped > 0 { text += ", \(counts.mergesSkipped) merges skipped (--apply-merges)" }
+    return text
+  }
+}

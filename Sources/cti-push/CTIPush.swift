@@ -1,0 +1,95 @@
+import ArgumentParser
+import CTICore
+
+@main
+struct CTIPush: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cti-push",
+    abstract: "Push STIX bundles, objects, diode envelopes and stream events into OpenCTI.",
+    discussion: """
+      Reads NDJSON records (from the files given, or stdin) and sends them to OPENCTI_URL with
+      stixBundlePush, registered as the connector CONNECTOR_ID. Bundles and bare objects are cut
+      into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects
+      first. Diode envelopes are pushed as their own connector, impersonating the mapped
+      applicant. Stream events are upserted; deletes and merges only with --apply-deletes and
+      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in
+      error when something was rejected). Records that cannot be pushed go to --reject.
+
+      Examples:
+        cti-misp --feed https://feed.example | cti-push
+        cti-diode import /mnt/usb | cti-push --applicant-map 'src-user:dst-user' --reject rejects.ndjson
+        cti-stream --url https://a | cti-push --url https://b --apply-deletes --apply-merges
+        cti-push --check
+        cti-push --dry-run < bundles.ndjson | jq .operation
+
+      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing
+      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused;
+      78 bad configuration.
+      """)
+
+  @OptionGroup var common: CommonOptions
+
+  @Option(help: ArgumentHelp("OpenCTI base URL (env OPENCTI_URL).", valueName: "url"))
+  var url: String?
+
+  @Option(help: ArgumentHelp("API token (env OPENCTI_TOKEN; prefer the environment).", valueName: "token"))
+  var token: String?
+
+  @Option(help: ArgumentHelp("This connector's UUID, stable between runs (env CONNECTOR_ID).", valueName: "uuid"))
+  var connectorId: String?
+
+  @Option(help: ArgumentHelp("Connector name (env CONNECTOR_NAME; default cti-push).", valueName: "name"))
+  var connectorName: String?
+
+  @Option(help: ArgumentHelp("Connector type (env CONNECTOR_TYPE; default EXTERNAL_IMPORT).", valueName: "type"))
+  var connectorType: String?
+
+  @Option(help: ArgumentHelp("Connector scope, comma-separated (env CONNECTOR_SCOPE).", valueName: "list"))
+  var connectorScope: String?
+
+  @Option(help: ArgumentHelp("Map envelope applicants: src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS).", valueName: "map"))
+  var applicantMap: String?
+
+  @Option(help: ArgumentHelp("Most objects per bundle (env CTI_PUSH_BATCH_SIZE; default 1000).", valueName: "n"))
+  var batchSize: Int?
+
+  @Option(help: ArgumentHelp("Most bytes per bundle (env CTI_PUSH_MAX_BYTES; default 8388608).", valueName: "bytes"))
+  var maxBytes: Int?
+
+  @Flag(help: "Apply delete events with stixEdit delete (env CTI_PUSH_APPLY_DELETES).")
+  var applyDeletes = false
+
+  @Flag(help: "Apply merge events with stixEdit merge (env CTI_PUSH_APPLY_MERGES).")
+  var applyMerges = false
+
+  @Option(help: ArgumentHelp("Append records that could not be pushed to this NDJSON file.", valueName: "file"))
+  var reject: String?
+
+  @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between pings (env CTI_PUSH_PING_INTERVAL; default 40).", valueName: "duration"))
+  var pingInterval: String?
+
+  @Flag(help: "Send nothing: print the GraphQL requests that would be sent, one JSON line each, on stdout.")
+  var dryRun = false
+
+  @Flag(help: "Only check URL, token and platform version, then exit.")
+  var check = false
+
+  @Argument(help: ArgumentHelp("NDJSON input files ('-' or none: stdin).", valueName: "file"))
+  var files: [String] = []
+
+  func run() throws {
+    try ToolMain.run(tool: "cti-push") {
+      let configuration = try common.configuration()
+      let diagnostics = try common.diagnostics(tool: "cti-push", configuration: configuration)
+      var warnings: [String] = []
+      let settings = try PushSettings.resolve(
+        configuration, url: url, token: token, connectorId: check ? (connectorId ?? "check") : connectorId,
+        connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
+        applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
+        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, offline: dryRun, warnings: &warnings)
+      for warning in warnings { diagnostics.warning(warning) }
+      return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
+        .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)
+    }
+  }
+}

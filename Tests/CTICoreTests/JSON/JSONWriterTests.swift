@@ -1,0 +1,46 @@
+import Testing
+
+@testable import CTICore
+
+@Suite struct JSONWriterTests {
+  /// Expected strings are what Python 3.11 prints for
+  /// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+  @Test func canonicalMatchesPythonSortKeys() throws {
+    let value = try JSONParser.parse(#"{"b":1,"a":{"z":"é","A":"\u0001\u001f\""},"É":2,"_":[3,"\t\\"],"aa":null}"#)
+    #expect(JSONWriter.canonical(value) == #"{"_":[3,"\t\\"],"a":{"A":"\u0001\u001f\"","z":"é"},"aa":null,"b":1,"É":2}"#)
+  }
+
+  @Test func sortsByCodePointNotByUnicodeCollation() {
+    // U+FF21 (fullwidth A) sorts after U+00E9 by code point; U+1D11E after U+FFFF.
+    let value: JSONValue = ["\u{1D11E}": 1, "\u{FF21}": 2, "é": 3, "Z": 4]
+    #expect(JSONWriter.canonical(value) == "{\"Z\":4,\"é\":3,\"Ａ\":2,\"𝄞\":1}")
+  }
+
+  @Test func escapesOnlyWhatJSONRequires() {
+    #expect(JSONValue.string("a/b\u{7F}\u{2028}<>&").jsonText == "\"a/b\u{7F}\u{2028}<>&\"")
+    #expect(JSONValue.string("\r\n\u{08}\u{0C}").jsonText == #""\r\n\b\f""#)
+  }
+
+  @Test func compactsPrettyPrintedJSONKeepingStrings() {
+    var writer = JSONWriter()
+    writer.writeCompacted(Array("{\n    \"a b\": [ 1,\t2 ],\r\n  \"q\": \"x \\\" y\"\n}".utf8))
+    #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a b":[1,2],"q":"x \" y"}"#)
+  }
+
+  @Test func objectEditingKeepsPositions() {
+    var object = JSONObject()
+    object["b"] = 1
+    object["a"] = 2
+    object["b"] = 3
+    #expect(JSONValue.object(object).jsonText == #"{"b":3,"a":2}"#)
+    object["b"] = nil
+    #expect(JSONValue.object(object).jsonText == #"{"a":2}"#)
+  }
+
+  @Test func integersAndIntValues() {
+    #expect(JSONValue.int(42).jsonText == "42")
+    #expect(JSONValue.number("3").intValue == 3)
+    #expect(JSONValue.string(" 7 ").intValue == 7)
+    #expect(JSONValue.number("2.5").intValue == nil)
+  }
+}

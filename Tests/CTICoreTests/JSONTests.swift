@@ -1,4 +1,0 @@
-import Testing
-@testable import CTICore
-
-@Test func placeholder() { #expect(true) }

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import Testing
+@testable import CTICore
+
+/// Records what the pipeline asks for; fails the calls it is told to.
+final class RecordingTarget: PushTarget {
+  struct Push {
+    var objects: [String]
+    var bundleId: String?
+    var connector: ConnectorRegistration?
+    var applicant: String?
+  }
+  var pushes: [Push] = []
+  var deletes: [String] = []
+  var merges: [(String, [String])] = []
+  /// Errors for the next pushes, in order.
+  var failures: [OpenCTIError] = []
+
+  func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?) throws(OpenCTIError) {
+    if !failures.isEmpty { throw failures.removeFirst() }
+    let parsed = try? JSONParser.parse(bundle)
+    let objects = parsed?["objects"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+    precondition(objects.count == objectCount)
+    pushes.append(Push(objects: objects, bundleId: parsed?["id"]?.stringValue, connector: connector, applicant: applicant))
+  }
+  func deleteObject(id: String) throws(OpenCTIError) { deletes.append(id) }
+  func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError) { merges.append((targetId, sourceIds)) }
+}
+
+/// A pipeline over a recording target, with rejects going to a temporary file.
+struct PipelineFixture {
+  let target = RecordingTarget()
+  let diagnostics = Diagnostics(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+  let rejectPath: String
+  let pipeline: PushPipeline
+
+  init(_ options: PushPipeline.Options = .init()) {
+    rejectPath = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(UUID().uuidString).ndjson").path
+    let descriptor = open(rejectPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    pipeline = PushPipeline(target: target, options: options, diagnostics: diagnostics, rejects: RecordWriter(descriptor: descriptor))
+  }
+
+  func run(_ lines: [String]) throws {
+    for (index, text) in lines.enumerated() {
+      try pipeline.process(Line(number: index + 1, bytes: Array(text.utf8)))
+    }
+    try pipeline.finish()
+  }
+
+  func rejects() throws -> [JSONValue] {
+    let text = try String(contentsOfFile: rejectPath, encoding: .utf8)
+    return try text.split(separator: "\n").map { try JSONParser.parse(String($0)) }
+  }
+}
+
+func bundle(_ objects: [String], id: String? = nil) -> String {
+  "{\"type\":\"bundle\"\(id.map { ",\"id\":\"\($0)\"" } ?? ""),\"objects\":[\(objects.joined(separator: ","))]}"
+}
+
+@Suite struct PushPipelineTests {
+  @Test func bareObjectsAreCollectedIntoBatches() throws {
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 2)))
+    try fixture.run((1...5).map { stixObject("indicator", $0) })
+    #expect(fixture.target.pushes.map(\.objects.count) == [2, 2, 1])
+    #expect(fixture.target.pushes.allSatisfy { $0.connector == nil && $0.applicant == nil })
+    #expect(fixture.pipeline.counts.objects == 5)
+    #expect(fixture.pipeline.counts.bundles == 3)
+    #expect(fixture.pipeline.counts.rejected == 0)
+  }
+
+  @Test func bundlesAreSplitInDependencyOrderKeepingTheirId() throws {
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 2)))
+    let relationship = stixObject("relationship", 1, "\"source_ref\":\"\(stixId("indicator", 1))\",\"target_ref\":\"\(stixId("malware", 1))\"")
+    try fixture.run([bundle([relationship, stixObject("indicator", 1), stixObject("malware", 1)], id: "bundle--b1")])
+    #expect(fixture.target.pushes.map(\.objects) == [[stixId("indicator", 1), stixId("malware", 1)], [stixId("relationship", 1)]])
+    #expect(fixture.target.pushes.allSatisfy { $0.bundleId == "bundle--b1" })
+  }
+
+  @Test func pendingObjectsArePushedBeforeABundle() throws {
+    let fixture = PipelineFixture()
+    try fixture.run([stixObject("identity", 1), bundle([stixObject("indicator", 1)]), stixObject("identity", 2)])
+    #expect(fixture.target.pushes.map(\.objects) == [[stixId("identity", 1)], [stixId("indicator", 1)], [stixId("identity", 2)]])
+  }
+
+  @Test func envelopesPushAsTheirConnectorWithTheMappedApplicant() throws {
+    let fixture = PipelineFixture(.init(applicants: ApplicantMap(["src-user": "dst-user"])))
+    func envelope(_ applicant: String) -> String {
+      "{\"bundle_type\":\"DIRECTORY_BUNDLE\",\"applicant_id\":\"\(applicant)\",\"connector\":{\"id\":\"c9\",\"name\":\"CVE\",\"type\":\"EXTERNAL_IMPORT\",\"scope\":\"vulnerability\"},\"bundle\":\(bundle([stixObject("vulnerability", 1)]))}"
+    }
+    try fixture.run([envelope("src-user"), envelope("other-user"), envelope("other-user")])
+    #expect(fixture.target.pushes.map(\.applicant) == ["dst-user", nil, nil])
+    #expect(fixture.target.pushes.allSatisfy { $0.connector?.id == "c9" && $0.connector?.scope == ["vulnerability"] })
+    #expect(fixture.diagnostics.warnings == 1)
+  }
+
+  @Test func streamEventsUpsertAndSkipDeletesUnlessAsked() throws {
+    let indicator = stixObject("indicator", 1)
+    let events = [
+      "{\"id\":\"1-0\",\"event\":\"create\",\"data\":{\"data\":\(indicator)}}",
+      "{\"id\":\"2-0\",\"event\":\"delete\",\"data\":{\"data\":\(indicator)}}",
+      "{\"id\":\"3-0\",\"event\":\"merge\",\"data\":{\"data\":\(indicator),\"context\":{\"sources\":[\(stixObject("indicator", 2))]}}}",
+      "{\"id\":\"4-0\",\"event\":\"heartbeat\",\"data\":{}}",
+    ]
+    let skipping = PipelineFixture()
+    try skipping.run(events)
+    #expect(skipping.target.pushes.map(\.objects) == [[stixId("indicator", 1)]])
+    #expect(skipping.target.deletes.isEmpty && skipping.target.merges.isEmpty)
+    #expect(skipping.pipeline.counts.deletesSkipped == 1 && skipping.pipeline.counts.mergesSkipped == 1)
+    #expect(skipping.pipeline.counts.controlEvents == 1)
+
+    let applying = PipelineFixture(.init(applyDeletes: true, applyMerges: true))
+    try applying.run(events)
+    #expect(applying.target.deletes == [stixId("indicator", 1)])
+    #expect(applying.target.merges.map(\.0) == [stixId("indicator", 1)])
+    #expect(applying.target.merges.map(\.1) == [[stixId("indicator", 2)]])
+    #expect(applying.pipeline.counts.deletes == 1 && applying.pipeline.counts.merges == 1)
+  }
+
+  @Test func badRecordsGoToTheRejectFileWithLineAndError() throws {
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 10, maxBytes: 400)))
+    let big = stixObject("indicator", 2, "\"name\":\"\(String(repeating: "x", count: 500))\"")
+    try fixture.run(["not json", stixObject("indicator", 1), big, bundle([]), "{\"type\":\"bundle\",\"objects\":[1]}"])
+    let rejects = try fixture.rejects()
+    #expect(rejects.map { $0["line"]?.intValue } == [1, 3, 4, 5])
+    #expect(rejects[0]["text"] == "not json")
+    #expect(rejects[1]["error"]?.stringValue?.contains("more than fits a bundle of --max-bytes 400") == true)
+    #expect(rejects[1]["record"]?["id"]?.stringValue == stixId("indicator", 2))
+    #expect(rejects[2]["error"] == "bundle has no objects")
+    #expect(rejects[3]["error"] == "bundle objects[0] is not a JSON object")
+    #expect(fixture.pipeline.counts.rejected == 4)
+    #expect(fixture.target.pushes.map(\.objects) == [[stixId("indicator", 1)]])
+    #expect(fixture.diagnostics.finalStatus == .partial)
+  }
+
+  @Test func aRefusedBatchRejectsItsRecordsAndGoesOn() throws {
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 2)))
+    fixture.target.failures = [.graphQL(GraphQLError(message: "Invalid bundle", operation: .stixBundlePush))]
+    try fixture.run((1...3).map { stixObject("indicator", $0) })
+    let rejects = try fixture.rejects()
+    #expect(rejects.map { $0["line"]?.intValue } == [1, 2])
+    #expect(rejects[0]["error"]?.stringValue?.contains("Invalid bundle") == true)
+    #expect(rejects[0]["record"] == (try JSONParser.parse(stixObject("indicator", 1))))
+    #expect(fixture.target.pushes.map(\.objects) == [[stixId("indicator", 3)]])
+    #expect(fixture.pipeline.platformFailure == nil)
+  }
+
+  @Test func aPlatformFailureRejectsEverythingAfterIt() throws {
+    let fixture = PipelineFixture()
+    fixture.target.failures = [.network("connection refused", operation: .stixBundlePush)]
+    try fixture.run([bundle([stixObject("indicator", 1)]), bundle([stixObject("indicator", 2)]), stixObject("indicator", 3)])
+    #expect(fixture.target.pushes.isEmpty)
+    let rejects = try fixture.rejects()
+    #expect(rejects.map { $0["line"]?.intValue } == [1, 2, 3])
+    #expect(rejects[1]["error"]?.stringValue?.hasPrefix("not sent, the platform failed earlier") == true)
+    #expect(fixture.pipeline.platformFailure?.exitStatus == .unavailable)
+  }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import CTICore
+
+/// A file with the given bytes, removed afterwards.
+func temporaryFile(_ bytes: [UInt8]) throws -> String {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("cti-unit-" + UUID().uuidString).path
+  try Data(bytes).write(to: URL(fileURLWithPath: path))
+  return path
+}
+
+@Suite struct LineReaderTests {
+  func lines(_ text: String, max: Int = LineReader.defaultMaxLineBytes) throws -> [(Int, String)] {
+    let path = try temporaryFile(Array(text.utf8))
+    defer { unlink(path) }
+    let reader = try LineReader(path: path, maxLineBytes: max)
+    var result: [(Int, String)] = []
+    while true {
+      do {
+        guard let line = try reader.next() else { break }
+        result.append((line.number, String(decoding: line.bytes, as: UTF8.self)))
+      } catch LineReaderError.lineTooLong(let number, _) {
+        result.append((number, "<too long>"))
+      }
+    }
+    return result
+  }
+
+  @Test func splitsOnLFAndCRLFSkipsBlankLinesAndKeepsNumbers() throws {
+    let got = try lines("a\r\n\nb\n\r\n  c\u{2028}d\nlast")
+    #expect(got.map(\.0) == [1, 3, 5, 6])
+    #expect(got.map(\.1) == ["a", "b", "  c\u{2028}d", "last"])
+  }
+
+  @Test func reportsOverlongLinesAndGoesOn() throws {
+    let long = String(repeating: "x", count: 100)
+    let got = try lines("ok\n\(long)\nafter\n\(long)", max: 50)
+    #expect(got.map(\.1) == ["ok", "<too long>", "after", "<too long>"])
+    #expect(got.map(\.0) == [1, 2, 3, 4])
+  }
+
+  @Test func readsLinesLargerThanItsBuffer() throws {
+    let big = String(repeating: "y", count: 3 << 20)
+    let got = try lines("\(big)\nz\n")
+    #expect(got.count == 2)
+    #expect(got[0].1.count == 3 << 20)
+    #expect(got[1].1 == "z")
+  }
+
+  @Test func linesSplitAcrossPipeReadsComeBackWhole() throws {
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    let expected = (0..<500).map { "line \($0) " + String(repeating: "z", count: $0 % 97) }
+    let text = Array((expected.joined(separator: "\n") + "\n").utf8)
+    let writerEnd = fds[1]
+    let feeder = Thread {
+      var offset = 0
+      while offset < text.count {
+        let chunk = min(7 + offset % 13, text.count - offset)
+        _ = text.withUnsafeBytes { write(writerEnd, $0.baseAddress! + offset, chunk) }
+        offset += chunk
+      }
+      close(writerEnd)
+    }
+    feeder.start()
+    let reader = LineReader(descriptor: fds[0], name: "pipe", owns: true, maxLineBytes: 1 << 20)
+    var got: [String] = []
+    while let line = try reader.next() { got.append(String(decoding: line.bytes, as: UTF8.self)) }
+    #expect(got == expected)
+  }
+
+  @Test func keepsInvalidUTF8BytesUntouched() throws {
+    let path = try temporaryFile([0x61, 0xFF, 0xFE, 0x0A])
+    defer { unlink(path) }
+    let line = try #require(try LineReader(path: path).next())
+    #expect(line.bytes == [0x61, 0xFF, 0xFE])
+  }
+
+  @Test func missingFileIsNoInput() {
+    #expect(throws: LineReaderError.self) { try LineReader(path: "/nonexistent/cti") }
+  }
+}
+
+@Suite struct RecordWriterTests {
+  @Test func writesLinesAndCountsThem() throws {
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    let writer = RecordWriter(descriptor: fds[1])
+    try writer.writeRecord(Array("{}".utf8))
+    try writer.writeRecord(Array("[1]".utf8))
+    close(fds[1])
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let count = read(fds[0], &buffer, 64)
+    close(fds[0])
+    #expect(String(decoding: buffer[..<count], as: UTF8.self) == "{}\n[1]\n")
+    #expect(writer.recordCount == 2)
+    #expect(writer.byteCount == 7)
+  }
+
+  @Test func closedReaderIsReportedAsClosed() throws {
+    RecordWriter.ignoreBrokenPipe()
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    close(fds[0])
+    let writer = RecordWriter(descriptor: fds[1])
+    #expect(throws: OutputError.closed) { try writer.writeRecord(Array("{}".utf8)) }
+    close(fds[1])
+    #expect(OutputError.closed.exitStatus == .ok)
+  }
+}
+
+@Suite struct RecordKindTests {
+  func kind(_ text: String) throws -> RecordKind {
+    try Record(Line(number: 7, bytes: Array(text.utf8))).kind
+  }
+
+  @Test func recognisesTheFourKinds() throws {
+    #expect(try kind(#"{"id":"1-0","event":"create","data":{"id":"x--1"}}"#) == .streamEvent)
+    #expect(try kind(#"{"type":"bundle","id":"bundle--1","objects":[]}"#) == .bundle)
+    #expect(try kind(#"{"connector":{"id":"c"},"applicant_id":null,"bundle":{"type":"bundle","objects":[]}}"#) == .diodeEnvelope)
+    #expect(try kind(#"{"type":"indicator","id":"indicator--c2ec1f5e-0000-4000-8000-000000000001"}"#) == .stixObject)
+  }
+
+  @Test func rejectsOtherLinesNamingTheLine() {
+    #expect(throws: RecordError.self) { try kind("[1,2]") }
+    #expect(throws: RecordError.self) { try kind(#"{"type":"indicator","id":"bad"}"#) }
+    #expect(throws: RecordError.self) { try kind(#"{"event":"create"}"#) }
+    do {
+      _ = try kind("{oops")
+      Issue.record("accepted broken JSON")
+    } catch let error as RecordError {
+      #expect(error.line == 7)
+      #expect(error.description.hasPrefix("line 7: not JSON"))
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
+  }
+}

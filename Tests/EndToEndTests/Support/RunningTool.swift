@@ -1,0 +1,116 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension ToolRunner {
+  /// Starts `tool` (a built executable, or an absolute path) and returns at once, so a test can
+  /// watch its output while it runs, signal it and wait for it. stdout and stderr go to files,
+  /// so a chatty tool never blocks on a full pipe.
+  static func start(
+    _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:]
+  ) throws -> RunningTool {
+    let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
+    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    env.merge(environment) { $1 }
+    return try RunningTool(path: path, arguments: arguments, environment: env, stdin: stdin)
+  }
+}
+
+/// A tool started by `ToolRunner.start`. Spawned with posix_spawn and reaped with waitpid
+/// (Foundation's Process does not notice the end of a child reliably inside the test runner).
+final class RunningTool {
+  private let folder: TemporaryFolder
+  private let stdoutURL: URL
+  private let stderrURL: URL
+  let processIdentifier: pid_t
+  private var exitStatus: Int32?
+
+  init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]) throws {
+    folder = try TemporaryFolder()
+    stdoutURL = folder.url.appendingPathComponent("stdout")
+    stderrURL = folder.url.appendingPathComponent("stderr")
+    let stdinURL = folder.url.appendingPathComponent("stdin")
+    try Data(stdin).write(to: stdinURL)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // The child starts with default signal handling and nothing blocked, whatever the runner set.
+    var all = sigset_t()
+    sigfillset(&all)
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var pid = pid_t()
+    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard result == 0 else {
+      throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot start \(path): \(String(cString: strerror(result)))"])
+    }
+    processIdentifier = pid
+  }
+
+  deinit {
+    if isRunning {
+      kill(processIdentifier, SIGKILL)
+      _ = wait(timeout: 5)
+    }
+  }
+
+  var isRunning: Bool {
+    if exitStatus != nil { return false }
+    var status: Int32 = 0
+    let reaped = waitpid(processIdentifier, &status, WNOHANG)
+    guard reaped == processIdentifier else { return reaped == 0 }
+    // Exit code, or 128 + signal number as a shell reports it.
+    let signal = status & 0x7F
+    exitStatus = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    return false
+  }
+
+  /// What the tool has written to stdout so far.
+  var stdoutSoFar: [UInt8] { (try? Array(Data(contentsOf: stdoutURL))) ?? [] }
+  var stderrSoFar: String { (try? String(decoding: Data(contentsOf: stderrURL), as: UTF8.self)) ?? "" }
+  /// Lines completed on stdout so far.
+  var completedLines: Int { stdoutSoFar.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
+
+  /// Waits until `condition` holds (checked every 20 ms) or `timeout` seconds pass; says which.
+  @discardableResult
+  func waitUntil(timeout: Double, _ condition: (RunningTool) -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if condition(self) { return true }
+      usleep(20_000)
+    }
+    return condition(self)
+  }
+
+  func signal(_ number: Int32) {
+    if isRunning { kill(processIdentifier, number) }
+  }
+
+  /// Waits for the end (killing the tool after `timeout` seconds) and collects the result.
+  /// `status` is the exit code, or 128 + the signal number.
+  func wait(timeout: Double = 60) -> ToolResult {
+    let finished = waitUntil(timeout: timeout) { !$0.isRunning }
+    if !finished {
+      kill(processIdentifier, SIGKILL)
+      waitUntil(timeout: 10) { !$0.isRunning }
+    }
+    return ToolResult(status: exitStatus ?? -1, stdout: stdoutSoFar, stderr: stderrSoFar, timedOut: !finished)
+  }
+}

@@ -1,0 +1,47 @@
+import CTICore
+
+/// The fake platform's `/graphql` endpoint (fake_graphql.py): one simulated platform per API
+/// token, faults on demand, and its state (connectors, works, bundles, edits, requests) for
+/// tests to check.
+extension FakePlatform {
+  /// Creates an empty platform answering to `token`.
+  public func createGraphQLPlatform(token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true)
+    throws
+  {
+    var spec = JSONObject([("token", .string(token)), ("version", .string(version)), ("bypass", .bool(bypass))])
+    if let userId { spec["user_id"] = .string(userId) }
+    try control("POST", "/_graphql/platform", body: .object(spec))
+  }
+
+  /// What an injected fault does to a matching request.
+  public enum GraphQLFault: Sendable {
+    case status(Int, retryAfter: Int? = nil)
+    case error(String, code: String = "FUNCTIONAL_ERROR")
+    /// Waits that long before answering normally.
+    case delay(Double)
+    /// Closes the connection without an answer.
+    case drop
+  }
+
+  /// Makes the `count` requests of `operation` after the first `skip` ones fail with `fault`.
+  public func injectGraphQLFault(token: String, operation: String, skip: Int = 0, count: Int = 1, _ fault: GraphQLFault) throws {
+    var spec = JSONObject([("token", .string(token)), ("operation", .string(operation)), ("skip", .int(skip)), ("count", .int(count))])
+    switch fault {
+    case .status(let status, let retryAfter):
+      spec["status"] = .int(status)
+      if let retryAfter { spec["retry_after"] = .int(retryAfter) }
+    case .error(let message, let code):
+      spec["error"] = .string(message)
+      spec["code"] = .string(code)
+    case .delay(let seconds): spec["delay"] = .number(String(seconds))
+    case .drop: spec["drop"] = true
+    }
+    try control("POST", "/_graphql/fault", body: .object(spec))
+  }
+
+  /// The platform's state: `connectors` (by id), `works` (by id), `bundles`, `edits`,
+  /// `requests` and `pings`.
+  public func graphQLState(token: String) throws -> JSONValue {
+    try control("GET", "/_graphql/state?token=\(token)")
+  }
+}
