@@ -25,8 +25,8 @@ import Testing
 
   func push(_ target: Target, _ lines: [String], _ arguments: [String] = [], environment: [String: String] = [:]) throws -> ToolResult {
     let input = Array(lines.map { $0 + "\n" }.joined().utf8)
-    let result = try ToolRunner.run("cti-push", arguments, environment: target.environment.merging(environment) { $1 }, stdin: input)
-    #expect(!result.stderrText.contains(target.token), "the token must never be logged")
+    let result = try ToolRunner.run("cti-push", arguments, stdin: input, environment: target.environment.merging(environment) { $1 })
+    #expect(!result.stderr.contains(target.token), "the token must never be logged")
     return result
   }
 
@@ -56,7 +56,7 @@ import Testing
     let result = try push(
       target, [bundleLine([indicator(1), indicator(2)]), bundleLine([indicator(3), indicator(4)])],
       environment: ["CONNECTOR_NAME": "Feed sync", "CONNECTOR_SCOPE": "indicator,report"])
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let state = try state(target)
     let connector = state["connectors"]?[target.connectorId]
     #expect(connector?["name"] == "Feed sync")
@@ -74,14 +74,14 @@ import Testing
     #expect(bundles.allSatisfy { $0["work_id"] == works.first?["id"] })
     #expect(requests(state, "StixBundlePush").allSatisfy { $0["content_type"] == "application/json" && $0["applicant"] == .null })
     #expect(Set(requests(state, "StixBundlePush").compactMap { $0["client_port"]?.intValue }).count == 1, "one keep-alive connection")
-    #expect(result.stderrText.contains("2 records, 2 bundles, 4 objects pushed, 0 rejected, 1 works opened"))
+    #expect(result.stderr.contains("2 records, 2 bundles, 4 objects pushed, 0 rejected, 1 works opened"))
     #expect(result.stdout.isEmpty)
   }
 
   @Test func aOneObjectBundleGetsItsExpectation() throws {
     let target = try target()
     let result = try push(target, [indicator(1)])
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let state = try state(target)
     let expectations = requests(state, "AddExpectations")
     #expect(expectations.count == 1)
@@ -100,7 +100,7 @@ import Testing
     objects.append("{\"type\":\"malware\",\"spec_version\":\"2.1\",\"id\":\"\(id("malware", 1))\",\"name\":\"m\",\"is_family\":true}")
     for number in 1...60 { objects.append(indicator(number)) }
     let result = try push(target, [bundleLine(objects, id: "bundle--11111111-2222-4333-8444-555555555555")], ["--batch-size", "50"])
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let bundles = try state(target)["bundles"]?.arrayValue ?? []
     #expect(bundles.map { $0["object_ids"]?.arrayValue?.count } == [50, 50, 21])
     #expect(bundles.allSatisfy { $0["id"] == "bundle--11111111-2222-4333-8444-555555555555" })
@@ -115,7 +115,7 @@ import Testing
     let bytesTarget = try self.target()
     let limit = 4096
     let sized = try push(bytesTarget, [bundleLine((1...60).map { indicator($0) })], ["--max-bytes", String(limit)])
-    #expect(sized.status == 0, "\(sized.stderrText)")
+    #expect(sized.status == 0, "\(sized.stderr)")
     let sizedBundles = try state(bytesTarget)["bundles"]?.arrayValue ?? []
     #expect(sizedBundles.count > 1)
     #expect(sizedBundles.allSatisfy { ($0["bytes"]?.intValue ?? .max) <= limit })
@@ -130,9 +130,9 @@ import Testing
     let result = try push(
       target, [envelope("src-analyst", 1), envelope("someone-else", 2), envelope("src-analyst", 3)],
       ["--applicant-map", "src-analyst:dst-analyst,broken-entry", "--reject", "/dev/null"])
-    #expect(result.status == 0, "\(result.stderrText)")
-    #expect(result.stderrText.contains("broken-entry"))
-    #expect(result.stderrText.contains("applicant someone-else is not in the applicant mapping"))
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("broken-entry"))
+    #expect(result.stderr.contains("applicant someone-else is not in the applicant mapping"))
     let state = try state(target)
     let source = state["connectors"]?["3e5a9c1b-2f4d-4e6a-8b7c-9d0e1f2a3b4c"]
     #expect(source?["name"] == "Common Vulnerabilities and Exposures")
@@ -153,12 +153,12 @@ import Testing
     try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", skip: 2, count: 1, .status(429, retryAfter: 1))
     try platform.injectGraphQLFault(token: target.token, operation: "WorkAdd", count: 1, .drop)
     let result = try push(target, [bundleLine([indicator(1), indicator(2)])])
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let state = try state(target)
     #expect(requests(state, "StixBundlePush").count == 4)
     #expect(requests(state, "WorkAdd").count == 2)
     #expect(state["bundles"]?.arrayValue?.count == 1)
-    #expect(result.stderrText.contains("retrying"))
+    #expect(result.stderr.contains("retrying"))
   }
 
   @Test func aRefusedBundleIsNotRetriedAndGoesToTheRejectFile() throws {
@@ -180,7 +180,7 @@ import Testing
     #expect(rejects[0]["record"] == (try JSONParser.parse(lines[0])))
     #expect(rejects[1]["text"] == "{not json")
     #expect(rejects[2]["error"]?.stringValue?.contains("--max-bytes 4096") == true)
-    #expect(result.stderrText.contains("3 rejected"))
+    #expect(result.stderr.contains("3 rejected"))
   }
 
   @Test func syncEventsApplyDeletesAndMergesOnlyWhenAsked() throws {
@@ -192,29 +192,29 @@ import Testing
     ]
     let skipping = try target()
     let skipped = try push(skipping, events)
-    #expect(skipped.status == 0, "\(skipped.stderrText)")
+    #expect(skipped.status == 0, "\(skipped.stderr)")
     let skippedState = try state(skipping)
     #expect(skippedState["edits"] == [])
     #expect(skippedState["bundles"]?.arrayValue?.flatMap { $0["object_ids"]?.arrayValue ?? [] } == [.string(id("indicator", 1)), .string(id("indicator", 2))])
-    #expect(skipped.stderrText.contains("1 deletes skipped (--apply-deletes)"))
-    #expect(skipped.stderrText.contains("1 merges skipped (--apply-merges)"))
+    #expect(skipped.stderr.contains("1 deletes skipped (--apply-deletes)"))
+    #expect(skipped.stderr.contains("1 merges skipped (--apply-merges)"))
 
     let applying = try target()
     let applied = try push(applying, events, ["--apply-deletes", "--apply-merges"])
-    #expect(applied.status == 0, "\(applied.stderrText)")
+    #expect(applied.status == 0, "\(applied.stderr)")
     let appliedState = try state(applying)
     #expect(appliedState["edits"]?.arrayValue?.map { $0["op"] } == ["delete", "merge"])
     #expect(appliedState["edits"]?.arrayValue?.first?["id"]?.stringValue == id("indicator", 1))
     #expect(appliedState["edits"]?.arrayValue?[1]["sources"] == [.string(id("indicator", 3))])
     #expect(appliedState["bundles"]?.arrayValue?.count == 1, "the create and the update before the delete go in one bundle")
-    #expect(applied.stderrText.contains("1 deleted, 1 merged"))
+    #expect(applied.stderr.contains("1 deleted, 1 merged"))
   }
 
   @Test func checkVerifiesTokenAndVersion() throws {
     let good = try target()
     let ok = try ToolRunner.run("cti-push", ["--check"], environment: good.environment)
-    #expect(ok.status == 0, "\(ok.stderrText)")
-    #expect(ok.stderrText.contains("OpenCTI 6.8.10"))
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stderr.contains("OpenCTI 6.8.10"))
     #expect(requests(try state(good), "About").count == 1)
     #expect(requests(try state(good), "RegisterConnector").isEmpty)
 
@@ -225,13 +225,13 @@ import Testing
     let old = try target(version: "6.2.4")
     let tooOld = try ToolRunner.run("cti-push", ["--check"], environment: old.environment)
     #expect(tooOld.status == 76)
-    #expect(tooOld.stderrText.contains("6.2.4 is too old"))
+    #expect(tooOld.stderr.contains("6.2.4 is too old"))
   }
 
   @Test func dryRunPrintsTheRequestsAndSendsNothing() throws {
     let result = try ToolRunner.run(
       "cti-push", ["--dry-run", "--batch-size", "2"], stdin: Array((bundleLine([indicator(1), indicator(2), indicator(3)]) + "\n").utf8))
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let lines = try result.stdoutLines.map { try JSONParser.parse($0) }
     #expect(lines.map { $0["operation"]?.stringValue } == [
       "About", "RegisterConnector", "WorkAdd", "StixBundlePush", "AddExpectations", "StixBundlePush", "WorkToProcessed",
@@ -245,7 +245,7 @@ import Testing
     target.environment = ["OPENCTI_URL": "http://127.0.0.1:9", "OPENCTI_TOKEN": target.token, "CONNECTOR_ID": target.connectorId]
     let plain = try push(target, [indicator(1)])
     #expect(plain.status == 69)
-    #expect(plain.stderrText.contains("About"))
+    #expect(plain.stderr.contains("About"))
 
     let rejectPath = NSTemporaryDirectory() + FakePlatform.unique("rejects") + ".ndjson"
     defer { try? FileManager.default.removeItem(atPath: rejectPath) }
@@ -254,14 +254,14 @@ import Testing
     let rejects = try String(contentsOfFile: rejectPath, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
     #expect(rejects.map { $0["line"]?.intValue } == [1, 2])
     #expect(rejects.allSatisfy { $0["error"]?.stringValue?.hasPrefix("not sent") == true })
-    #expect(kept.stderrText.contains("2 records, 0 bundles, 0 objects pushed, 2 rejected, 0 works opened"))
+    #expect(kept.stderr.contains("2 records, 0 bundles, 0 objects pushed, 2 rejected, 0 works opened"))
   }
 
   @Test func pingsWhileRunning() throws {
     let target = try target()
     try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", count: 1, .delay(1.5))
     let result = try push(target, [indicator(1)], ["--ping-interval", "0.3"])
-    #expect(result.status == 0, "\(result.stderrText)")
+    #expect(result.status == 0, "\(result.stderr)")
     let pings = try state(target)["pings"]?.arrayValue ?? []
     #expect(pings.count >= 2)
     #expect(pings.allSatisfy { $0["id"]?.stringValue == target.connectorId && $0["state"] == "null" })
