@@ -16,6 +16,7 @@ struct CTIMisp: ParsableCommand {
       (misp_feed.*), then the official defaults.
 
       Examples:
+        cti-misp --feed https://feed.example.org/misp --state misp.json --create-indicators | cti-push
         cti-misp --feed ./feed --state misp.json --create-indicators --create-observables | cti-push
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/misp-feed --state misp.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
@@ -23,8 +24,17 @@ struct CTIMisp: ParsableCommand {
       """
   )
 
-  @Option(name: .long, help: ArgumentHelp("The feed: a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url). HTTP(S) URLs are not supported yet.", valueName: "dir"))
+  @Option(name: .long, help: ArgumentHelp("The feed: an http(s) URL or a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url).", valueName: "url|dir"))
   var feed: String?
+
+  @Flag(inversion: .prefixedNo, help: "Check the feed server's TLS certificate (env MISP_FEED_SSL_VERIFY; default on).")
+  var sslVerify: Bool?
+
+  @Option(help: ArgumentHelp("Trust this CA bundle (PEM) for the feed server.", valueName: "file"))
+  var caBundle: String?
+
+  @Option(help: ArgumentHelp("Authorization header value sent to the feed server, e.g. 'Basic …' (env MISP_FEED_HTTP_AUTHORIZATION_HEADER).", valueName: "value"))
+  var httpAuthorizationHeader: String?
 
   @Option(name: .long, help: ArgumentHelp("Keep the high-water mark here (official keys last_run, last_event, last_event_timestamp).", valueName: "file"))
   var state: String?
@@ -104,17 +114,25 @@ struct CTIMisp: ParsableCommand {
       let now = ISO8601.Instant.now
       let run = MISPRun(converter: MISPConverter(options: options), writer: RecordWriter(), diagnostics: diagnostics, now: now)
       if let location = configuration.string(MISPSettings.url, flag: feed) {
+        let feedSource: MISPFeedSource
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
-          throw ConfigError("HTTP feeds are not supported yet; give a folder holding manifest.json")
+          var httpOptions = HTTPClientOptions()
+          httpOptions.insecure = !(try configuration.bool(MISPSettings.sslVerify, flag: sslVerify, default: true))
+          httpOptions.caBundle = caBundle
+          feedSource = MISPHTTPSource(
+            url: location,
+            authorization: configuration.string(MISPSettings.authorizationHeader, flag: httpAuthorizationHeader),
+            client: HTTPClient(options: httpOptions, logger: diagnostics.logger))
+        } else {
+          var path = location
+          if path.hasPrefix("file://") { path.removeFirst("file://".count) }
+          while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+          guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+          feedSource = MISPDirectorySource(path: path)
         }
-        var path = location
-        if path.hasPrefix("file://") { path.removeFirst("file://".count) }
-        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
         try run.convertFeed(
-          MISPDirectorySource(path: path), statePath: configuration.string(MISPSettings.state, flag: state),
-          importFrom: importFrom)
+          feedSource, statePath: configuration.string(MISPSettings.state, flag: state), importFrom: importFrom)
       } else {
         try run.convertLines(LineReader())
       }

@@ -218,3 +218,33 @@ public struct EventFailure: Error, CustomStringConvertible {
   public var underlying: any Error
   public var description: String { "event \(uuid): \(underlying)" }
 }
+
+/// A feed served over HTTP(S): `<url>/manifest.json` and `<url>/<uuid>.json`, fetched with the
+/// libcurl client (transient failures and 5xx retried with backoff by the client).
+public final class MISPHTTPSource: MISPFeedSource {
+  public let url: String
+  let client: HTTPClient
+  let authorization: String?
+
+  /// `authorization` is sent verbatim as the `Authorization` header
+  /// (MISP_FEED_HTTP_AUTHORIZATION_HEADER, e.g. `Basic …` or `Bearer …`).
+  public init(url: String, authorization: String?, client: HTTPClient) {
+    var base = url
+    while base.hasSuffix("/") { base.removeLast() }
+    self.url = base
+    self.authorization = authorization
+    self.client = client
+  }
+
+  public var location: String { HTTPError.displayURL(url) }
+
+  public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+    var headers = HTTPHeaders()
+    if let authorization, !authorization.isEmpty { headers.set("Authorization", authorization) }
+    do {
+      return try client.send(HTTPRequest(.get, url + "/" + name, headers: headers)).requireSuccess().body
+    } catch {
+      throw MISPFetchError("\(error)", exitStatus: error.exitStatus)
+    }
+  }
+}
