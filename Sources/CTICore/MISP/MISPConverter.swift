@@ -62,6 +62,7 @@ private struct EventRun {
   var files: [JSONValue] = []
   var notes: [String] = []
   var millisecondsCache: [Int64: String] = [:]
+  var secondsCache: [Int64: String] = [:]
 
   init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
@@ -243,7 +244,7 @@ private struct EventRun {
         indicator["description"] = .string(comment)
         indicator["pattern_type"] = .string(patternType)
         indicator["pattern"] = .string(pattern)
-        indicator["valid_from"] = .string(Self.seconds(timestamp))
+        indicator["valid_from"] = .string(cachedSeconds(timestamp))
         STIXObjects.setList(&indicator, "labels", labels)
         indicator["created_by_ref"] = .string(authorID)
         STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
@@ -648,6 +649,14 @@ private struct EventRun {
     ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 3)
   }
 
+  /// `seconds` for attribute timestamps, which repeat within an event.
+  mutating func cachedSeconds(_ seconds: Int64) -> String {
+    if let text = secondsCache[seconds] { return text }
+    let text = Self.seconds(seconds)
+    secondsCache[seconds] = text
+    return text
+  }
+
   /// `milliseconds` for attribute timestamps, which repeat within an event.
   mutating func cachedMilliseconds(_ seconds: Int64) -> String {
     if let text = millisecondsCache[seconds] { return text }
@@ -675,14 +684,10 @@ private struct BundleBuilder {
   private var objectObservableIDs: Set<String> = []
   private var relationshipKeys: Set<String> = []
   private(set) var counts: [String: Int] = [:]
-  /// Bundle ids by their uuid part, for the official `_find_type_by_uuid`.
-  private var byUUID: [Substring: Int] = [:]
 
   init(fixed: Bool) { self.fixed = fixed }
 
   mutating func append(_ object: JSONObject) {
-    let id = object["id"]?.stringValue ?? ""
-    if byUUID[id.suffix(36)] == nil { byUUID[id.suffix(36)] = objects.count }
     objects.append(object)
     counts[object["type"]?.stringValue ?? "?", default: 0] += 1
   }
@@ -731,8 +736,11 @@ private struct BundleBuilder {
     return (relationship["source_ref"]?.stringValue ?? "") + (relationship["target_ref"]?.stringValue ?? "")
   }
 
+  /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used
+  /// only for the rare object references and note links, so a scan is enough).
   func object(endingWith uuid: String) -> JSONObject? {
-    byUUID[Substring(uuid)].map { objects[$0] }
+    let suffix = "--" + uuid
+    return objects.first { $0["id"]?.stringValue?.hasSuffix(suffix) == true }
   }
 
   func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?["id"]?.stringValue }
