@@ -123,6 +123,10 @@ enum MISPAttributeTypes {
     guard let parts = table[type] else { return unsupported(type: type, value: value, options: options) }
     func single(_ part: Single, _ value: String) -> MISPResolved? {
       switch part {
+      case .kind(let kind) where kind == .fileMD5 || kind == .fileSHA1 || kind == .fileSHA256:
+        // stix2 rejects a malformed hash, and the connector then loses indicator and observable.
+        guard let (detected, _) = hashKind(value), detected == kind else { return nil }
+        return MISPResolved(kind: kind, value: value)
       case .kind(let kind): return MISPResolved(kind: kind, value: value)
       case .ip: return MISPResolved(kind: officialIPv4Pattern(value) ? .ipv4 : .ipv6, value: value)
       case .unhandled: return nil

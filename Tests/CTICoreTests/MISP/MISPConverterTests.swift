@@ -166,8 +166,9 @@ private func official(_ options: inout MISPOptions) {
     #expect(!patterns.contains("[ipv4-addr:value = '198.51.100.7']"))
     // The IPv4 regex fails on a defanged address, so it is typed IPv6.
     #expect(patterns.contains("[ipv6-addr:value = '203.0.113[.]5']"))
-    // A padded hash loses both indicator and observable... as does nothing else here.
-    #expect(patterns.contains("[file:hashes.'SHA-256' = ' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ']"))
+    // A padded hash loses both indicator and observable.
+    #expect(!patterns.contains { $0.contains("aaaaaaaaaaaaaaaa") })
+    #expect(!event.all("file").contains { $0["hashes"]?["SHA-256"] != nil })
     #expect(patterns.contains("[windows-registry-key:key = 'HKLM\\\\Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\\\\updater']"))
     // yara with a short comment: no name.
     #expect(event.all("indicator").first { $0["pattern_type"] == "yara" }?["name"] == nil)
@@ -302,6 +303,92 @@ private func official(_ options: inout MISPOptions) {
     let noReports = try ConvertedEvent("rich-event") { $0.createReports = false }
     #expect(noReports.all("report").isEmpty)
     #expect(noReports.all("note").isEmpty)
+  }
+}
+
+@Suite struct MISPOptionTests {
+  static let event = """
+    {"Event":{"uuid":"0f0e0d0c-0b0a-4909-8807-060504030201","info":"Options","date":"2024-02-02","timestamp":"1706900000",
+    "threat_level_id":"2","Orgc":{"name":"Feed Org"},
+    "Tag":[{"name":"creator=Analyst Team"},{"name":"marking:PAP=PAP:AMBER"},{"name":"tlp:amber+strict"}],
+    "Attribute":[
+     {"uuid":"0f0e0d0c-0001-4909-8807-060504030201","type":"github-username","category":"Social network","value":"octocat",
+      "to_ids":false,"comment":"","timestamp":"1706900000",
+      "Sighting":[{"date_sighting":"1706900100","type":"0","Organisation":{"name":"Other CERT"}},
+                  {"date_sighting":"1706900200","type":"0","Organisation":{"name":"Feed Org"}}]},
+     {"uuid":"0f0e0d0c-0002-4909-8807-060504030201","type":"email-subject","category":"Payload delivery","value":"Invoice",
+      "to_ids":true,"comment":"","timestamp":"1706900000"},
+     {"uuid":"0f0e0d0c-0003-4909-8807-060504030201","type":"full-name","category":"Attribution","value":"Jane Doe",
+      "to_ids":false,"comment":"","timestamp":"1706900000"},
+     {"uuid":"0f0e0d0c-0004-4909-8807-060504030201","type":"mutex","category":"Artifacts dropped","value":"Global\\\\x",
+      "to_ids":true,"comment":"","timestamp":"1706900000"},
+     {"uuid":"0f0e0d0c-0005-4909-8807-060504030201","type":"attachment","category":"External analysis","value":"report.pdf",
+      "data":"JVBERi0=","to_ids":false,"comment":"","timestamp":"1706900000"}
+    ]}}
+    """
+
+  static func convert(_ configure: (inout MISPOptions) -> Void) throws -> ConvertedEvent {
+    try ConvertedEvent(json: Array(event.utf8)) {
+      $0.createIndicators = true
+      $0.createObservables = true
+      configure(&$0)
+    }
+  }
+
+  @Test func authorAndMarkingsFromTags() throws {
+    let event = try Self.convert {
+      $0.authorFromTags = true
+      $0.markingsFromTags = true
+    }
+    let author = STIXID.identity(name: "analyst team", identityClass: "organization")
+    #expect(event.report["created_by_ref"] == .string(author))
+    let pap = STIXID.markingDefinition(type: "PAP", definition: "PAP:AMBER")
+    #expect(event.object(pap)?["x_opencti_definition"] == "PAP:AMBER")
+    #expect(event.report["object_marking_refs"] == [.string(pap), .string(STIXID.TLP.amberStrict.id)])
+    let plain = try Self.convert { _ in }
+    #expect(plain.report["created_by_ref"] == .string(STIXID.identity(name: "Feed Org", identityClass: "organization")))
+    #expect(plain.report["object_marking_refs"] == [.string(STIXID.TLP.amberStrict.id)])
+  }
+
+  @Test func observableKindsAndSightings() throws {
+    let event = try Self.convert { _ in }
+    let account = event.all("user-account").first
+    #expect(account?["account_login"] == "octocat")
+    #expect(account?["account_type"] == "github")
+    #expect(event.all("email-message").first?["subject"] == "Invoice")
+    #expect(event.object(STIXID.identity(name: "Jane Doe", identityClass: "individual"))?["identity_class"] == "individual")
+    // Sightings: only by another organisation than the author, one hour long.
+    let sightings = event.all("sighting")
+    #expect(sightings.count == 1)
+    let indicator = STIXID.indicator(pattern: "[user-account:account_login = 'octocat']")
+    #expect(sightings.first?["sighting_of_ref"] == .string(indicator))
+    #expect(sightings.first?["first_seen"] == "2024-02-02T18:55:00Z")
+    #expect(sightings.first?["last_seen"] == "2024-02-02T19:55:00Z")
+    let other = STIXID.identity(name: "Other CERT", identityClass: "organization")
+    #expect(sightings.first?["where_sighted_refs"] == [.string(other)])
+    #expect(
+      sightings.first?["id"]
+        == .string(
+          STIXID.sighting(
+            of: indicator, whereSighted: .string(other), firstSeen: "2024-02-02T18:55:00Z", lastSeen: "2024-02-02T19:55:00Z")))
+    // to_ids false with import_to_ids_no_score.
+    let scored = try Self.convert { $0.importToIdsNoScore = 5 }
+    #expect(scored.object(indicator)?["x_opencti_score"] == 5)
+    #expect(scored.object(indicator)?["x_opencti_detection"] == false)
+  }
+
+  @Test func unsupportedTypesAndAttachments() throws {
+    let dropped = try Self.convert { _ in }
+    #expect(!dropped.patterns().contains { $0.contains("Global") })
+    let text = try Self.convert { $0.importUnsupportedObservablesAsText = true }
+    #expect(text.patterns().contains("[text:value = 'Global\\\\x (type=mutex)']"))
+    #expect(text.all("text").contains { $0["value"] == "Global\\x (type=mutex)" })
+    #expect(dropped.report["x_opencti_files"] == nil)
+    let files = try Self.convert { $0.importWithAttachments = true }.report["x_opencti_files"]?.arrayValue
+    #expect(files?.count == 1)
+    #expect(files?.first?["name"] == "report.pdf")
+    #expect(files?.first?["data"] == "JVBERi0=")
+    #expect(files?.first?["mime_type"] == "application/pdf")
   }
 }
 
