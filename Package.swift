@@ -8,6 +8,7 @@ let tools = [
   "cti-stream",
   "cti-misp",
   "cti-push",
+  "cti-diode",
 ]
 
 let package = Package(
@@ -45,7 +46,7 @@ let package = Package(
       name: "CTITestSupport",
       dependencies: ["CTICore"],
       path: "Tests/Support",
-      exclude: ["fake_opencti.py", "fake_graphql.py"]
+      exclude: ["fake_opencti.py", "fake_graphql.py", "moto_s3.py"]
     ),
     .testTarget(
       name: "CTICoreTests",

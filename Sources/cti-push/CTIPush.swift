@@ -7,23 +7,23 @@ struct CTIPush: ParsableCommand {
     commandName: "cti-push",
     abstract: "Push STIX bundles, objects, diode envelopes and stream events into OpenCTI.",
     discussion: """
-      Reads NDJSON records (from the files given, or stdin) and sends them to OPENCTI_URL with
-      stixBundlePush, registered as the connector CONNECTOR_ID. Bundles and bare objects are cut
-      into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects
-      first. Diode envelopes are pushed as their own connector, impersonating the mapped
-      applicant. Stream events are upserted; deletes and merges only with --apply-deletes and
-      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in
+      Reads NDJSON records (from the files given, or stdin) and sends them to OPENCTI_URL with \
+      stixBundlePush, registered as the connector CONNECTOR_ID. Bundles and bare objects are cut \
+      into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects \
+      first. Diode envelopes are pushed as their own connector, impersonating the mapped \
+      applicant. Stream events are upserted; deletes and merges only with --apply-deletes and \
+      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in \
       error when something was rejected). Records that cannot be pushed go to --reject.
 
       Examples:
         cti-misp --feed https://feed.example | cti-push
-        cti-diode import /mnt/usb | cti-push --applicant-map 'src-user:dst-user' --reject rejects.ndjson
-        cti-stream --url https://a | cti-push --url https://b --apply-deletes --apply-merges
+        cti-diode import /mnt/usb | cti-push --reject rejects.ndjson
+        cti-stream | cti-push --url https://b --apply-deletes
         cti-push --check
         cti-push --dry-run < bundles.ndjson | jq .operation
 
-      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing
-      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused;
+      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing \
+      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused; \
       78 bad configuration.
       """)
 
@@ -68,6 +68,9 @@ struct CTIPush: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between pings (env CTI_PUSH_PING_INTERVAL; default 40).", valueName: "duration"))
   var pingInterval: String?
 
+  @Option(help: ArgumentHelp("Seconds or ISO-8601 duration one request may take (env CTI_PUSH_REQUEST_TIMEOUT; default 300).", valueName: "duration"))
+  var requestTimeout: String?
+
   @Flag(help: "Send nothing: print the GraphQL requests that would be sent, one JSON line each, on stdout.")
   var dryRun = false
 
@@ -86,7 +89,7 @@ struct CTIPush: ParsableCommand {
         configuration, url: url, token: token, connectorId: check ? (connectorId ?? "check") : connectorId,
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
-        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, offline: dryRun, warnings: &warnings)
+        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout, offline: dryRun, warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
         .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)

@@ -121,12 +121,9 @@ struct CTIStream: ParsableCommand {
     options.token = platform.token(configuration)
     options.http = try platform.httpOptions(configuration)
     options.http.stallTimeout = stallTimeout
-    if !raw {
+    if !raw, !options.baseURL.isEmpty {
       guard let id = configuration.string(LiveStreamSettings.streamID, flag: streamID), !id.isEmpty, id != "ChangeMe" else {
-        if replay == nil && !options.baseURL.isEmpty {
-          throw ConfigError("no live stream id: give --stream-id (or --raw), or set CONNECTOR_LIVE_STREAM_ID")
-        }
-        return
+        throw ConfigError("no live stream id: give --stream-id (or --raw), or set CONNECTOR_LIVE_STREAM_ID")
       }
       options.streamID = id
     }

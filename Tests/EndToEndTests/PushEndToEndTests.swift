@@ -161,6 +161,15 @@ import Testing
     #expect(result.stderr.contains("retrying"))
   }
 
+  @Test func aTimedOutRequestIsRetried() throws {
+    let target = try target()
+    try platform.injectGraphQLFault(token: target.token, operation: "StixBundlePush", count: 1, .delay(3))
+    let result = try push(target, [bundleLine([indicator(1), indicator(2)])], ["--request-timeout", "1"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("retrying (attempt 2 of 4)"))
+    #expect(requests(try state(target), "StixBundlePush").count == 2)
+  }
+
   @Test func aRefusedBundleIsNotRetriedAndGoesToTheRejectFile() throws {
     let target = try target()
     let rejectPath = NSTemporaryDirectory() + FakePlatform.unique("rejects") + ".ndjson"
@@ -183,12 +192,22 @@ import Testing
     #expect(result.stderr.contains("3 rejected"))
   }
 
+  @Test func strictStopsAtTheFirstRejectAndClosesTheWorkInError() throws {
+    let target = try target()
+    let result = try push(target, [bundleLine([indicator(1), indicator(2)]), "[1,2]", bundleLine([indicator(3), indicator(4)])], ["--strict"])
+    #expect(result.status == 65)
+    let state = try state(target)
+    #expect(state["bundles"]?.arrayValue?.count == 1)
+    #expect(works(state).first?["closed"] == true)
+    #expect(works(state).first?["in_error"] == true)
+  }
+
   @Test func syncEventsApplyDeletesAndMergesOnlyWhenAsked() throws {
     let events = [
-      "{\"id\":\"1-0\",\"event\":\"create\",\"data\":{\"version\":\"4\",\"type\":\"create\",\"data\":\(indicator(1))}}",
-      "{\"id\":\"2-0\",\"event\":\"update\",\"data\":{\"version\":\"4\",\"type\":\"update\",\"data\":\(indicator(2))}}",
-      "{\"id\":\"3-0\",\"event\":\"delete\",\"data\":{\"version\":\"4\",\"type\":\"delete\",\"data\":\(indicator(1))}}",
-      "{\"id\":\"4-0\",\"event\":\"merge\",\"data\":{\"version\":\"4\",\"type\":\"merge\",\"data\":\(indicator(2)),\"context\":{\"sources\":[\(indicator(3))]}}}",
+      "{\"id\":\"1-0\",\"event\":\"create\",\"version\":\"4\",\"type\":\"create\",\"data\":\(indicator(1))}",
+      "{\"id\":\"2-0\",\"event\":\"update\",\"version\":\"4\",\"type\":\"update\",\"data\":\(indicator(2)),\"context\":{\"patch\":[]}}",
+      "{\"id\":\"3-0\",\"event\":\"delete\",\"version\":\"4\",\"type\":\"delete\",\"data\":\(indicator(1))}",
+      "{\"id\":\"4-0\",\"event\":\"merge\",\"version\":\"4\",\"type\":\"merge\",\"data\":\(indicator(2)),\"context\":{\"sources\":[\(indicator(3))]}}",
     ]
     let skipping = try target()
     let skipped = try push(skipping, events)
@@ -208,6 +227,29 @@ import Testing
     #expect(appliedState["edits"]?.arrayValue?[1]["sources"] == [.string(id("indicator", 3))])
     #expect(appliedState["bundles"]?.arrayValue?.count == 1, "the create and the update before the delete go in one bundle")
     #expect(applied.stderr.contains("1 deleted, 1 merged"))
+  }
+
+  @Test func aBackupRestoredIntoCtiPushReachesThePlatformInOrder() throws {
+    let folder = NSTemporaryDirectory() + FakePlatform.unique("backup")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let relationship = "{\"type\":\"relationship\",\"spec_version\":\"2.1\",\"id\":\"\(id("relationship", 1))\",\"relationship_type\":\"indicates\",\"source_ref\":\"\(id("indicator", 1))\",\"target_ref\":\"\(id("malware", 1))\",\"created\":\"2024-01-15T14:00:29.380Z\",\"modified\":\"2024-01-15T14:00:29.380Z\"}"
+    let malware = "{\"type\":\"malware\",\"spec_version\":\"2.1\",\"id\":\"\(id("malware", 1))\",\"name\":\"m\",\"is_family\":true,\"created\":\"2024-01-15T14:00:29.380Z\",\"modified\":\"2024-01-15T14:00:29.380Z\"}"
+    let events = [relationship, indicator(1, ",\"created\":\"2024-01-15T14:00:29.380Z\",\"modified\":\"2024-01-15T14:00:29.380Z\""), malware].enumerated().map { index, object in
+      "{\"id\":\"170532722912\(index)-0\",\"event\":\"create\",\"version\":\"4\",\"type\":\"create\",\"data\":\(object)}"
+    }
+    let backup = try ToolRunner.run("cti-backup", [folder], stdin: Array(events.map { $0 + "\n" }.joined().utf8))
+    #expect(backup.status == 0, "\(backup.stderr)")
+    let restore = try ToolRunner.run("cti-backup", ["restore", folder])
+    #expect(restore.status == 0, "\(restore.stderr)")
+    #expect(!restore.stdoutLines.isEmpty)
+
+    let target = try target()
+    let result = try push(target, restore.stdoutLines)
+    #expect(result.status == 0, "\(result.stderr)")
+    let order = (try state(target)["bundles"]?.arrayValue ?? []).flatMap { $0["object_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    #expect(Set(order) == [id("relationship", 1), id("indicator", 1), id("malware", 1)])
+    #expect(order.last == id("relationship", 1), "the relationship comes after both ends")
   }
 
   @Test func checkVerifiesTokenAndVersion() throws {

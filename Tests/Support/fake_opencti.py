@@ -130,6 +130,9 @@ class Scenario:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY the body waits for the
+    # client's delayed ACK (~40 ms per request on a keep-alive connection).
+    disable_nagle_algorithm = True
     server_version = "FakeOpenCTI/1.0"
 
     def log_message(self, *args):

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 BUNDLES=${1:-1000}
 PER_BUNDLE=100
 WORK=$(mktemp -d)
-trap 'kill "$FAKE_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+FAKE_PID=""
+trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 swift build -c release --product cti-push >/dev/null
 BIN=$(swift build -c release --show-bin-path)/cti-push

@@ -32,7 +32,21 @@ public enum FileSystem {
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard descriptor >= 0 else { throw FileSystemError("create", temporary) }
     var failure: FileSystemError?
-    let ok = bytes.withUnsafeBytes { raw -> Bool in
+    if !writeAll(bytes, to: descriptor) { failure = FileSystemError("write", temporary) }
+    if failure == nil, durable, fsync(descriptor) != 0 { failure = FileSystemError("fsync", temporary) }
+    if close(descriptor) != 0, failure == nil { failure = FileSystemError("close", temporary) }
+    if failure == nil, rename(temporary, path) != 0 { failure = FileSystemError("rename", path) }
+    if let failure {
+      unlink(temporary)
+      throw failure
+    }
+    if durable { try syncDirectory(directory) }
+  }
+
+  /// Writes all of `bytes` to an open descriptor, retrying short writes and EINTR; false on
+  /// failure (with `errno` set).
+  public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+    bytes.withUnsafeBytes { raw -> Bool in
       var offset = 0
       while offset < raw.count {
         let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
@@ -44,15 +58,6 @@ public enum FileSystem {
       }
       return true
     }
-    if !ok { failure = FileSystemError("write", temporary) }
-    if failure == nil, durable, fsync(descriptor) != 0 { failure = FileSystemError("fsync", temporary) }
-    if close(descriptor) != 0, failure == nil { failure = FileSystemError("close", temporary) }
-    if failure == nil, rename(temporary, path) != 0 { failure = FileSystemError("rename", path) }
-    if let failure {
-      unlink(temporary)
-      throw failure
-    }
-    if durable { try syncDirectory(directory) }
   }
 
   /// fsyncs a directory, so that entries created or renamed in it survive a crash.

@@ -4,14 +4,27 @@
 /// `canonical` sorts object keys by code point, which with the rest gives the bytes of Python's
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, the form that
 /// OpenCTI's deterministic ids hash.
+///
+/// `pythonStyle` gives the bytes of Python's plain `json.dumps(value)`: `", "` and `": "` between
+/// items and `ensure_ascii` (everything outside printable ASCII as a lower-case `\uXXXX` escape,
+/// astral characters as surrogate pairs). pycti writes diode files that way.
 public struct JSONWriter {
   public private(set) var bytes: [UInt8]
   public var canonical: Bool
+  public var pythonStyle: Bool
 
-  public init(canonical: Bool = false, capacity: Int = 256) {
+  public init(canonical: Bool = false, pythonStyle: Bool = false, capacity: Int = 256) {
     self.canonical = canonical
+    self.pythonStyle = pythonStyle
     bytes = []
     bytes.reserveCapacity(capacity)
+  }
+
+  /// The text of a value as Python's `json.dumps(value)` writes it.
+  public static func pythonDumps(_ value: JSONValue) -> [UInt8] {
+    var writer = JSONWriter(pythonStyle: true, capacity: 4096)
+    writer.write(value)
+    return writer.bytes
   }
 
   /// The compact text of a value.
@@ -37,7 +50,7 @@ public struct JSONWriter {
     case .array(let elements):
       bytes.append(UInt8(ascii: "["))
       for (position, element) in elements.enumerated() {
-        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        if position > 0 { separator() }
         write(element)
       }
       bytes.append(UInt8(ascii: "]"))
@@ -45,9 +58,9 @@ public struct JSONWriter {
       bytes.append(UInt8(ascii: "{"))
       let members = canonical ? object.members.sorted { Self.codePointLess($0.key, $1.key) } : object.members
       for (position, member) in members.enumerated() {
-        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        if position > 0 { separator() }
         writeString(member.key)
-        bytes.append(UInt8(ascii: ":"))
+        if pythonStyle { append(": ") } else { bytes.append(UInt8(ascii: ":")) }
         write(member.value)
       }
       bytes.append(UInt8(ascii: "}"))
@@ -88,33 +101,14 @@ public struct JSONWriter {
     text.withUTF8Buffer { bytes.append(contentsOf: $0) }
   }
 
+  private mutating func separator() {
+    if pythonStyle { append(", ") } else { bytes.append(UInt8(ascii: ",")) }
+  }
+
   public mutating func writeString(_ text: String) {
-    bytes.append(UInt8(ascii: "\""))
+    if pythonStyle { return writeASCIIString(text) }
     var text = text
-    text.withUTF8 { utf8 in
-      var runStart = 0
-      for index in 0..<utf8.count {
-        let byte = utf8[index]
-        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-        runStart = index + 1
-        switch byte {
-        case UInt8(ascii: "\""): append("\\\"")
-        case UInt8(ascii: "\\"): append("\\\\")
-        case 0x0A: append("\\n")
-        case 0x0D: append("\\r")
-        case 0x09: append("\\t")
-        case 0x08: append("\\b")
-        case 0x0C: append("\\f")
-        default:
-          append("\\u00")
-          bytes.append(Self.hexDigits[Int(byte >> 4)])
-          bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-        }
-      }
-      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
-    }
-    bytes.append(UInt8(ascii: "\""))
+    text.withUTF8 { writeBytesAsString($0) }
   }
 
   /// Writes UTF-8 bytes (typically a JSON text cut from the input) as the content of a JSON
@@ -151,6 +145,43 @@ public struct JSONWriter {
       bytes.append(Self.hexDigits[Int(byte >> 4)])
       bytes.append(Self.hexDigits[Int(byte & 0x0F)])
     }
+  }
+
+  /// A string with Python's `ensure_ascii` escaping: only printable ASCII (0x20...0x7E) stays as
+  /// it is, `"` and `\\` and the five short escapes are used where Python uses them.
+  private mutating func writeASCIIString(_ text: String) {
+    bytes.append(UInt8(ascii: "\""))
+    var text = text
+    let plain = text.withUTF8 { utf8 in
+      // Most STIX text is printable ASCII with nothing to escape: copy it in one go.
+      guard utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+        return false
+      }
+      bytes.append(contentsOf: utf8)
+      return true
+    }
+    if plain {
+      bytes.append(UInt8(ascii: "\""))
+      return
+    }
+    for unit in text.utf16 {
+      switch unit {
+      case 0x22: append("\\\"")
+      case 0x5C: append("\\\\")
+      case 0x0A: append("\\n")
+      case 0x0D: append("\\r")
+      case 0x09: append("\\t")
+      case 0x08: append("\\b")
+      case 0x0C: append("\\f")
+      case 0x20...0x7E: bytes.append(UInt8(unit))
+      default:
+        append("\\u")
+        for shift in stride(from: 12, through: 0, by: -4) {
+          bytes.append(Self.hexDigits[Int((unit >> UInt16(shift)) & 0x0F)])
+        }
+      }
+    }
+    bytes.append(UInt8(ascii: "\""))
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

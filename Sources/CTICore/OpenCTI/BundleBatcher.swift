@@ -101,6 +101,9 @@ public struct BundleBatcher: Sendable {
     header(bundleId: bundleId).count + 2
   }
 
+  /// The overhead of a bundle with a `newBundleId()` id (they all have the same length).
+  public static let freshBundleOverhead = overhead(bundleId: "bundle--00000000-0000-4000-8000-000000000000")
+
   private static func header(bundleId: String) -> [UInt8] {
     var writer = JSONWriter()
     writer.append("{\"type\":\"bundle\",\"id\":")

@@ -254,12 +254,13 @@ public final class LiveStreamSession {
     if options.events?.contains(event.type) ?? true {
       do {
         try write(event)
+        written += 1
+        countsByType[event.type, default: 0] += 1
+        lastDataEvent = MonotonicClock.now()
       } catch let error as StreamEventError {
+        // Counted and skipped (the position moves past it); with --strict the run stops here.
         try diagnostics.reject(error)
       }
-      written += 1
-      countsByType[event.type, default: 0] += 1
-      lastDataEvent = MonotonicClock.now()
     }
     pendingPosition = id
     if let limit = options.maxEvents, written >= limit {

@@ -17,9 +17,16 @@ public struct PushCommand {
     self.quiet = quiet
   }
 
+  private var httpOptions: HTTPClientOptions {
+    var options = HTTPClientOptions()
+    options.requestTimeout = settings.requestTimeout
+    options.userAgent = "cti-push/0.1 (libcurl)"
+    return options
+  }
+
   public func run(files: [String], rejectPath: String?, dryRun: Bool, checkOnly: Bool) throws -> ExitStatus {
     if checkOnly {
-      let client = OpenCTIClient(transport: try HTTPGraphQLTransport(url: settings.url, token: settings.token, logger: diagnostics.logger))
+      let client = OpenCTIClient(transport: try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: httpOptions, logger: diagnostics.logger))
       let version = try client.requireBundlePush()
       diagnostics.logger.notice("OpenCTI \(version) at \(settings.url): token accepted, stixBundlePush available")
       return .ok
@@ -32,8 +39,8 @@ public struct PushCommand {
       transport = DryRunTransport(output: RecordWriter(descriptor: 1))
       pingTransport = nil
     } else {
-      transport = try HTTPGraphQLTransport(url: settings.url, token: settings.token, logger: diagnostics.logger)
-      pingTransport = try HTTPGraphQLTransport(url: settings.url, token: settings.token, logger: diagnostics.logger)
+      transport = try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: httpOptions, logger: diagnostics.logger)
+      pingTransport = try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: httpOptions, logger: diagnostics.logger)
     }
     let run = PushRun(
       settings: settings, transport: transport, pingTransport: pingTransport, diagnostics: diagnostics, rejects: rejects)

@@ -92,9 +92,14 @@ public final class PushPipeline {
         try pushBundle(record.object, line: record.line, as: nil, applicant: nil)
       case .diodeEnvelope:
         try flushPending()
-        let envelope = try DiodeEnvelope(record.object)
+        let envelope: DiodeFile
+        do {
+          envelope = try DiodeFile(record.object.source)
+        } catch {
+          throw RecordProblem("invalid diode envelope: \(error)")
+        }
         try pushBundle(
-          envelope.bundle, line: record.line, as: envelope.connector,
+          envelope.bundle, line: record.line, as: try ConnectorRegistration(envelope.connector),
           applicant: applicant(for: envelope, line: record.line))
       case .streamEvent:
         try handleEvent(StreamEventAction(record.object), record: record)
@@ -147,8 +152,8 @@ public final class PushPipeline {
 
   /// The impersonated user for an envelope: its applicant through the mapping, or nil (the
   /// token's user) with a warning once per unmapped applicant.
-  private func applicant(for envelope: DiodeEnvelope, line: Int) -> String? {
-    guard let source = envelope.applicantId else {
+  private func applicant(for envelope: DiodeFile, line: Int) -> String? {
+    guard let source = envelope.applicantID else {
       if warnedApplicants.insert("").inserted {
         diagnostics.warning("envelope of connector \(envelope.connector.name) has no applicant_id: pushing as the token's user", line: line)
       }
@@ -165,7 +170,7 @@ public final class PushPipeline {
 
   private func stage(_ object: RawObject, line: Int, record: ArraySlice<UInt8>) throws {
     let staged = try StagedObject(object, line: line)
-    let limit = options.batcher.maxBytes - BundleBatcher.overhead(bundleId: BundleBatcher.newBundleId())
+    let limit = options.batcher.maxBytes - BundleBatcher.freshBundleOverhead
     if staged.bytes.count > limit {
       throw RecordProblem(oversizeMessage(staged))
     }

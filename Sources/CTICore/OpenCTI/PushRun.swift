@@ -16,6 +16,7 @@ public enum PushSettingKeys {
   public static let applyDeletes = Setting(env: "CTI_PUSH_APPLY_DELETES", key: "cti_push.apply_deletes")
   public static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
   public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
+  public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
 }
 
 /// The settings of one push run, resolved.
@@ -25,13 +26,15 @@ public struct PushSettings: Sendable {
   public var connector: ConnectorRegistration
   public var pipeline: PushPipeline.Options
   public var pingInterval: Double
+  /// Seconds one GraphQL request may take (pycti uses 300).
+  public var requestTimeout: Double
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
   public static func resolve(
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
-    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, offline: Bool, warnings: inout [String]
+    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil, offline: Bool, warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, PushSettingKeys.url, url, flag: "url", offline: offline)
     let token = try required(configuration, PushSettingKeys.token, token, flag: "token", offline: offline)
@@ -61,7 +64,10 @@ public struct PushSettings: Sendable {
     let interval = try configuration.duration(PushSettingKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
       ?? ConnectorPinger.defaultInterval
     guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
-    return PushSettings(url: url, token: token, connector: connector, pipeline: options, pingInterval: interval)
+    let timeout = try configuration.duration(PushSettingKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
+    guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
+    return PushSettings(
+      url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout)
   }
 }
 
@@ -121,19 +127,28 @@ public final class PushRun {
       "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
     pinger?.start()
     defer { pinger?.stop() }
-    try readAll(paths)
-    try pipeline.finish()
-    let rejected = diagnostics.skipped
+    do {
+      try readAll(paths)
+      try pipeline.finish()
+    } catch {
+      // --strict stopped the run, or the output failed: the works still get closed, in error.
+      closeWorks(rejected: max(diagnostics.skipped, 1))
+      throw error
+    }
     if pipeline.platformFailure == nil || !session.works.isEmpty {
-      do {
-        try session.finish(
-          inError: rejected > 0,
-          message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
-      } catch {
-        diagnostics.error("closing the works failed: \(error)")
-      }
+      closeWorks(rejected: diagnostics.skipped)
     }
     return pipeline.platformFailure?.exitStatus ?? diagnostics.finalStatus
+  }
+
+  private func closeWorks(rejected: Int) {
+    do {
+      try session.finish(
+        inError: rejected > 0,
+        message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+    } catch {
+      diagnostics.error("closing the works failed: \(error)")
+    }
   }
 
   private func readAll(_ paths: [String]) throws {

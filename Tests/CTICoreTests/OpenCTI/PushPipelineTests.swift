@@ -97,9 +97,9 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
   @Test func streamEventsUpsertAndSkipDeletesUnlessAsked() throws {
     let indicator = stixObject("indicator", 1)
     let events = [
-      "{\"id\":\"1-0\",\"event\":\"create\",\"data\":{\"data\":\(indicator)}}",
-      "{\"id\":\"2-0\",\"event\":\"delete\",\"data\":{\"data\":\(indicator)}}",
-      "{\"id\":\"3-0\",\"event\":\"merge\",\"data\":{\"data\":\(indicator),\"context\":{\"sources\":[\(stixObject("indicator", 2))]}}}",
+      "{\"id\":\"1-0\",\"event\":\"create\",\"type\":\"create\",\"data\":\(indicator)}",
+      "{\"id\":\"2-0\",\"event\":\"delete\",\"type\":\"delete\",\"data\":\(indicator)}",
+      "{\"id\":\"3-0\",\"event\":\"merge\",\"type\":\"merge\",\"data\":\(indicator),\"context\":{\"sources\":[\(stixObject("indicator", 2))]}}",
       "{\"id\":\"4-0\",\"event\":\"heartbeat\",\"data\":{}}",
     ]
     let skipping = PipelineFixture()

@@ -1,0 +1,420 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Problems that stop cti-diode before or between passes.
+public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
+  case missingFolder(String)
+  case noSource
+
+  public var exitStatus: ExitStatus {
+    switch self {
+    case .missingFolder: .noInput
+    case .noSource: .config
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .missingFolder(let path): "\(path): no such folder"
+    case .noSource:
+      "nothing to read: give a folder, or set DIODE_IMPORT_GET_FROM_DIRECTORY_PATH"
+    }
+  }
+}
+
+/// S3 connection settings given on the command line (nil: not given).
+public struct S3Flags: Sendable {
+  public var endpoint: String?
+  public var port: Int?
+  public var region: String?
+  public var useSSL: Bool?
+
+  public init(endpoint: String? = nil, port: Int? = nil, region: String? = nil, useSSL: Bool? = nil) {
+    self.endpoint = endpoint
+    self.port = port
+    self.region = region
+    self.useSSL = useSSL
+  }
+
+  /// Resolves the endpoint. `prefix` is `DIODE_IMPORT_` for the importer's own names (yaml
+  /// `diode_import.s3_*`); pycti's `S3_*` (yaml `s3.*`) and the AWS_* names come after.
+  public func endpoint(configuration: Configuration, importer: Bool) throws(ConfigError) -> S3Endpoint {
+    func setting(_ suffix: String, aws: [String] = [], secret: Bool = false) -> Setting {
+      var names = importer ? ["DIODE_IMPORT_S3_" + suffix] : []
+      names += ["S3_" + suffix] + aws
+      var result = Setting(key: (importer ? "diode_import.s3_" : "s3.") + suffix.lowercased(), secret: secret)
+      result.environment = names
+      return result
+    }
+    guard var host = configuration.string(setting("ENDPOINT", aws: ["AWS_ENDPOINT_URL"]), flag: endpoint) else {
+      throw ConfigError("S3 needs an endpoint: --s3-endpoint or \(importer ? "DIODE_IMPORT_S3_ENDPOINT / " : "")S3_ENDPOINT")
+    }
+    var ssl = try configuration.bool(setting("USE_SSL"), flag: useSSL, default: true)
+    if host.hasPrefix("http://") || host.hasPrefix("https://") {
+      if useSSL == nil { ssl = host.hasPrefix("https://") }
+      host = String(host.drop { $0 != "/" }.dropFirst(2))
+    }
+    while host.hasSuffix("/") { host.removeLast() }
+    var portNumber = try configuration.int(setting("PORT"), flag: port, default: 0)
+    if let colon = host.lastIndex(of: ":"), let inline = Int(host[host.index(after: colon)...]) {
+      if portNumber == 0 { portNumber = inline }
+      host = String(host[..<colon])
+    }
+    guard let access = configuration.string(setting("ACCESS_KEY", aws: ["AWS_ACCESS_KEY_ID"])),
+      let secretKey = configuration.string(setting("SECRET_KEY", aws: ["AWS_SECRET_ACCESS_KEY"], secret: true))
+    else {
+      throw ConfigError("S3 needs an access key and a secret key (\(importer ? "DIODE_IMPORT_S3_ACCESS_KEY, " : "")S3_ACCESS_KEY or AWS_ACCESS_KEY_ID and the matching secret)")
+    }
+    return S3Endpoint(
+      host: host, port: portNumber > 0 ? portNumber : nil, useSSL: ssl,
+      region: configuration.string(setting("BUCKET_REGION", aws: ["AWS_REGION", "AWS_DEFAULT_REGION"]), flag: region, default: "us-east-1"),
+      accessKey: access, secretKey: secretKey, sessionToken: configuration.string(Setting(env: "AWS_SESSION_TOKEN")))
+  }
+}
+
+/// The settings of `cti-diode import`, resolved flag > environment > config.yml > default with
+/// the official diode-import names.
+public struct DiodeImportSettings: Sendable {
+  /// What the command line said (nil: not given).
+  public struct Flags: Sendable {
+    public var source: String?
+    public var state: String?
+    public var deleteAfterImport: Bool?
+    public var retention: Int?
+    public var interval: String?
+    public var applicantMappings: String?
+    public var settle: String?
+    public var durableState: Bool
+
+    public init(
+      source: String? = nil, state: String? = nil, deleteAfterImport: Bool? = nil, retention: Int? = nil,
+      interval: String? = nil, applicantMappings: String? = nil, settle: String? = nil, durableState: Bool = false
+    ) {
+      self.source = source
+      self.state = state
+      self.deleteAfterImport = deleteAfterImport
+      self.retention = retention
+      self.interval = interval
+      self.applicantMappings = applicantMappings
+      self.settle = settle
+      self.durableState = durableState
+    }
+  }
+
+  public static let getFromDirectory = Setting(env: "DIODE_IMPORT_GET_FROM_DIRECTORY", key: "diode_import.get_from_directory")
+  public static let directoryPath = Setting(
+    env: "DIODE_IMPORT_GET_FROM_DIRECTORY_PATH", key: "diode_import.get_from_directory_path")
+  public static let directoryRetention = Setting(
+    env: "DIODE_IMPORT_GET_FROM_DIRECTORY_RETENTION", key: "diode_import.get_from_directory_retention")
+  public static let deleteAfterImport = Setting(
+    env: "DIODE_IMPORT_DELETE_AFTER_IMPORT", key: "diode_import.delete_after_import")
+  public static let applicantMappings = Setting(
+    env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
+  public static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
+  public static let stateFile = Setting(env: "CTI_DIODE_IMPORT_STATE", key: "cti.diode_import_state")
+  public static let getFromS3 = Setting(env: "DIODE_IMPORT_GET_FROM_S3", key: "diode_import.get_from_s3")
+  public static let s3Bucket = Setting(
+    env: "DIODE_IMPORT_GET_FROM_S3_BUCKET", "CONNECTOR_SEND_TO_S3_BUCKET", key: "diode_import.get_from_s3_bucket")
+  public static let s3Folder = Setting(env: "DIODE_IMPORT_GET_FROM_S3_FOLDER", key: "diode_import.get_from_s3_folder")
+  public static let s3Retention = Setting(env: "DIODE_IMPORT_GET_FROM_S3_RETENTION", key: "diode_import.get_from_s3_retention")
+
+  /// The folder to read, if any.
+  public var directory: String?
+  /// The bucket and prefix to read, if any, with the endpoint.
+  public var s3: (location: S3Location, endpoint: S3Endpoint, options: DiodeImportOptions)?
+  public var statePath: String?
+  public var durableState: Bool
+  public var options: DiodeImportOptions
+  /// Pause between passes; nil for a single pass.
+  public var interval: Double?
+  /// nil: applicant ids pass through unchanged.
+  public var mappings: ApplicantMappings?
+
+  public init(flags: Flags, s3Flags: S3Flags = S3Flags(), configuration: Configuration, diagnostics: Diagnostics)
+    throws(ConfigError)
+  {
+    var s3Location: S3Location?
+    if let source = flags.source {
+      if source.hasPrefix("s3://") {
+        guard let location = S3Location(url: source) else { throw ConfigError("'\(source)' is not s3://bucket/folder") }
+        s3Location = location
+      } else {
+        directory = source
+      }
+    } else {
+      if try configuration.bool(Self.getFromDirectory, default: true) {
+        directory = configuration.string(Self.directoryPath)
+      }
+      if try configuration.bool(Self.getFromS3, default: false) {
+        guard let bucket = configuration.string(Self.s3Bucket) else {
+          throw ConfigError("DIODE_IMPORT_GET_FROM_S3 is on but no bucket is set (DIODE_IMPORT_GET_FROM_S3_BUCKET)")
+        }
+        s3Location = S3Location(bucket: bucket, folder: configuration.string(Self.s3Folder, default: "connectors"))
+      }
+    }
+    statePath = configuration.string(Self.stateFile, flag: flags.state)
+    durableState = flags.durableState
+    let retention = try configuration.int(Self.directoryRetention, flag: flags.retention, default: 7)
+    guard retention >= 0 else { throw ConfigError("retention must be 0 or more days, not \(retention)") }
+    let settle = try configuration.duration(Setting(), flag: flags.settle, default: 60) ?? 60
+    options = DiodeImportOptions(
+      deleteAfterImport: try configuration.bool(Self.deleteAfterImport, flag: flags.deleteAfterImport, default: true),
+      retentionDays: retention, settleSeconds: settle)
+    if let text = flags.interval {
+      guard let seconds = try configuration.duration(Setting(), flag: text, default: nil), seconds > 0 else {
+        throw ConfigError("--interval must be a positive duration such as PT60S")
+      }
+      interval = seconds
+    } else if try !configuration.bool(Self.runAndTerminate, default: true) {
+      interval = 60  // the official importer's fixed period
+    }
+    if let text = configuration.string(Self.applicantMappings, flag: flags.applicantMappings) {
+      mappings = ApplicantMappings(parsing: text) { diagnostics.warning($0) }
+    }
+    if let s3Location {
+      let s3Retention = try configuration.int(Self.s3Retention, flag: flags.retention, default: 7)
+      var s3Options = options
+      s3Options.retentionDays = max(s3Retention, 0)
+      // S3 puts are atomic: an object never shows half written.
+      s3Options.settleSeconds = 0
+      s3 = (s3Location, try s3Flags.endpoint(configuration: configuration, importer: true), s3Options)
+    }
+  }
+}
+
+/// `cti-diode import`: passes over the sources until done or stopped.
+public final class DiodeImportRun {
+  public let settings: DiodeImportSettings
+  public let diagnostics: Diagnostics
+  public let quiet: Bool
+
+  public init(settings: DiodeImportSettings, diagnostics: Diagnostics, quiet: Bool) {
+    self.settings = settings
+    self.diagnostics = diagnostics
+    self.quiet = quiet
+  }
+
+  public func run() throws -> ExitStatus {
+    StopSignals.install()
+    guard settings.directory != nil || settings.s3 != nil else { throw DiodeError.noSource }
+    if settings.statePath == nil, !settings.options.deleteAfterImport {
+      diagnostics.warning("without --state, files kept after import are imported again by the next run")
+    }
+    let state = try ImportState(path: settings.statePath, durable: settings.durableState)
+    let output = RecordWriter()
+    let mappings = settings.mappings
+    let deliver: (DiodeFile, DiodeItem) throws -> Void = { file, _ in
+      let line = mappings.map { file.line(replacingApplicant: .some($0.target(for: file.applicantID))) } ?? file.line()
+      try output.writeRecord(line)
+    }
+    // The official order: the folder first, then S3.
+    var importers: [(check: () throws -> Void, importer: DiodeImporter)] = []
+    if let directory = settings.directory {
+      let importer = DiodeImporter(
+        source: DirectorySource(path: directory), state: state, options: settings.options, diagnostics: diagnostics,
+        deliver: deliver)
+      importers.append(({ guard FileSystem.isDirectory(directory) else { throw DiodeError.missingFolder(directory) } }, importer))
+    }
+    if let s3 = settings.s3 {
+      let source = S3Source(client: S3Client(endpoint: s3.endpoint), location: s3.location)
+      let importer = DiodeImporter(source: source, state: state, options: s3.options, diagnostics: diagnostics, deliver: deliver)
+      importers.append(({}, importer))
+    }
+    var total = DiodeImportSummary()
+    repeat {
+      for (check, importer) in importers where !total.stopped {
+        do {
+          try check()
+          let summary = try importer.runPass()
+          total += summary
+          if settings.interval != nil, summary.imported + summary.rejected > 0 {
+            diagnostics.logger.info("\(importer.source.location): \(Self.describe(summary))")
+          }
+        } catch let error where settings.interval != nil && Self.isTransient(error) {
+          diagnostics.error("\(error); trying again in \(Int(settings.interval!)) s")
+        }
+      }
+    } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
+    if !quiet { diagnostics.logger.info("\(Self.describe(total))") }
+    return diagnostics.finalStatus
+  }
+
+  /// Sleeps up to `seconds`, waking early on a stop signal; says whether to go on.
+  static func sleepUnlessStopped(_ seconds: Double) -> Bool {
+    var remaining = seconds
+    while remaining > 0, !StopSignals.requested {
+      let step = min(remaining, 0.2)
+      usleep(UInt32(step * 1_000_000))
+      remaining -= step
+    }
+    return !StopSignals.requested
+  }
+
+  /// Errors that a later pass may not have (a folder not mounted yet, a full disk); bad output
+  /// and --strict stops end the run.
+  static func isTransient(_ error: any Error) -> Bool {
+    !(error is OutputError || error is StrictStop || error is ConfigError)
+  }
+
+  static func describe(_ summary: DiodeImportSummary) -> String {
+    var text = "imported \(summary.imported) file\(summary.imported == 1 ? "" : "s")"
+    var details: [String] = []
+    if summary.alreadyImported > 0 { details.append("\(summary.alreadyImported) already imported") }
+    if summary.rejected > 0 { details.append("\(summary.rejected) rejected") }
+    if summary.deferred > 0 { details.append("\(summary.deferred) left for later") }
+    if summary.expired > 0 { details.append("\(summary.expired) removed by retention") }
+    if summary.stopped { details.append("stopped by a signal") }
+    if !details.isEmpty { text += " (" + details.joined(separator: ", ") + ")" }
+    return text
+  }
+}
+
+/// The settings of `cti-diode export`, with pycti's CONNECTOR_* names.
+public struct DiodeExportSettings: Sendable {
+  public struct Flags: Sendable {
+    public var destination: String?
+    public var connectorID: String?
+    public var connectorName: String?
+    public var connectorType: String?
+    public var connectorScope: String?
+    public var connectorAuto: Bool?
+    public var validateBeforeImport: Bool?
+    public var applicantID: String?
+    public var update: Bool
+    public var retention: Int?
+    public var durable: Bool
+
+    public init(
+      destination: String? = nil, connectorID: String? = nil, connectorName: String? = nil, connectorType: String? = nil,
+      connectorScope: String? = nil, connectorAuto: Bool? = nil, validateBeforeImport: Bool? = nil,
+      applicantID: String? = nil, update: Bool = false, retention: Int? = nil, durable: Bool = false
+    ) {
+      self.destination = destination
+      self.connectorID = connectorID
+      self.connectorName = connectorName
+      self.connectorType = connectorType
+      self.connectorScope = connectorScope
+      self.connectorAuto = connectorAuto
+      self.validateBeforeImport = validateBeforeImport
+      self.applicantID = applicantID
+      self.update = update
+      self.retention = retention
+      self.durable = durable
+    }
+  }
+
+  public static let directoryPath = Setting(
+    env: "CONNECTOR_SEND_TO_DIRECTORY_PATH", key: "connector.send_to_directory_path")
+  public static let directoryRetention = Setting(
+    env: "CONNECTOR_SEND_TO_DIRECTORY_RETENTION", key: "connector.send_to_directory_retention")
+  public static let connectorID = Setting(env: "CONNECTOR_ID", key: "connector.id")
+  public static let connectorName = Setting(env: "CONNECTOR_NAME", key: "connector.name")
+  public static let connectorType = Setting(env: "CONNECTOR_TYPE", key: "connector.type")
+  public static let connectorScope = Setting(env: "CONNECTOR_SCOPE", key: "connector.scope")
+  public static let connectorAuto = Setting(env: "CONNECTOR_AUTO", key: "connector.auto")
+  public static let validateBeforeImport = Setting(
+    env: "CONNECTOR_VALIDATE_BEFORE_IMPORT", key: "connector.validate_before_import")
+  public static let applicantID = Setting(env: "CTI_DIODE_APPLICANT_ID", key: "cti.diode_applicant_id")
+  public static let sendToS3 = Setting(env: "CONNECTOR_SEND_TO_S3", key: "connector.send_to_s3")
+  public static let s3Bucket = Setting(env: "CONNECTOR_SEND_TO_S3_BUCKET", key: "connector.send_to_s3_bucket")
+  public static let s3Folder = Setting(env: "CONNECTOR_SEND_TO_S3_FOLDER", key: "connector.send_to_s3_folder")
+  public static let s3Retention = Setting(env: "CONNECTOR_SEND_TO_S3_RETENTION", key: "connector.send_to_s3_retention")
+
+  /// Where the files go.
+  public enum Destination: Sendable {
+    case directory(String)
+    case s3(S3Location, S3Endpoint)
+  }
+
+  public var destination: Destination
+  public var durable: Bool
+  public var options: DiodeExportOptions
+
+  public init(flags: Flags, s3Flags: S3Flags = S3Flags(), configuration: Configuration) throws(ConfigError) {
+    var retentionSetting = Self.directoryRetention
+    if let text = flags.destination, text.hasPrefix("s3://") {
+      guard let location = S3Location(url: text) else { throw ConfigError("'\(text)' is not s3://bucket/folder") }
+      destination = .s3(location, try s3Flags.endpoint(configuration: configuration, importer: false))
+      retentionSetting = Self.s3Retention
+    } else if let folder = configuration.string(Self.directoryPath, flag: flags.destination) {
+      destination = .directory(folder)
+    } else if try configuration.bool(Self.sendToS3, default: false), let bucket = configuration.string(Self.s3Bucket) {
+      let location = S3Location(bucket: bucket, folder: configuration.string(Self.s3Folder, default: "connectors"))
+      destination = .s3(location, try s3Flags.endpoint(configuration: configuration, importer: false))
+      retentionSetting = Self.s3Retention
+    } else {
+      throw ConfigError(
+        "nowhere to write: give a folder or s3://bucket/folder, or set CONNECTOR_SEND_TO_DIRECTORY_PATH or CONNECTOR_SEND_TO_S3_BUCKET")
+    }
+    durable = flags.durable
+    let id = configuration.string(Self.connectorID, flag: flags.connectorID)
+    let name = configuration.string(Self.connectorName, flag: flags.connectorName)
+    var connector: DiodeConnector?
+    if let id, let name {
+      connector = DiodeConnector(
+        id: id, name: name, type: configuration.string(Self.connectorType, flag: flags.connectorType, default: "EXTERNAL_IMPORT"),
+        scope: configuration.list(Self.connectorScope, flag: flags.connectorScope),
+        auto: try configuration.bool(Self.connectorAuto, flag: flags.connectorAuto, default: false),
+        validateBeforeImport: try configuration.bool(Self.validateBeforeImport, flag: flags.validateBeforeImport, default: false))
+    } else if id != nil || name != nil {
+      throw ConfigError("set both the connector id and name (CONNECTOR_ID, CONNECTOR_NAME), or neither")
+    }
+    let retention = try configuration.int(retentionSetting, flag: flags.retention, default: 0)
+    guard retention >= 0 else { throw ConfigError("retention must be 0 or more days, not \(retention)") }
+    options = DiodeExportOptions(
+      connector: connector, applicantID: configuration.string(Self.applicantID, flag: flags.applicantID),
+      update: flags.update, retentionDays: retention)
+  }
+}
+
+/// `cti-diode export`: stdin records to diode files.
+public final class DiodeExportRun {
+  public let settings: DiodeExportSettings
+  public let diagnostics: Diagnostics
+  public let quiet: Bool
+
+  public init(settings: DiodeExportSettings, diagnostics: Diagnostics, quiet: Bool) {
+    self.settings = settings
+    self.diagnostics = diagnostics
+    self.quiet = quiet
+  }
+
+  public func run(input: LineReader = LineReader()) throws -> ExitStatus {
+    let sink: any DiodeSink
+    switch settings.destination {
+    case .directory(let folder):
+      guard FileSystem.isDirectory(folder) else { throw DiodeError.missingFolder(folder) }
+      sink = DirectorySink(path: folder, durable: settings.durable)
+    case .s3(let location, let endpoint):
+      sink = S3Sink(client: S3Client(endpoint: endpoint), location: location)
+    }
+    let exporter = try DiodeExporter(sink: sink, options: settings.options)
+    var removed = try exporter.applyRetention()
+    while true {
+      let line: Line
+      do {
+        guard let next = try input.next() else { break }
+        line = next
+      } catch {
+        try diagnostics.reject(error)
+        continue
+      }
+      do {
+        try exporter.export(try Record(line))
+      } catch let error as RecordError {
+        try diagnostics.reject(error)
+      } catch let error as DiodeExportError {
+        try diagnostics.reject(error)
+      }
+    }
+    if exporter.written > 0 { removed += try exporter.applyRetention() }
+    if !quiet {
+      let files = "wrote \(exporter.written) file\(exporter.written == 1 ? "" : "s") to \(sink.location)"
+      diagnostics.logger.info("\(files)\(removed > 0 ? ", removed \(removed) by retention" : "")")
+    }
+    return diagnostics.finalStatus
+  }
+}

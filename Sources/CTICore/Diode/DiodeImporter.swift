@@ -1,0 +1,191 @@
+/// `DIODE_IMPORT_APPLICANT_MAPPINGS`: `src1:dst1,src2:dst2`, read as the official importer does
+/// (entries trimmed, empty ones skipped, malformed ones reported and ignored).
+public struct ApplicantMappings: Sendable, Equatable {
+  public var pairs: [String: String]
+
+  public init(_ pairs: [String: String] = [:]) { self.pairs = pairs }
+
+  /// Parses the setting; `warn` receives each ignored entry's message.
+  public init(parsing text: String, warn: (String) -> Void) {
+    pairs = [:]
+    for raw in text.split(separator: ",", omittingEmptySubsequences: false) {
+      let entry = String(raw).trimmingSpaces
+      if entry.isEmpty { continue }
+      let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+      guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        warn("applicant mapping '\(entry)' is not source:target, ignored")
+        continue
+      }
+      pairs[parts[0]] = parts[1]
+    }
+  }
+
+  /// The target user for a source applicant; nil (no impersonation) when unmapped.
+  public func target(for applicant: String?) -> String? {
+    applicant.flatMap { pairs[$0] }
+  }
+}
+
+/// How an import pass treats files.
+public struct DiodeImportOptions: Sendable {
+  /// Remove each file once it was delivered (DIODE_IMPORT_DELETE_AFTER_IMPORT).
+  public var deleteAfterImport: Bool
+  /// Remove imported files older than this many days; 0 turns it off. Unread files are never
+  /// removed.
+  public var retentionDays: Int
+  /// A file whose JSON ends early and that changed less than this many seconds ago is taken as
+  /// still being copied in, and left for the next pass instead of being quarantined.
+  public var settleSeconds: Double
+
+  public init(deleteAfterImport: Bool = true, retentionDays: Int = 7, settleSeconds: Double = 60) {
+    self.deleteAfterImport = deleteAfterImport
+    self.retentionDays = retentionDays
+    self.settleSeconds = settleSeconds
+  }
+}
+
+/// What one pass did.
+public struct DiodeImportSummary: Sendable, Equatable {
+  public var imported = 0
+  /// Files already imported earlier (state), left alone or deleted now.
+  public var alreadyImported = 0
+  public var rejected = 0
+  /// Files left for a later pass (still being written, unreadable).
+  public var deferred = 0
+  /// Files removed by retention.
+  public var expired = 0
+  /// The pass ended early on a stop signal.
+  public var stopped = false
+
+  public init() {}
+
+  public static func += (lhs: inout DiodeImportSummary, rhs: DiodeImportSummary) {
+    lhs.imported += rhs.imported
+    lhs.alreadyImported += rhs.alreadyImported
+    lhs.rejected += rhs.rejected
+    lhs.deferred += rhs.deferred
+    lhs.expired += rhs.expired
+    lhs.stopped = lhs.stopped || rhs.stopped
+  }
+}
+
+/// Reads diode files from a source in mtime-then-name order, validates each, hands the valid ones
+/// to `deliver` (stdout or a push), and only after `deliver` returned records them in the state
+/// and deletes them. Invalid files are quarantined with a reason, never deleted.
+public final class DiodeImporter {
+  public let source: any DiodeSource
+  public let state: ImportState
+  public let options: DiodeImportOptions
+  public let diagnostics: Diagnostics
+  private let deliver: (DiodeFile, DiodeItem) throws -> Void
+  private let clock: () -> Double
+
+  public init(
+    source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
+    clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
+    deliver: @escaping (DiodeFile, DiodeItem) throws -> Void
+  ) {
+    self.source = source
+    self.state = state
+    self.options = options
+    self.diagnostics = diagnostics
+    self.clock = clock
+    self.deliver = deliver
+  }
+
+  /// One pass over the source. `shouldStop` is checked between files.
+  public func runPass(shouldStop: () -> Bool = { StopSignals.requested }) throws -> DiodeImportSummary {
+    var summary = DiodeImportSummary()
+    let items = try source.list().sorted(by: diodeImportOrder)
+    var gone: Set<String> = []
+    for item in items {
+      if shouldStop() {
+        summary.stopped = true
+        break
+      }
+      if try process(item, &summary) { gone.insert(item.name) }
+    }
+    let now = clock()
+    if options.retentionDays > 0, !summary.stopped {
+      let limit = now - Double(options.retentionDays) * 86400
+      for item in items where !gone.contains(item.name) && item.modified < limit {
+        guard state.isKnown(name: source.stateKey(item), size: item.size, modified: item.modified) else { continue }
+        do {
+          try source.delete(item)
+          gone.insert(item.name)
+          summary.expired += 1
+        } catch {
+          diagnostics.warning("retention: cannot remove \(item.name): \(error)")
+        }
+      }
+    }
+    let present = Set(items.filter { !gone.contains($0.name) }.map { source.stateKey($0) })
+    if !summary.stopped { try state.compact(present: present, now: Int64(now)) }
+    return summary
+  }
+
+  /// Handles one item; returns whether it is gone from the source afterwards.
+  private func process(_ item: DiodeItem, _ summary: inout DiodeImportSummary) throws -> Bool {
+    let key = source.stateKey(item)
+    if state.isKnown(name: key, size: item.size, modified: item.modified) {
+      summary.alreadyImported += 1
+      return try finishKnown(item)
+    }
+    let bytes: [UInt8]
+    do {
+      bytes = try source.read(item)
+    } catch let deferral as DiodeReadDeferral {
+      diagnostics.warning("\(deferral), left for the next pass")
+      summary.deferred += 1
+      return false
+    } catch {
+      diagnostics.error("cannot read \(item.name): \(error)")
+      summary.deferred += 1
+      return false
+    }
+    let hash = Digest.sha256.hex(bytes)
+    if state.isKnown(name: key, size: bytes.count, sha256: hash) {
+      // Same content, new timestamp (touched, copied again): already imported.
+      try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
+      summary.alreadyImported += 1
+      return try finishKnown(item)
+    }
+    let envelope: DiodeFile
+    do {
+      envelope = try DiodeFile(bytes)
+    } catch {
+      if error.truncated, clock() - item.modified < options.settleSeconds {
+        diagnostics.warning("\(item.name): JSON ends early and the file is recent (still being written?), left for the next pass")
+        summary.deferred += 1
+        return false
+      }
+      let moved = try source.quarantine(item, content: bytes, reason: error.reason)
+      summary.rejected += 1
+      try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
+      return true
+    }
+    try deliver(envelope, item)
+    try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
+    summary.imported += 1
+    if options.deleteAfterImport {
+      try source.delete(item)
+      return true
+    }
+    return false
+  }
+
+  /// A file imported in an earlier run: delete it now if that run was stopped before it could.
+  private func finishKnown(_ item: DiodeItem) throws -> Bool {
+    guard options.deleteAfterImport else { return false }
+    try source.delete(item)
+    return true
+  }
+}
+
+/// An invalid diode file, as reported on stderr.
+public struct DiodeRejection: Error, CustomStringConvertible {
+  public var name: String
+  public var reason: String
+  public var movedTo: String
+  public var description: String { "\(name): \(reason) (moved to \(movedTo))" }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A file (or S3 object) that was imported: what identifies it and when it was done.
+public struct ImportedFile: Sendable, Equatable {
+  /// File name in the folder, or `s3://bucket/key`.
+  public var name: String
+  public var size: Int
+  /// SHA-256 of the content, lower-case hex.
+  public var sha256: String
+  /// Modification time seen when it was imported (seconds since 1970).
+  public var modified: Double
+  /// When it was imported (seconds since 1970).
+  public var importedAt: Int64
+
+  public init(name: String, size: Int, sha256: String, modified: Double, importedAt: Int64) {
+    self.name = name
+    self.size = size
+    self.sha256 = sha256
+    self.modified = modified
+    self.importedAt = importedAt
+  }
+}
+
+/// Remembers which files were imported, by name, size and content hash, so that the decision to
+/// import never depends on a timestamp (the official importer's only cursor, which loses files
+/// copied with their old mtimes).
+///
+/// On disk it is a journal: one NDJSON line per imported file, appended right after the file was
+/// delivered, so a kill loses at most the line being written (a torn last line is ignored).
+/// `compact` rewrites it atomically, keeping files still present and, for files gone, the last
+/// `forgetAfter` seconds of history (so a file copied in again soon is not imported twice).
+public final class ImportState {
+  public let path: String?
+  public let durable: Bool
+  public let forgetAfter: Int64
+  public private(set) var entries: [String: ImportedFile] = [:]
+  private var descriptor: Int32 = -1
+
+  /// Loads the journal at `path` (nil keeps the state in memory only, for one process).
+  public init(path: String?, durable: Bool = false, forgetAfter: Int64 = 30 * 86400) throws(FileSystemError) {
+    self.path = path
+    self.durable = durable
+    self.forgetAfter = forgetAfter
+    guard let path else { return }
+    var endsTorn = false
+    if FileSystem.exists(path) {
+      let bytes = try FileSystem.read(path)
+      endsTorn = !bytes.isEmpty && bytes.last != 0x0A
+      for line in bytes.split(separator: 0x0A) {
+        // A line that does not read is the torn tail of a killed run: that file was not recorded.
+        if let entry = Self.decode(Array(line)) { entries[entry.name] = entry }
+      }
+    }
+    descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw FileSystemError("open", path) }
+    // A torn tail must not glue itself to the next record.
+    if endsTorn { try append([0x0A]) }
+  }
+
+  deinit {
+    if descriptor >= 0 { close(descriptor) }
+  }
+
+  /// Whether `name` was imported with this size and modification time (no need to read it).
+  public func isKnown(name: String, size: Int, modified: Double) -> Bool {
+    guard let entry = entries[name] else { return false }
+    return entry.size == size && entry.modified == modified
+  }
+
+  /// Whether `name` was imported with exactly this content.
+  public func isKnown(name: String, size: Int, sha256: String) -> Bool {
+    guard let entry = entries[name] else { return false }
+    return entry.size == size && entry.sha256 == sha256
+  }
+
+  /// Records an imported file; when this returns, the record is in the journal.
+  public func record(_ file: ImportedFile) throws(FileSystemError) {
+    entries[file.name] = file
+    guard path != nil else { return }
+    var line = Self.encode(file)
+    line.append(0x0A)
+    try append(line)
+  }
+
+  /// Rewrites the journal with the files in `present` and the recently imported ones.
+  public func compact(present: Set<String>, now: Int64) throws(FileSystemError) {
+    entries = entries.filter { present.contains($0.key) || now - $0.value.importedAt < forgetAfter }
+    guard let path else { return }
+    var bytes: [UInt8] = []
+    for entry in entries.values.sorted(by: { ($0.importedAt, $0.name) < ($1.importedAt, $1.name) }) {
+      bytes.append(contentsOf: Self.encode(entry))
+      bytes.append(0x0A)
+    }
+    try FileSystem.writeAtomically(bytes, to: path, durable: durable)
+    close(descriptor)
+    descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+    guard descriptor >= 0 else { throw FileSystemError("open", path) }
+  }
+
+  private func append(_ bytes: [UInt8]) throws(FileSystemError) {
+    let path = self.path ?? "state"
+    if !FileSystem.writeAll(bytes, to: descriptor) { throw FileSystemError("write", path) }
+    if durable, fsync(descriptor) != 0 { throw FileSystemError("fsync", path) }
+  }
+
+  static func encode(_ file: ImportedFile) -> [UInt8] {
+    JSONWriter.serialize([
+      "name": .string(file.name), "size": .int(file.size), "sha256": .string(file.sha256),
+      "mtime": .number("\(file.modified)"), "imported_at": .int(file.importedAt),
+    ])
+  }
+
+  static func decode(_ line: [UInt8]) -> ImportedFile? {
+    guard let object = try? JSONParser.parse(line).objectValue,
+      let name = object["name"]?.stringValue, let size = object["size"]?.intValue,
+      let sha256 = object["sha256"]?.stringValue, let modified = object["mtime"]?.numberText.flatMap(Double.init),
+      let importedAt = object["imported_at"]?.intValue
+    else { return nil }
+    return ImportedFile(name: name, size: size, sha256: sha256, modified: modified, importedAt: Int64(importedAt))
+  }
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import CTICore
+
+@main
+struct CTIDiode: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cti-diode",
+    abstract: "Move STIX bundles across an air gap as OpenCTI diode files (folder or S3).",
+    discussion: """
+      Reads and writes the files pycti's send_to_directory writes, so it works with pycti \
+      connectors and the official diode-import connector on either side.
+
+      Examples:
+        cti-misp --feed https://… | cti-diode export /mnt/usb
+        cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
+      """,
+    subcommands: [Import.self, Export.self]
+  )
+}
+
+/// Where an S3-compatible service is (keys come from the environment or config.yml only).
+struct S3Options: ParsableArguments {
+  @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp("S3 host[:port] or URL (env DIODE_IMPORT_S3_ENDPOINT, S3_ENDPOINT).", valueName: "host"))
+  var endpoint: String?
+
+  @Option(name: .customLong("s3-port"), help: ArgumentHelp("S3 port (env …S3_PORT).", valueName: "port"))
+  var port: Int?
+
+  @Option(name: .customLong("s3-region"), help: ArgumentHelp("SigV4 region (env …S3_BUCKET_REGION, AWS_REGION; default us-east-1).", valueName: "region"))
+  var region: String?
+
+  @Flag(name: .customLong("s3-ssl"), inversion: .prefixedNo, help: "Use https (env …S3_USE_SSL; default on).")
+  var useSSL: Bool?
+
+  var flags: S3Flags { S3Flags(endpoint: endpoint, port: port, region: region, useSSL: useSSL) }
+}
+
+struct Import: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Read diode files and write each one's envelope as an NDJSON line on stdout.",
+    discussion: """
+      Files are read in modification-time order, then by name. What was imported is remembered \
+      by name, size and SHA-256 in --state, never by timestamp, so files copied with old or \
+      equal mtimes (rsync -a, cp -p) are imported exactly once. Invalid files are moved to \
+      DIR/.rejected/ with a .reason note. One pass by default; --interval keeps polling, and \
+      SIGTERM stops cleanly between files.
+
+      Examples:
+        cti-diode import /mnt/usb | cti-push
+        cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
+        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
+      """)
+
+  @Argument(
+    help: ArgumentHelp(
+      "Folder or s3://bucket/folder to read (env DIODE_IMPORT_GET_FROM_DIRECTORY_PATH; DIODE_IMPORT_GET_FROM_S3*).",
+      valueName: "source"))
+  var source: String?
+
+  @Option(help: ArgumentHelp("Remember imported files in this journal (env CTI_DIODE_IMPORT_STATE).", valueName: "file"))
+  var state: String?
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Delete each file once its envelope is written and flushed (env DIODE_IMPORT_DELETE_AFTER_IMPORT; default on).")
+  var deleteAfterImport: Bool?
+
+  @Option(
+    help: ArgumentHelp(
+      "Remove imported files older than this many days; 0 = never (env DIODE_IMPORT_GET_FROM_DIRECTORY_RETENTION; default 7).",
+      valueName: "days"))
+  var retention: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Keep polling with this pause, e.g. PT60S (default: one pass; CONNECTOR_RUN_AND_TERMINATE=false polls every 60 s).",
+      valueName: "duration"))
+  var interval: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Map source users to target users, src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS); rewrites applicant_id, unmapped → null.",
+      valueName: "pairs"))
+  var applicantMappings: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "A file whose JSON ends early and that changed less than this long ago is left for the next pass (default PT60S).",
+      valueName: "duration"))
+  var settle: String?
+
+  @Flag(help: "fsync the state journal after each file.")
+  var durableState = false
+
+  @OptionGroup(title: "S3") var s3: S3Options
+
+  @OptionGroup var common: CommonOptions
+
+  func run() throws {
+    try ToolMain.run(tool: "cti-diode") {
+      let configuration = try common.configuration()
+      let diagnostics = try common.diagnostics(tool: "cti-diode", configuration: configuration)
+      let flags = DiodeImportSettings.Flags(
+        source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
+        applicantMappings: applicantMappings, settle: settle, durableState: durableState)
+      let settings = try DiodeImportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration, diagnostics: diagnostics)
+      return try DiodeImportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
+    }
+  }
+}
+
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write bundles or envelopes from stdin as diode files, in pycti's format.",
+    discussion: """
+      Each input line (a STIX bundle, a diode envelope or a single STIX object) becomes one file \
+      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as .tmp then renamed, with \
+      modification times that strictly increase. Envelopes keep their own connector and applicant.
+
+      Examples:
+        cti-misp --feed https://… | cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl < bundles.ndjson
+        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" cti-diode export /mnt/usb < bundles.ndjson
+      """)
+
+  @Argument(
+    help: ArgumentHelp(
+      "Folder or s3://bucket/folder to write to (env CONNECTOR_SEND_TO_DIRECTORY_PATH; CONNECTOR_SEND_TO_S3*).",
+      valueName: "destination"))
+  var destination: String?
+
+  @Option(help: ArgumentHelp("Connector id written in the files (env CONNECTOR_ID).", valueName: "uuid"))
+  var connectorId: String?
+
+  @Option(help: ArgumentHelp("Connector name (env CONNECTOR_NAME); also names the files.", valueName: "name"))
+  var connectorName: String?
+
+  @Option(help: ArgumentHelp("Connector type (env CONNECTOR_TYPE; default EXTERNAL_IMPORT).", valueName: "type"))
+  var connectorType: String?
+
+  @Option(help: ArgumentHelp("Connector scope, comma-separated (env CONNECTOR_SCOPE).", valueName: "types"))
+  var connectorScope: String?
+
+  @Flag(inversion: .prefixedNo, help: "connector.auto (env CONNECTOR_AUTO; default false).")
+  var connectorAuto: Bool?
+
+  @Flag(inversion: .prefixedNo, help: "connector.validate_before_import (env CONNECTOR_VALIDATE_BEFORE_IMPORT; default false).")
+  var validateBeforeImport: Bool?
+
+  @Option(help: ArgumentHelp("applicant_id written in the files (env CTI_DIODE_APPLICANT_ID; default null).", valueName: "uuid"))
+  var applicantId: String?
+
+  @Flag(help: "Write \"update\": true in files made from bundles.")
+  var update = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Remove this connector's own files older than this many days (env CONNECTOR_SEND_TO_DIRECTORY_RETENTION; default 0 = never).",
+      valueName: "days"))
+  var retention: Int?
+
+  @Flag(help: "fsync each file and the folder.")
+  var durable = false
+
+  @OptionGroup(title: "S3") var s3: S3Options
+
+  @OptionGroup var common: CommonOptions
+
+  func run() throws {
+    try ToolMain.run(tool: "cti-diode") {
+      let configuration = try common.configuration()
+      let diagnostics = try common.diagnostics(tool: "cti-diode", configuration: configuration)
+      let flags = DiodeExportSettings.Flags(
+        destination: destination, connectorID: connectorId, connectorName: connectorName, connectorType: connectorType,
+        connectorScope: connectorScope, connectorAuto: connectorAuto, validateBeforeImport: validateBeforeImport,
+        applicantID: applicantId, update: update, retention: retention, durable: durable)
+      let settings = try DiodeExportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration)
+      return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
+    }
+  }
+}
