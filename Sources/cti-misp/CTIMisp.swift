@@ -36,6 +36,21 @@ struct CTIMisp: ParsableCommand {
   @Option(help: ArgumentHelp("Authorization header value sent to the feed server, e.g. 'Basic …' (env MISP_FEED_HTTP_AUTHORIZATION_HEADER).", valueName: "value"))
   var httpAuthorizationHeader: String?
 
+  @Option(name: .long, help: ArgumentHelp("url (default: --feed or stdin) or s3 (env MISP_FEED_SOURCE_TYPE).", valueName: "type"))
+  var source: String?
+
+  @Option(help: ArgumentHelp("S3 mode: the bucket (env MISP_FEED_BUCKET_NAME or MISP_BUCKET_NAME).", valueName: "name"))
+  var bucket: String?
+
+  @Option(help: ArgumentHelp("S3 mode: only keys under this prefix (env MISP_FEED_BUCKET_PREFIX or MISP_BUCKET_PREFIX).", valueName: "prefix"))
+  var prefix: String?
+
+  @Option(help: ArgumentHelp("S3 mode: the endpoint, http[s]://host[:port] (env AWS_ENDPOINT_URL).", valueName: "url"))
+  var s3Endpoint: String?
+
+  @Flag(inversion: .prefixedNo, help: "S3 mode: delete each object once its bundle is written and flushed, as the official connector always does (default off).")
+  var deleteConsumed: Bool?
+
   @Option(name: .long, help: ArgumentHelp("Keep the high-water mark here (official keys last_run, last_event, last_event_timestamp).", valueName: "file"))
   var state: String?
 
@@ -109,11 +124,20 @@ struct CTIMisp: ParsableCommand {
       if options.guessThreatsFromTags {
         diagnostics.warning("guess_threats_from_tags needs an OpenCTI GraphQL client, which cti-misp does not have yet; ignored")
       }
-      let source = try configuration.choice(MISPSettings.sourceType, choices: ["url", "s3"], default: "url")
-      guard source == "url" else { throw ConfigError("MISP_FEED_SOURCE_TYPE=s3 is not supported yet") }
+      let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       let now = ISO8601.Instant.now
       let run = MISPRun(converter: MISPConverter(options: options), writer: RecordWriter(), diagnostics: diagnostics, now: now)
-      if let location = configuration.string(MISPSettings.url, flag: feed) {
+      if sourceType == "s3" {
+        guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
+          throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
+        }
+        let endpoint = try MISPSettings.s3Endpoint(configuration, flag: s3Endpoint)
+        let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
+        try run.convertS3(
+          client: client, bucket: bucketName, prefix: configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? "",
+          deleteConsumed: try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false),
+          statePath: configuration.string(MISPSettings.state, flag: state))
+      } else if let location = configuration.string(MISPSettings.url, flag: feed) {
         let feedSource: MISPFeedSource
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
           var httpOptions = HTTPClientOptions()

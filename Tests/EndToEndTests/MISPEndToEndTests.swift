@@ -151,6 +151,35 @@ import Testing
     #expect(refused.status == 77, "\(refused.stderr)")
   }
 
+  @Test func s3ModeConvertsEveryObjectAndDeletesOnlyWhenAsked() throws {
+    let moto = try MotoS3.shared()
+    let client = S3Client(endpoint: moto.endpoint())
+    let bucket = try moto.freshBucket(client)
+    for name in ["\(Self.a).json", "\(Self.c).json", "\(Self.d).json"] {
+      try client.putObject(
+        bucket: bucket, key: "events/\(name)", body: Array(try Data(contentsOf: Self.small.appendingPathComponent(name))))
+    }
+    try client.putObject(bucket: bucket, key: "other/ignored.json", body: Array("{}".utf8))
+    let folder = try TemporaryFolder()
+    let environment = [
+      "MISP_FEED_SOURCE_TYPE": "s3", "MISP_BUCKET_NAME": bucket, "MISP_BUCKET_PREFIX": "events/",
+      "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.port)", "AWS_ACCESS_KEY_ID": moto.accessKey,
+      "AWS_SECRET_ACCESS_KEY": moto.secretKey,
+    ]
+    let keep = try ToolRunner.run("cti-misp", ["--state", folder.path + "/state.json"], environment: environment)
+    #expect(keep.status == 1, "the broken object makes the run partial: \(keep.stderr)")
+    #expect(try Self.reportNames(keep) == ["First event", "Third event"])
+    #expect(keep.stderr.contains("s3://\(bucket)/events/\(Self.d).json"))
+    #expect(!keep.stderr.contains(moto.secretKey))
+    #expect(try client.listObjects(bucket: bucket, prefix: "events/").count == 3, "nothing deleted without --delete-consumed")
+    #expect(try Self.state(folder)["last_file"] == .string("\(Self.c).json"))
+
+    let consume = try ToolRunner.run("cti-misp", ["--delete-consumed"], environment: environment)
+    #expect(try Self.reportNames(consume) == ["First event", "Third event"])
+    let left = try client.listObjects(bucket: bucket, prefix: "").map(\.key).sorted()
+    #expect(left == ["events/\(Self.d).json", "other/ignored.json"], "the failed object stays for a later run")
+  }
+
   @Test func corpusFeedConvertsWithTheSameIDsInBothModes() throws {
     let arguments = ["--feed", Self.corpus.path, "--import-from-date", "2000-01-01", "--create-indicators"]
     let fixed = try ToolRunner.run("cti-misp", arguments, timeout: 300)

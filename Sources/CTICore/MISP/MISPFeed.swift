@@ -248,3 +248,49 @@ public final class MISPHTTPSource: MISPFeedSource {
     }
   }
 }
+
+extension MISPRun {
+  /// S3 mode (`source_type: s3`): every object under `prefix`, in key order, each holding one
+  /// event. As in the official connector there is no manifest and no timestamp filter; the state
+  /// records `{"last_file": <basename>}`. A consumed object is deleted only with
+  /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
+  /// reported with its key and left in the bucket.
+  public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool, statePath: String?) throws {
+    let objects = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
+      .sorted { $0.key < $1.key }
+    summary.listed = objects.count
+    for object in objects {
+      summary.read += 1
+      do {
+        let bytes = try client.getObject(bucket: bucket, key: object.key)
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
+        let conversion = try converter.convert(value, now: now)
+        try writer.writeRecord(conversion.bundle)
+        try writer.flush()
+        summary.add(conversion)
+      } catch let error as OutputError {
+        throw error
+      } catch {
+        summary.failed.append(object.key)
+        try diagnostics.reject(S3ObjectFailure(bucket: bucket, key: object.key, underlying: error))
+        continue
+      }
+      if deleteConsumed { try client.deleteObject(bucket: bucket, key: object.key) }
+      if let statePath {
+        let name = String(object.key.split(separator: "/").last ?? Substring(object.key))
+        var bytes = JSONWriter.serialize(["last_file": .string(name)])
+        bytes.append(0x0A)
+        try FileSystem.writeAtomically(bytes, to: statePath, durable: true)
+      }
+    }
+  }
+}
+
+/// An S3 object that could not be fetched, parsed or converted.
+public struct S3ObjectFailure: Error, CustomStringConvertible {
+  public var bucket: String
+  public var key: String
+  public var underlying: any Error
+  public var description: String { "s3://\(bucket)/\(key): \(underlying)" }
+}
