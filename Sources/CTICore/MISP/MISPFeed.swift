@@ -134,6 +134,8 @@ public final class MISPRun {
   public let diagnostics: Diagnostics
   public private(set) var summary = MISPRunSummary()
   let now: ISO8601.Instant
+  /// "event 12/46" on stderr when it is a terminal.
+  let progress = Progress()
 
   public init(converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, now: ISO8601.Instant = .now) {
     self.converter = converter
@@ -174,7 +176,9 @@ public final class MISPRun {
     let pending = entries.filter { $0.timestamp > start }
     summary.skipped = entries.count - pending.count
     var blocked = false
+    defer { progress.finish() }
     for (index, entry) in pending.enumerated() {
+      progress.update("cti-misp: event \(index + 1)/\(pending.count)")
       summary.read += 1
       do {
         let bytes = try source.file(entry.uuid + ".json")
@@ -239,6 +243,11 @@ public final class MISPHTTPSource: MISPFeedSource {
   public var location: String { HTTPError.displayURL(url) }
 
   public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+    // Names come from the manifest: one plain path component, never `..` or a query.
+    do { try SafeName.check(name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
+    guard !name.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0 == " " }) else {
+      throw MISPFetchError("unsafe file name '\(name)' in the manifest", exitStatus: .dataError)
+    }
     var headers = HTTPHeaders()
     if let authorization, !authorization.isEmpty { headers.set("Authorization", authorization) }
     do {
@@ -259,7 +268,9 @@ extension MISPRun {
     let objects = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
       .sorted { $0.key < $1.key }
     summary.listed = objects.count
-    for object in objects {
+    defer { progress.finish() }
+    for (index, object) in objects.enumerated() {
+      progress.update("cti-misp: object \(index + 1)/\(objects.count)")
       summary.read += 1
       do {
         let bytes = try client.getObject(bucket: bucket, key: object.key)

@@ -401,6 +401,15 @@ private func official(_ options: inout MISPOptions) {
     #expect(throws: MISPEventError.self) { try MISPManifestEntry.parse(Array(#"{"a":{}}"#.utf8)) }
   }
 
+  @Test func manifestKeysNeverLeaveTheFeed() {
+    let http = MISPHTTPSource(url: "http://127.0.0.1:9/feed/", authorization: nil, client: HTTPClient())
+    #expect(http.url == "http://127.0.0.1:9/feed")
+    for name in ["../manifest.json", "a/b.json", ".hidden.json", "x.json?token=1", "%2e%2e.json"] {
+      #expect(throws: MISPFetchError.self) { try http.file(name) }
+      #expect(throws: MISPFetchError.self) { try MISPDirectorySource(path: "/tmp").file(name) }
+    }
+  }
+
   @Test func stateMarkAndFormat() {
     #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00").mark == 1_704_067_200)
     #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00", lastEventTimestamp: 5).mark == 5)
