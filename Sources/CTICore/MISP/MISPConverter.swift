@@ -103,7 +103,7 @@ private struct EventRun {
     for attribute in attributes {
       results += processAttribute(
         attribute, objectObservable: nil, externalReferences: [], createRelationships: createRelationships)
-      if let reference = Self.externalReference(attribute) { externalReferences.append(reference) }
+      if let reference = Self.externalReference(attribute, fixed: fixed) { externalReferences.append(reference) }
       collectFile(attribute)
     }
 
@@ -111,7 +111,7 @@ private struct EventRun {
     let objects = event["Object"]?.arrayValue ?? []
     for object in objects {
       let objectAttributes = object["Attribute"]?.arrayValue ?? []
-      let references = objectAttributes.compactMap(Self.externalReference)
+      let references = objectAttributes.compactMap { Self.externalReference($0, fixed: fixed) }
       for attribute in objectAttributes { collectFile(attribute) }
       var objectObservable: JSONObject?
       if options.createObjectObservables {
@@ -250,7 +250,7 @@ private struct EventRun {
         STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
         STIXObjects.setList(&indicator, "external_references", externalReferences)
         indicator["x_opencti_main_observable_type"] = observableType.map(JSONValue.string)
-        indicator["x_opencti_detection"] = toIDs
+        indicator["x_opencti_detection"] = fixed ? .bool(Self.isTrue(toIDs)) : toIDs
         indicator["x_opencti_score"] = .int(score)
         result.indicator = indicator
       }
@@ -535,7 +535,7 @@ private struct EventRun {
       modified: Self.milliseconds(timestamp))
     object["created_by_ref"] = .string(authorID)
     STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
-    object["abstract"] = note["name"].flatMap { $0.isNull ? nil : $0 }
+    object["abstract"] = fixed ? Self.text(note["name"]).map(JSONValue.string) : note["name"].flatMap { $0.isNull ? nil : $0 }
     object["content"] = .string(content)
     object["object_refs"] = [.string(reportID)]
     return object
@@ -600,14 +600,26 @@ private struct EventRun {
 
   // MARK: Values
 
-  static func externalReference(_ attribute: JSONValue) -> JSONValue? {
+  /// A `link` attribute in `External analysis` as an external reference. Fixed mode keeps a
+  /// value that is not a URL as the description instead of an invalid `url`.
+  static func externalReference(_ attribute: JSONValue, fixed: Bool) -> JSONValue? {
     guard attribute["type"]?.stringValue == "link", attribute["category"]?.stringValue == "External analysis" else {
       return nil
     }
-    return [
-      "source_name": "External analysis", "external_id": attribute["uuid"] ?? .null,
-      "url": .string(text(attribute["value"]) ?? ""),
-    ]
+    let value = text(attribute["value"]) ?? ""
+    var reference = JSONObject([("source_name", "External analysis")])
+    if fixed {
+      if let uuid = text(attribute["uuid"]) { reference["external_id"] = .string(uuid) }
+      if MISPValueSyntax.isValid(type: "url", value: value) {
+        reference["url"] = .string(value)
+      } else if !value.isEmpty {
+        reference["description"] = .string(value)
+      }
+      return reference.count > 1 ? .object(reference) : nil
+    }
+    reference["external_id"] = attribute["uuid"] ?? .null
+    reference["url"] = .string(value)
+    return .object(reference)
   }
 
   /// Threat level 1/2/3 → 90/60/30, else 50. The official connector compares strings, so an

@@ -288,6 +288,27 @@ private func official(_ options: inout MISPOptions) {
     #expect(official.report["id"] == fixed.report["id"])
   }
 
+  @Test func oddFieldTypesStillGiveValidShapes() throws {
+    let json = """
+      {"Event":{"uuid":"u","info":"odd","date":"2024-01-01","timestamp":1704067200,"Orgc":{"name":"O"},
+      "Attribute":[
+        {"uuid":"a1","type":"domain","category":"Network activity","value":"example.com","to_ids":"1","timestamp":1704067200},
+        {"uuid":"a2","type":"domain","category":"Network activity","value":"example.org","to_ids":null,"comment":null},
+        {"uuid":"a3","type":"link","category":"External analysis","value":"see the vendor blog"},
+        {"uuid":"a4","type":"link","category":"External analysis","value":"https://example.com/post"}],
+      "EventReport":[{"name":{"x":1},"content":"text","timestamp":"1704067300"}]}}
+      """
+    let event = try ConvertedEvent(json: Array(json.utf8)) { $0.createIndicators = true }
+    let detections = event.all("indicator").map { $0["x_opencti_detection"] }
+    #expect(detections == [true, false])
+    let references = event.report["external_references"]?.arrayValue ?? []
+    #expect(references.count == 2)
+    #expect(references[0]["url"] == nil && references[0]["description"] == "see the vendor blog")
+    #expect(references[1]["url"] == "https://example.com/post")
+    #expect(event.all("note").first?["abstract"] == nil)
+    #expect(event.all("indicator").first?["created"] == "2024-01-01T00:00:00.000Z")
+  }
+
   @Test func rejectsWhatIsNotAnEvent() {
     let converter = MISPConverter(options: MISPOptions())
     #expect(throws: MISPEventError.self) { try converter.convert(["a", "b"]) }
