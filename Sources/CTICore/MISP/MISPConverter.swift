@@ -191,8 +191,8 @@ private struct EventRun {
     authorName = name
     authorID = STIXID.identity(name: name, identityClass: "organization")
     author = STIXObjects.sdo("identity", id: authorID, context: context)
-    author["name"] = .string(name)
-    author["identity_class"] = "organization"
+    author.put("name", .string(name))
+    author.put("identity_class", "organization")
   }
 
   // MARK: Attributes
@@ -240,18 +240,18 @@ private struct EventRun {
         let created = cachedMilliseconds(timestamp)
         var indicator = STIXObjects.sdo(
           "indicator", id: STIXID.indicator(pattern: pattern), created: created, modified: created)
-        indicator["name"] = name.map(JSONValue.string)
-        indicator["description"] = .string(comment)
-        indicator["pattern_type"] = .string(patternType)
-        indicator["pattern"] = .string(pattern)
-        indicator["valid_from"] = .string(cachedSeconds(timestamp))
+        indicator.put("name", name.map(JSONValue.string))
+        indicator.put("description", .string(comment))
+        indicator.put("pattern_type", .string(patternType))
+        indicator.put("pattern", .string(pattern))
+        indicator.put("valid_from", .string(cachedSeconds(timestamp)))
         STIXObjects.setList(&indicator, "labels", labels)
-        indicator["created_by_ref"] = .string(authorID)
+        indicator.put("created_by_ref", .string(authorID))
         STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
         STIXObjects.setList(&indicator, "external_references", externalReferences)
-        indicator["x_opencti_main_observable_type"] = observableType.map(JSONValue.string)
-        indicator["x_opencti_detection"] = fixed ? .bool(Self.isTrue(toIDs)) : toIDs
-        indicator["x_opencti_score"] = .int(score)
+        indicator.put("x_opencti_main_observable_type", observableType.map(JSONValue.string))
+        indicator.put("x_opencti_detection", fixed ? .bool(Self.isTrue(toIDs)) : toIDs)
+        indicator.put("x_opencti_score", .int(score))
         result.indicator = indicator
       }
       if options.createObservables, observableType != nil {
@@ -282,15 +282,15 @@ private struct EventRun {
     switch part.kind {
     case .fileName, .pdbPath:
       type = "file"
-      properties["name"] = .string(part.value)
+      properties.put("name", .string(part.value))
     case .fileMD5, .fileSHA1, .fileSHA256:
       type = "file"
       let algorithm = part.kind == .fileMD5 ? "MD5" : part.kind == .fileSHA1 ? "SHA-1" : "SHA-256"
-      properties["hashes"] = .object(JSONObject([(algorithm, .string(part.value))]))
+      properties.put("hashes", .object(JSONObject([(algorithm, .string(part.value))])))
     case .fileNameAndHash(let algorithm, let hash):
       type = "file"
-      properties["name"] = .string(part.value)
-      properties["hashes"] = .object(JSONObject([(algorithm, .string(hash))]))
+      properties.put("name", .string(part.value))
+      properties.put("hashes", .object(JSONObject([(algorithm, .string(hash))])))
     case .ipv4: type = "ipv4-addr"; properties["value"] = .string(part.value)
     case .ipv6: type = "ipv6-addr"; properties["value"] = .string(part.value)
     case .hostname: type = "hostname"; properties["value"] = .string(part.value)
@@ -302,25 +302,25 @@ private struct EventRun {
     case .registryKey: type = "windows-registry-key"; properties["key"] = .string(part.value)
     case .emailSubject:
       type = "email-message"
-      properties["subject"] = .string(part.value)
-      properties["is_multipart"] = true
+      properties.put("subject", .string(part.value))
+      properties.put("is_multipart", true)
     case .githubUser:
       type = "user-account"
-      properties["account_login"] = .string(part.value)
-      properties["account_type"] = "github"
+      properties.put("account_login", .string(part.value))
+      properties.put("account_type", "github")
     case .userAgent:
       // The official connector has no branch for it; fixed mode keeps the observable.
       guard fixed else { return nil }
       type = "user-agent"
-      properties["value"] = .string(part.value)
+      properties.put("value", .string(part.value))
     case .individual:
       var identity = STIXObjects.sdo(
         "identity", id: STIXID.identity(name: part.value, identityClass: "individual"), context: context)
-      identity["name"] = .string(part.value)
-      identity["identity_class"] = "individual"
-      identity["description"] = .string(comment)
+      identity.put("name", .string(part.value))
+      identity.put("identity_class", "individual")
+      identity.put("description", .string(comment))
       STIXObjects.setList(&identity, "labels", labels)
-      identity["created_by_ref"] = .string(authorID)
+      identity.put("created_by_ref", .string(authorID))
       STIXObjects.setList(&identity, "external_references", externalReferences)
       return identity
     case .yara, .sigma:
@@ -333,10 +333,10 @@ private struct EventRun {
     var observable = STIXObjects.sco(type, id: id)
     for member in properties { observable[member.key] = member.value }
     STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
-    observable["x_opencti_description"] = .string(comment)
-    observable["x_opencti_score"] = .int(score)
+    observable.put("x_opencti_description", .string(comment))
+    observable.put("x_opencti_score", .int(score))
     STIXObjects.setList(&observable, "labels", labels)
-    observable["created_by_ref"] = .string(authorID)
+    observable.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&observable, "external_references", externalReferences)
     return observable
   }
@@ -346,8 +346,8 @@ private struct EventRun {
       guard let organisation = sighting["Organisation"]?["name"]?.stringValue, organisation != authorName else { continue }
       let identityID = STIXID.identity(name: organisation, identityClass: "organization")
       var identity = STIXObjects.sdo("identity", id: identityID, context: context)
-      identity["name"] = .string(organisation)
-      identity["identity_class"] = "organization"
+      identity.put("name", .string(organisation))
+      identity.put("identity_class", "organization")
       result.identities.append(identity)
       guard let indicatorID = result.indicator?["id"]?.stringValue, let date = Self.int(sighting["date_sighting"]) else {
         continue
@@ -357,10 +357,10 @@ private struct EventRun {
       let id = STIXID.sighting(
         of: indicatorID, whereSighted: .string(identityID), firstSeen: IDTime(first), lastSeen: IDTime(last))
       var object = STIXObjects.sdo("sighting", id: id, context: context)
-      object["sighting_of_ref"] = .string(indicatorID)
-      object["first_seen"] = .string(first)
-      object["last_seen"] = .string(last)
-      object["where_sighted_refs"] = [.string(identityID)]
+      object.put("sighting_of_ref", .string(indicatorID))
+      object.put("first_seen", .string(first))
+      object.put("last_seen", .string(last))
+      object.put("where_sighted_refs", [.string(identityID)])
       result.sightings.append(object)
     }
   }
@@ -368,11 +368,11 @@ private struct EventRun {
   func relationship(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) -> JSONObject {
     var object = STIXObjects.sdo(
       "relationship", id: STIXID.relationship(type: type, source: source, target: target), context: context)
-    object["relationship_type"] = .string(type)
-    object["created_by_ref"] = .string(authorID)
-    object["source_ref"] = .string(source)
-    object["target_ref"] = .string(target)
-    object["description"] = description.map(JSONValue.string)
+    object.put("relationship_type", .string(type))
+    object.put("created_by_ref", .string(authorID))
+    object.put("source_ref", .string(source))
+    object.put("target_ref", .string(target))
+    object.put("description", description.map(JSONValue.string))
     STIXObjects.setList(&object, "object_marking_refs", markings)
     return object
   }
@@ -452,12 +452,12 @@ private struct EventRun {
     }
     let properties = JSONObject([("value", .string(value))])
     var observable = STIXObjects.sco("text", id: STIXID.observable(type: "text", properties: properties)!)
-    observable["value"] = .string(value)
+    observable.put("value", .string(value))
     STIXObjects.setList(&observable, "object_marking_refs", eventMarkingIDs)
     observable[fixed ? "x_opencti_description" : "description"] = description.flatMap { $0.isNull ? nil : $0 }
-    observable["x_opencti_score"] = .int(eventScore)
+    observable.put("x_opencti_score", .int(eventScore))
     STIXObjects.setList(&observable, "labels", eventLabels)
-    observable["created_by_ref"] = .string(authorID)
+    observable.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&observable, "external_references", references)
     return observable
   }
@@ -509,16 +509,16 @@ private struct EventRun {
     if fixed, modified < dateSeconds { modified = dateSeconds }
     let id = STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds))
     var report = STIXObjects.sdo("report", id: id, created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified))
-    report["name"] = .string(info)
-    report["description"] = .string(info)
-    report["report_types"] = [.string(options.reportType)]
-    report["published"] = .string(Self.seconds(dateSeconds))
-    report["created_by_ref"] = .string(authorID)
+    report.put("name", .string(info))
+    report.put("description", .string(info))
+    report.put("report_types", [.string(options.reportType)])
+    report.put("published", .string(Self.seconds(dateSeconds)))
+    report.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&report, "object_marking_refs", eventMarkingIDs)
     STIXObjects.setList(&report, "labels", eventLabels)
     var refs = objectRefs
     if refs.isEmpty { refs = [fixed ? authorID : "intrusion-set--fc5ee88d-7987-4c00-991e-a863e9aa8a0e"] }
-    report["object_refs"] = .array(refs.map(JSONValue.string))
+    report.put("object_refs", .array(refs.map(JSONValue.string)))
     STIXObjects.setList(&report, "external_references", externalReferences)
     STIXObjects.setList(&report, "x_opencti_files", files)
     return report
@@ -533,11 +533,11 @@ private struct EventRun {
     var object = STIXObjects.sdo(
       "note", id: STIXID.note(content: content, created: IDTime(created)), created: Self.milliseconds(timestamp),
       modified: Self.milliseconds(timestamp))
-    object["created_by_ref"] = .string(authorID)
+    object.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
-    object["abstract"] = fixed ? Self.text(note["name"]).map(JSONValue.string) : note["name"].flatMap { $0.isNull ? nil : $0 }
-    object["content"] = .string(content)
-    object["object_refs"] = [.string(reportID)]
+    object.put("abstract", fixed ? Self.text(note["name"]).map(JSONValue.string) : note["name"].flatMap { $0.isNull ? nil : $0 })
+    object.put("content", .string(content))
+    object.put("object_refs", [.string(reportID)])
     return object
   }
 
@@ -611,14 +611,14 @@ private struct EventRun {
     if fixed {
       if let uuid = text(attribute["uuid"]) { reference["external_id"] = .string(uuid) }
       if MISPValueSyntax.isValid(type: "url", value: value) {
-        reference["url"] = .string(value)
+        reference.put("url", .string(value))
       } else if !value.isEmpty {
-        reference["description"] = .string(value)
+        reference.put("description", .string(value))
       }
       return reference.count > 1 ? .object(reference) : nil
     }
-    reference["external_id"] = attribute["uuid"] ?? .null
-    reference["url"] = .string(value)
+    reference.put("external_id", attribute["uuid"] ?? .null)
+    reference.put("url", .string(value))
     return .object(reference)
   }
 

@@ -6,9 +6,14 @@ public enum UUIDv5 {
 
   /// The lower-case text form of the version-5 UUID of `name` in `namespace`.
   public static func make(namespace: [UInt8], name: String) -> String {
+    make(namespace: namespace, name: Array(name.utf8))
+  }
+
+  /// As `make(namespace:name:)`, for a name already in UTF-8.
+  public static func make(namespace: [UInt8], name: [UInt8]) -> String {
     precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
     var input = namespace
-    input.append(contentsOf: name.utf8)
+    input.append(contentsOf: name)
     var bytes = Array(Digest.sha1.hash(input).prefix(16))
     bytes[6] = (bytes[6] & 0x0F) | 0x50
     bytes[8] = (bytes[8] & 0x3F) | 0x80
