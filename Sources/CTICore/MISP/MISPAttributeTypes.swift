@@ -14,6 +14,8 @@ struct MISPResolved: Equatable {
     case yara, sigma
     /// Fixed mode: a file known by its name and a hash (`filename|md5`, `malware-sample`).
     case fileNameAndHash(hashAlgorithm: String, hash: String)
+    /// Fixed mode: the connection of `ip-src|port` / `ip-dst|port` (value: the address).
+    case connection(toDestination: Bool, port: Int, ipv6: Bool)
   }
 
   var kind: Kind
@@ -36,6 +38,7 @@ struct MISPResolved: Equatable {
     case .text: "Text"
     case .githubUser: "User-Account"
     case .individual: "Identity"
+    case .connection: "Network-Traffic"
     case .yara, .sigma: nil
     }
   }
@@ -68,6 +71,12 @@ struct MISPResolved: Equatable {
     case .text: return stix("text", "value")
     case .githubUser: return stix("user-account", "account_login")
     case .individual: return nil
+    case .connection(let toDestination, let port, _):
+      let side = toDestination ? "dst" : "src"
+      return (
+        "stix",
+        "[network-traffic:\(side)_ref.value = '\(Self.escape(value))' AND network-traffic:\(side)_port = \(port)]"
+      )
     }
   }
 
@@ -160,8 +169,15 @@ enum MISPAttributeTypes {
     case "ip-src", "ip-dst":
       return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
     case "ip-src|port", "ip-dst|port":
-      let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
-      return ip(host).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      guard let bar = value.lastIndex(of: "|"), let address = ip(String(value[..<bar])) else {
+        return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      }
+      guard let port = Int(PythonText.strip(String(value[value.index(after: bar)...]))), (0...65535).contains(port) else {
+        return [address]
+      }
+      let connection = MISPResolved.Kind.connection(
+        toDestination: type == "ip-dst|port", port: port, ipv6: address.kind == .ipv6)
+      return [address, MISPResolved(kind: connection, value: address.value)]
     case "hostname|port":
       let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
       return [MISPResolved(kind: .hostname, value: host)]

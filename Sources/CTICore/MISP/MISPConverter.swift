@@ -323,6 +323,14 @@ private struct EventRun {
       identity.put("created_by_ref", .string(authorID))
       STIXObjects.setList(&identity, "external_references", externalReferences)
       return identity
+    case .connection(let toDestination, let port, let ipv6):
+      type = "network-traffic"
+      let addressType = ipv6 ? "ipv6-addr" : "ipv4-addr"
+      guard let address = STIXID.observable(type: addressType, properties: JSONObject([("value", .string(part.value))]))
+      else { return nil }
+      properties.put(toDestination ? "dst_ref" : "src_ref", .string(address))
+      properties.put(toDestination ? "dst_port" : "src_port", .int(port))
+      properties.put("protocols", [.string(ipv6 ? "ipv6" : "ipv4")])
     case .yara, .sigma:
       return nil
     }

@@ -164,6 +164,8 @@ private func official(_ options: inout MISPOptions) {
     #expect(!patterns.contains { $0.contains("0749bae92ca336a02c83d126e04ec628") })
     #expect(patterns.contains("[domain-name:value = 'c2.example.net']"))
     #expect(!patterns.contains("[ipv4-addr:value = '198.51.100.7']"))
+    #expect(patterns.contains("[ipv4-addr:value = '192.0.2.44']"))
+    #expect(!patterns.contains { $0.hasPrefix("[network-traffic") })
     // The IPv4 regex fails on a defanged address, so it is typed IPv6.
     #expect(patterns.contains("[ipv6-addr:value = '203.0.113[.]5']"))
     // A padded hash loses both indicator and observable.
@@ -188,6 +190,16 @@ private func official(_ options: inout MISPOptions) {
     let file = event.all("file").first { $0["name"] == "dropper.exe" && $0["hashes"] != nil }
     #expect(file?["hashes"]?["MD5"] == "0749bae92ca336a02c83d126e04ec628")
     #expect(event.all("indicator").first { $0["pattern_type"] == "yara" }?["name"] == "yara")
+    // ip-dst|port: the address as the official connector has it, plus the connection.
+    #expect(patterns.contains("[ipv4-addr:value = '192.0.2.44']"))
+    let connection = "[network-traffic:dst_ref.value = '192.0.2.44' AND network-traffic:dst_port = 8443]"
+    #expect(patterns.contains(connection))
+    let address = STIXID.observable(JSONObject([("type", "ipv4-addr"), ("value", "192.0.2.44")]))!
+    let traffic = event.all("network-traffic").first
+    #expect(traffic?["dst_ref"] == .string(address))
+    #expect(traffic?["dst_port"] == 8443)
+    #expect(traffic?["protocols"] == ["ipv4"])
+    #expect(event.relationship("based-on", STIXID.indicator(pattern: connection), traffic!["id"]!.stringValue!) != nil)
   }
 
   @Test func fixedIPDetection() {
