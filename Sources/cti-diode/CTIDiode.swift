@@ -13,6 +13,7 @@ struct CTIDiode: ParsableCommand {
       Examples:
         cti-misp --feed https://… | cti-diode export /mnt/usb
         cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
+        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
       """,
     subcommands: [Import.self, Export.self]
   )
@@ -37,7 +38,7 @@ struct S3Options: ParsableArguments {
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Read diode files and write each one's envelope as an NDJSON line on stdout.",
+    abstract: "Read diode files; write each one's envelope as an NDJSON line on stdout, or push it to OpenCTI.",
     discussion: """
       Files are read in modification-time order, then by name. What was imported is remembered \
       by name, size and SHA-256 in --state, never by timestamp, so files copied with old or \
@@ -45,11 +46,20 @@ struct Import: ParsableCommand {
       DIR/.rejected/ with a .reason note. One pass by default; --interval keeps polling, and \
       SIGTERM stops cleanly between files.
 
+      With --push each file is pushed to OPENCTI_URL instead, as the official importer does: \
+      as its own connector (registered once per run), impersonating its applicant mapped \
+      through --applicant-mappings (unmapped: the token's user, with a warning), into a work \
+      of its own closed when the file is done (in error if its push failed). A file is \
+      recorded in --state and deleted only after its push succeeded; a file whose push fails \
+      stays where it is for the next run, the other files go on, and the run exits 1 (69 if \
+      OpenCTI cannot be reached at the start, 77 if the token is refused).
+
       Examples:
         cti-diode import /mnt/usb | cti-push
         cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
         S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
         DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
+        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --applicant-mappings src:dst
       """)
 
   @Argument(
@@ -63,7 +73,7 @@ struct Import: ParsableCommand {
 
   @Flag(
     inversion: .prefixedNo,
-    help: "Delete each file once its envelope is written and flushed (env DIODE_IMPORT_DELETE_AFTER_IMPORT; default on).")
+    help: "Delete each file once its envelope is written and flushed, or pushed (env DIODE_IMPORT_DELETE_AFTER_IMPORT; default on).")
   var deleteAfterImport: Bool?
 
   @Option(
@@ -80,7 +90,7 @@ struct Import: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Map source users to target users, src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS); rewrites applicant_id, unmapped → null.",
+      "Map source users to target users, src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS); rewrites applicant_id (unmapped → null), or with --push picks the user to impersonate.",
       valueName: "pairs"))
   var applicantMappings: String?
 
@@ -93,6 +103,11 @@ struct Import: ParsableCommand {
   @Flag(help: "fsync the state journal after each file.")
   var durableState = false
 
+  @Flag(help: "Push each file to OpenCTI (OPENCTI_URL, OPENCTI_TOKEN) instead of writing it to stdout (env CTI_DIODE_IMPORT_PUSH).")
+  var push = false
+
+  @OptionGroup(title: "OpenCTI (with --push)") var opencti: OpenCTIOptions
+
   @OptionGroup(title: "S3") var s3: S3Options
 
   @OptionGroup var common: CommonOptions
@@ -103,8 +118,9 @@ struct Import: ParsableCommand {
       let diagnostics = try common.diagnostics(tool: "cti-diode", configuration: configuration)
       let flags = DiodeImportSettings.Flags(
         source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
-        applicantMappings: applicantMappings, settle: settle, durableState: durableState)
-      let settings = try DiodeImportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration, diagnostics: diagnostics)
+        applicantMappings: applicantMappings, settle: settle, durableState: durableState, push: push ? true : nil)
+      let settings = try DiodeImportSettings(
+        flags: flags, s3Flags: s3.flags, opencti: opencti, configuration: configuration, diagnostics: diagnostics)
       return try DiodeImportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
     }
   }

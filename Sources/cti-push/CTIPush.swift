@@ -29,11 +29,7 @@ struct CTIPush: ParsableCommand {
 
   @OptionGroup var common: CommonOptions
 
-  @Option(help: ArgumentHelp("OpenCTI base URL (env OPENCTI_URL).", valueName: "url"))
-  var url: String?
-
-  @Option(help: ArgumentHelp("API token (env OPENCTI_TOKEN; prefer the environment).", valueName: "token"))
-  var token: String?
+  @OptionGroup(title: "Platform") var platform: OpenCTIOptions
 
   @Option(help: ArgumentHelp("This connector's UUID, stable between runs (env CONNECTOR_ID).", valueName: "uuid"))
   var connectorId: String?
@@ -86,10 +82,11 @@ struct CTIPush: ParsableCommand {
       let diagnostics = try common.diagnostics(tool: "cti-push", configuration: configuration)
       var warnings: [String] = []
       let settings = try PushSettings.resolve(
-        configuration, url: url, token: token, connectorId: check ? (connectorId ?? "check") : connectorId,
+        configuration, url: platform.url, token: platform.token, connectorId: check ? (connectorId ?? "check") : connectorId,
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
-        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout, offline: dryRun, warnings: &warnings)
+        applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
+        http: try platform.httpOptions(configuration), offline: dryRun, warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
         .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)

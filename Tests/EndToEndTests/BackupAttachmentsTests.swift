@@ -87,3 +87,62 @@ import Testing
     #expect(noFetch.status == 0, "\(noFetch.stderr)")
   }
 }
+
+/// The pipeline issue 3 names: `cti-stream | cti-backup` against the fake platform, attachments
+/// included (one of them missing on the platform).
+@Suite struct StreamToBackupPipelineTests {
+  let platform = FakePlatform.shared
+
+  @Test func streamIntoBackupStoresObjectsWithTheirAttachments() throws {
+    let token = FakePlatform.unique("token")
+    let present = FakePlatform.unique("import/Report/r1") + "/notes.txt"
+    let absent = FakePlatform.unique("import/Report/r1") + "/missing.pdf"
+    try platform.addFile(path: present, bytes: Array("attached text".utf8), token: token)
+    try platform.addFile(path: absent, bytes: Array("not here".utf8), token: token, status: 404)
+
+    let report = stixID("report", 700)
+    let indicator = stixID("indicator", 701)
+    func payload(_ line: String) -> String {
+      // A stream line without its "id"/"event" prefix is the platform's payload.
+      let start = line.range(of: #","version":"#)!.lowerBound
+      return "{" + line[line.index(after: start)...]
+    }
+    let withFiles = BackupAttachmentsTests().eventWithFiles(
+      id: report,
+      files: [("notes.txt", "/storage/get/\(present)", nil), ("missing.pdf", "/storage/get/\(absent)", nil)])
+    var stream = FakePlatform.Stream()
+    stream.token = token
+    stream.events = [
+      FakePlatform.Event(id: "1705327229000-0", event: "create", data: payload(withFiles)),
+      FakePlatform.Event(id: "1705327229001-0", event: "create", data: payload(streamLine("create", id: indicator))),
+      FakePlatform.Event(id: "1705327229002-0", event: "delete", data: payload(streamLine("delete", id: indicator))),
+    ]
+    stream.hold = false
+    stream.heartbeat = 0
+    try platform.install(stream)
+
+    let folder = try TemporaryFolder()
+    let bin = ToolRunner.binDirectory.path
+    let script =
+      "'\(bin)/cti-stream' --recover false --max-events 3 | '\(bin)/cti-backup' '\(folder.path)'; echo \"${PIPESTATUS[0]} ${PIPESTATUS[1]}\" > '\(folder.path)/status'"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    process.environment = [
+      "PATH": "/usr/bin:/bin", "OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token,
+      "CONNECTOR_LIVE_STREAM_ID": stream.name,
+    ]
+    let errors = Pipe()
+    process.standardError = errors
+    try process.run()
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(folder.read("status")?.trimmingCharacters(in: .whitespacesAndNewlines) == "0 1", "the missing file makes cti-backup exit 1: \(stderr)")
+    #expect(stderr.contains("missing.pdf") && stderr.contains("HTTP 404"))
+    #expect(!stderr.contains(token))
+    #expect(folder.names("opencti_data/20240115T140000Z") == [report + ".json"], "the indicator was created then deleted")
+    let stored = try BackupAttachmentsTests().files(in: folder, id: report)
+    #expect(stored[0]["data"] as? String == Data("attached text".utf8).base64EncodedString())
+    #expect(stored[1]["data"] == nil)
+  }
+}

@@ -166,6 +166,12 @@ func stixID(_ type: String, _ n: Int) -> String {
     #expect(first.stdoutLines.count == 3)
     #expect(folder.read("state.json") == #"{"current":"20240115T140200Z"}"#)
 
+    try folder.write("state.json", "{broken")
+    let corrupt = try ToolRunner.run("cti-backup", ["restore", "--state", state, folder.path])
+    #expect(corrupt.status == 78)
+    #expect(corrupt.stderr.contains("state file"))
+    #expect(corrupt.stdout.isEmpty)
+
     try folder.write("state.json", #"{"current":"20240115T140000Z"}"#)
     let resumed = try ToolRunner.run("cti-backup", ["restore", "--state", state, folder.path])
     #expect(resumed.stdoutLines.count == 2)
@@ -221,6 +227,37 @@ func stixID(_ type: String, _ n: Int) -> String {
     process.waitUntilExit()
     let status = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+  }
+
+  @Test func logLevelAndJSONLogLinesOnStderr() throws {
+    let folder = try TemporaryFolder()
+    let lines = Array((streamLine("create", id: stixID("indicator", 1)) + "\nnot json\n").utf8)
+    let json = try ToolRunner.run(
+      "cti-backup", ["--log-format", "json", folder.path], stdin: lines, environment: ["CONNECTOR_LOG_LEVEL": "info"])
+    #expect(json.status == 1)
+    let records = json.stderr.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    #expect(!records.isEmpty && records.allSatisfy { $0 != nil }, "every stderr line is a JSON object: \(json.stderr)")
+    #expect(records.contains { $0?["level"] as? String == "error" && ($0?["message"] as? String)?.hasPrefix("line 2:") == true })
+    #expect(records.contains { $0?["level"] as? String == "info" && $0?["tool"] as? String == "cti-backup" })
+
+    let quiet = try ToolRunner.run("cti-backup", [folder.path], stdin: lines, environment: ["CONNECTOR_LOG_LEVEL": "error"])
+    #expect(quiet.stderr.contains("line 2:"))
+    #expect(!quiet.stderr.contains("records:"), "the info summary is below the error level")
+    let bad = try ToolRunner.run("cti-backup", ["--log-level", "loud", folder.path], stdin: lines)
+    #expect(bad.status == 78)
+  }
+
+  @Test func fsyncWritesTheSameTree() throws {
+    let folder = try TemporaryFolder()
+    let lines = (1...20).map { streamLine("create", id: stixID("indicator", $0)) }.joined(separator: "\n")
+    let result = try ToolRunner.run("cti-backup", ["--fsync", folder.path], stdin: Array(lines.utf8))
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(folder.names("opencti_data/20240115T140000Z").count == 20)
+    let viaEnv = try ToolRunner.run(
+      "cti-backup", [folder.path], stdin: Array(lines.utf8), environment: ["BACKUP_FSYNC": "yes"])
+    #expect(viaEnv.status == 0)
+    let wrong = try ToolRunner.run("cti-backup", [folder.path], stdin: Array(lines.utf8), environment: ["BACKUP_FSYNC": "often"])
+    #expect(wrong.status == 78)
   }
 
   @Test func helpShowsExamples() throws {

@@ -202,6 +202,16 @@ import Testing
     #expect(works(state).first?["in_error"] == true)
   }
 
+  @Test func strictStillPushesTheObjectsCollectedBeforeTheBadLine() throws {
+    let target = try target()
+    let result = try push(target, [indicator(1), indicator(2), "not json", indicator(3)], ["--strict"])
+    #expect(result.status == 65)
+    let state = try state(target)
+    let pushed = (state["bundles"]?.arrayValue ?? []).flatMap { $0["object_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    #expect(pushed == [id("indicator", 1), id("indicator", 2)], "the good lines before the stop are not lost")
+    #expect(works(state).first?["in_error"] == true)
+  }
+
   @Test func syncEventsApplyDeletesAndMergesOnlyWhenAsked() throws {
     let events = [
       "{\"id\":\"1-0\",\"event\":\"create\",\"version\":\"4\",\"type\":\"create\",\"data\":\(indicator(1))}",
@@ -214,7 +224,10 @@ import Testing
     #expect(skipped.status == 0, "\(skipped.stderr)")
     let skippedState = try state(skipping)
     #expect(skippedState["edits"] == [])
-    #expect(skippedState["bundles"]?.arrayValue?.flatMap { $0["object_ids"]?.arrayValue ?? [] } == [.string(id("indicator", 1)), .string(id("indicator", 2))])
+    // The merge is skipped, but the merged target's new state (its data) is still pushed.
+    #expect(
+      skippedState["bundles"]?.arrayValue?.flatMap { $0["object_ids"]?.arrayValue ?? [] }
+        == [.string(id("indicator", 1)), .string(id("indicator", 2)), .string(id("indicator", 2))])
     #expect(skipped.stderr.contains("1 deletes skipped (--apply-deletes)"))
     #expect(skipped.stderr.contains("1 merges skipped (--apply-merges)"))
 
@@ -225,7 +238,9 @@ import Testing
     #expect(appliedState["edits"]?.arrayValue?.map { $0["op"] } == ["delete", "merge"])
     #expect(appliedState["edits"]?.arrayValue?.first?["id"]?.stringValue == id("indicator", 1))
     #expect(appliedState["edits"]?.arrayValue?[1]["sources"] == [.string(id("indicator", 3))])
-    #expect(appliedState["bundles"]?.arrayValue?.count == 1, "the create and the update before the delete go in one bundle")
+    let appliedBundles = appliedState["bundles"]?.arrayValue ?? []
+    #expect(appliedBundles.count == 2, "the create and the update before the delete go in one bundle, the merged target after the merge")
+    #expect(appliedBundles.last?["object_ids"] == [.string(id("indicator", 2))])
     #expect(applied.stderr.contains("1 deleted, 1 merged"))
   }
 
@@ -268,6 +283,18 @@ import Testing
     let tooOld = try ToolRunner.run("cti-push", ["--check"], environment: old.environment)
     #expect(tooOld.status == 76)
     #expect(tooOld.stderr.contains("6.2.4 is too old"))
+  }
+
+  @Test func tlsIsVerifiedAndTakesTheSharedPlatformOptions() throws {
+    var target = try target()
+    target.environment["OPENCTI_URL"] = platform.tlsBaseURL
+    let unverified = try ToolRunner.run("cti-push", ["--check"], environment: target.environment)
+    #expect(unverified.status != 0, "a self-signed certificate is refused by default")
+    let bundle = try ToolRunner.run("cti-push", ["--check", "--ca-bundle", platform.certificatePath], environment: target.environment)
+    #expect(bundle.status == 0, "\(bundle.stderr)")
+    let insecure = try ToolRunner.run(
+      "cti-push", ["--check"], environment: target.environment.merging(["OPENCTI_SSL_VERIFY": "false"]) { $1 })
+    #expect(insecure.status == 0, "\(insecure.stderr)")
   }
 
   @Test func dryRunPrintsTheRequestsAndSendsNothing() throws {

@@ -123,6 +123,32 @@ import Testing
     #expect(seen.last == stream.events.last?.id)
   }
 
+  /// `cti-stream --state s | head -n 3`: once the reader is gone, the state names the last
+  /// event that reached it, never one that could not be written.
+  @Test func a_closed_pipe_never_advances_the_state_past_what_was_written() throws {
+    var stream = FakePlatform.Stream()
+    stream.events = Self.events(8)
+    stream.delay = 0.4
+    stream.heartbeat = 100
+    try platform.install(stream)
+    let folder = try TemporaryFolder()
+    let state = folder.path + "/state.json"
+    let tool = ToolRunner.binDirectory.appendingPathComponent("cti-stream").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", "'\(tool)' --state '\(state)' --recover false --idle-exit 20 | head -n 3 > '\(folder.path)/got'; echo ${PIPESTATUS[0]} > '\(folder.path)/status'"]
+    process.environment = environment(stream).merging(["PATH": "/usr/bin:/bin"]) { $1 }
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    #expect(folder.read("status")?.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "EPIPE is a clean exit")
+    let lines = (folder.read("got") ?? "").split(separator: "\n")
+    #expect(lines.count == 3)
+    let saved = try JSONSerialization.jsonObject(with: Data((folder.read("state.json") ?? "{}").utf8)) as? [String: Any]
+    // The fourth event met the closed pipe; the state stays on the third.
+    #expect(saved?["start_from"] as? String == stream.events[2].id)
+  }
+
   @Test func reconnects_after_a_drop_a_stall_a_500_and_a_clean_close() throws {
     var stream = FakePlatform.Stream()
     stream.events = Self.events(6)

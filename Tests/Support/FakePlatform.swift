@@ -14,6 +14,9 @@ import Foundation
 public final class FakePlatform: Sendable {
   /// The shared instance; the first use starts the server (a few hundred ms).
   public static let shared: FakePlatform = {
+    // Control sockets and tools' pipes may close under a write: that must be an error, not the
+    // end of the test process.
+    RecordWriter.ignoreBrokenPipe()
     do { return try FakePlatform() } catch { fatalError("cannot start the fake OpenCTI platform: \(error)") }
   }()
 

@@ -51,17 +51,7 @@ public struct StderrLogHandler: LogHandler {
       line = JSONWriter.serialize(.object(object))
     }
     line.append(0x0A)
-    line.withUnsafeBytes { raw in
-      var offset = 0
-      while offset < raw.count {
-        let written = write(2, raw.baseAddress! + offset, raw.count - offset)
-        if written <= 0 {
-          if written < 0 && errno == EINTR { continue }
-          return
-        }
-        offset += written
-      }
-    }
+    _ = FileSystem.writeAll(line, to: 2)
   }
 
   static func levelName(_ level: Logger.Level) -> String {

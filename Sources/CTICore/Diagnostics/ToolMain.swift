@@ -8,7 +8,8 @@ import ArgumentParser
 
 /// Runs a tool's body and turns what it throws into the documented exit codes: a closed stdout
 /// is a clean exit, `ExitCoded` errors print their message on stderr and exit with their code,
-/// anything else exits 1 with its message.
+/// malformed JSON that reached the top (a state or config file) exits 65, and anything else is a
+/// bug: exit 70 with its message.
 public enum ToolMain {
   public static func run(tool: String, _ body: () throws -> ExitStatus) throws -> Never {
     RecordWriter.ignoreBrokenPipe()
@@ -24,16 +25,18 @@ public enum ToolMain {
       status = error.exitStatus
     } catch let error as ValidationError {
       throw error
+    } catch let error as JSONError {
+      printError(tool: tool, "not valid JSON: \(error)")
+      status = .dataError
     } catch {
       printError(tool: tool, "\(error)")
-      status = .partial
+      status = .software
     }
     exit(status.rawValue)
   }
 
   /// Prints `tool: error: message` on stderr (used before logging is set up, and for fatal errors).
   public static func printError(tool: String, _ message: String) {
-    let line = Array("\(tool): error: \(message)\n".utf8)
-    line.withUnsafeBytes { _ = write(2, $0.baseAddress!, $0.count) }
+    _ = FileSystem.writeAll(Array("\(tool): error: \(message)\n".utf8), to: 2)
   }
 }

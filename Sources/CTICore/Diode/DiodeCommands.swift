@@ -88,10 +88,13 @@ public struct DiodeImportSettings: Sendable {
     public var applicantMappings: String?
     public var settle: String?
     public var durableState: Bool
+    /// `--push`: push each file to OpenCTI instead of writing it to stdout.
+    public var push: Bool?
 
     public init(
       source: String? = nil, state: String? = nil, deleteAfterImport: Bool? = nil, retention: Int? = nil,
-      interval: String? = nil, applicantMappings: String? = nil, settle: String? = nil, durableState: Bool = false
+      interval: String? = nil, applicantMappings: String? = nil, settle: String? = nil, durableState: Bool = false,
+      push: Bool? = nil
     ) {
       self.source = source
       self.state = state
@@ -101,6 +104,7 @@ public struct DiodeImportSettings: Sendable {
       self.applicantMappings = applicantMappings
       self.settle = settle
       self.durableState = durableState
+      self.push = push
     }
   }
 
@@ -131,11 +135,15 @@ public struct DiodeImportSettings: Sendable {
   /// Pause between passes; nil for a single pass.
   public var interval: Double?
   /// nil: applicant ids pass through unchanged.
-  public var mappings: ApplicantMappings?
+  public var mappings: ApplicantMap?
+  /// Set with `--push`: where each file is pushed instead of being written to stdout.
+  public var push: DiodePushSettings?
 
-  public init(flags: Flags, s3Flags: S3Flags = S3Flags(), configuration: Configuration, diagnostics: Diagnostics)
-    throws(ConfigError)
-  {
+  /// `opencti` (URL, token, TLS) is only read with `--push`.
+  public init(
+    flags: Flags, s3Flags: S3Flags = S3Flags(), opencti: OpenCTIOptions = OpenCTIOptions(), configuration: Configuration,
+    diagnostics: Diagnostics
+  ) throws(ConfigError) {
     var s3Location: S3Location?
     if let source = flags.source {
       if source.hasPrefix("s3://") {
@@ -172,7 +180,12 @@ public struct DiodeImportSettings: Sendable {
       interval = 60  // the official importer's fixed period
     }
     if let text = configuration.string(Self.applicantMappings, flag: flags.applicantMappings) {
-      mappings = ApplicantMappings(parsing: text) { diagnostics.warning($0) }
+      var warnings: [String] = []
+      mappings = ApplicantMap(parsing: text, warnings: &warnings)
+      for warning in warnings { diagnostics.warning(warning) }
+    }
+    if try configuration.bool(DiodePushSettings.push, flag: flags.push, default: false) {
+      push = try DiodePushSettings(configuration: configuration, opencti: opencti, applicants: mappings)
     }
     if let s3Location {
       let s3Retention = try configuration.int(Self.s3Retention, flag: flags.retention, default: 7)
@@ -204,11 +217,23 @@ public final class DiodeImportRun {
       diagnostics.warning("without --state, files kept after import are imported again by the next run")
     }
     let state = try ImportState(path: settings.statePath, durable: settings.durableState)
-    let output = RecordWriter()
-    let mappings = settings.mappings
-    let deliver: (DiodeFile, DiodeItem) throws -> Void = { file, _ in
-      let line = mappings.map { file.line(replacingApplicant: .some($0.target(for: file.applicantID))) } ?? file.line()
-      try output.writeRecord(line)
+    let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
+    var pusher: DiodePusher?
+    if let push = settings.push {
+      let transport = try HTTPGraphQLTransport(url: push.url, token: push.token, options: push.http, logger: diagnostics.logger)
+      let started = DiodePusher(transport: transport, options: push.pipeline, diagnostics: diagnostics)
+      try started.start()
+      diagnostics.logger.info("pushing to OpenCTI \(started.session.platformVersion ?? "?") at \(push.url)")
+      deliver = { file, item in started.deliver(file, item) }
+      pusher = started
+    } else {
+      let output = RecordWriter()
+      let mappings = settings.mappings
+      deliver = { file, _ in
+        let line = mappings.map { map in file.line(replacingApplicant: .some(file.applicantID.flatMap { map[$0] })) } ?? file.line()
+        try output.writeRecord(line)
+        return .delivered
+      }
     }
     // The official order: the folder first, then S3.
     var importers: [(check: () throws -> Void, importer: DiodeImporter)] = []
@@ -228,6 +253,7 @@ public final class DiodeImportRun {
       for (check, importer) in importers where !total.stopped {
         do {
           try check()
+          pusher?.beginPass()
           let summary = try importer.runPass()
           total += summary
           if settings.interval != nil, summary.imported + summary.rejected > 0 {
@@ -238,7 +264,9 @@ public final class DiodeImportRun {
         }
       }
     } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
-    if !quiet { diagnostics.logger.info("\(Self.describe(total))") }
+    if !quiet {
+      diagnostics.logger.info("\(Self.describe(total))\(pusher.map { "; " + $0.summary } ?? "")")
+    }
     return diagnostics.finalStatus
   }
 
@@ -264,6 +292,7 @@ public final class DiodeImportRun {
     var details: [String] = []
     if summary.alreadyImported > 0 { details.append("\(summary.alreadyImported) already imported") }
     if summary.rejected > 0 { details.append("\(summary.rejected) rejected") }
+    if summary.failed > 0 { details.append("\(summary.failed) not pushed, left in place") }
     if summary.deferred > 0 { details.append("\(summary.deferred) left for later") }
     if summary.expired > 0 { details.append("\(summary.expired) removed by retention") }
     if summary.stopped { details.append("stopped by a signal") }

@@ -50,19 +50,7 @@ public struct DirectorySink: DiodeSink {
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw FileSystemError("create", temporary) }
     var failure: FileSystemError?
-    let complete = content.withUnsafeBytes { raw -> Bool in
-      var offset = 0
-      while offset < raw.count {
-        let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return false
-        }
-        offset += written
-      }
-      return true
-    }
-    if !complete { failure = FileSystemError("write", temporary) }
+    if !FileSystem.writeAll(content, to: descriptor) { failure = FileSystemError("write", temporary) }
     if failure == nil, durable, fsync(descriptor) != 0 { failure = FileSystemError("fsync", temporary) }
     if failure == nil {
       // Set before the rename, so the file never shows as .json with another time.

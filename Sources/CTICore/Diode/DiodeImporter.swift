@@ -1,29 +1,12 @@
-/// `DIODE_IMPORT_APPLICANT_MAPPINGS`: `src1:dst1,src2:dst2`, read as the official importer does
-/// (entries trimmed, empty ones skipped, malformed ones reported and ignored).
-public struct ApplicantMappings: Sendable, Equatable {
-  public var pairs: [String: String]
-
-  public init(_ pairs: [String: String] = [:]) { self.pairs = pairs }
-
-  /// Parses the setting; `warn` receives each ignored entry's message.
-  public init(parsing text: String, warn: (String) -> Void) {
-    pairs = [:]
-    for raw in text.split(separator: ",", omittingEmptySubsequences: false) {
-      let entry = String(raw).trimmingSpaces
-      if entry.isEmpty { continue }
-      let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-      guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-        warn("applicant mapping '\(entry)' is not source:target, ignored")
-        continue
-      }
-      pairs[parts[0]] = parts[1]
-    }
-  }
-
-  /// The target user for a source applicant; nil (no impersonation) when unmapped.
-  public func target(for applicant: String?) -> String? {
-    applicant.flatMap { pairs[$0] }
-  }
+/// What became of a file handed to the importer's `deliver`.
+public enum DiodeDelivery: Sendable, Equatable {
+  /// Written out or pushed: the file is recorded as imported, and deleted when asked.
+  case delivered
+  /// Not delivered this time (the platform refused or failed, already reported): the file
+  /// stays in place and unrecorded, for a later pass or run.
+  case failed
+  /// The destination can never take the file as it is: it is quarantined with this reason.
+  case refused(String)
 }
 
 /// How an import pass treats files.
@@ -50,6 +33,8 @@ public struct DiodeImportSummary: Sendable, Equatable {
   /// Files already imported earlier (state), left alone or deleted now.
   public var alreadyImported = 0
   public var rejected = 0
+  /// Files whose delivery failed (a push refused or failing), left in place for a later run.
+  public var failed = 0
   /// Files left for a later pass (still being written, unreadable).
   public var deferred = 0
   /// Files removed by retention.
@@ -63,6 +48,7 @@ public struct DiodeImportSummary: Sendable, Equatable {
     lhs.imported += rhs.imported
     lhs.alreadyImported += rhs.alreadyImported
     lhs.rejected += rhs.rejected
+    lhs.failed += rhs.failed
     lhs.deferred += rhs.deferred
     lhs.expired += rhs.expired
     lhs.stopped = lhs.stopped || rhs.stopped
@@ -70,20 +56,21 @@ public struct DiodeImportSummary: Sendable, Equatable {
 }
 
 /// Reads diode files from a source in mtime-then-name order, validates each, hands the valid ones
-/// to `deliver` (stdout or a push), and only after `deliver` returned records them in the state
-/// and deletes them. Invalid files are quarantined with a reason, never deleted.
+/// to `deliver` (stdout or a push), and only once `deliver` says it delivered a file records it
+/// in the state and deletes it. A failed delivery leaves the file as it was; invalid files, and
+/// files the destination refuses, are quarantined with a reason, never deleted.
 public final class DiodeImporter {
   public let source: any DiodeSource
   public let state: ImportState
   public let options: DiodeImportOptions
   public let diagnostics: Diagnostics
-  private let deliver: (DiodeFile, DiodeItem) throws -> Void
+  private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
-    deliver: @escaping (DiodeFile, DiodeItem) throws -> Void
+    deliver: @escaping (DiodeFile, DiodeItem) throws -> DiodeDelivery
   ) {
     self.source = source
     self.state = state
@@ -164,7 +151,17 @@ public final class DiodeImporter {
       try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
       return true
     }
-    try deliver(envelope, item)
+    switch try deliver(envelope, item) {
+    case .delivered: break
+    case .failed:
+      summary.failed += 1
+      return false
+    case .refused(let reason):
+      let moved = try source.quarantine(item, content: bytes, reason: reason)
+      summary.rejected += 1
+      try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: moved))
+      return true
+    }
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
     if options.deleteAfterImport {

@@ -64,12 +64,12 @@ public final class BackupRestore {
           unresolved.append(id)
           continue
         }
-        resolve(Self.references(of: found))
+        resolve(found.references(includingCustom: false))
         present.insert(id)
         pulled.append(found)
       }
     }
-    for object in objects { resolve(Self.references(of: object)) }
+    for object in objects { resolve(object.references(includingCustom: false)) }
 
     var writer = JSONWriter(capacity: 1 << 16)
     writer.append("{\"type\":\"bundle\",\"id\":")
@@ -101,19 +101,6 @@ public final class BackupRestore {
     let bundle = try RawObject(bytes)
     guard let elements = bundle.arrayElements("objects") else { throw BackupError("no objects list") }
     return try elements.map { range throws in try RawObject(bytes, range: range) }
-  }
-
-  /// The ids an object references through its top-level `*_ref` and `*_refs` keys.
-  static func references(of object: RawObject) -> [String] {
-    var result: [String] = []
-    for member in object.members where !member.key.hasPrefix("x_") {
-      if member.key.hasSuffix("_ref") {
-        if let id = object.string(member.key) { result.append(id) }
-      } else if member.key.hasSuffix("_refs") {
-        result.append(contentsOf: object.stringArray(member.key) ?? [])
-      }
-    }
-    return result
   }
 }
 

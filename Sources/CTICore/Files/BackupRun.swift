@@ -86,7 +86,12 @@ public final class RestoreRun {
     self.diagnostics = diagnostics
     var start = 0
     if let statePath, FileSystem.exists(statePath) {
-      let state = try RawObject(try FileSystem.read(statePath))
+      let state: RawObject
+      do {
+        state = try RawObject(try FileSystem.read(statePath))
+      } catch {
+        throw ConfigError("state file \(statePath) cannot be used: \(error); remove it to restore from the start")
+      }
       if let current = state.string("current") {
         start = restore.folders.firstIndex(where: { $0 > current }) ?? restore.folders.count
         diagnostics.logger.info("resuming after folder \(current) (state \(statePath))")

@@ -1,8 +1,3 @@
-/// The OpenCTI extension that carries platform fields such as `created_at` and `files`.
-public let openCTIExtensionID = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
-/// The extension OpenCTI puts on cyber observables (it may carry `created_at` too).
-public let openCTIObservableExtensionID = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
-
 /// How wide a backup folder is. Folders are named after the platform creation time rounded to
 /// the nearest unit (half-way rounds up), as the official connector's `round_time` does.
 public enum BucketSize: String, Sendable, CaseIterable {

@@ -57,23 +57,23 @@ public final class BackupWriter {
       try write(record.object)
       return .written
     case .bundle:
-      guard let elements = record.object.arrayElements("objects") else { throw BackupError("bundle objects is not a list") }
-      for range in elements {
-        guard record.object.source[range.lowerBound] == UInt8(ascii: "{") else {
-          throw BackupError("a bundle element is not an object")
-        }
-        try write(try RawObject(record.object.source, range: range))
-      }
-      return .written
+      return try writeBundle(record.object)
     case .diodeEnvelope:
-      guard let bundle = record.object.object("bundle"), let elements = bundle.arrayElements("objects") else {
-        throw BackupError("the envelope's bundle has no objects list")
-      }
-      for range in elements {
-        try write(try RawObject(record.object.source, range: range))
-      }
-      return .written
+      guard let bundle = record.object.object("bundle") else { throw BackupError("the envelope has no bundle object") }
+      return try writeBundle(bundle)
     }
+  }
+
+  /// Stores every object of a bundle as a creation.
+  private func writeBundle(_ bundle: RawObject) throws -> BackupOutcome {
+    guard let elements = bundle.arrayElements("objects") else { throw BackupError("the bundle has no objects list") }
+    for range in elements {
+      guard bundle.source[range.lowerBound] == UInt8(ascii: "{") else {
+        throw BackupError("a bundle element is not an object")
+      }
+      try write(try RawObject(bundle.source, range: range))
+    }
+    return .written
   }
 
   private func applyEvent(_ event: RawObject) throws -> BackupOutcome {

@@ -46,18 +46,22 @@ public enum FileSystem {
   /// Writes all of `bytes` to an open descriptor, retrying short writes and EINTR; false on
   /// failure (with `errno` set).
   public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
-    bytes.withUnsafeBytes { raw -> Bool in
-      var offset = 0
-      while offset < raw.count {
-        let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return false
-        }
-        offset += written
+    bytes.withUnsafeBytes { writeAll($0, to: descriptor).error == nil }
+  }
+
+  /// Writes all of `raw`, retrying short writes and EINTR: how many bytes went out, and the
+  /// `errno` that stopped it early (nil when everything was written).
+  public static func writeAll(_ raw: UnsafeRawBufferPointer, to descriptor: Int32) -> (written: Int, error: Int32?) {
+    var offset = 0
+    while offset < raw.count {
+      let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+      if written < 0 {
+        if errno == EINTR { continue }
+        return (offset, errno)
       }
-      return true
+      offset += written
     }
+    return (offset, nil)
   }
 
   /// fsyncs a directory, so that entries created or renamed in it survive a crash.

@@ -16,7 +16,13 @@ public struct JSONError: Error, Equatable, CustomStringConvertible, Sendable {
 public struct JSONLimits: Sendable {
   /// Deepest nesting of arrays and objects accepted.
   public var maxDepth: Int
-  public init(maxDepth: Int = 512) { self.maxDepth = maxDepth }
+  /// Largest text accepted, in bytes (1 GiB by default; NDJSON lines are capped earlier by the
+  /// line reader).
+  public var maxBytes: Int
+  public init(maxDepth: Int = 512, maxBytes: Int = 1 << 30) {
+    self.maxDepth = maxDepth
+    self.maxBytes = maxBytes
+  }
 }
 
 /// A strict RFC 8259 reader over UTF-8 bytes. It builds `JSONValue` trees, and it can also walk a
@@ -32,10 +38,15 @@ public struct JSONParser {
     self.limits = limits
   }
 
+  private static func checkSize(_ count: Int, _ limits: JSONLimits) throws(JSONError) {
+    if count > limits.maxBytes { throw JSONError("text of \(count) bytes is over the limit of \(limits.maxBytes)", at: 0) }
+  }
+
   // MARK: Entry points
 
   /// Parses one complete JSON text; anything but white space after the value is an error.
   public static func parse(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
+    try checkSize(input.count, limits)
     let result: Result<JSONValue, JSONError> = input.withUnsafeBufferPointer { buffer in
       var parser = JSONParser(buffer, limits: limits)
       return Result { () throws(JSONError) in
@@ -56,6 +67,7 @@ public struct JSONParser {
 
   /// Checks that `input` is one complete JSON text without building it.
   public static func validate(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) {
+    try checkSize(input.count, limits)
     let result: Result<Void, JSONError> = input.withUnsafeBufferPointer { buffer in
       var parser = JSONParser(buffer, limits: limits)
       return Result { () throws(JSONError) in
@@ -73,6 +85,7 @@ public struct JSONParser {
   public static func members(
     of input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
   ) throws(JSONError) -> [(key: String, value: Range<Int>)] {
+    try checkSize(range.count, limits)
     var parser = JSONParser(UnsafeBufferPointer(rebasing: input[..<range.upperBound]), limits: limits)
     var index = parser.skipSpace(range.lowerBound)
     guard index < range.upperBound, input[index] == UInt8(ascii: "{") else {

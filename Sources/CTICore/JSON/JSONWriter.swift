@@ -1,13 +1,15 @@
 /// Writes JSON as compact UTF-8: no spaces, non-ASCII characters as they are, and only `"`, `\`
 /// and control characters escaped. Object members keep their order and numbers their text.
 ///
-/// `canonical` sorts object keys by code point, which with the rest gives the bytes of Python's
-/// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, the form that
-/// OpenCTI's deterministic ids hash.
+/// `canonical` sorts object keys by code point and writes numbers as Python does, which with the
+/// rest gives the bytes of Python's
+/// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`. (Deterministic
+/// STIX ids hash a slightly different form, `IDCanonicalJSON`.)
 ///
 /// `pythonStyle` gives the bytes of Python's plain `json.dumps(value)`: `", "` and `": "` between
-/// items and `ensure_ascii` (everything outside printable ASCII as a lower-case `\uXXXX` escape,
-/// astral characters as surrogate pairs). pycti writes diode files that way.
+/// items, numbers as Python writes them, and `ensure_ascii` (everything outside printable ASCII
+/// as a lower-case `\uXXXX` escape, astral characters as surrogate pairs). pycti writes diode
+/// files that way.
 public struct JSONWriter {
   public private(set) var bytes: [UInt8]
   public var canonical: Bool
@@ -45,7 +47,8 @@ public struct JSONWriter {
     switch value {
     case .null: append("null")
     case .bool(let flag): append(flag ? "true" : "false")
-    case .number(let text): bytes.append(contentsOf: text.utf8)
+    case .number(let text):
+      bytes.append(contentsOf: (canonical || pythonStyle ? Self.pythonNumber(text) : text).utf8)
     case .string(let text): writeString(text)
     case .array(let elements):
       bytes.append(UInt8(ascii: "["))
@@ -185,6 +188,17 @@ public struct JSONWriter {
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+  /// A number as Python's json module writes it after reading it: integers keep their digits,
+  /// anything with a fraction or an exponent becomes a float in its shortest form (`1.50` →
+  /// `1.5`, `1E2` → `100.0`, `1e-7` → `1e-07`), which Swift's `Double.description` matches.
+  static func pythonNumber(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 | 0x20 == UInt8(ascii: "e") }),
+      let value = Double(text)
+    else { return text }
+    if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+    return value.description
+  }
 
   /// Python orders `str` keys by code point; Swift's `<` on strings does not. UTF-8 byte order
   /// is code point order.

@@ -11,28 +11,16 @@ public struct StagedObject: Sendable {
   public let aliases: [String]
   public let line: Int
 
-  /// The OpenCTI property extension, whose `id` is the object's internal id.
-  static let openCTIExtension = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
-
   public init(_ object: RawObject, line: Int) throws(RecordProblem) {
     guard let id = object.string("id"), !id.isEmpty else { throw RecordProblem("STIX object has no id") }
     guard object.string("type") != nil else { throw RecordProblem("STIX object \(id) has no type") }
     self.id = id
     bytes = object.bytes
     self.line = line
-    var references: [String] = []
-    for member in object.members {
-      if member.key.hasSuffix("_refs") {
-        guard let values = object.value(member.key)?.arrayValue else { continue }
-        references.append(contentsOf: values.compactMap(\.stringValue))
-      } else if member.key.hasSuffix("_ref"), let value = object.string(member.key) {
-        references.append(value)
-      }
-    }
-    self.references = references
+    references = object.references()
     var aliases: [String] = []
     if let internalId = object.string("x_opencti_id") { aliases.append(internalId) }
-    if let extensionId = object.object("extensions")?.object(Self.openCTIExtension)?.string("id") {
+    if let extensionId = object.object("extensions")?.object(openCTIExtensionID)?.string("id") {
       aliases.append(extensionId)
     }
     self.aliases = aliases

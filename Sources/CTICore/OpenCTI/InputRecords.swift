@@ -14,7 +14,7 @@ public enum StreamEventAction: Sendable {
   case upsert(RawObject)
   case delete(id: String)
   /// `merge`: the sources are merged into the target.
-  case merge(targetId: String, sourceIds: [String])
+  case merge(target: RawObject, sourceIds: [String])
   /// `connected`, `heartbeat` and other control events carry no data.
   case control(String)
 
@@ -42,7 +42,7 @@ public enum StreamEventAction: Sendable {
         guard !ids.isEmpty, ids.count == sources.count else {
           throw RecordProblem("merge event for \(id) lists no source ids in context.sources")
         }
-        self = .merge(targetId: id, sourceIds: ids)
+        self = .merge(target: stix, sourceIds: ids)
       default: self = .upsert(stix)
       }
     case "connected", "heartbeat", "no-recover": self = .control(event)

@@ -213,7 +213,9 @@ public final class LiveStreamSession {
   /// Flushes output and saves the state one last time.
   private func finish() {
     do { try commit(force: true) } catch {
-      diagnostics.error("\(error)")
+      // The output failed: save the position of what did reach the reader, never more.
+      do { try saveState(force: true) } catch { diagnostics.error("\(error)") }
+      if (error as? OutputError) != .closed { diagnostics.error("\(error)") }
     }
   }
 

@@ -17,12 +17,7 @@ public struct PushCommand {
     self.quiet = quiet
   }
 
-  private var httpOptions: HTTPClientOptions {
-    var options = HTTPClientOptions()
-    options.requestTimeout = settings.requestTimeout
-    options.userAgent = "cti-push/0.1 (libcurl)"
-    return options
-  }
+  private var httpOptions: HTTPClientOptions { settings.http }
 
   public func run(files: [String], rejectPath: String?, dryRun: Bool, checkOnly: Bool) throws -> ExitStatus {
     if checkOnly {

@@ -98,9 +98,7 @@ public final class PushPipeline {
         } catch {
           throw RecordProblem("invalid diode envelope: \(error)")
         }
-        try pushBundle(
-          envelope.bundle, line: record.line, as: try ConnectorRegistration(envelope.connector),
-          applicant: applicant(for: envelope, line: record.line))
+        try pushContent(of: envelope, line: record.line)
       case .streamEvent:
         try handleEvent(StreamEventAction(record.object), record: record)
       }
@@ -109,6 +107,29 @@ public final class PushPipeline {
     } catch let failure as RecordFailure {
       try reject(line: record.line, record: record.object.bytes, failure.error)
     }
+  }
+
+  /// Pushes one diode envelope's bundle as the envelope's connector, impersonating its mapped
+  /// applicant, for a tool that reports failures itself (cti-diode import --push): nothing is
+  /// counted as rejected or written to the reject output. `line`, when given, goes into the
+  /// warnings. Throws `EnvelopePushError` when any part of the bundle was not pushed.
+  public func push(_ envelope: DiodeFile, line: Int? = nil) throws(EnvelopePushError) {
+    if let platformFailure { throw .notSent(NotSent(cause: platformFailure)) }
+    do {
+      try pushContent(of: envelope, line: line)
+    } catch let problem as RecordProblem {
+      throw .unpushable(problem)
+    } catch let failure as RecordFailure {
+      throw .failed(failure.error)
+    } catch {
+      throw .failed(error)
+    }
+  }
+
+  /// Forgets an earlier platform failure so that the next records are sent again (a tool that
+  /// polls tries the platform anew on each pass).
+  public func retryPlatform() {
+    platformFailure = nil
   }
 
   /// Gives up on the platform (it failed before anything could be sent): every record from now
@@ -137,22 +158,31 @@ public final class PushPipeline {
       }
       try send { () throws(OpenCTIError) in try target.deleteObject(id: id) }
       counts.deletes += 1
-    case .merge(let targetId, let sourceIds):
-      try flushPending()
-      guard options.applyMerges else {
+    case .merge(let merged, let sourceIds):
+      // The target's new state is pushed either way; only the merge itself is optional.
+      if options.applyMerges {
+        try flushPending()
+        let targetId = merged.string("id") ?? ""
+        try send { () throws(OpenCTIError) in try target.mergeObjects(targetId: targetId, sourceIds: sourceIds) }
+        counts.merges += 1
+      } else {
         counts.mergesSkipped += 1
-        return
       }
-      try send { () throws(OpenCTIError) in try target.mergeObjects(targetId: targetId, sourceIds: sourceIds) }
-      counts.merges += 1
+      try stage(merged, line: record.line, record: record.object.bytes)
     case .control:
       counts.controlEvents += 1
     }
   }
 
+  private func pushContent(of envelope: DiodeFile, line: Int?) throws {
+    try pushBundle(
+      envelope.bundle, line: line ?? 0, as: try ConnectorRegistration(envelope.connector),
+      applicant: applicant(for: envelope, line: line))
+  }
+
   /// The impersonated user for an envelope: its applicant through the mapping, or nil (the
   /// token's user) with a warning once per unmapped applicant.
-  private func applicant(for envelope: DiodeFile, line: Int) -> String? {
+  private func applicant(for envelope: DiodeFile, line: Int?) -> String? {
     guard let source = envelope.applicantID else {
       if warnedApplicants.insert("").inserted {
         diagnostics.warning("envelope of connector \(envelope.connector.name) has no applicant_id: pushing as the token's user", line: line)
@@ -316,6 +346,25 @@ public final class PushPipeline {
 /// A platform call failed for the record being handled.
 struct RecordFailure: Error {
   var error: any Error
+}
+
+/// Why `PushPipeline.push(_:)` did not push a diode envelope.
+public enum EnvelopePushError: Error, CustomStringConvertible {
+  /// The envelope cannot be pushed as it is (unknown connector type, an object too big for a
+  /// bundle, an objects entry that is not an object): sending it again will not help.
+  case unpushable(RecordProblem)
+  /// The platform refused or failed a request (after the transport's retries).
+  case failed(any Error)
+  /// Not sent: the platform had already failed.
+  case notSent(NotSent)
+
+  public var description: String {
+    switch self {
+    case .unpushable(let problem): problem.description
+    case .failed(let error): "\(error)"
+    case .notSent(let notSent): notSent.description
+    }
+  }
 }
 
 /// A record left unsent because the platform had already failed.

@@ -1,11 +1,9 @@
 import Logging
 
 /// Where each cti-push setting comes from (flag > environment > config.yml > default). The
-/// names are the official connectors': `OPENCTI_*`, `CONNECTOR_*`, and the diode importer's
-/// `DIODE_IMPORT_APPLICANT_MAPPINGS`.
+/// names are the official connectors': `CONNECTOR_*` and the diode importer's
+/// `DIODE_IMPORT_APPLICANT_MAPPINGS`; the platform's are `OpenCTISettings`.
 public enum PushSettingKeys {
-  public static let url = Setting(env: "OPENCTI_URL", key: "opencti.url")
-  public static let token = Setting(env: "OPENCTI_TOKEN", key: "opencti.token", secret: true)
   public static let connectorId = Setting(env: "CONNECTOR_ID", key: "connector.id")
   public static let connectorName = Setting(env: "CONNECTOR_NAME", key: "connector.name")
   public static let connectorType = Setting(env: "CONNECTOR_TYPE", key: "connector.type")
@@ -28,16 +26,19 @@ public struct PushSettings: Sendable {
   public var pingInterval: Double
   /// Seconds one GraphQL request may take (pycti uses 300).
   public var requestTimeout: Double
+  /// TLS and timeouts for the platform's connections.
+  public var http: HTTPClientOptions
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
   public static func resolve(
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
-    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil, offline: Bool, warnings: inout [String]
+    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
+    http: HTTPClientOptions = HTTPClientOptions(), offline: Bool, warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
-    let url = try required(configuration, PushSettingKeys.url, url, flag: "url", offline: offline)
-    let token = try required(configuration, PushSettingKeys.token, token, flag: "token", offline: offline)
+    let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
+    let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
     let id = try required(configuration, PushSettingKeys.connectorId, connectorId, flag: "connector-id", offline: offline)
     let typeText = configuration.string(PushSettingKeys.connectorType, flag: connectorType, default: ConnectorType.externalImport.rawValue)
     guard let type = ConnectorType(parsing: typeText) else {
@@ -66,8 +67,12 @@ public struct PushSettings: Sendable {
     guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
     let timeout = try configuration.duration(PushSettingKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
     guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
+    var http = http
+    http.requestTimeout = timeout
+    http.userAgent = "cti-push/0.1 (libcurl)"
     return PushSettings(
-      url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout)
+      url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
+      http: http)
   }
 }
 
@@ -131,7 +136,11 @@ public final class PushRun {
       try readAll(paths)
       try pipeline.finish()
     } catch {
-      // --strict stopped the run, or the output failed: the works still get closed, in error.
+      // --strict stopped the run, or the output failed. Objects collected from the good lines
+      // before the bad one are still pushed (or rejected); the works get closed, in error.
+      if error is StrictStop {
+        do { try pipeline.finish() } catch { diagnostics.error("pushing the objects read before the stop failed: \(error)") }
+      }
       closeWorks(rejected: max(diagnostics.skipped, 1))
       throw error
     }

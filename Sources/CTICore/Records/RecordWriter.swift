@@ -58,26 +58,23 @@ public final class RecordWriter {
     if flushEachRecord || pending.count >= 1 << 16 { try flush() }
   }
 
-  /// Sends everything buffered to the descriptor.
+  /// Sends everything buffered to the descriptor. Once a write has failed, every later flush
+  /// fails the same way: records that did not reach the reader are never reported as written,
+  /// so no state can advance past them.
   public func flush() throws(OutputError) {
+    if let failure { throw failure }
     guard !pending.isEmpty else { return }
-    var offset = 0
-    let total = pending.count
-    let failure: Int32? = pending.withUnsafeBytes { raw in
-      while offset < total {
-        let written = write(descriptor, raw.baseAddress! + offset, total - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return errno
-        }
-        offset += written
-      }
-      return nil
-    }
+    let (offset, code) = pending.withUnsafeBytes { FileSystem.writeAll($0, to: descriptor) }
     byteCount += offset
-    pending.removeAll(keepingCapacity: true)
-    if let failure {
-      throw failure == EPIPE ? .closed : .writeFailed(errno: failure)
+    if let code {
+      pending.removeFirst(offset)
+      let error: OutputError = code == EPIPE ? .closed : .writeFailed(errno: code)
+      failure = error
+      throw error
     }
+    pending.removeAll(keepingCapacity: true)
   }
+
+  /// The write error that stopped this writer, if any.
+  public private(set) var failure: OutputError?
 }

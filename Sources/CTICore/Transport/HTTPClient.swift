@@ -42,7 +42,13 @@ public final class HTTPClient {
   private let handle: UnsafeMutableRawPointer
   private let errorBuffer: UnsafeMutablePointer<CChar>
 
-  private static let globalInit: Void = { _ = curl_global_init(CTI_CURL_GLOBAL_DEFAULT) }()
+  /// Initialises libcurl once. SIGPIPE is ignored for the process too: with CURLOPT_NOSIGNAL
+  /// libcurl no longer does that itself, and a peer closing a socket must show up as an error,
+  /// not kill the tool.
+  private static let globalInit: Void = {
+    RecordWriter.ignoreBrokenPipe()
+    _ = curl_global_init(CTI_CURL_GLOBAL_DEFAULT)
+  }()
 
   public init(options: HTTPClientOptions = HTTPClientOptions(), logger: Logger = Logger(label: "cti.http")) {
     HTTPClient.globalInit

@@ -39,6 +39,8 @@ func quietDiagnostics(strict: Bool = false) -> Diagnostics {
 final class ImportHarness {
   let folder: String
   var delivered: [String] = []
+  /// What the destination makes of the file with this object name (delivered by default).
+  var outcome: (String) -> DiodeDelivery = { _ in .delivered }
   var state: ImportState
   let statePath: String?
   var options: DiodeImportOptions
@@ -65,7 +67,10 @@ final class ImportHarness {
       source: DirectorySource(path: folder), state: state, options: options, diagnostics: diagnostics, clock: { [now] in now }
     ) { envelope, _ in
       let bundle = try JSONParser.parse(Array(envelope.bundleBytes))
-      self.delivered.append(bundle["objects"]?.arrayValue?.first?["name"]?.stringValue ?? "?")
+      let name = bundle["objects"]?.arrayValue?.first?["name"]?.stringValue ?? "?"
+      let outcome = self.outcome(name)
+      if outcome == .delivered { self.delivered.append(name) }
+      return outcome
     }
     let start = delivered.count
     return try importer.runPass(shouldStop: { stopAfter.map { self.delivered.count - start >= $0 } ?? false })
@@ -261,11 +266,48 @@ final class ImportHarness {
 
   @Test func applicantMappingsFollowTheOfficialRules() {
     var warnings: [String] = []
-    let mappings = ApplicantMappings(parsing: " a:b , ,c:d,bad,e:,x:y:z", warn: { warnings.append($0) })
-    #expect(mappings.pairs == ["a": "b", "c": "d"])
+    let mappings = ApplicantMap(parsing: " a:b , ,c:d,bad,e:,x:y:z", warnings: &warnings)
+    #expect(mappings.mappings == ["a": "b", "c": "d"])
     #expect(warnings.count == 3)
-    #expect(mappings.target(for: "a") == "b")
-    #expect(mappings.target(for: "zzz") == nil)
-    #expect(mappings.target(for: nil) == nil)
+    #expect(mappings["a"] == "b")
+    #expect(mappings["zzz"] == nil)
+  }
+
+  @Test func aFailedDeliveryLeavesTheFileUnrecordedUntilItSucceeds() throws {
+    let folder = temporaryFolder()
+    let stateFolder = temporaryFolder()
+    defer { removeTree(folder); removeTree(stateFolder) }
+    let harness = try ImportHarness(folder: folder, statePath: stateFolder + "/state")
+    try harness.write("a.json", diodeFile("a"), modified: 1_700_000_000)
+    try harness.write("b.json", diodeFile("b"), modified: 1_700_000_001)
+    try harness.write("c.json", diodeFile("c"), modified: 1_700_000_002)
+    harness.outcome = { $0 == "b" ? .failed : .delivered }
+    var summary = try harness.pass()
+    #expect(harness.delivered == ["a", "c"], "the files after the failed one are still delivered")
+    #expect(summary.imported == 2)
+    #expect(summary.failed == 1)
+    #expect(harness.files == ["b.json"], "only the delivered files are deleted")
+    try harness.reopenState()
+    #expect(harness.state.entries.count == 2)
+    harness.outcome = { _ in .delivered }
+    summary = try harness.pass()
+    #expect(harness.delivered == ["a", "c", "b"])
+    #expect(summary.imported == 1 && summary.failed == 0)
+    #expect(harness.files.isEmpty)
+  }
+
+  @Test func aRefusedDeliveryIsQuarantinedWithItsReason() throws {
+    let folder = temporaryFolder()
+    defer { removeTree(folder) }
+    let harness = try ImportHarness(folder: folder)
+    try harness.write("a.json", diodeFile("a"), modified: 1_700_000_000)
+    harness.outcome = { _ in .refused("connector type 'BOGUS' is unknown") }
+    let summary = try harness.pass()
+    #expect(summary.rejected == 1 && summary.imported == 0)
+    #expect(harness.files == [".rejected"])
+    let reasons = try FileSystem.list(folder + "/.rejected").filter { $0.hasSuffix(".reason") }
+    #expect(reasons.count == 1)
+    let note = try String(decoding: FileSystem.read(folder + "/.rejected/" + reasons[0]), as: UTF8.self)
+    #expect(note.contains("connector type 'BOGUS' is unknown"))
   }
 }

@@ -75,6 +75,22 @@ let indicatorB = "indicator--c2ec1f5e-0000-4000-8000-00000000000b"
     #expect(writer.counts.foldersRemoved == 1)
   }
 
+  @Test func bundlesEnvelopesAndBareObjectsAreStoredAsCreations() throws {
+    let (writer, root) = try writer()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let object = { (id: String) in #"{"id":"\#(id)","type":"indicator","created":"2024-01-15T14:00:29Z"}"# }
+    let lines = [
+      #"{"type":"bundle","objects":[\#(object(indicatorA))]}"#,
+      #"{"bundle_type":"DIRECTORY_BUNDLE","applicant_id":null,"connector":{"id":"c"},"bundle":{"type":"bundle","objects":[\#(object(indicatorB))]}}"#,
+      object("indicator--c2ec1f5e-0000-4000-8000-00000000000c"),
+    ]
+    for line in lines { #expect(try writer.apply(Record(Line(number: 1, bytes: Array(line.utf8)))) == .written) }
+    #expect(try FileSystem.list(root + "/opencti_data/20240115T140000Z").count == 3)
+    #expect(throws: BackupError.self) {
+      try writer.apply(Record(Line(number: 1, bytes: Array(#"{"type":"bundle","objects":[1]}"#.utf8))))
+    }
+  }
+
   @Test func refusesUnsafeIdsAndMissingDates() throws {
     let (writer, root) = try writer()
     defer { try? FileManager.default.removeItem(atPath: root) }

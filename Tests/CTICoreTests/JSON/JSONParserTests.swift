@@ -56,6 +56,13 @@ import Testing
     #expect(throws: JSONError.self) { try JSONParser.validate(Array(deep.utf8)) }
   }
 
+  @Test func limitsTextSize() throws {
+    let text = Array(#"{"a":"0123456789"}"#.utf8)
+    #expect(throws: JSONError.self) { try JSONParser.parse(text, limits: JSONLimits(maxBytes: 10)) }
+    #expect(throws: JSONError.self) { try RawObject(text, limits: JSONLimits(maxBytes: 10)) }
+    #expect(try RawObject(text, limits: JSONLimits(maxBytes: 18)).keys == ["a"])
+  }
+
   @Test func rawObjectLocatesMembersWithoutBuildingThem() throws {
     let bytes = Array(#" {"event":"create","data":{"id":"x--1","n":[1,{"a":2}]},"s":"t\"q"} "#.utf8)
     let object = try RawObject(bytes)

@@ -10,6 +10,17 @@ import Testing
     #expect(JSONWriter.canonical(value) == #"{"_":[3,"\t\\"],"a":{"A":"\u0001\u001f\"","z":"é"},"aa":null,"b":1,"É":2}"#)
   }
 
+  /// Expected texts are Python 3.11's `json.dumps(json.loads(text), sort_keys=True, …)`.
+  @Test(arguments: [
+    ("1.50", "1.5"), ("1E2", "100.0"), ("1e-7", "1e-07"), ("-0.0", "-0.0"), ("12345678901234567890", "12345678901234567890"),
+    ("1e16", "1e+16"), ("1e15", "1000000000000000.0"), ("0.1", "0.1"), ("1e400", "Infinity"), ("7", "7"),
+  ])
+  func canonicalNumbersAreWrittenAsPythonDoes(input: String, expected: String) throws {
+    #expect(JSONWriter.canonical(try JSONParser.parse(input)) == expected)
+    // The plain writer keeps the text as it came.
+    #expect(try JSONParser.parse(input).jsonText == input)
+  }
+
   @Test func sortsByCodePointNotByUnicodeCollation() {
     // U+FF21 (fullwidth A) sorts after U+00E9 by code point; U+1D11E after U+FFFF.
     let value: JSONValue = ["\u{1D11E}": 1, "\u{FF21}": 2, "é": 3, "Z": 4]

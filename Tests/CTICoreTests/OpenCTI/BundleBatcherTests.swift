@@ -36,7 +36,7 @@ import Testing
   @Test func internalIdsCountAsReferences() throws {
     let identity = try staged(stixObject("identity", 1, "\"x_opencti_id\":\"internal-1\""))
     let indicator = try staged(stixObject("indicator", 1, "\"created_by_ref\":\"internal-1\""))
-    let ext = try staged(stixObject("malware", 1, "\"extensions\":{\"\(StagedObject.openCTIExtension)\":{\"id\":\"internal-2\"}}"))
+    let ext = try staged(stixObject("malware", 1, "\"extensions\":{\"\(openCTIExtensionID)\":{\"id\":\"internal-2\"}}"))
     let sighting = try staged(stixObject("sighting", 1, "\"sighting_of_ref\":\"internal-2\""))
     #expect(ids(DependencyOrder.sorted([indicator, sighting, identity, ext])) == ids([identity, ext, indicator, sighting]))
   }

@@ -94,6 +94,38 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
     #expect(fixture.diagnostics.warnings == 1)
   }
 
+  @Test func aDiodeFileIsPushedDirectlyAndItsFailuresAreThrownNotRejected() throws {
+    let fixture = PipelineFixture(.init(applicants: ApplicantMap(["src-user": "dst-user"])))
+    func file(type: String = "EXTERNAL_IMPORT", _ objects: [String]) throws -> DiodeFile {
+      try DiodeFile(Array("{\"applicant_id\":\"src-user\",\"connector\":{\"id\":\"c9\",\"name\":\"CVE\",\"type\":\"\(type)\"},\"bundle\":\(bundle(objects))}".utf8))
+    }
+    try fixture.pipeline.push(try file([stixObject("vulnerability", 1), stixObject("vulnerability", 2)]))
+    #expect(fixture.target.pushes.map(\.applicant) == ["dst-user"])
+    #expect(fixture.target.pushes.first?.connector?.id == "c9")
+    #expect(fixture.pipeline.counts.bundles == 1 && fixture.pipeline.counts.objects == 2)
+
+    fixture.target.failures = [.graphQL(GraphQLError(message: "Invalid bundle", code: "FUNCTIONAL_ERROR", operation: .stixBundlePush))]
+    #expect { try fixture.pipeline.push(try file([stixObject("vulnerability", 3)])) } throws: { error in
+      guard case .failed = error as? EnvelopePushError else { return false }
+      return "\(error)".contains("Invalid bundle")
+    }
+    #expect { try fixture.pipeline.push(try file(type: "BOGUS", [stixObject("vulnerability", 4)])) } throws: { error in
+      guard case .unpushable = error as? EnvelopePushError else { return false }
+      return true
+    }
+    fixture.target.failures = [.network("connection refused", operation: .stixBundlePush)]
+    #expect(throws: EnvelopePushError.self) { try fixture.pipeline.push(try file([stixObject("vulnerability", 5)])) }
+    #expect { try fixture.pipeline.push(try file([stixObject("vulnerability", 6)])) } throws: { error in
+      guard case .notSent = error as? EnvelopePushError else { return false }
+      return true
+    }
+    fixture.pipeline.retryPlatform()
+    try fixture.pipeline.push(try file([stixObject("vulnerability", 7)]))
+    #expect(fixture.target.pushes.map(\.objects) == [[stixId("vulnerability", 1), stixId("vulnerability", 2)], [stixId("vulnerability", 7)]])
+    #expect(fixture.pipeline.counts.rejected == 0)
+    #expect(try fixture.rejects().isEmpty, "failures are the caller's to report")
+  }
+
   @Test func streamEventsUpsertAndSkipDeletesUnlessAsked() throws {
     let indicator = stixObject("indicator", 1)
     let events = [

@@ -73,6 +73,28 @@ final class ScriptedTransport: GraphQLTransport {
     #expect(workName?.hasPrefix("cti-push run @ ") == true)
   }
 
+  @Test func aClosedWorkMakesWayForANewOneAndASessionNeedNoConnectorOfItsOwn() throws {
+    let transport = ScriptedTransport()
+    let session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
+    try session.start()
+    try session.pushBundle(bundle, objectCount: 2, as: source, applicant: nil)
+    #expect(try session.closeWork(of: source, message: "Connector successfully run", inError: false))
+    #expect(try !session.closeWork(of: source, message: "again", inError: false), "nothing left open")
+    try session.pushBundle(bundle, objectCount: 1, as: source, applicant: "dst-user")
+    try session.closeWork(of: source, message: "push failed", inError: true)
+    try session.finish(inError: false, message: "done")
+    #expect(transport.operations == [
+      .about, .registerConnector, .workAdd, .stixBundlePush, .workToProcessed,
+      .workAdd, .addExpectations, .stixBundlePush, .workToProcessed,
+    ])
+    #expect(session.works.map(\.workId) == ["work-1", "work-2"])
+    let closes = transport.sent.filter { $0.operation == .workToProcessed }.map(\.variables)
+    #expect(closes == [
+      ["id": "work-1", "message": "Connector successfully run", "inError": false],
+      ["id": "work-2", "message": "push failed", "inError": true],
+    ])
+  }
+
   @Test func oldPlatformsAreRefused() {
     let transport = ScriptedTransport()
     transport.version = "6.2.9"

@@ -1,4 +1,5 @@
 import Foundation
+import CTICore
 
 #if canImport(Glibc)
   import Glibc
@@ -11,6 +12,7 @@ extension ToolRunner {
   static func start(
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:]
   ) throws -> RunningTool {
+    RecordWriter.ignoreBrokenPipe()
     let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     env.merge(environment) { $1 }

@@ -1,0 +1,95 @@
+/// Where `cti-diode import --push` sends the files: the platform, its token and TLS setup, and
+/// the applicant mapping.
+public struct DiodePushSettings: Sendable {
+  /// `CTI_DIODE_IMPORT_PUSH`: push instead of writing envelopes to stdout (the official
+  /// importer always pushes, so a docker-compose block can turn it on without a flag).
+  public static let push = Setting(env: "CTI_DIODE_IMPORT_PUSH", key: "cti.diode_import_push")
+
+  public var url: String
+  public var token: String
+  public var http: HTTPClientOptions
+  public var pipeline: PushPipeline.Options
+
+  /// Resolves URL and token (both required) and TLS through the shared OpenCTI options.
+  public init(configuration: Configuration, opencti: OpenCTIOptions, applicants: ApplicantMap?) throws(ConfigError) {
+    url = try opencti.baseURL(configuration)
+    guard let token = opencti.token(configuration)?.trimmingSpaces, !token.isEmpty else {
+      throw ConfigError("--push needs an API token: give --token, or set OPENCTI_TOKEN or opencti.token in config.yml")
+    }
+    self.token = token
+    http = try opencti.httpOptions(configuration)
+    pipeline = PushPipeline.Options(applicants: applicants ?? ApplicantMap())
+  }
+}
+
+/// Pushes imported diode files with the push client, as the official importer does: each file
+/// is pushed as its own connector (registered once per run), impersonating its applicant through
+/// the mapping, into a work of its own that is closed after the file (in error when the push
+/// failed). Delivery results tell the importer whether to record and delete the file.
+public final class DiodePusher {
+  public let session: PushSession
+  public let pipeline: PushPipeline
+  private let diagnostics: Diagnostics
+  /// Files pushed and files whose push failed, over the whole run.
+  public private(set) var pushed = 0
+  public private(set) var failed = 0
+
+  public init(transport: GraphQLTransport, options: PushPipeline.Options, diagnostics: Diagnostics) {
+    self.diagnostics = diagnostics
+    session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
+    pipeline = PushPipeline(target: session, options: options, diagnostics: diagnostics)
+  }
+
+  /// Checks the platform's version and the token before any file is touched.
+  public func start() throws(OpenCTIError) {
+    try session.start()
+  }
+
+  /// Called before each pass: a platform that failed in an earlier pass is tried again.
+  public func beginPass() {
+    pipeline.retryPlatform()
+  }
+
+  /// Pushes one file. A file that cannot be pushed as it is (unknown connector type, an object
+  /// too big for any bundle) is refused, so it is quarantined; a platform failure leaves it in
+  /// place for the next run.
+  public func deliver(_ file: DiodeFile, _ item: DiodeItem) -> DiodeDelivery {
+    let connector: ConnectorRegistration
+    do {
+      connector = try ConnectorRegistration(file.connector)
+    } catch {
+      return .refused(error.message)
+    }
+    var failure: EnvelopePushError?
+    do {
+      try pipeline.push(file)
+    } catch {
+      failure = error
+    }
+    do {
+      try session.closeWork(
+        of: connector, message: failure.map { "push failed: \($0)" } ?? "Connector successfully run", inError: failure != nil)
+    } catch {
+      diagnostics.warning("\(item.name): closing its work failed: \(error)")
+    }
+    switch failure {
+    case nil:
+      pushed += 1
+      return .delivered
+    case .unpushable(let problem):
+      return .refused(problem.message)
+    case let failure?:
+      failed += 1
+      diagnostics.error("\(item.name): push failed, the file stays for the next run: \(failure)")
+      return .failed
+    }
+  }
+
+  /// `pushed N files (N bundles, N objects) in N works`, and the failures.
+  public var summary: String {
+    var text = "pushed \(pushed) file\(pushed == 1 ? "" : "s") (\(pipeline.counts.bundles) bundles, "
+    text += "\(pipeline.counts.objects) objects) in \(session.works.count) work\(session.works.count == 1 ? "" : "s")"
+    if failed > 0 { text += ", \(failed) push\(failed == 1 ? "" : "es") failed" }
+    return text
+  }
+}
