@@ -3,7 +3,10 @@
 validator (stix2-validator 3.2.0). Prints one line per finding and a summary as JSON on the
 last line: {"bundles": n, "objects": n, "errors": n, "input_value_errors": n, "warnings": n}.
 An error on a value copied verbatim from the input (a domain, URL or e-mail address that is
-not syntactically valid) is counted apart as an input value error."""
+not syntactically valid) is counted apart as an input value error.
+
+--sample N validates, in bundles of more than N objects, only the first N objects of each type
+(the validator needs about 5 ms an object; a 60,000-attribute event takes minutes)."""
 import json
 import re
 import sys
@@ -17,7 +20,12 @@ INPUT_VALUE = re.compile(
     r"'(uri|idn-hostname|hostname|idn-email|email)'$", re.S)
 
 def main():
-    paths = sys.argv[1:] or ["-"]
+    arguments = sys.argv[1:]
+    sample = None
+    if arguments[:1] == ["--sample"]:
+        sample = int(arguments[1])
+        arguments = arguments[2:]
+    paths = arguments or ["-"]
     options = ValidationOptions(version="2.1", strict=False)
     totals = {"bundles": 0, "objects": 0, "errors": 0, "input_value_errors": 0, "warnings": 0}
     for path in paths:
@@ -26,6 +34,13 @@ def main():
             if not line.strip():
                 continue
             bundle = json.loads(line)
+            if sample is not None and len(bundle.get("objects", [])) > sample:
+                kept, seen = [], {}
+                for item in bundle["objects"]:
+                    seen[item["type"]] = seen.get(item["type"], 0) + 1
+                    if seen[item["type"]] <= sample:
+                        kept.append(item)
+                bundle["objects"] = kept
             totals["bundles"] += 1
             totals["objects"] += len(bundle.get("objects", []))
             results = validate_parsed_json(bundle, options)

@@ -16,6 +16,7 @@ struct CTIMisp: ParsableCommand {
       (misp_feed.*), then the official defaults.
 
       Examples:
+        cti-misp --feed https://feed.example.org/misp --state misp.json --create-indicators | cti-push
         cti-misp --feed ./feed --state misp.json --create-indicators --create-observables | cti-push
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/misp-feed --state misp.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
@@ -23,8 +24,32 @@ struct CTIMisp: ParsableCommand {
       """
   )
 
-  @Option(name: .long, help: ArgumentHelp("The feed: a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url). HTTP(S) URLs are not supported yet.", valueName: "dir"))
+  @Option(name: .long, help: ArgumentHelp("The feed: an http(s) URL or a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url).", valueName: "url|dir"))
   var feed: String?
+
+  @Flag(inversion: .prefixedNo, help: "Check the feed server's TLS certificate (env MISP_FEED_SSL_VERIFY; default on).")
+  var sslVerify: Bool?
+
+  @Option(help: ArgumentHelp("Trust this CA bundle (PEM) for the feed server.", valueName: "file"))
+  var caBundle: String?
+
+  @Option(help: ArgumentHelp("Authorization header value sent to the feed server, e.g. 'Basic …' (env MISP_FEED_HTTP_AUTHORIZATION_HEADER).", valueName: "value"))
+  var httpAuthorizationHeader: String?
+
+  @Option(name: .long, help: ArgumentHelp("url (default: --feed or stdin) or s3 (env MISP_FEED_SOURCE_TYPE).", valueName: "type"))
+  var source: String?
+
+  @Option(help: ArgumentHelp("S3 mode: the bucket (env MISP_FEED_BUCKET_NAME or MISP_BUCKET_NAME).", valueName: "name"))
+  var bucket: String?
+
+  @Option(help: ArgumentHelp("S3 mode: only keys under this prefix (env MISP_FEED_BUCKET_PREFIX or MISP_BUCKET_PREFIX).", valueName: "prefix"))
+  var prefix: String?
+
+  @Option(help: ArgumentHelp("S3 mode: the endpoint, http[s]://host[:port] (env AWS_ENDPOINT_URL).", valueName: "url"))
+  var s3Endpoint: String?
+
+  @Flag(inversion: .prefixedNo, help: "S3 mode: delete each object once its bundle is written and flushed, as the official connector always does (default off).")
+  var deleteConsumed: Bool?
 
   @Option(name: .long, help: ArgumentHelp("Keep the high-water mark here (official keys last_run, last_event, last_event_timestamp).", valueName: "file"))
   var state: String?
@@ -99,22 +124,39 @@ struct CTIMisp: ParsableCommand {
       if options.guessThreatsFromTags {
         diagnostics.warning("guess_threats_from_tags needs an OpenCTI GraphQL client, which cti-misp does not have yet; ignored")
       }
-      let source = try configuration.choice(MISPSettings.sourceType, choices: ["url", "s3"], default: "url")
-      guard source == "url" else { throw ConfigError("MISP_FEED_SOURCE_TYPE=s3 is not supported yet") }
+      let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       let now = ISO8601.Instant.now
       let run = MISPRun(converter: MISPConverter(options: options), writer: RecordWriter(), diagnostics: diagnostics, now: now)
-      if let location = configuration.string(MISPSettings.url, flag: feed) {
-        if location.hasPrefix("http://") || location.hasPrefix("https://") {
-          throw ConfigError("HTTP feeds are not supported yet; give a folder holding manifest.json")
+      if sourceType == "s3" {
+        guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
+          throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
         }
-        var path = location
-        if path.hasPrefix("file://") { path.removeFirst("file://".count) }
-        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+        let endpoint = try MISPSettings.s3Endpoint(configuration, flag: s3Endpoint)
+        let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
+        try run.convertS3(
+          client: client, bucket: bucketName, prefix: configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? "",
+          deleteConsumed: try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false),
+          statePath: configuration.string(MISPSettings.state, flag: state))
+      } else if let location = configuration.string(MISPSettings.url, flag: feed) {
+        let feedSource: MISPFeedSource
+        if location.hasPrefix("http://") || location.hasPrefix("https://") {
+          var httpOptions = HTTPClientOptions()
+          httpOptions.insecure = !(try configuration.bool(MISPSettings.sslVerify, flag: sslVerify, default: true))
+          httpOptions.caBundle = caBundle
+          feedSource = MISPHTTPSource(
+            url: location,
+            authorization: configuration.string(MISPSettings.authorizationHeader, flag: httpAuthorizationHeader),
+            client: HTTPClient(options: httpOptions, logger: diagnostics.logger))
+        } else {
+          var path = location
+          if path.hasPrefix("file://") { path.removeFirst("file://".count) }
+          while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+          guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+          feedSource = MISPDirectorySource(path: path)
+        }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
         try run.convertFeed(
-          MISPDirectorySource(path: path), statePath: configuration.string(MISPSettings.state, flag: state),
-          importFrom: importFrom)
+          feedSource, statePath: configuration.string(MISPSettings.state, flag: state), importFrom: importFrom)
       } else {
         try run.convertLines(LineReader())
       }

@@ -14,6 +14,8 @@ struct MISPResolved: Equatable {
     case yara, sigma
     /// Fixed mode: a file known by its name and a hash (`filename|md5`, `malware-sample`).
     case fileNameAndHash(hashAlgorithm: String, hash: String)
+    /// Fixed mode: the connection of `ip-src|port` / `ip-dst|port` (value: the address).
+    case connection(toDestination: Bool, port: Int, ipv6: Bool)
   }
 
   var kind: Kind
@@ -36,6 +38,7 @@ struct MISPResolved: Equatable {
     case .text: "Text"
     case .githubUser: "User-Account"
     case .individual: "Identity"
+    case .connection: "Network-Traffic"
     case .yara, .sigma: nil
     }
   }
@@ -68,6 +71,12 @@ struct MISPResolved: Equatable {
     case .text: return stix("text", "value")
     case .githubUser: return stix("user-account", "account_login")
     case .individual: return nil
+    case .connection(let toDestination, let port, _):
+      let side = toDestination ? "dst" : "src"
+      return (
+        "stix",
+        "[network-traffic:\(side)_ref.value = '\(Self.escape(value))' AND network-traffic:\(side)_port = \(port)]"
+      )
     }
   }
 
@@ -123,6 +132,10 @@ enum MISPAttributeTypes {
     guard let parts = table[type] else { return unsupported(type: type, value: value, options: options) }
     func single(_ part: Single, _ value: String) -> MISPResolved? {
       switch part {
+      case .kind(let kind) where kind == .fileMD5 || kind == .fileSHA1 || kind == .fileSHA256:
+        // stix2 rejects a malformed hash, and the connector then loses indicator and observable.
+        guard let (detected, _) = hashKind(value), detected == kind else { return nil }
+        return MISPResolved(kind: kind, value: value)
       case .kind(let kind): return MISPResolved(kind: kind, value: value)
       case .ip: return MISPResolved(kind: officialIPv4Pattern(value) ? .ipv4 : .ipv6, value: value)
       case .unhandled: return nil
@@ -156,8 +169,15 @@ enum MISPAttributeTypes {
     case "ip-src", "ip-dst":
       return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
     case "ip-src|port", "ip-dst|port":
-      let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
-      return ip(host).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      guard let bar = value.lastIndex(of: "|"), let address = ip(String(value[..<bar])) else {
+        return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      }
+      guard let port = Int(PythonText.strip(String(value[value.index(after: bar)...]))), (0...65535).contains(port) else {
+        return [address]
+      }
+      let connection = MISPResolved.Kind.connection(
+        toDestination: type == "ip-dst|port", port: port, ipv6: address.kind == .ipv6)
+      return [address, MISPResolved(kind: connection, value: address.value)]
     case "hostname|port":
       let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
       return [MISPResolved(kind: .hostname, value: host)]
@@ -310,5 +330,45 @@ private struct OfficialIPv4Matcher {
       text.first != "0", text.count <= 2, let number = Int(text)
     else { return false }
     return (1...32).contains(number)
+  }
+}
+
+/// A rough check of the syntax STIX validators expect of values cti-misp copies verbatim
+/// (domain names, URLs, e-mail addresses). Failing values are kept and counted, never dropped.
+enum MISPValueSyntax {
+  static func isValid(type: String, value: String) -> Bool {
+    switch type {
+    case "domain-name", "hostname": return isHostname(value)
+    case "url":
+      guard let colon = value.firstIndex(of: ":"), let first = value.first, first.isASCII, first.isLetter else { return false }
+      return value[..<colon].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        && !value.contains(" ")
+    case "email-addr":
+      guard let at = value.lastIndex(of: "@"), at != value.startIndex else { return false }
+      return isHostname(String(value[value.index(after: at)...]))
+    default: return true
+    }
+  }
+
+  static func isHostname(_ value: String) -> Bool {
+    let utf8 = value.utf8
+    guard !utf8.isEmpty, utf8.count <= 253 else { return false }
+    var labelLength = 0
+    var previous: UInt8 = UInt8(ascii: ".")
+    for byte in utf8 {
+      if byte == UInt8(ascii: ".") {
+        guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
+        labelLength = 0
+      } else {
+        let allowed =
+          byte >= 0x80 || (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+          || byte == UInt8(ascii: "-")
+        guard allowed, !(labelLength == 0 && byte == UInt8(ascii: "-")) else { return false }
+        labelLength += 1
+        guard labelLength <= 63 else { return false }
+      }
+      previous = byte
+    }
+    return labelLength > 0 && previous != UInt8(ascii: "-")
   }
 }

@@ -61,6 +61,8 @@ private struct EventRun {
   var byMISPUUID: [String: (id: String, text: String)] = [:]
   var files: [JSONValue] = []
   var notes: [String] = []
+  var millisecondsCache: [Int64: String] = [:]
+  var secondsCache: [Int64: String] = [:]
 
   init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
@@ -101,7 +103,7 @@ private struct EventRun {
     for attribute in attributes {
       results += processAttribute(
         attribute, objectObservable: nil, externalReferences: [], createRelationships: createRelationships)
-      if let reference = Self.externalReference(attribute) { externalReferences.append(reference) }
+      if let reference = Self.externalReference(attribute, fixed: fixed) { externalReferences.append(reference) }
       collectFile(attribute)
     }
 
@@ -109,7 +111,7 @@ private struct EventRun {
     let objects = event["Object"]?.arrayValue ?? []
     for object in objects {
       let objectAttributes = object["Attribute"]?.arrayValue ?? []
-      let references = objectAttributes.compactMap(Self.externalReference)
+      let references = objectAttributes.compactMap { Self.externalReference($0, fixed: fixed) }
       for attribute in objectAttributes { collectFile(attribute) }
       var objectObservable: JSONObject?
       if options.createObjectObservables {
@@ -189,8 +191,8 @@ private struct EventRun {
     authorName = name
     authorID = STIXID.identity(name: name, identityClass: "organization")
     author = STIXObjects.sdo("identity", id: authorID, context: context)
-    author["name"] = .string(name)
-    author["identity_class"] = "organization"
+    author.put("name", .string(name))
+    author.put("identity_class", "organization")
   }
 
   // MARK: Attributes
@@ -235,21 +237,21 @@ private struct EventRun {
         name = part.value.unicodeScalars.count > 2 ? part.value : (comment.unicodeScalars.count > 2 ? comment : observableType)
       }
       if options.createIndicators, let (patternType, pattern) = part.pattern {
+        let created = cachedMilliseconds(timestamp)
         var indicator = STIXObjects.sdo(
-          "indicator", id: STIXID.indicator(pattern: pattern), created: Self.milliseconds(timestamp),
-          modified: Self.milliseconds(timestamp))
-        indicator["name"] = name.map(JSONValue.string)
-        indicator["description"] = .string(comment)
-        indicator["pattern_type"] = .string(patternType)
-        indicator["pattern"] = .string(pattern)
-        indicator["valid_from"] = .string(Self.seconds(timestamp))
+          "indicator", id: STIXID.indicator(pattern: pattern), created: created, modified: created)
+        indicator.put("name", name.map(JSONValue.string))
+        indicator.put("description", .string(comment))
+        indicator.put("pattern_type", .string(patternType))
+        indicator.put("pattern", .string(pattern))
+        indicator.put("valid_from", .string(cachedSeconds(timestamp)))
         STIXObjects.setList(&indicator, "labels", labels)
-        indicator["created_by_ref"] = .string(authorID)
+        indicator.put("created_by_ref", .string(authorID))
         STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
         STIXObjects.setList(&indicator, "external_references", externalReferences)
-        indicator["x_opencti_main_observable_type"] = observableType.map(JSONValue.string)
-        indicator["x_opencti_detection"] = toIDs
-        indicator["x_opencti_score"] = .int(score)
+        indicator.put("x_opencti_main_observable_type", observableType.map(JSONValue.string))
+        indicator.put("x_opencti_detection", fixed ? .bool(Self.isTrue(toIDs)) : toIDs)
+        indicator.put("x_opencti_score", .int(score))
         result.indicator = indicator
       }
       if options.createObservables, observableType != nil {
@@ -272,7 +274,7 @@ private struct EventRun {
     return results
   }
 
-  func makeObservable(
+  mutating func makeObservable(
     _ part: MISPResolved, comment: String, score: Int, labels: [String], markingIDs: [String], externalReferences: [JSONValue]
   ) -> JSONObject? {
     var properties = JSONObject()
@@ -280,15 +282,15 @@ private struct EventRun {
     switch part.kind {
     case .fileName, .pdbPath:
       type = "file"
-      properties["name"] = .string(part.value)
+      properties.put("name", .string(part.value))
     case .fileMD5, .fileSHA1, .fileSHA256:
       type = "file"
       let algorithm = part.kind == .fileMD5 ? "MD5" : part.kind == .fileSHA1 ? "SHA-1" : "SHA-256"
-      properties["hashes"] = .object(JSONObject([(algorithm, .string(part.value))]))
+      properties.put("hashes", .object(JSONObject([(algorithm, .string(part.value))])))
     case .fileNameAndHash(let algorithm, let hash):
       type = "file"
-      properties["name"] = .string(part.value)
-      properties["hashes"] = .object(JSONObject([(algorithm, .string(hash))]))
+      properties.put("name", .string(part.value))
+      properties.put("hashes", .object(JSONObject([(algorithm, .string(hash))])))
     case .ipv4: type = "ipv4-addr"; properties["value"] = .string(part.value)
     case .ipv6: type = "ipv6-addr"; properties["value"] = .string(part.value)
     case .hostname: type = "hostname"; properties["value"] = .string(part.value)
@@ -300,38 +302,49 @@ private struct EventRun {
     case .registryKey: type = "windows-registry-key"; properties["key"] = .string(part.value)
     case .emailSubject:
       type = "email-message"
-      properties["subject"] = .string(part.value)
-      properties["is_multipart"] = true
+      properties.put("subject", .string(part.value))
+      properties.put("is_multipart", true)
     case .githubUser:
       type = "user-account"
-      properties["account_login"] = .string(part.value)
-      properties["account_type"] = "github"
+      properties.put("account_login", .string(part.value))
+      properties.put("account_type", "github")
     case .userAgent:
       // The official connector has no branch for it; fixed mode keeps the observable.
       guard fixed else { return nil }
       type = "user-agent"
-      properties["value"] = .string(part.value)
+      properties.put("value", .string(part.value))
     case .individual:
       var identity = STIXObjects.sdo(
         "identity", id: STIXID.identity(name: part.value, identityClass: "individual"), context: context)
-      identity["name"] = .string(part.value)
-      identity["identity_class"] = "individual"
-      identity["description"] = .string(comment)
+      identity.put("name", .string(part.value))
+      identity.put("identity_class", "individual")
+      identity.put("description", .string(comment))
       STIXObjects.setList(&identity, "labels", labels)
-      identity["created_by_ref"] = .string(authorID)
+      identity.put("created_by_ref", .string(authorID))
       STIXObjects.setList(&identity, "external_references", externalReferences)
       return identity
+    case .connection(let toDestination, let port, let ipv6):
+      type = "network-traffic"
+      let addressType = ipv6 ? "ipv6-addr" : "ipv4-addr"
+      guard let address = STIXID.observable(type: addressType, properties: JSONObject([("value", .string(part.value))]))
+      else { return nil }
+      properties.put(toDestination ? "dst_ref" : "src_ref", .string(address))
+      properties.put(toDestination ? "dst_port" : "src_port", .int(port))
+      properties.put("protocols", [.string(ipv6 ? "ipv6" : "ipv4")])
     case .yara, .sigma:
       return nil
     }
     guard let id = STIXID.observable(type: type, properties: properties) else { return nil }
+    if let value = properties["value"]?.stringValue, !MISPValueSyntax.isValid(type: type, value: value) {
+      notes.append("\(type) value kept as given: \(value)")
+    }
     var observable = STIXObjects.sco(type, id: id)
     for member in properties { observable[member.key] = member.value }
     STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
-    observable["x_opencti_description"] = .string(comment)
-    observable["x_opencti_score"] = .int(score)
+    observable.put("x_opencti_description", .string(comment))
+    observable.put("x_opencti_score", .int(score))
     STIXObjects.setList(&observable, "labels", labels)
-    observable["created_by_ref"] = .string(authorID)
+    observable.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&observable, "external_references", externalReferences)
     return observable
   }
@@ -341,8 +354,8 @@ private struct EventRun {
       guard let organisation = sighting["Organisation"]?["name"]?.stringValue, organisation != authorName else { continue }
       let identityID = STIXID.identity(name: organisation, identityClass: "organization")
       var identity = STIXObjects.sdo("identity", id: identityID, context: context)
-      identity["name"] = .string(organisation)
-      identity["identity_class"] = "organization"
+      identity.put("name", .string(organisation))
+      identity.put("identity_class", "organization")
       result.identities.append(identity)
       guard let indicatorID = result.indicator?["id"]?.stringValue, let date = Self.int(sighting["date_sighting"]) else {
         continue
@@ -352,10 +365,10 @@ private struct EventRun {
       let id = STIXID.sighting(
         of: indicatorID, whereSighted: .string(identityID), firstSeen: IDTime(first), lastSeen: IDTime(last))
       var object = STIXObjects.sdo("sighting", id: id, context: context)
-      object["sighting_of_ref"] = .string(indicatorID)
-      object["first_seen"] = .string(first)
-      object["last_seen"] = .string(last)
-      object["where_sighted_refs"] = [.string(identityID)]
+      object.put("sighting_of_ref", .string(indicatorID))
+      object.put("first_seen", .string(first))
+      object.put("last_seen", .string(last))
+      object.put("where_sighted_refs", [.string(identityID)])
       result.sightings.append(object)
     }
   }
@@ -363,11 +376,11 @@ private struct EventRun {
   func relationship(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) -> JSONObject {
     var object = STIXObjects.sdo(
       "relationship", id: STIXID.relationship(type: type, source: source, target: target), context: context)
-    object["relationship_type"] = .string(type)
-    object["created_by_ref"] = .string(authorID)
-    object["source_ref"] = .string(source)
-    object["target_ref"] = .string(target)
-    object["description"] = description.map(JSONValue.string)
+    object.put("relationship_type", .string(type))
+    object.put("created_by_ref", .string(authorID))
+    object.put("source_ref", .string(source))
+    object.put("target_ref", .string(target))
+    object.put("description", description.map(JSONValue.string))
     STIXObjects.setList(&object, "object_marking_refs", markings)
     return object
   }
@@ -447,12 +460,12 @@ private struct EventRun {
     }
     let properties = JSONObject([("value", .string(value))])
     var observable = STIXObjects.sco("text", id: STIXID.observable(type: "text", properties: properties)!)
-    observable["value"] = .string(value)
+    observable.put("value", .string(value))
     STIXObjects.setList(&observable, "object_marking_refs", eventMarkingIDs)
     observable[fixed ? "x_opencti_description" : "description"] = description.flatMap { $0.isNull ? nil : $0 }
-    observable["x_opencti_score"] = .int(eventScore)
+    observable.put("x_opencti_score", .int(eventScore))
     STIXObjects.setList(&observable, "labels", eventLabels)
-    observable["created_by_ref"] = .string(authorID)
+    observable.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&observable, "external_references", references)
     return observable
   }
@@ -504,16 +517,16 @@ private struct EventRun {
     if fixed, modified < dateSeconds { modified = dateSeconds }
     let id = STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds))
     var report = STIXObjects.sdo("report", id: id, created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified))
-    report["name"] = .string(info)
-    report["description"] = .string(info)
-    report["report_types"] = [.string(options.reportType)]
-    report["published"] = .string(Self.seconds(dateSeconds))
-    report["created_by_ref"] = .string(authorID)
+    report.put("name", .string(info))
+    report.put("description", .string(info))
+    report.put("report_types", [.string(options.reportType)])
+    report.put("published", .string(Self.seconds(dateSeconds)))
+    report.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&report, "object_marking_refs", eventMarkingIDs)
     STIXObjects.setList(&report, "labels", eventLabels)
     var refs = objectRefs
     if refs.isEmpty { refs = [fixed ? authorID : "intrusion-set--fc5ee88d-7987-4c00-991e-a863e9aa8a0e"] }
-    report["object_refs"] = .array(refs.map(JSONValue.string))
+    report.put("object_refs", .array(refs.map(JSONValue.string)))
     STIXObjects.setList(&report, "external_references", externalReferences)
     STIXObjects.setList(&report, "x_opencti_files", files)
     return report
@@ -528,11 +541,11 @@ private struct EventRun {
     var object = STIXObjects.sdo(
       "note", id: STIXID.note(content: content, created: IDTime(created)), created: Self.milliseconds(timestamp),
       modified: Self.milliseconds(timestamp))
-    object["created_by_ref"] = .string(authorID)
+    object.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
-    object["abstract"] = note["name"].flatMap { $0.isNull ? nil : $0 }
-    object["content"] = .string(content)
-    object["object_refs"] = [.string(reportID)]
+    object.put("abstract", fixed ? Self.text(note["name"]).map(JSONValue.string) : note["name"].flatMap { $0.isNull ? nil : $0 })
+    object.put("content", .string(content))
+    object.put("object_refs", [.string(reportID)])
     return object
   }
 
@@ -595,14 +608,26 @@ private struct EventRun {
 
   // MARK: Values
 
-  static func externalReference(_ attribute: JSONValue) -> JSONValue? {
+  /// A `link` attribute in `External analysis` as an external reference. Fixed mode keeps a
+  /// value that is not a URL as the description instead of an invalid `url`.
+  static func externalReference(_ attribute: JSONValue, fixed: Bool) -> JSONValue? {
     guard attribute["type"]?.stringValue == "link", attribute["category"]?.stringValue == "External analysis" else {
       return nil
     }
-    return [
-      "source_name": "External analysis", "external_id": attribute["uuid"] ?? .null,
-      "url": .string(text(attribute["value"]) ?? ""),
-    ]
+    let value = text(attribute["value"]) ?? ""
+    var reference = JSONObject([("source_name", "External analysis")])
+    if fixed {
+      if let uuid = text(attribute["uuid"]) { reference["external_id"] = .string(uuid) }
+      if MISPValueSyntax.isValid(type: "url", value: value) {
+        reference.put("url", .string(value))
+      } else if !value.isEmpty {
+        reference.put("description", .string(value))
+      }
+      return reference.count > 1 ? .object(reference) : nil
+    }
+    reference.put("external_id", attribute["uuid"] ?? .null)
+    reference.put("url", .string(value))
+    return .object(reference)
   }
 
   /// Threat level 1/2/3 → 90/60/30, else 50. The official connector compares strings, so an
@@ -644,6 +669,22 @@ private struct EventRun {
     ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 3)
   }
 
+  /// `seconds` for attribute timestamps, which repeat within an event.
+  mutating func cachedSeconds(_ seconds: Int64) -> String {
+    if let text = secondsCache[seconds] { return text }
+    let text = Self.seconds(seconds)
+    secondsCache[seconds] = text
+    return text
+  }
+
+  /// `milliseconds` for attribute timestamps, which repeat within an event.
+  mutating func cachedMilliseconds(_ seconds: Int64) -> String {
+    if let text = millisecondsCache[seconds] { return text }
+    let text = Self.milliseconds(seconds)
+    millisecondsCache[seconds] = text
+    return text
+  }
+
   static func seconds(_ seconds: Int64) -> String {
     ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 0)
   }
@@ -663,14 +704,10 @@ private struct BundleBuilder {
   private var objectObservableIDs: Set<String> = []
   private var relationshipKeys: Set<String> = []
   private(set) var counts: [String: Int] = [:]
-  /// Bundle ids by their uuid part, for the official `_find_type_by_uuid`.
-  private var byUUID: [Substring: Int] = [:]
 
   init(fixed: Bool) { self.fixed = fixed }
 
   mutating func append(_ object: JSONObject) {
-    let id = object["id"]?.stringValue ?? ""
-    if byUUID[id.suffix(36)] == nil { byUUID[id.suffix(36)] = objects.count }
     objects.append(object)
     counts[object["type"]?.stringValue ?? "?", default: 0] += 1
   }
@@ -719,8 +756,11 @@ private struct BundleBuilder {
     return (relationship["source_ref"]?.stringValue ?? "") + (relationship["target_ref"]?.stringValue ?? "")
   }
 
+  /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used
+  /// only for the rare object references and note links, so a scan is enough).
   func object(endingWith uuid: String) -> JSONObject? {
-    byUUID[Substring(uuid)].map { objects[$0] }
+    let suffix = "--" + uuid
+    return objects.first { $0["id"]?.stringValue?.hasSuffix(suffix) == true }
   }
 
   func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?["id"]?.stringValue }

@@ -107,17 +107,21 @@ public struct MISPRunSummary: Sendable {
   public var failed: [String] = []
   public var objects: [String: Int] = [:]
   public var bytes = 0
+  /// Values kept verbatim that STIX validators may reject (a domain like `_dmarc.example.com`).
+  public var keptValues = 0
 
   public var description: String {
     let types = objects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     var text = "\(read) events read, \(converted) converted, \(failed.count) failed"
     if listed > 0 { text = "\(listed) listed, \(skipped) already imported, " + text }
+    if keptValues > 0 { text += ", \(keptValues) values kept verbatim that may not be valid STIX syntax" }
     return text + "; objects: " + (types.isEmpty ? "none" : types)
   }
 
   mutating func add(_ conversion: MISPConversion) {
     converted += 1
     bytes += conversion.bundle.count
+    keptValues += conversion.notes.count
     for (type, count) in conversion.objectCounts { objects[type, default: 0] += count }
   }
 }
@@ -130,6 +134,8 @@ public final class MISPRun {
   public let diagnostics: Diagnostics
   public private(set) var summary = MISPRunSummary()
   let now: ISO8601.Instant
+  /// "event 12/46" on stderr when it is a terminal.
+  let progress = Progress()
 
   public init(converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, now: ISO8601.Instant = .now) {
     self.converter = converter
@@ -170,7 +176,9 @@ public final class MISPRun {
     let pending = entries.filter { $0.timestamp > start }
     summary.skipped = entries.count - pending.count
     var blocked = false
+    defer { progress.finish() }
     for (index, entry) in pending.enumerated() {
+      progress.update("cti-misp: event \(index + 1)/\(pending.count)")
       summary.read += 1
       do {
         let bytes = try source.file(entry.uuid + ".json")
@@ -213,4 +221,87 @@ public struct EventFailure: Error, CustomStringConvertible {
   public var uuid: String
   public var underlying: any Error
   public var description: String { "event \(uuid): \(underlying)" }
+}
+
+/// A feed served over HTTP(S): `<url>/manifest.json` and `<url>/<uuid>.json`, fetched with the
+/// libcurl client (transient failures and 5xx retried with backoff by the client).
+public final class MISPHTTPSource: MISPFeedSource {
+  public let url: String
+  let client: HTTPClient
+  let authorization: String?
+
+  /// `authorization` is sent verbatim as the `Authorization` header
+  /// (MISP_FEED_HTTP_AUTHORIZATION_HEADER, e.g. `Basic …` or `Bearer …`).
+  public init(url: String, authorization: String?, client: HTTPClient) {
+    var base = url
+    while base.hasSuffix("/") { base.removeLast() }
+    self.url = base
+    self.authorization = authorization
+    self.client = client
+  }
+
+  public var location: String { HTTPError.displayURL(url) }
+
+  public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+    // Names come from the manifest: one plain path component, never `..` or a query.
+    do { try SafeName.check(name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
+    guard !name.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0 == " " }) else {
+      throw MISPFetchError("unsafe file name '\(name)' in the manifest", exitStatus: .dataError)
+    }
+    var headers = HTTPHeaders()
+    if let authorization, !authorization.isEmpty { headers.set("Authorization", authorization) }
+    do {
+      return try client.send(HTTPRequest(.get, url + "/" + name, headers: headers)).requireSuccess().body
+    } catch {
+      throw MISPFetchError("\(error)", exitStatus: error.exitStatus)
+    }
+  }
+}
+
+extension MISPRun {
+  /// S3 mode (`source_type: s3`): every object under `prefix`, in key order, each holding one
+  /// event. As in the official connector there is no manifest and no timestamp filter; the state
+  /// records `{"last_file": <basename>}`. A consumed object is deleted only with
+  /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
+  /// reported with its key and left in the bucket.
+  public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool, statePath: String?) throws {
+    let objects = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
+      .sorted { $0.key < $1.key }
+    summary.listed = objects.count
+    defer { progress.finish() }
+    for (index, object) in objects.enumerated() {
+      progress.update("cti-misp: object \(index + 1)/\(objects.count)")
+      summary.read += 1
+      do {
+        let bytes = try client.getObject(bucket: bucket, key: object.key)
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
+        let conversion = try converter.convert(value, now: now)
+        try writer.writeRecord(conversion.bundle)
+        try writer.flush()
+        summary.add(conversion)
+      } catch let error as OutputError {
+        throw error
+      } catch {
+        summary.failed.append(object.key)
+        try diagnostics.reject(S3ObjectFailure(bucket: bucket, key: object.key, underlying: error))
+        continue
+      }
+      if deleteConsumed { try client.deleteObject(bucket: bucket, key: object.key) }
+      if let statePath {
+        let name = String(object.key.split(separator: "/").last ?? Substring(object.key))
+        var bytes = JSONWriter.serialize(["last_file": .string(name)])
+        bytes.append(0x0A)
+        try FileSystem.writeAtomically(bytes, to: statePath, durable: true)
+      }
+    }
+  }
+}
+
+/// An S3 object that could not be fetched, parsed or converted.
+public struct S3ObjectFailure: Error, CustomStringConvertible {
+  public var bucket: String
+  public var key: String
+  public var underlying: any Error
+  public var description: String { "s3://\(bucket)/\(key): \(underlying)" }
 }

@@ -27,6 +27,14 @@ public enum MISPSettings {
     key: "misp_feed.import_unsupported_observables_as_text_transparent")
   public static let withAttachments = Setting(
     env: "MISP_FEED_IMPORT_WITH_ATTACHMENTS", key: "misp_feed.import_with_attachments")
+  public static let bucketName = Setting(env: "MISP_FEED_BUCKET_NAME", "MISP_BUCKET_NAME", key: "misp_feed.bucket_name")
+  public static let bucketPrefix = Setting(
+    env: "MISP_FEED_BUCKET_PREFIX", "MISP_BUCKET_PREFIX", key: "misp_feed.bucket_prefix")
+  public static let s3Endpoint = Setting(env: "AWS_ENDPOINT_URL", key: "misp_feed.aws.endpoint_url")
+  public static let s3AccessKey = Setting(env: "AWS_ACCESS_KEY_ID", key: "misp_feed.aws.access_key_id")
+  public static let s3SecretKey = Setting(env: "AWS_SECRET_ACCESS_KEY", key: "misp_feed.aws.secret_access_key", secret: true)
+  public static let s3Region = Setting(env: "AWS_REGION", "AWS_DEFAULT_REGION", key: "misp_feed.aws.region")
+  public static let deleteConsumed = Setting(env: "CTI_MISP_DELETE_CONSUMED", key: "cti.misp_delete_consumed")
   public static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
   public static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
 
@@ -89,5 +97,32 @@ public enum MISPSettings {
     if let instant = ISO8601.parse(text.trimmingSpaces) { return instant.seconds }
     if let seconds = ISO8601.duration(text) { return now.seconds - Int64(seconds) }
     throw ConfigError("\(source): '\(text)' is neither an ISO-8601 date nor a duration such as P30D")
+  }
+
+  /// The S3 endpoint: AWS_ENDPOINT_URL (`http[s]://host[:port]`, boto3's form) and the AWS keys.
+  public static func s3Endpoint(_ configuration: Configuration, flag: String?) throws(ConfigError) -> S3Endpoint {
+    guard let url = configuration.string(s3Endpoint, flag: flag) else {
+      throw ConfigError("S3 mode needs an endpoint: --s3-endpoint or AWS_ENDPOINT_URL (http[s]://host[:port])")
+    }
+    var host = Substring(url)
+    var ssl = true
+    if host.hasPrefix("http://") {
+      ssl = false
+      host = host.dropFirst(7)
+    } else if host.hasPrefix("https://") {
+      host = host.dropFirst(8)
+    }
+    while host.hasSuffix("/") { host = host.dropLast() }
+    var port: Int?
+    if let colon = host.lastIndex(of: ":"), let number = Int(host[host.index(after: colon)...]) {
+      port = number
+      host = host[..<colon]
+    }
+    guard let access = configuration.string(s3AccessKey), let secret = configuration.string(s3SecretKey) else {
+      throw ConfigError("S3 mode needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    }
+    return S3Endpoint(
+      host: String(host), port: port, useSSL: ssl, region: configuration.string(s3Region, default: "us-east-1"),
+      accessKey: access, secretKey: secret, sessionToken: configuration.string(Setting(env: "AWS_SESSION_TOKEN")))
   }
 }

@@ -155,7 +155,7 @@ struct MISPTags {
     var elements = Elements()
     var added: Set<String> = []
     func common(_ object: inout JSONObject) {
-      object["created_by_ref"] = .string(author)
+      object.put("created_by_ref", .string(author))
       STIXObjects.setList(&object, "object_marking_refs", markings)
     }
     for galaxy in galaxies {
@@ -175,11 +175,11 @@ struct MISPTags {
           let name = Self.intrusionSetName(value)
           guard added.insert(name).inserted else { continue }
           var object = STIXObjects.sdo("intrusion-set", id: STIXID.intrusionSet(name: name), context: context)
-          object["name"] = .string(name)
-          object["labels"] = ["intrusion-set"]
-          object["description"] = description(cluster)
+          object.put("name", .string(name))
+          object.put("labels", ["intrusion-set"])
+          object.put("description", description(cluster))
           common(&object)
-          object["x_opencti_aliases"] = aliases(cluster, name)
+          object.put("x_opencti_aliases", aliases(cluster, name))
           elements.intrusionSets.append(object)
         }
       case ("mitre-attack", "Tool"):
@@ -187,11 +187,11 @@ struct MISPTags {
           let name = Self.cut(cluster["value"]?.stringValue ?? "", " - S")
           guard added.insert(name).inserted else { continue }
           var object = STIXObjects.sdo("tool", id: STIXID.tool(name: name), context: context)
-          object["name"] = .string(name)
-          object["labels"] = ["tool"]
-          object["description"] = description(cluster)
+          object.put("name", .string(name))
+          object.put("labels", ["tool"])
+          object.put("description", description(cluster))
           common(&object)
-          object["x_opencti_aliases"] = aliases(cluster, name)
+          object.put("x_opencti_aliases", aliases(cluster, name))
           elements.tools.append(object)
         }
       case ("mitre-attack", "Malware"), ("misp", "Tool"), ("misp", "Ransomware"), ("misp", "Android"), ("misp", "Malpedia"):
@@ -199,11 +199,11 @@ struct MISPTags {
           let name = Self.cut(cluster["value"]?.stringValue ?? "", " - S")
           guard added.insert(name).inserted else { continue }
           var object = STIXObjects.sdo("malware", id: STIXID.malware(name: name), context: context)
-          object["name"] = .string(name)
-          object["is_family"] = true
-          object["aliases"] = aliases(cluster, name)
-          object["labels"] = .array([.string(galaxyName)])
-          object["description"] = description(cluster)
+          object.put("name", .string(name))
+          object.put("is_family", true)
+          object.put("aliases", aliases(cluster, name))
+          object.put("labels", .array([.string(galaxyName)]))
+          object.put("description", description(cluster))
           common(&object)
           elements.malwares.append(object)
         }
@@ -213,11 +213,11 @@ struct MISPTags {
           guard added.insert(name).inserted else { continue }
           let mitreID = cluster["meta"]?["external_id"]?.arrayValue?.first?.stringValue
           var object = STIXObjects.sdo("attack-pattern", id: STIXID.attackPattern(name: name, mitreID: mitreID), context: context)
-          object["name"] = .string(name)
-          object["description"] = description(cluster)
+          object.put("name", .string(name))
+          object.put("description", description(cluster))
           common(&object)
-          object["x_mitre_id"] = mitreID.map(JSONValue.string)
-          object["x_opencti_aliases"] = aliases(cluster, name)
+          object.put("x_mitre_id", mitreID.map(JSONValue.string))
+          object.put("x_opencti_aliases", aliases(cluster, name))
           elements.attackPatterns.append(object)
         }
       case ("misp", "Sector"):
@@ -231,9 +231,9 @@ struct MISPTags {
           let name = cluster["description"]?.stringValue ?? ""
           guard let iso = cluster["meta"]?["ISO"]?.stringValue, added.insert(name).inserted else { continue }
           var object = STIXObjects.sdo("location", id: STIXID.location(name: name, type: .country), context: context)
-          object["name"] = .string(name)
-          object["country"] = .string(iso)
-          object["description"] = "Imported from MISP tag"
+          object.put("name", .string(name))
+          object.put("country", .string(iso))
+          object.put("description", "Imported from MISP tag")
           common(&object)
           elements.countries.append(object)
         }
@@ -246,7 +246,7 @@ struct MISPTags {
         let threat = Self.intrusionSetName(value)
         if added.insert(threat).inserted {
           var object = STIXObjects.sdo("intrusion-set", id: STIXID.intrusionSet(name: threat), context: context)
-          object["name"] = .string(threat)
+          object.put("name", .string(threat))
           common(&object)
           elements.intrusionSets.append(object)
         }
@@ -255,7 +255,7 @@ struct MISPTags {
         let threat = Self.cut(value, " - S")
         if added.insert(threat).inserted {
           var object = STIXObjects.sdo("tool", id: STIXID.tool(name: threat), context: context)
-          object["name"] = .string(threat)
+          object.put("name", .string(threat))
           common(&object)
           elements.tools.append(object)
         }
@@ -265,8 +265,8 @@ struct MISPTags {
         let threat = Self.cut(value, " - S")
         if added.insert(threat).inserted {
           var object = STIXObjects.sdo("malware", id: STIXID.malware(name: threat), context: context)
-          object["name"] = .string(threat)
-          object["is_family"] = true
+          object.put("name", .string(threat))
+          object.put("is_family", true)
           common(&object)
           elements.malwares.append(object)
         }
@@ -275,7 +275,7 @@ struct MISPTags {
         let threat = Self.cut(value, " - T")
         if added.insert(threat).inserted {
           var object = STIXObjects.sdo("attack-pattern", id: STIXID.attackPattern(name: threat), context: context)
-          object["name"] = .string(threat)
+          object.put("name", .string(threat))
           common(&object)
           elements.attackPatterns.append(object)
         }
@@ -297,9 +297,9 @@ struct MISPTags {
     _ name: String, description: JSONValue?, common: (inout JSONObject) -> Void, context: STIXObjects.Context
   ) -> JSONObject {
     var object = STIXObjects.sdo("identity", id: STIXID.identity(name: name, identityClass: "class"), context: context)
-    object["name"] = .string(name)
-    object["identity_class"] = "class"
-    object["description"] = description
+    object.put("name", .string(name))
+    object.put("identity_class", "class")
+    object.put("description", description)
     common(&object)
     return object
   }

@@ -8,9 +8,14 @@
 public enum IDCanonicalJSON {
   /// The canonical text of `value`.
   public static func text(_ value: JSONValue) -> String {
+    String(decoding: bytes(value), as: UTF8.self)
+  }
+
+  /// The canonical text of `value` as UTF-8 bytes.
+  public static func bytes(_ value: JSONValue) -> [UInt8] {
     var writer = JSONWriter(capacity: 128)
     write(value, into: &writer)
-    return String(decoding: writer.bytes, as: UTF8.self)
+    return writer.bytes
   }
 
   private static func write(_ value: JSONValue, into writer: inout JSONWriter) {
@@ -26,7 +31,11 @@ public enum IDCanonicalJSON {
       writer.append("]")
     case .object(let object):
       writer.append("{")
-      let members = object.members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+      let ordered = { (a: (key: String, value: JSONValue), b: (key: String, value: JSONValue)) in
+        a.key.utf16.lexicographicallyPrecedes(b.key.utf16)
+      }
+      let members = zip(object.members, object.members.dropFirst()).allSatisfy(ordered)
+        ? object.members : object.members.sorted(by: ordered)
       for (position, member) in members.enumerated() {
         if position > 0 { writer.append(",") }
         writer.writeString(member.key)

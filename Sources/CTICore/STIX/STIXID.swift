@@ -36,7 +36,7 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
 public enum STIXID {
   /// `<type>--<uuid5>` of the canonical JSON of `properties`.
   public static func make(type: String, properties: JSONObject) -> String {
-    type + "--" + UUIDv5.make(namespace: UUIDv5.stixNamespace, name: IDCanonicalJSON.text(.object(properties)))
+    type + "--" + UUIDv5.make(namespace: UUIDv5.stixNamespace, name: IDCanonicalJSON.bytes(.object(properties)))
   }
 
   private static func make(_ type: String, _ members: [(String, JSONValue)]) -> String {

@@ -26,11 +26,11 @@ enum STIXObjects {
 
   /// Sets `key` to the list unless it is empty (stix2 drops empty lists).
   static func setList(_ object: inout JSONObject, _ key: String, _ values: [String]) {
-    if !values.isEmpty { object[key] = .array(values.map(JSONValue.string)) }
+    if !values.isEmpty { object.put(key, .array(values.map(JSONValue.string))) }
   }
 
   static func setList(_ object: inout JSONObject, _ key: String, _ values: [JSONValue]) {
-    if !values.isEmpty { object[key] = .array(values) }
+    if !values.isEmpty { object.put(key, .array(values)) }
   }
 
   /// The stix2 library's TLP marking definitions (fixed ids, created 2017-01-20).
@@ -46,9 +46,9 @@ enum STIXObjects {
       ("type", "marking-definition"), ("spec_version", "2.1"), ("id", .string(level.id)),
       ("created", "2017-01-20T00:00:00.000Z"),
     ])
-    object["definition_type"] = "tlp"
-    object["name"] = .string("TLP:" + color.uppercased())
-    object["definition"] = ["tlp": .string(color)]
+    object.put("definition_type", "tlp")
+    object.put("name", .string("TLP:" + color.uppercased()))
+    object.put("definition", ["tlp": .string(color)])
     return object
   }
 
@@ -59,10 +59,10 @@ enum STIXObjects {
       ("type", "marking-definition"), ("spec_version", "2.1"),
       ("id", .string(STIXID.markingDefinition(type: type, definition: name))), ("created", "2017-01-20T00:00:00.000Z"),
     ])
-    object["definition_type"] = "statement"
-    object["definition"] = ["statement": "custom"]
-    object["x_opencti_definition_type"] = .string(type)
-    object["x_opencti_definition"] = .string(name)
+    object.put("definition_type", "statement")
+    object.put("definition", ["statement": "custom"])
+    object.put("x_opencti_definition_type", .string(type))
+    object.put("x_opencti_definition", .string(name))
     return object
   }
 }

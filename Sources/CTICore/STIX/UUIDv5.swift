@@ -6,9 +6,14 @@ public enum UUIDv5 {
 
   /// The lower-case text form of the version-5 UUID of `name` in `namespace`.
   public static func make(namespace: [UInt8], name: String) -> String {
+    make(namespace: namespace, name: Array(name.utf8))
+  }
+
+  /// As `make(namespace:name:)`, for a name already in UTF-8.
+  public static func make(namespace: [UInt8], name: [UInt8]) -> String {
     precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
     var input = namespace
-    input.append(contentsOf: name.utf8)
+    input.append(contentsOf: name)
     var bytes = Array(Digest.sha1.hash(input).prefix(16))
     bytes[6] = (bytes[6] & 0x0F) | 0x50
     bytes[8] = (bytes[8] & 0x3F) | 0x80
@@ -32,15 +37,22 @@ public enum UUIDv5 {
 
   /// `8-4-4-4-12` lower-case hexadecimal text of 16 bytes.
   public static func format(_ bytes: [UInt8]) -> String {
-    let hex = Array(Digest.hexString(bytes).utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(36)
-    for (position, digit) in hex.enumerated() {
-      if position == 8 || position == 12 || position == 16 || position == 20 { text.append(UInt8(ascii: "-")) }
-      text.append(digit)
+    String(unsafeUninitializedCapacity: 36) { buffer in
+      var position = 0
+      for (index, byte) in bytes.prefix(16).enumerated() {
+        if index == 4 || index == 6 || index == 8 || index == 10 {
+          buffer[position] = UInt8(ascii: "-")
+          position += 1
+        }
+        buffer[position] = hexDigits[Int(byte >> 4)]
+        buffer[position + 1] = hexDigits[Int(byte & 0x0F)]
+        position += 2
+      }
+      return position
     }
-    return String(decoding: text, as: UTF8.self)
   }
+
+  private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
   private static func hexValue(_ digit: UInt8) -> UInt8 {
     switch digit {

@@ -40,10 +40,29 @@ enum ToolRunner {
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:],
     currentDirectory: URL? = nil, timeout: TimeInterval = 60
   ) throws -> ToolResult {
+    try execute(
+      binDirectory.appendingPathComponent(tool), arguments, stdin: stdin, environment: environment,
+      currentDirectory: currentDirectory, timeout: timeout)
+  }
+
+  /// Runs another program (a test helper such as the STIX validator) the same way, with HOME
+  /// kept so that user-installed interpreters and packages are found.
+  static func runProgram(
+    _ path: String, _ arguments: [String] = [], stdin: [UInt8] = [], timeout: TimeInterval = 120
+  ) throws -> ToolResult {
+    try execute(
+      URL(fileURLWithPath: path), arguments, stdin: stdin,
+      environment: ["HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/"], currentDirectory: nil, timeout: timeout)
+  }
+
+  private static func execute(
+    _ executable: URL, _ arguments: [String], stdin: [UInt8], environment: [String: String], currentDirectory: URL?,
+    timeout: TimeInterval
+  ) throws -> ToolResult {
     // A tool that exits without reading all of its stdin must not take the test process down.
     RecordWriter.ignoreBrokenPipe()
     let process = Process()
-    process.executableURL = binDirectory.appendingPathComponent(tool)
+    process.executableURL = executable
     process.arguments = arguments
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     env.merge(environment) { $1 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# cti-misp throughput and memory over the shared Infoblox feed (41 events, 15 MB, 61,000
+# attributes): events/s, input MB/s and peak RSS, with the default options and with every
+# create_* option on, in fixed and official modes. Each run is repeated three times and the
+# best kept (the machine is shared). User+system CPU time is printed as well as wall time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+feed=${1:-/work/shared/corpus/misp-feed-infoblox}
+[ -d "$feed" ] || feed=Tests/EndToEndTests/Fixtures/misp-feed-infoblox
+swift build -c release --product cti-misp >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+events=$(ls "$feed"/*.json | grep -vc manifest.json)
+bytes=$(cat "$feed"/*-*.json | wc -c)
+run() { # label, then cti-misp arguments
+  local label=$1 best="" line
+  shift
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin/cti-misp" --quiet --feed "$feed" --import-from-date 2000-01-01 "$@" \
+      > "$work/out.ndjson" 2>/dev/null || true
+    read -r wall user sys rss < <(tail -n 1 "$work/time")
+    line="$wall $user $sys $rss $(wc -c < "$work/out.ndjson")"
+    if [ -z "$best" ] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$wall" "${best%% *}"; then
+      best=$line
+    fi
+  done
+  python3 - "$label" "$events" "$bytes" $best <<'PY'
+import sys
+label, events, size, wall, user, system, rss, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:8]), int(sys.argv[8])
+wall = max(wall, 0.01)
+print("%-34s %3d events %6.2f s wall %5.2f s cpu %7.1f events/s %6.1f MB/s in %6.1f MB out  peak RSS %6.1f MB"
+      % (label, events, wall, user + system, events / wall, size / wall / 1e6, out / 1e6, rss / 1024))
+PY
+}
+run "defaults (reports only)"
+run "all create_* options" --create-indicators --create-observables --create-object-observables
+run "all options, --compat official" --create-indicators --create-observables --create-object-observables --compat official
