@@ -19,7 +19,11 @@ struct CTIBackup: ParsableCommand {
         cti-stream | cti-backup /backup
         cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
         cti-backup restore /backup | cti-push
+
+      Exit codes: 0 done; 1 some lines or files skipped (each reported on stderr); 65 a bad \
+      line with --strict; 66 PATH missing; 74 a file could not be written; 78 bad configuration.
       """,
+    version: CTIVersion.current,
     subcommands: [Backup.self, Restore.self],
     defaultSubcommand: Backup.self
   )

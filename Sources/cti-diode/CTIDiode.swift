@@ -14,7 +14,12 @@ struct CTIDiode: ParsableCommand {
         cti-misp --feed https://… | cti-diode export /mnt/usb
         cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
         OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
+
+      Exit codes: 0 done; 1 some files rejected or not pushed (see stderr); 65 a bad file with \
+      --strict; 66 folder missing; 69 S3 or OpenCTI unreachable; 74 local write failure; 76 \
+      unexpected answer; 77 credentials refused; 78 bad configuration.
       """,
+    version: CTIVersion.current,
     subcommands: [Import.self, Export.self]
   )
 }

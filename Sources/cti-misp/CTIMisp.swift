@@ -21,7 +21,8 @@ struct CTIMisp: ParsableCommand {
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/misp-feed --state misp.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --compat official --feed ./feed --import-from-date 2024-01-01 > official.ndjson
-      """
+      """,
+    version: CTIVersion.current
   )
 
   @Option(name: .long, help: ArgumentHelp("The feed: an http(s) URL or a folder holding manifest.json (env MISP_FEED_URL, config misp_feed.url).", valueName: "url|dir"))

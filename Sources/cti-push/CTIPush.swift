@@ -25,7 +25,8 @@ struct CTIPush: ParsableCommand {
       Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing \
       after retries; 76 unexpected answer or platform older than 6.3; 77 token refused; \
       78 bad configuration.
-      """)
+      """,
+    version: CTIVersion.current)
 
   @OptionGroup var common: CommonOptions
 

@@ -23,7 +23,8 @@ struct CTIStream: ParsableCommand {
         cti-stream --stream-id live --events create,update --max-events 100 > sample.ndjson
         cti-stream --replay examples/stream-capture.sse | cti-backup /tmp/backup
         cti-stream --raw --from 2024-01-15T00:00:00Z --recover false --idle-exit 30
-      """
+      """,
+    version: CTIVersion.current
   )
 
   @OptionGroup var platform: OpenCTIOptions

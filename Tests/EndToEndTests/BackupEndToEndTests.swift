@@ -264,5 +264,10 @@ func stixID(_ type: String, _ n: Int) -> String {
     let help = try ToolRunner.run("cti-backup", ["--help"])
     #expect(help.status == 0)
     #expect(help.stdoutText.contains("cti-stream | cti-backup /backup"))
+    #expect(help.stdoutText.contains("Exit codes:"))
+    for tool in ["cti-backup", "cti-stream", "cti-misp", "cti-push", "cti-diode"] {
+      let version = try ToolRunner.run(tool, ["--version"])
+      #expect(version.status == 0 && version.stdoutText.hasPrefix("0."), "\(tool) --version")
+    }
   }
 }
