@@ -7,20 +7,22 @@ struct CTIMisp: ParsableCommand {
     commandName: "cti-misp",
     abstract: "Convert MISP feeds and events to STIX 2.1 bundles, one per line, as OpenCTI's misp-feed connector would.",
     discussion: """
-      With --feed DIR, reads DIR/manifest.json and converts every event newer than the state's \
-      high-water mark (else MISP_FEED_IMPORT_FROM_DATE, else now), oldest first. Without --feed, \
-      reads MISP events ({"Event": …} or bare) from standard input, one per line. Ids equal the \
-      official connector's; --compat official also reproduces its quirks.
+      With --feed URL or DIR, reads manifest.json and converts every event newer than the \
+      state's high-water mark (else MISP_FEED_IMPORT_FROM_DATE, else now), oldest first. With \
+      --source s3, converts every object under a bucket prefix. Otherwise reads MISP events \
+      ({"Event": …} or bare) from standard input, one per line. Ids equal the official \
+      connector's; --compat official also reproduces its quirks.
 
       Settings: flags, then the official MISP_FEED_* environment variables, then config.yml \
       (misp_feed.*), then the official defaults.
 
       Examples:
-        cti-misp --feed https://feed.example.org/misp --state misp.json --create-indicators | cti-push
-        cti-misp --feed ./feed --state misp.json --create-indicators --create-observables | cti-push
-        MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/misp-feed --state misp.json
+        cti-misp --feed https://feed.example.org/misp --state s.json | cti-push
+        cti-misp --feed ./feed --create-indicators --create-observables
+        MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/feed --state s.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
-        cti-misp --compat official --feed ./feed --import-from-date 2024-01-01 > official.ndjson
+        cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
+        cti-misp --compat official --feed ./feed --import-from-date 2024-01-01
       """,
     version: CTIVersion.current
   )
