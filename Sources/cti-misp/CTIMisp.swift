@@ -23,6 +23,7 @@ struct CTIMisp: ParsableCommand {
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
         cti-misp --compat official --feed ./feed --import-from-date 2024-01-01
+        OPENCTI_URL=https://octi OPENCTI_TOKEN=… cti-misp --feed ./feed --guess-threats-from-tags
       """,
     version: CTIVersion.current
   )
@@ -81,7 +82,7 @@ struct CTIMisp: ParsableCommand {
   @Flag(inversion: .prefixedNo, help: "Tags become labels (env MISP_FEED_CREATE_TAGS_AS_LABELS; default on).")
   var createTagsAsLabels: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Look tag values up in OpenCTI (env MISP_FEED_GUESS_THREATS_FROM_TAGS; not available yet).")
+  @Flag(inversion: .prefixedNo, help: "Look tag values up in the OpenCTI at OPENCTI_URL (with OPENCTI_TOKEN) and add the intrusion sets, malware, tools and attack patterns found (env MISP_FEED_GUESS_THREATS_FROM_TAGS; default off).")
   var guessThreatsFromTags: Bool?
 
   @Flag(inversion: .prefixedNo, help: "A creator=<name> tag names the author (env MISP_FEED_AUTHOR_FROM_TAGS; default off).")
@@ -124,12 +125,16 @@ struct CTIMisp: ParsableCommand {
       flags.unsupportedAsTextTransparent = importUnsupportedObservablesAsTextTransparent
       flags.withAttachments = importWithAttachments
       let options = try MISPSettings.options(configuration, flags: flags)
+      var threatGuesser: MISPThreatGuesser?
       if options.guessThreatsFromTags {
-        diagnostics.warning("guess_threats_from_tags needs an OpenCTI GraphQL client, which cti-misp does not have yet; ignored")
+        threatGuesser = try MISPThreatGuesser.connect(configuration, logger: diagnostics.logger)
+        if threatGuesser == nil {
+          diagnostics.warning("guess_threats_from_tags is unavailable: it looks tag values up in OpenCTI and OPENCTI_URL (config opencti.url) is not set; ignored")
+        }
       }
       let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       let now = ISO8601.Instant.now
-      let run = MISPRun(converter: MISPConverter(options: options), writer: RecordWriter(), diagnostics: diagnostics, now: now)
+      let run = MISPRun(converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: RecordWriter(), diagnostics: diagnostics, now: now)
       if sourceType == "s3" {
         guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
           throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")

@@ -4,12 +4,40 @@ import CTICore
 /// token, faults on demand, and its state (connectors, works, bundles, edits, requests) for
 /// tests to check.
 extension FakePlatform {
-  /// Creates an empty platform answering to `token`.
-  public func createGraphQLPlatform(token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true)
-    throws
-  {
+  /// An entity the platform already holds, found by `stixDomainObjects` queries.
+  public struct KnownEntity: Sendable {
+    /// The platform's type name: `Intrusion-Set`, `Malware`, `Tool`, `Attack-Pattern`…
+    public var entityType: String
+    public var name: String
+    public var aliases: [String]
+    public var standardId: String
+    public var mitreId: String?
+
+    public init(_ entityType: String, name: String, aliases: [String] = [], standardId: String, mitreId: String? = nil) {
+      self.entityType = entityType
+      self.name = name
+      self.aliases = aliases
+      self.standardId = standardId
+      self.mitreId = mitreId
+    }
+
+    var spec: JSONValue {
+      var object = JSONObject([
+        ("entity_type", .string(entityType)), ("name", .string(name)), ("aliases", .array(aliases.map { .string($0) })),
+        ("standard_id", .string(standardId)),
+      ])
+      if let mitreId { object["x_mitre_id"] = .string(mitreId) }
+      return .object(object)
+    }
+  }
+
+  /// Creates a platform answering to `token`, holding `entities`.
+  public func createGraphQLPlatform(
+    token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true, entities: [KnownEntity] = []
+  ) throws {
     var spec = JSONObject([("token", .string(token)), ("version", .string(version)), ("bypass", .bool(bypass))])
     if let userId { spec["user_id"] = .string(userId) }
+    if !entities.isEmpty { spec["entities"] = .array(entities.map(\.spec)) }
     try control("POST", "/_graphql/platform", body: .object(spec))
   }
 

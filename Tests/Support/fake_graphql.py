@@ -3,7 +3,8 @@
 Each test creates its own platform, keyed by its API token, so tests sharing the server do not
 see each other:
 
-  POST /_graphql/platform   {"token", "version"?: "6.8.10", "user_id"?, "bypass"?: true}
+  POST /_graphql/platform   {"token", "version"?: "6.8.10", "user_id"?, "bypass"?: true,
+                             "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}]}
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
                              "delay"?: s, "drop"?: true}
@@ -13,7 +14,8 @@ POST /graphql checks the bearer token, the operation name, the document (the pla
 and argument names) and the variable shapes, then acts as the platform does (reference
 opencti-push-and-connectors.md §A, §B, §D1): registration, pings, works and expectations,
 stixBundlePush (registered connector, bundle as a JSON string, non-empty objects, work
-created when none is given), stixEdit delete/merge. Shape errors answer HTTP 400 with
+created when none is given), stixEdit delete/merge, and stixDomainObjects over the seeded
+entities (types, a FilterGroup of eq filters, first). Shape errors answer HTTP 400 with
 GRAPHQL_VALIDATION_FAILED, like Apollo; functional errors answer 200 with errors[].
 """
 import json
@@ -48,6 +50,31 @@ def check_input(v):
             and all(is_bool(v[k]) for k in ("auto", "only_contextual", "playbook_compatible", "auto_update") if k in v))
 
 
+FILTER_KEYS = {"name", "x_mitre_id", "aliases", "x_opencti_aliases", "entity_type", "standard_id"}
+
+
+def check_filter(v):
+    if not isinstance(v, dict) or set(v) - {"key", "values", "operator", "mode"}:
+        return False
+    keys = v.get("key")
+    keys = [keys] if isinstance(keys, str) else keys
+    return (is_str_list(keys) and keys and all(k in FILTER_KEYS for k in keys) and isinstance(v.get("values"), list)
+            and v.get("operator", "eq") in ("eq", "not_eq") and v.get("mode", "or") in ("and", "or"))
+
+
+def check_filter_group(v):
+    if v is None:
+        return True
+    if not isinstance(v, dict) or set(v) - {"mode", "filters", "filterGroups"} or v.get("mode") not in ("and", "or"):
+        return False
+    return (isinstance(v.get("filters"), list) and all(check_filter(f) for f in v["filters"])
+            and isinstance(v.get("filterGroups"), list) and all(check_filter_group(g) for g in v["filterGroups"]))
+
+
+def is_opt_str_list(v): return v is None or is_str_list(v)
+def is_opt_int(v): return v is None or is_int(v)
+
+
 OPERATIONS = {
     "About": ("about { version }", {}),
     "RegisterConnector": ("registerConnector(input: $input)", {"input": check_input}),
@@ -62,7 +89,47 @@ OPERATIONS = {
                        {"connectorId": is_str, "bundle": is_str, "work_id": is_opt_str}),
     "StixDelete": ("stixEdit(id: $id) { delete }", {"id": is_str}),
     "StixMerge": ("stixEdit(id: $id) { merge(stixObjectsIds: $stixObjectsIds)", {"id": is_str, "stixObjectsIds": is_str_list}),
+    "StixDomainObjects": ("stixDomainObjects(types: $types, filters: $filters",
+                          {"types": is_opt_str_list, "filters": check_filter_group, "first": is_opt_int,
+                           "search": is_opt_str, "after": is_opt_str, "orderBy": is_opt_str, "orderMode": is_opt_str}),
 }
+
+
+def entity_values(entity, key):
+    """The values a filter key compares; keyword fields compare case-insensitively."""
+    if key in ("aliases", "x_opencti_aliases"):
+        # The platform files intrusion set and tool aliases under x_opencti_aliases (aliases for
+        # malware), and the MISP connector asks for both keys, so either finds them.
+        raw = entity.get("aliases") or []
+    else:
+        raw = [entity.get(key)] if entity.get(key) is not None else []
+    return [str(v).lower() for v in raw]
+
+
+def filter_matches(entity, spec):
+    keys = spec["key"] if isinstance(spec["key"], list) else [spec["key"]]
+    wanted = [str(v).lower() for v in spec["values"]]
+    hits = [any(w in entity_values(entity, k) for k in keys) for w in wanted]
+    found = (all(hits) if spec.get("mode", "or") == "and" else any(hits)) if wanted else True
+    return found if spec.get("operator", "eq") == "eq" else not found
+
+
+def group_matches(entity, group):
+    if group is None:
+        return True
+    results = [filter_matches(entity, f) for f in group["filters"]] + \
+              [group_matches(entity, g) for g in group["filterGroups"]]
+    if not results:
+        return True
+    return all(results) if group["mode"] == "and" else any(results)
+
+
+def domain_object_node(entity):
+    node = {"id": entity["id"], "standard_id": entity["standard_id"], "entity_type": entity["entity_type"],
+            "name": entity["name"]}
+    if entity["entity_type"] == "Attack-Pattern":
+        node["x_mitre_id"] = entity.get("x_mitre_id")
+    return node
 
 
 def now_iso():
@@ -73,7 +140,8 @@ def new_platform(spec):
     return {"token": spec["token"], "version": spec.get("version", "6.8.10"),
             "user_id": spec.get("user_id", "88ec0c6a-13ce-5e39-b486-354fe4a7084f"),
             "bypass": spec.get("bypass", True), "faults": [], "connectors": {}, "works": {}, "bundles": [],
-            "edits": [], "requests": [], "pings": []}
+            "edits": [], "requests": [], "pings": [],
+            "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])]}
 
 
 class GraphQLError(Exception):
@@ -263,4 +331,13 @@ def execute(platform, operation, body, applicant):
         platform["edits"].append({"op": "merge", "id": variables["id"], "sources": variables["stixObjectsIds"],
                                   "user": user})
         return {"stixEdit": {"merge": {"id": variables["id"]}}}
+    if operation == "StixDomainObjects":
+        types = variables.get("types")
+        found = [e for e in platform["entities"]
+                 if (not types or e["entity_type"] in types) and group_matches(e, variables.get("filters"))]
+        first = variables.get("first")
+        if first is None:
+            first = 100
+        return {"stixDomainObjects": {"edges": [{"node": domain_object_node(e)} for e in found[:first]],
+                                      "pageInfo": {"hasNextPage": len(found) > first, "globalCount": len(found)}}}
     raise GraphQLError("unhandled", "INTERNAL")

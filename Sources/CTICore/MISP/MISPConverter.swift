@@ -22,8 +22,14 @@ public struct MISPConversion: Sendable {
 /// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`.
 public struct MISPConverter: Sendable {
   public let options: MISPOptions
+  /// Looks tag values up in OpenCTI when `options.guessThreatsFromTags` is on; without one the
+  /// option does nothing.
+  public let threatGuesser: MISPThreatGuesser?
 
-  public init(options: MISPOptions) { self.options = options }
+  public init(options: MISPOptions, threatGuesser: MISPThreatGuesser? = nil) {
+    self.options = options
+    self.threatGuesser = threatGuesser
+  }
 
   /// Converts `root`: `{"Event": {…}}`, a bare event, or a one-element list of either.
   /// `now` stands in for the official connector's clock (`--compat official` only).
@@ -36,6 +42,13 @@ public struct MISPConverter: Sendable {
     if let wrapped = value["Event"] { value = wrapped }
     guard let event = value.objectValue else { throw MISPEventError("not a MISP event object") }
     var run = EventRun(options: options, event: event, now: now)
+    if options.guessThreatsFromTags, let threatGuesser {
+      do {
+        run.tags.guesses = try threatGuesser.answers(for: event)
+      } catch {
+        throw MISPEventError("guess_threats_from_tags: OpenCTI lookup failed: \(error)")
+      }
+    }
     return try run.convert()
   }
 }
@@ -44,7 +57,7 @@ public struct MISPConverter: Sendable {
 private struct EventRun {
   let options: MISPOptions
   let event: JSONObject
-  let tags: MISPTags
+  var tags: MISPTags
   let fixed: Bool
   let context: STIXObjects.Context
   let eventTimestamp: Int64

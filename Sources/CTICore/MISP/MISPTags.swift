@@ -2,6 +2,8 @@
 /// (§3.3) and threat entities (§3.5).
 struct MISPTags {
   let options: MISPOptions
+  /// The platform's answers for this event's tag values (`guess_threats_from_tags`), by value.
+  var guesses: [String: GraphQLResponse.DomainObject] = [:]
 
   // MARK: Labels
 
@@ -242,6 +244,11 @@ struct MISPTags {
     }
     for tag in tags {
       guard let name = tag["name"]?.stringValue else { continue }
+      if !guesses.isEmpty, let value = MISPThreatGuesser.lookupValue(name), let hit = guesses[value],
+        added.insert(hit.name).inserted
+      {
+        guessed(hit, into: &elements, common: common, context: context)
+      }
       if starts(name, Self.intrusionSetTags, word: "intrusion-set"), let value = Self.tagValue(name) {
         let threat = Self.intrusionSetName(value)
         if added.insert(threat).inserted {
@@ -291,6 +298,45 @@ struct MISPTags {
       }
     }
     return elements
+  }
+
+  /// A threat the platform found for a tag: named as the platform names it, with the
+  /// official connector's id (generated from the name). Fixed mode keeps the platform's
+  /// standard id and an attack pattern's MITRE id, so the bundle points at the very entity
+  /// found; the official connector re-creates attack patterns under a name-based id.
+  private func guessed(
+    _ hit: GraphQLResponse.DomainObject, into elements: inout Elements, common: (inout JSONObject) -> Void,
+    context: STIXObjects.Context
+  ) {
+    func make(_ type: String, generated: String) -> JSONObject {
+      var id = generated
+      if options.fixed, let standard = hit.standardId, standard.hasPrefix(type + "--") { id = standard }
+      var object = STIXObjects.sdo(type, id: id, context: context)
+      object.put("name", .string(hit.name))
+      return object
+    }
+    switch hit.entityType {
+    case "Intrusion-Set":
+      var object = make("intrusion-set", generated: STIXID.intrusionSet(name: hit.name))
+      common(&object)
+      elements.intrusionSets.append(object)
+    case "Malware":
+      var object = make("malware", generated: STIXID.malware(name: hit.name))
+      object.put("is_family", true)
+      common(&object)
+      elements.malwares.append(object)
+    case "Tool":
+      var object = make("tool", generated: STIXID.tool(name: hit.name))
+      common(&object)
+      elements.tools.append(object)
+    case "Attack-Pattern":
+      let mitreID = options.fixed ? hit.mitreId : nil
+      var object = make("attack-pattern", generated: STIXID.attackPattern(name: hit.name, mitreID: mitreID))
+      common(&object)
+      object.put("x_mitre_id", mitreID.map(JSONValue.string))
+      elements.attackPatterns.append(object)
+    default: break
+    }
   }
 
   private func sector(

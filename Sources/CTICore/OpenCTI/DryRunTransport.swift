@@ -38,6 +38,7 @@ public final class DryRunTransport: GraphQLTransport {
     case .stixBundlePush: data = ["stixBundlePush": true]
     case .stixDelete: data = ["stixEdit": ["delete": "dry-run"]]
     case .stixMerge: data = ["stixEdit": ["merge": ["id": "dry-run"]]]
+    case .stixDomainObjects: data = ["stixDomainObjects": ["edges": []]]
     }
     return JSONWriter.serialize(["data": data])
   }

@@ -11,6 +11,7 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   case stixBundlePush = "StixBundlePush"
   case stixDelete = "StixDelete"
   case stixMerge = "StixMerge"
+  case stixDomainObjects = "StixDomainObjects"
 
   /// Whether a request that may or may not have reached the platform (a timeout, a 5xx) may be
   /// sent again. Reads, connector upserts, bundle pushes (the platform upserts objects) and
@@ -20,7 +21,9 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   /// those two are not repeated.
   public var mayRepeat: Bool {
     switch self {
-    case .about, .registerConnector, .pingConnector, .workAdd, .workToProcessed, .stixBundlePush, .stixDelete: true
+    case .about, .registerConnector, .pingConnector, .workAdd, .workToProcessed, .stixBundlePush, .stixDelete,
+      .stixDomainObjects:
+      true
     case .addExpectations, .stixMerge: false
     }
   }
@@ -46,6 +49,8 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
       "mutation StixDelete($id: ID!) { stixEdit(id: $id) { delete } }"
     case .stixMerge:
       "mutation StixMerge($id: ID!, $stixObjectsIds: [String]!) { stixEdit(id: $id) { merge(stixObjectsIds: $stixObjectsIds) { id } } }"
+    case .stixDomainObjects:
+      "query StixDomainObjects($types: [String], $filters: FilterGroup, $first: Int) { stixDomainObjects(types: $types, filters: $filters, first: $first) { edges { node { id standard_id entity_type ... on AttackPattern { name x_mitre_id } ... on IntrusionSet { name } ... on Malware { name } ... on Tool { name } } } } }"
     }
   }
 }
@@ -132,5 +137,25 @@ public struct GraphQLRequest: Sendable {
   public static func stixMerge(targetId: String, sourceIds: [String]) -> GraphQLRequest {
     GraphQLRequest(
       .stixMerge, variables: JSONObject([("id", .string(targetId)), ("stixObjectsIds", .array(sourceIds.map { .string($0) }))]))
+  }
+
+  /// The entity types a threat lookup searches, with the platform's type names.
+  public static let threatTypes = ["Intrusion-Set", "Malware", "Tool", "Attack-Pattern"]
+  /// The attributes a threat lookup compares with the value (any of them may match).
+  public static let threatKeys = ["name", "x_mitre_id", "aliases", "x_opencti_aliases"]
+
+  /// The first intrusion set, malware, tool or attack pattern whose name, MITRE id or an
+  /// alias equals `value`: the lookup of misp-feed's `guess_threats_from_tags`, as a
+  /// `stixDomainObjects` query with one FilterGroup.
+  public static func threatLookup(value: String) -> GraphQLRequest {
+    let filter = JSONObject([
+      ("key", .array(threatKeys.map { .string($0) })), ("values", .array([.string(value)])),
+    ])
+    let filters = JSONObject([("mode", "and"), ("filters", .array([.object(filter)])), ("filterGroups", .array([]))])
+    return GraphQLRequest(
+      .stixDomainObjects,
+      variables: JSONObject([
+        ("types", .array(threatTypes.map { .string($0) })), ("filters", .object(filters)), ("first", .int(1)),
+      ]))
   }
 }

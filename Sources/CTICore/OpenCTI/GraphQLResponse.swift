@@ -164,4 +164,38 @@ public enum GraphQLResponse {
       throw .badResponse("stixBundlePush did not answer true", operation: operation)
     }
   }
+
+  /// A domain object as `stixDomainObjects` answers it.
+  public struct DomainObject: Sendable, Equatable {
+    public var id: String
+    public var standardId: String?
+    /// The platform's type name, e.g. `Intrusion-Set`.
+    public var entityType: String
+    public var name: String
+    public var mitreId: String?
+
+    public init(id: String, standardId: String?, entityType: String, name: String, mitreId: String? = nil) {
+      self.id = id
+      self.standardId = standardId
+      self.entityType = entityType
+      self.name = name
+      self.mitreId = mitreId
+    }
+  }
+
+  /// The first node of a `stixDomainObjects` answer; nil when there is none.
+  public static func firstDomainObject(_ body: [UInt8]) throws(OpenCTIError) -> DomainObject? {
+    let data = try data(body, operation: .stixDomainObjects)
+    guard let list = data.value("stixDomainObjects"), let edges = list["edges"]?.arrayValue else {
+      throw .badResponse("no stixDomainObjects.edges", operation: .stixDomainObjects)
+    }
+    guard let node = edges.first?["node"] else { return nil }
+    guard let id = node["id"]?.stringValue, let type = node["entity_type"]?.stringValue, let name = node["name"]?.stringValue
+    else {
+      throw .badResponse("a node without id, entity_type or name", operation: .stixDomainObjects)
+    }
+    return DomainObject(
+      id: id, standardId: node["standard_id"]?.stringValue, entityType: type, name: name,
+      mitreId: node["x_mitre_id"]?.stringValue)
+  }
 }

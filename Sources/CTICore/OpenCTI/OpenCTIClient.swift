@@ -64,6 +64,12 @@ public final class OpenCTIClient {
   public func merge(targetId: String, sourceIds: [String]) throws(OpenCTIError) {
     try GraphQLResponse.check(transport.send(.stixMerge(targetId: targetId, sourceIds: sourceIds), applicant: nil), operation: .stixMerge)
   }
+
+  /// The first intrusion set, malware, tool or attack pattern named `value` (by name, MITRE
+  /// id or alias), or nil.
+  public func findThreat(_ value: String) throws(OpenCTIError) -> GraphQLResponse.DomainObject? {
+    try GraphQLResponse.firstDomainObject(transport.send(.threatLookup(value: value), applicant: nil))
+  }
 }
 
 /// One push run against OpenCTI: the tool's connector is registered at `start`, and every

@@ -7,7 +7,8 @@ import Testing
   @Test func everyDocumentNamesItsOperation() {
     for operation in GraphQLOperation.allCases {
       let document = operation.document
-      #expect(document.hasPrefix((operation == .about ? "query " : "mutation ") + operation.rawValue))
+      let isQuery = operation == .about || operation == .stixDomainObjects
+      #expect(document.hasPrefix((isQuery ? "query " : "mutation ") + operation.rawValue))
     }
     #expect(GraphQLOperation.stixBundlePush.document.contains("stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)"))
     #expect(GraphQLOperation.addExpectations.document.contains("workEdit(id: $id) { addExpectations(expectations: $expectations) }"))
@@ -63,6 +64,25 @@ import Testing
     #expect(try parsed(.addExpectations(workId: "w", count: 1))["variables"] == ["id": "w", "expectations": 1])
     #expect(try parsed(.workToProcessed(workId: "w", message: "done", inError: true))["variables"] == ["id": "w", "message": "done", "inError": true])
   }
+
+  @Test func threatLookupAsksTheFourTypesByNameMitreIdAndAliases() throws {
+    let document = GraphQLOperation.stixDomainObjects.document
+    #expect(document.contains("query StixDomainObjects($types: [String], $filters: FilterGroup, $first: Int)"))
+    #expect(document.contains("stixDomainObjects(types: $types, filters: $filters, first: $first)"))
+    #expect(document.contains("... on AttackPattern { name x_mitre_id }"))
+    #expect(GraphQLOperation.stixDomainObjects.mayRepeat)
+    let body = try parsed(.threatLookup(value: "Fancy \"Bear\""))
+    #expect(body["operationName"] == "StixDomainObjects")
+    #expect(body["variables"]?["types"] == ["Intrusion-Set", "Malware", "Tool", "Attack-Pattern"])
+    #expect(body["variables"]?["first"] == 1)
+    let filters = body["variables"]?["filters"]
+    #expect(filters?.objectValue?.keys == ["mode", "filters", "filterGroups"])
+    #expect(filters?["mode"] == "and")
+    #expect(filters?["filterGroups"] == [])
+    #expect(filters?["filters"]?.arrayValue?.count == 1)
+    #expect(filters?["filters"]?.arrayValue?.first?["key"] == ["name", "x_mitre_id", "aliases", "x_opencti_aliases"])
+    #expect(filters?["filters"]?.arrayValue?.first?["values"] == ["Fancy \"Bear\""])
+  }
 }
 
 @Suite struct GraphQLResponseTests {
@@ -105,5 +125,18 @@ import Testing
     #expect(throws: OpenCTIError.self) { try GraphQLResponse.check(bytes(#"{"data":{"stixBundlePush":false}}"#), operation: .stixBundlePush) }
     #expect(throws: OpenCTIError.self) { try GraphQLResponse.version(bytes("<html>")) }
     #expect(throws: OpenCTIError.self) { try GraphQLResponse.workId(bytes(#"{"data":{}}"#)) }
+  }
+
+  @Test func threatLookupAnswersAreRead() throws {
+    let hit = try GraphQLResponse.firstDomainObject(
+      bytes(
+        #"{"data":{"stixDomainObjects":{"edges":[{"node":{"id":"i1","standard_id":"attack-pattern--x","entity_type":"Attack-Pattern","name":"Phishing","x_mitre_id":"T1566"}}]}}}"#
+      ))
+    #expect(hit == .init(id: "i1", standardId: "attack-pattern--x", entityType: "Attack-Pattern", name: "Phishing", mitreId: "T1566"))
+    #expect(try GraphQLResponse.firstDomainObject(bytes(#"{"data":{"stixDomainObjects":{"edges":[]}}}"#)) == nil)
+    #expect(throws: OpenCTIError.self) { try GraphQLResponse.firstDomainObject(bytes(#"{"data":{}}"#)) }
+    #expect(throws: OpenCTIError.self) {
+      try GraphQLResponse.firstDomainObject(bytes(#"{"data":{"stixDomainObjects":{"edges":[{"node":{"id":"i1"}}]}}}"#))
+    }
   }
 }

@@ -29,6 +29,7 @@ final class ScriptedTransport: GraphQLTransport {
     case .stixBundlePush: data = ["stixBundlePush": true]
     case .stixDelete: data = ["stixEdit": ["delete": "x"]]
     case .stixMerge: data = ["stixEdit": ["merge": ["id": "x"]]]
+    case .stixDomainObjects: data = ["stixDomainObjects": ["edges": []]]
     }
     return JSONWriter.serialize(["data": data])
   }
