@@ -16,6 +16,11 @@ struct CTIMisp: ParsableCommand {
       Settings: flags, then the official MISP_FEED_* environment variables, then config.yml \
       (misp_feed.*), then the official defaults.
 
+      --guess-threats-from-tags asks the OpenCTI at OPENCTI_URL (token OPENCTI_TOKEN) for each \
+      distinct tag value once per run; without OPENCTI_URL it warns and is ignored. A platform \
+      that is down at start ends the run before any event (exit 69; 77 if the token is refused); \
+      a lookup failing later skips that event without advancing the state (exit 1).
+
       Examples:
         cti-misp --feed https://feed.example.org/misp --state s.json | cti-push
         cti-misp --feed ./feed --create-indicators --create-observables
