@@ -28,7 +28,7 @@ struct CTIMisp: ParsableCommand {
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
         cti-misp --compat official --feed ./feed --import-from-date 2024-01-01
-        OPENCTI_URL=https://octi OPENCTI_TOKEN=… cti-misp --feed ./feed --guess-threats-from-tags
+        OPENCTI_URL=http://octi cti-misp --feed ./feed --guess-threats-from-tags
       """,
     version: CTIVersion.current
   )
