@@ -14,7 +14,12 @@ public enum UUIDv5 {
     precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
     var input = namespace
     input.append(contentsOf: name)
-    var bytes = Array(Digest.sha1.hash(input).prefix(16))
+    return make(namespaceAndName: input)
+  }
+
+  /// The UUID of bytes that are already the namespace's 16 bytes followed by the name.
+  static func make(namespaceAndName input: [UInt8]) -> String {
+    var bytes = Digest.sha1.hash(input)
     bytes[6] = (bytes[6] & 0x0F) | 0x50
     bytes[8] = (bytes[8] & 0x3F) | 0x80
     return format(bytes)
@@ -39,11 +44,12 @@ public enum UUIDv5 {
   public static func format(_ bytes: [UInt8]) -> String {
     String(unsafeUninitializedCapacity: 36) { buffer in
       var position = 0
-      for (index, byte) in bytes.prefix(16).enumerated() {
+      for index in 0..<min(16, bytes.count) {
         if index == 4 || index == 6 || index == 8 || index == 10 {
           buffer[position] = UInt8(ascii: "-")
           position += 1
         }
+        let byte = bytes[index]
         buffer[position] = hexDigits[Int(byte >> 4)]
         buffer[position + 1] = hexDigits[Int(byte & 0x0F)]
         position += 2
