@@ -131,7 +131,7 @@ private struct EventRun {
     }
 
     // Assembly, in the connector's order.
-    var bundle = BundleBuilder(fixed: fixed)
+    var bundle = BundleBuilder(fixed: fixed, expectedResults: results.count + objectObservables.count)
     bundle.append(author)
     for marking in eventMarkings { bundle.addMarking(marking) }
     for element in eventElements.all {
@@ -705,7 +705,16 @@ private struct BundleBuilder {
   private var relationshipKeys: Set<String> = []
   private(set) var counts: [String: Int] = [:]
 
-  init(fixed: Bool) { self.fixed = fixed }
+  /// Sizes the id sets once for about as many attribute results (each gives an indicator, an
+  /// observable and a relationship or so), sparing their rehashing as a big event grows.
+  init(fixed: Bool, expectedResults: Int) {
+    self.fixed = fixed
+    objects.reserveCapacity(3 * expectedResults + 16)
+    objectRefs.reserveCapacity(3 * expectedResults + 16)
+    refKeys.reserveCapacity(3 * expectedResults + 16)
+    entityIDs.reserveCapacity(2 * expectedResults + 16)
+    relationshipKeys.reserveCapacity(expectedResults + 16)
+  }
 
   mutating func append(_ object: JSONObject) {
     objects.append(object)
