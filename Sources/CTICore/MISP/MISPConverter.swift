@@ -233,9 +233,9 @@ private struct EventRun {
       let observableType = part.openCTIType
       var name: String?
       if part.kind == .yara || part.kind == .sigma {
-        name = comment.unicodeScalars.count > 2 ? comment : (fixed ? type : nil)
+        name = Self.isLongerThanTwo(comment) ? comment : (fixed ? type : nil)
       } else {
-        name = part.value.unicodeScalars.count > 2 ? part.value : (comment.unicodeScalars.count > 2 ? comment : observableType)
+        name = Self.isLongerThanTwo(part.value) ? part.value : (Self.isLongerThanTwo(comment) ? comment : observableType)
       }
       if options.createIndicators, let (patternType, pattern) = part.pattern {
         let created = cachedMilliseconds(timestamp)
@@ -340,7 +340,8 @@ private struct EventRun {
       notes.append("\(type) value kept as given: \(value)")
     }
     var observable = STIXObjects.sco(type, id: id)
-    for member in properties { observable[member.key] = member.value }
+    // The properties never repeat type, spec_version or id.
+    for member in properties { observable.put(member.key, member.value) }
     STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
     observable.put("x_opencti_description", .string(comment))
     observable.put("x_opencti_score", .int(score))
@@ -640,6 +641,16 @@ private struct EventRun {
     case "3": return 30
     default: return 50
     }
+  }
+
+  /// `len(text) > 2` in Python (code points), without counting a long text to its end.
+  static func isLongerThanTwo(_ text: String) -> Bool {
+    var count = 0
+    for _ in text.unicodeScalars {
+      count += 1
+      if count > 2 { return true }
+    }
+    return false
   }
 
   static func int(_ value: JSONValue?) -> Int64? {
