@@ -15,11 +15,18 @@ public enum Digest: String, Sendable {
 
   private func hash(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
     [UInt8](unsafeUninitializedCapacity: 64) { output, count in
-      var length: UInt32 = 0
-      let status = ccrypto_digest_with(implementation, buffer.baseAddress, buffer.count, output.baseAddress, &length)
-      precondition(status == 1, "libcrypto has no \(rawValue) digest")
-      count = Int(length)
+      count = hash(buffer, into: output)
     }
+  }
+
+  /// Writes the digest of `buffer` at the start of `output` (64 bytes fit every digest here) and
+  /// returns its length; for callers that hash many short texts.
+  func hash(_ buffer: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    precondition(output.count >= 64, "a digest needs up to 64 bytes")
+    var length: UInt32 = 0
+    let status = ccrypto_digest_with(implementation, buffer.baseAddress, buffer.count, output.baseAddress, &length)
+    precondition(status == 1, "libcrypto has no \(rawValue) digest")
+    return Int(length)
   }
 
   /// The digest of a string's UTF-8 bytes.

@@ -40,7 +40,7 @@ public enum STIXID {
     var writer = JSONWriter(capacity: 192)
     writer.writeRaw(UUIDv5.stixNamespace)
     IDCanonicalJSON.write(.object(properties), into: &writer)
-    return type + "--" + UUIDv5.make(namespaceAndName: writer.bytes)
+    return UUIDv5.make(namespaceAndName: writer.bytes, prefix: type + "--")
   }
 
   private static func make(_ type: String, _ members: [(String, JSONValue)]) -> String {
