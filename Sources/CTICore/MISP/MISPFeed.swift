@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A problem fetching one feed file (missing, unreadable, HTTP error after retries).
 public struct MISPFetchError: Error, CustomStringConvertible, ExitCoded {
   public var message: String
@@ -179,24 +177,14 @@ public final class MISPRun {
     summary.skipped = entries.count - pending.count
     var blocked = false
     defer { progress.finish() }
-    // Files are fetched here, in order; each is parsed and converted on another thread, up to
-    // `concurrentEvents` at a time, and its bundle is written here, in manifest order.
-    var inFlight: [Int: EventConversion] = [:]
-    var nextToStart = 0
     for (index, entry) in pending.enumerated() {
-      while nextToStart < min(index + Self.concurrentEvents, pending.count) {
-        do {
-          let bytes = try source.file(pending[nextToStart].uuid + ".json")
-          inFlight[nextToStart] = EventConversion(converter: converter, bytes: bytes, now: now)
-        } catch {
-          inFlight[nextToStart] = EventConversion(failure: error)
-        }
-        nextToStart += 1
-      }
       progress.update("cti-misp: event \(index + 1)/\(pending.count)")
       summary.read += 1
       do {
-        let conversion = try inFlight.removeValue(forKey: index)!.result()
+        let bytes = try source.file(entry.uuid + ".json")
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
+        let conversion = try converter.convert(value, now: now)
         try writer.writeRecord(conversion.bundle)
         try writer.flush()
         summary.add(conversion)
@@ -225,42 +213,6 @@ public final class MISPRun {
       state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
       try state.save(statePath)
     }
-  }
-}
-
-extension MISPRun {
-  /// Feed events converted at the same time: two keep two cores busy with one bundle waiting
-  /// to be written, so memory stays bounded by about three events.
-  static let concurrentEvents = 2
-}
-
-/// The parsing and conversion of one feed event on a global dispatch queue; `result()` waits
-/// for it. The outcome is written before the semaphore is signalled and read after the wait.
-private final class EventConversion: @unchecked Sendable {
-  private let done = DispatchSemaphore(value: 0)
-  private var outcome: Result<MISPConversion, any Error>
-
-  init(converter: MISPConverter, bytes: [UInt8], now: ISO8601.Instant) {
-    outcome = .failure(MISPEventError("not converted"))
-    DispatchQueue.global().async { [self] in
-      outcome = Result {
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
-        return try converter.convert(value, now: now)
-      }
-      done.signal()
-    }
-  }
-
-  /// An event whose file could not be fetched.
-  init(failure: any Error) {
-    outcome = .failure(failure)
-    done.signal()
-  }
-
-  func result() throws -> MISPConversion {
-    done.wait()
-    return try outcome.get()
   }
 }
 
