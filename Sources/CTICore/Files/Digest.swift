@@ -9,16 +9,24 @@ public enum Digest: String, Sendable {
 
   /// The digest of `bytes`.
   public func hash<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
-    var output = [UInt8](repeating: 0, count: 64)
+    if let digest = bytes.withContiguousStorageIfAvailable({ hash(buffer: $0) }) { return digest }
+    return Array(bytes).withUnsafeBufferPointer { hash(buffer: $0) }
+  }
+
+  private func hash(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: 64) { output, count in
+      count = hash(buffer, into: output)
+    }
+  }
+
+  /// Writes the digest of `buffer` at the start of `output` (64 bytes fit every digest here) and
+  /// returns its length; for callers that hash many short texts.
+  func hash(_ buffer: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    precondition(output.count >= 64, "a digest needs up to 64 bytes")
     var length: UInt32 = 0
-    let contiguous: Void? = bytes.withContiguousStorageIfAvailable { buffer in
-      compute(buffer.baseAddress, buffer.count, &output, &length)
-    }
-    if contiguous == nil {
-      let copy = Array(bytes)
-      copy.withUnsafeBufferPointer { buffer in compute(buffer.baseAddress, buffer.count, &output, &length) }
-    }
-    return Array(output.prefix(Int(length)))
+    let status = ccrypto_digest_with(implementation, buffer.baseAddress, buffer.count, output.baseAddress, &length)
+    precondition(status == 1, "libcrypto has no \(rawValue) digest")
+    return Int(length)
   }
 
   /// The digest of a string's UTF-8 bytes.
@@ -40,10 +48,18 @@ public enum Digest: String, Sendable {
     return String(decoding: text, as: UTF8.self)
   }
 
-  private func compute(_ pointer: UnsafePointer<UInt8>?, _ count: Int, _ output: inout [UInt8], _ length: inout UInt32) {
-    let status = output.withUnsafeMutableBufferPointer { out in
-      ccrypto_digest(rawValue, pointer, count, out.baseAddress, &length)
+  /// libcrypto's implementation, fetched once: looking it up by name on every call costs more
+  /// than hashing a short STIX id.
+  private var implementation: OpaquePointer? {
+    switch self {
+    case .md5: Self.md5Implementation
+    case .sha1: Self.sha1Implementation
+    case .sha256: Self.sha256Implementation
     }
-    precondition(status == 1, "libcrypto has no \(rawValue) digest")
   }
+
+  // Fetched digests are immutable and may be shared between threads.
+  private nonisolated(unsafe) static let md5Implementation = EVP_MD_fetch(nil, "MD5", nil)
+  private nonisolated(unsafe) static let sha1Implementation = EVP_MD_fetch(nil, "SHA1", nil)
+  private nonisolated(unsafe) static let sha256Implementation = EVP_MD_fetch(nil, "SHA256", nil)
 }

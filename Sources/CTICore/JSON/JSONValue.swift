@@ -12,6 +12,10 @@ public enum JSONValue: Sendable, Equatable {
   /// A number value from an integer.
   public static func int<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
 
+  /// A number value from an `Int` (non-generic: the generic conversion to text is several times
+  /// slower, and objects are full of scores and counts).
+  public static func int(_ value: Int) -> JSONValue { .number(value.description) }
+
   public var stringValue: String? {
     if case .string(let value) = self { return value }
     return nil

@@ -82,7 +82,7 @@ struct MISPResolved: Equatable {
 
   /// A string constant in a STIX pattern: `\` and `'` escaped with a backslash.
   static func escape(_ value: String) -> String {
-    guard value.contains(where: { $0 == "\\" || $0 == "'" }) else { return value }
+    guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "'") }) else { return value }
     var result = ""
     for character in value {
       if character == "\\" || character == "'" { result.append("\\") }

@@ -144,7 +144,8 @@ private struct EventRun {
     }
 
     // Assembly, in the connector's order.
-    var bundle = BundleBuilder(fixed: fixed)
+    var bundle = BundleBuilder(
+      fixed: fixed, eventUUID: uuid, timestamp: eventTimestamp, expectedResults: results.count + objectObservables.count)
     bundle.append(author)
     for marking in eventMarkings { bundle.addMarking(marking) }
     for element in eventElements.all {
@@ -186,7 +187,7 @@ private struct EventRun {
         if let made = makeNote(note, reportID: report["id"]!.stringValue!, bundle: bundle) { bundle.append(made) }
       }
     }
-    return MISPConversion(uuid: uuid, bundle: bundle.serialize(eventUUID: uuid, timestamp: eventTimestamp), objectCounts: bundle.counts, notes: notes)
+    return MISPConversion(uuid: uuid, bundle: bundle.finish(), objectCounts: bundle.counts, notes: notes)
   }
 
   // MARK: Author
@@ -245,9 +246,9 @@ private struct EventRun {
       let observableType = part.openCTIType
       var name: String?
       if part.kind == .yara || part.kind == .sigma {
-        name = comment.unicodeScalars.count > 2 ? comment : (fixed ? type : nil)
+        name = Self.isLongerThanTwo(comment) ? comment : (fixed ? type : nil)
       } else {
-        name = part.value.unicodeScalars.count > 2 ? part.value : (comment.unicodeScalars.count > 2 ? comment : observableType)
+        name = Self.isLongerThanTwo(part.value) ? part.value : (Self.isLongerThanTwo(comment) ? comment : observableType)
       }
       if options.createIndicators, let (patternType, pattern) = part.pattern {
         let created = cachedMilliseconds(timestamp)
@@ -352,7 +353,8 @@ private struct EventRun {
       notes.append("\(type) value kept as given: \(value)")
     }
     var observable = STIXObjects.sco(type, id: id)
-    for member in properties { observable[member.key] = member.value }
+    // The properties never repeat type, spec_version or id.
+    for member in properties { observable.put(member.key, member.value) }
     STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
     observable.put("x_opencti_description", .string(comment))
     observable.put("x_opencti_score", .int(score))
@@ -593,8 +595,7 @@ private struct EventRun {
         return ("[\(kind):\(target.text)](/dashboard/search/\(target.id))", end)
       }
       if !fixed, let found = bundle.object(endingWith: key) {
-        let name = found["type"]?.stringValue == "indicator" ? found["pattern"] : found["value"]
-        return ("[\(kind):\(Self.text(name) ?? "")](/dashboard/search/\(found["id"]!.stringValue!))", end)
+        return ("[\(kind):\(Self.text(found.name) ?? "")](/dashboard/search/\(found.id))", end)
       }
       return ("[\(kind):\(key)](/dashboard/search/\(key))", end)
     }
@@ -655,6 +656,16 @@ private struct EventRun {
     }
   }
 
+  /// `len(text) > 2` in Python (code points), without counting a long text to its end.
+  static func isLongerThanTwo(_ text: String) -> Bool {
+    var count = 0
+    for _ in text.unicodeScalars {
+      count += 1
+      if count > 2 { return true }
+    }
+    return false
+  }
+
   static func int(_ value: JSONValue?) -> Int64? {
     guard let value else { return nil }
     if let int = value.intValue { return Int64(int) }
@@ -705,10 +716,19 @@ private struct EventRun {
 
 /// The bundle under construction, with the connector's de-duplication rules: entities by id,
 /// object observables in their own list (official), relationships by source and target
-/// (official) or by id (fixed).
+/// (official) or by id (fixed). Each object is written as it is added, so its tree is freed
+/// while it is still in the cache and a big event's objects are never all held at once.
 private struct BundleBuilder {
+  /// What the lookups by MISP uuid need of an object already written: its id, and the text
+  /// a note link shows (an indicator's pattern, else its value).
+  struct Written {
+    var id: String
+    var name: JSONValue?
+  }
+
   let fixed: Bool
-  private(set) var objects: [JSONObject] = []
+  private var writer: JSONWriter
+  private var written: [Written] = []
   private(set) var objectRefs: [String] = []
   private var refKeys: Set<String> = []
   private var entityIDs: Set<String> = []
@@ -718,11 +738,34 @@ private struct BundleBuilder {
   private var relationshipKeys: Set<String> = []
   private(set) var counts: [String: Int] = [:]
 
-  init(fixed: Bool) { self.fixed = fixed }
+  /// Fixed mode gives the bundle a deterministic id (the event uuid and timestamp); the
+  /// official connector's is random. Sizes the id sets and the text once for about as many
+  /// attribute results (each gives an indicator, an observable and a relationship or so, of
+  /// some 500 bytes each), sparing their regrowth as a big event grows.
+  init(fixed: Bool, eventUUID: String, timestamp: Int64, expectedResults: Int) {
+    self.fixed = fixed
+    let expectedObjects = 3 * expectedResults + 16
+    written.reserveCapacity(expectedObjects)
+    objectRefs.reserveCapacity(expectedObjects)
+    refKeys.reserveCapacity(expectedObjects)
+    entityIDs.reserveCapacity(2 * expectedResults + 16)
+    relationshipKeys.reserveCapacity(expectedResults + 16)
+    let id =
+      fixed
+      ? UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
+      : UUID().uuidString.lowercased()
+    writer = JSONWriter(capacity: 4096 + expectedObjects * 512)
+    writer.append("{\"type\":\"bundle\",\"id\":")
+    writer.writeString("bundle--" + id)
+    writer.append(",\"objects\":[")
+  }
 
   mutating func append(_ object: JSONObject) {
-    objects.append(object)
-    counts[object["type"]?.stringValue ?? "?", default: 0] += 1
+    if !written.isEmpty { writer.append(",") }
+    writer.write(.object(object))
+    let type = object["type"]?.stringValue
+    written.append(Written(id: object["id"]?.stringValue ?? "", name: type == "indicator" ? object["pattern"] : object["value"]))
+    counts[type ?? "?", default: 0] += 1
   }
 
   mutating func addMarking(_ marking: JSONObject) {
@@ -771,28 +814,15 @@ private struct BundleBuilder {
 
   /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used
   /// only for the rare object references and note links, so a scan is enough).
-  func object(endingWith uuid: String) -> JSONObject? {
+  func object(endingWith uuid: String) -> Written? {
     let suffix = "--" + uuid
-    return objects.first { $0["id"]?.stringValue?.hasSuffix(suffix) == true }
+    return written.first { $0.id.hasSuffix(suffix) }
   }
 
-  func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?["id"]?.stringValue }
+  func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?.id }
 
-  /// The bundle's JSON text. Fixed mode gives it a deterministic id (the event uuid and
-  /// timestamp); the official connector's is random.
-  func serialize(eventUUID: String, timestamp: Int64) -> [UInt8] {
-    let id =
-      fixed
-      ? UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
-      : UUID().uuidString.lowercased()
-    var writer = JSONWriter(capacity: 4096)
-    writer.append("{\"type\":\"bundle\",\"id\":")
-    writer.writeString("bundle--" + id)
-    writer.append(",\"objects\":[")
-    for (position, object) in objects.enumerated() {
-      if position > 0 { writer.append(",") }
-      writer.write(.object(object))
-    }
+  /// The bundle's JSON text.
+  mutating func finish() -> [UInt8] {
     writer.append("]}")
     return writer.bytes
   }

@@ -18,7 +18,8 @@ public enum IDCanonicalJSON {
     return writer.bytes
   }
 
-  private static func write(_ value: JSONValue, into writer: inout JSONWriter) {
+  /// Appends the canonical text of `value` to `writer`.
+  static func write(_ value: JSONValue, into writer: inout JSONWriter) {
     switch value {
     case .number(let text):
       writer.writeRaw(numberText(text).utf8)

@@ -36,7 +36,11 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
 public enum STIXID {
   /// `<type>--<uuid5>` of the canonical JSON of `properties`.
   public static func make(type: String, properties: JSONObject) -> String {
-    type + "--" + UUIDv5.make(namespace: UUIDv5.stixNamespace, name: IDCanonicalJSON.bytes(.object(properties)))
+    // The canonical text is written right after the namespace, ready to hash.
+    var writer = JSONWriter(capacity: 192)
+    writer.writeRaw(UUIDv5.stixNamespace)
+    IDCanonicalJSON.write(.object(properties), into: &writer)
+    return UUIDv5.make(namespaceAndName: writer.bytes, prefix: type + "--")
   }
 
   private static func make(_ type: String, _ members: [(String, JSONValue)]) -> String {

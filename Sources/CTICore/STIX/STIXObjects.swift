@@ -13,15 +13,30 @@ enum STIXObjects {
   }
 
   static func sdo(_ type: String, id: String, created: String, modified: String) -> JSONObject {
-    JSONObject([
-      ("type", .string(type)), ("spec_version", "2.1"), ("id", .string(id)), ("created", .string(created)),
-      ("modified", .string(modified)),
-    ])
+    var members = membersWithRoom()
+    members.append(("type", .string(type)))
+    members.append(("spec_version", "2.1"))
+    members.append(("id", .string(id)))
+    members.append(("created", .string(created)))
+    members.append(("modified", .string(modified)))
+    return JSONObject(members)
   }
 
   /// A cyber observable (no created/modified).
   static func sco(_ type: String, id: String) -> JSONObject {
-    JSONObject([("type", .string(type)), ("spec_version", "2.1"), ("id", .string(id))])
+    var members = membersWithRoom()
+    members.append(("type", .string(type)))
+    members.append(("spec_version", "2.1"))
+    members.append(("id", .string(id)))
+    return JSONObject(members)
+  }
+
+  /// Room for the members a STIX object gets after its common ones, so adding them does not
+  /// reallocate.
+  private static func membersWithRoom() -> [(key: String, value: JSONValue)] {
+    var members: [(key: String, value: JSONValue)] = []
+    members.reserveCapacity(16)
+    return members
   }
 
   /// Sets `key` to the list unless it is empty (stix2 drops empty lists).

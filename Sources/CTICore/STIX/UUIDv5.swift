@@ -14,10 +14,25 @@ public enum UUIDv5 {
     precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
     var input = namespace
     input.append(contentsOf: name)
-    var bytes = Array(Digest.sha1.hash(input).prefix(16))
-    bytes[6] = (bytes[6] & 0x0F) | 0x50
-    bytes[8] = (bytes[8] & 0x3F) | 0x80
-    return format(bytes)
+    return make(namespaceAndName: input)
+  }
+
+  /// The UUID of bytes that are already the namespace's 16 bytes followed by the name, after
+  /// `prefix` (`indicator--`…) in the same string.
+  static func make(namespaceAndName input: [UInt8], prefix: String = "") -> String {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
+      _ = input.withUnsafeBufferPointer { Digest.sha1.hash($0, into: digest) }
+      digest[6] = (digest[6] & 0x0F) | 0x50
+      digest[8] = (digest[8] & 0x3F) | 0x80
+      var prefix = prefix
+      return prefix.withUTF8 { head in
+        String(unsafeUninitializedCapacity: head.count + 36) { text in
+          _ = text.initialize(fromContentsOf: head)
+          return head.count
+            + write(UnsafeBufferPointer(rebasing: digest[..<16]), into: UnsafeMutableBufferPointer(rebasing: text[head.count...]))
+        }
+      }
+    }
   }
 
   /// The 16 bytes of a UUID written `8-4-4-4-12` in hexadecimal, or nil if `text` is not one.
@@ -37,19 +52,26 @@ public enum UUIDv5 {
 
   /// `8-4-4-4-12` lower-case hexadecimal text of 16 bytes.
   public static func format(_ bytes: [UInt8]) -> String {
-    String(unsafeUninitializedCapacity: 36) { buffer in
-      var position = 0
-      for (index, byte) in bytes.prefix(16).enumerated() {
-        if index == 4 || index == 6 || index == 8 || index == 10 {
-          buffer[position] = UInt8(ascii: "-")
-          position += 1
-        }
-        buffer[position] = hexDigits[Int(byte >> 4)]
-        buffer[position + 1] = hexDigits[Int(byte & 0x0F)]
-        position += 2
-      }
-      return position
+    String(unsafeUninitializedCapacity: 36) { text in
+      bytes.withUnsafeBufferPointer { write(UnsafeBufferPointer(rebasing: $0.prefix(16)), into: text) }
     }
+  }
+
+  /// Writes the `8-4-4-4-12` text of 16 bytes into the first 36 bytes of `text`; returns the
+  /// length written.
+  private static func write(_ bytes: UnsafeBufferPointer<UInt8>, into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    var position = 0
+    for index in 0..<bytes.count {
+      if index == 4 || index == 6 || index == 8 || index == 10 {
+        text[position] = UInt8(ascii: "-")
+        position += 1
+      }
+      let byte = bytes[index]
+      text[position] = hexDigits[Int(byte >> 4)]
+      text[position + 1] = hexDigits[Int(byte & 0x0F)]
+      position += 2
+    }
+    return position
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
