@@ -318,28 +318,13 @@ public final class LiveStreamSession {
   /// `Last-Event-ID`, and the three switches as lower-case headers.
   func makeRequest() -> HTTPRequest {
     var url = options.streamURL
-    if let recover = state.recoverUntil { url += "?recover=" + Self.percentEncode(recover) }
+    if let recover = state.recoverUntil { url += "?recover=" + PercentEncoding.encode(recover, keeping: ":") }
     var headers: HTTPHeaders = ["Accept": "text/event-stream"]
     if let from = state.startFrom { headers.add("Last-Event-ID", from) }
     headers.add("listen-delete", options.listenDelete ? "true" : "false")
     headers.add("no-dependencies", options.noDependencies ? "true" : "false")
     headers.add("with-inferences", options.withInferences ? "true" : "false")
     return HTTPRequest(.get, url, headers: headers, bearerToken: options.token)
-  }
-
-  static func percentEncode(_ text: String) -> String {
-    var result = ""
-    for byte in text.utf8 {
-      switch byte {
-      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
-        result.unicodeScalars.append(Unicode.Scalar(byte))
-      default:
-        let hex = Array("0123456789ABCDEF".utf8)
-        result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
-      }
-    }
-    return result
   }
 
   // MARK: Summary

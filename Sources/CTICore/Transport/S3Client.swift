@@ -176,22 +176,7 @@ public final class S3Client {
   /// RFC 3986 percent-encoding as SigV4 wants it: everything but `A-Z a-z 0-9 - _ . ~` (and `/`
   /// in paths) as upper-case `%XX` of the UTF-8 bytes.
   public static func encode(_ text: String, keepSlash: Bool) -> String {
-    var result = ""
-    let digits = Array("0123456789ABCDEF")
-    for byte in text.utf8 {
-      switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-        UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-        result.unicodeScalars.append(Unicode.Scalar(byte))
-      case UInt8(ascii: "/") where keepSlash:
-        result.append("/")
-      default:
-        result.append("%")
-        result.append(digits[Int(byte >> 4)])
-        result.append(digits[Int(byte & 0x0F)])
-      }
-    }
-    return result
+    PercentEncoding.encode(text, keeping: keepSlash ? "/" : "")
   }
 
   /// The query as SigV4 canonicalises it: encoded names and values, sorted by name then value.
