@@ -30,16 +30,7 @@ public final class BackupRun {
   /// Applies every line of `reader`. Bad lines are rejected through `diagnostics` (skipped and
   /// counted, or fatal with --strict); file-system failures end the run.
   public func consume(_ reader: LineReader) throws {
-    while true {
-      let line: Line
-      do {
-        guard let next = try reader.next() else { break }
-        line = next
-      } catch {
-        guard case .lineTooLong = error else { throw error }
-        try diagnostics.reject(error)
-        continue
-      }
+    while let line = try reader.next(reportingTo: diagnostics) {
       records += 1
       currentLine = line.number
       do {

@@ -165,21 +165,8 @@ public final class PushRun {
   private func readAll(_ paths: [String]) throws {
     for path in paths {
       let reader = path == "-" ? LineReader() : try LineReader(path: path)
-      while let line = try nextLine(reader) {
+      while let line = try reader.next(reportingTo: diagnostics) {
         try pipeline.process(line)
-      }
-    }
-  }
-
-  /// The next line; an over-long line is rejected (and skipped) on the way.
-  private func nextLine(_ reader: LineReader) throws -> Line? {
-    while true {
-      let result = Result { () throws(LineReaderError) in try reader.next() }
-      switch result {
-      case .success(let line): return line
-      case .failure(.lineTooLong(let number, let limit)):
-        try diagnostics.reject(LineReaderError.lineTooLong(line: number, limit: limit), line: number)
-      case .failure(let error): throw error
       }
     }
   }

@@ -167,6 +167,21 @@ public final class LineReader {
   }
 }
 
+extension LineReader {
+  /// The next line, like `next()`, but an over-long line is reported through `diagnostics`
+  /// (counted and skipped, or the end of the run with --strict) and reading goes on.
+  public func next(reportingTo diagnostics: Diagnostics) throws -> Line? {
+    while true {
+      do {
+        return try next()
+      } catch {
+        guard case .lineTooLong = error else { throw error }
+        try diagnostics.reject(error)
+      }
+    }
+  }
+}
+
 /// `read(2)` that retries on EINTR.
 func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
   while true {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import CTICore
@@ -38,6 +39,21 @@ func temporaryFile(_ bytes: [UInt8]) throws -> String {
     let got = try lines("ok\n\(long)\nafter\n\(long)", max: 50)
     #expect(got.map(\.1) == ["ok", "<too long>", "after", "<too long>"])
     #expect(got.map(\.0) == [1, 2, 3, 4])
+  }
+
+  @Test func overlongLinesAreReportedThroughDiagnosticsAndSkipped() throws {
+    let path = try temporaryFile(Array(("a\n" + String(repeating: "x", count: 100) + "\nb\n").utf8))
+    defer { unlink(path) }
+    let diagnostics = Diagnostics(logger: Logger(label: "test"))
+    let reader = try LineReader(path: path, maxLineBytes: 50)
+    var got: [String] = []
+    while let line = try reader.next(reportingTo: diagnostics) { got.append(String(decoding: line.bytes, as: UTF8.self)) }
+    #expect(got == ["a", "b"])
+    #expect(diagnostics.skipped == 1)
+    let strict = try LineReader(path: path, maxLineBytes: 50)
+    let stopping = Diagnostics(logger: Logger(label: "test"), strict: true)
+    _ = try strict.next(reportingTo: stopping)
+    #expect(throws: StrictStop.self) { try strict.next(reportingTo: stopping) }
   }
 
   @Test func readsLinesLargerThanItsBuffer() throws {
