@@ -254,6 +254,73 @@ public struct JSONWriter {
   }
 }
 
+// MARK: Objects written member by member
+
+/// Writing an object's members straight to text, with no tree in between: the same bytes as
+/// `write(.object(…))` of the members in that order, in the compact form.
+extension JSONWriter {
+  /// Starts an object with its first member, `{"key":`. `key` must need no escaping (a
+  /// literal property name); the caller writes the value, then the other members and `}`.
+  public mutating func beginObject(_ key: StaticString) {
+    append("{\"")
+    append(key)
+    append("\":")
+  }
+
+  /// `,"key":` before a member that is not an object's first; `key` needs no escaping.
+  public mutating func key(_ key: StaticString) {
+    append(",\"")
+    append(key)
+    append("\":")
+  }
+
+  /// Ends an object begun with `beginObject`.
+  public mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
+
+  /// A member whose value is a string.
+  public mutating func member(_ key: StaticString, _ text: String) {
+    self.key(key)
+    writeString(text)
+  }
+
+  /// A member whose value is an integer.
+  public mutating func member(_ key: StaticString, _ number: Int) {
+    self.key(key)
+    bytes.append(contentsOf: number.description.utf8)
+  }
+
+  /// A member whose value is `true` or `false`.
+  public mutating func member(_ key: StaticString, _ flag: Bool) {
+    self.key(key)
+    append(flag ? "true" : "false")
+  }
+
+  /// A member holding any JSON value.
+  public mutating func member(_ key: StaticString, _ value: JSONValue) {
+    self.key(key)
+    write(value)
+  }
+
+  /// A member whose key is not a literal (it is escaped like any string).
+  public mutating func member(named key: String, _ value: JSONValue) {
+    bytes.append(UInt8(ascii: ","))
+    writeString(key)
+    bytes.append(UInt8(ascii: ":"))
+    write(value)
+  }
+
+  /// A member whose value is a list of strings.
+  public mutating func member(_ key: StaticString, _ strings: [String]) {
+    self.key(key)
+    bytes.append(UInt8(ascii: "["))
+    for (position, text) in strings.enumerated() {
+      if position > 0 { bytes.append(UInt8(ascii: ",")) }
+      writeString(text)
+    }
+    bytes.append(UInt8(ascii: "]"))
+  }
+}
+
 extension JSONValue {
   /// The compact JSON text of this value.
   public var jsonText: String { String(decoding: JSONWriter.serialize(self), as: UTF8.self) }

@@ -77,6 +77,10 @@ private struct EventRun {
   var millisecondsCache: [Int64: String] = [:]
   var secondsCache: [Int64: String] = [:]
 
+  /// Relationships wait for the end of the bundle, where the connector puts them.
+  var relationships: [Relationship] = []
+  var bundle: BundleBuilder
+
   init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
     self.event = event
@@ -86,18 +90,15 @@ private struct EventRun {
     context = STIXObjects.Context(
       timestamp: Self.milliseconds(options.fixed ? eventTimestamp : now.seconds))
     eventScore = Self.score(event["threat_level_id"], fixed: options.fixed)
+    var attributeCount = event["Attribute"]?.arrayValue?.count ?? 0
+    for object in event["Object"]?.arrayValue ?? [] { attributeCount += object["Attribute"]?.arrayValue?.count ?? 0 }
+    bundle = BundleBuilder(
+      fixed: fixed, eventUUID: event["uuid"]?.stringValue ?? "", timestamp: eventTimestamp,
+      expectedResults: attributeCount)
   }
 
-  struct AttributeResult {
-    var indicator: JSONObject?
-    var observable: JSONObject?
-    var relationships: [JSONObject] = []
-    var elements = MISPTags.Elements()
-    var markings: [JSONObject] = []
-    var identities: [JSONObject] = []
-    var sightings: [JSONObject] = []
-  }
-
+  /// Writes the bundle as the connector assembles it: author, event markings and galaxies, then
+  /// each attribute's objects in turn, object observables, relationships, report and notes.
   mutating func convert() throws(MISPEventError) -> MISPConversion {
     let uuid = event["uuid"]?.stringValue ?? ""
     try makeAuthor()
@@ -108,14 +109,15 @@ private struct EventRun {
       galaxies: event["Galaxy"]?.arrayValue ?? [], tags: eventTags ?? [], author: authorID, markings: eventMarkingIDs,
       context: context)
     eventLabels = eventTags.map { tags.labels($0) } ?? []
+    bundle.append(author)
+    for marking in eventMarkings { bundle.addMarking(marking) }
+    addElements(eventElements)
 
     var externalReferences: [JSONValue] = []
-    var results: [AttributeResult] = []
     let attributes = event["Attribute"]?.arrayValue ?? []
     let createRelationships = attributes.count < 10_000
     for attribute in attributes {
-      results += processAttribute(
-        attribute, objectObservable: nil, externalReferences: [], createRelationships: createRelationships)
+      processAttribute(attribute, objectObservableID: nil, externalReferences: [], createRelationships: createRelationships)
       if let reference = Self.externalReference(attribute, fixed: fixed) { externalReferences.append(reference) }
       collectFile(attribute)
     }
@@ -126,68 +128,48 @@ private struct EventRun {
       let objectAttributes = object["Attribute"]?.arrayValue ?? []
       let references = objectAttributes.compactMap { Self.externalReference($0, fixed: fixed) }
       for attribute in objectAttributes { collectFile(attribute) }
-      var objectObservable: JSONObject?
-      if options.createObjectObservables {
-        objectObservable = try makeObjectObservable(object, attributes: objectAttributes, references: references)
-        if let objectObservable {
-          objectObservables.append(objectObservable)
-          if let objectUUID = object["uuid"]?.stringValue {
-            byMISPUUID[objectUUID] = (objectObservable["id"]!.stringValue!, objectObservable["value"]?.stringValue ?? "")
-          }
+      var objectObservableID: String?
+      if options.createObjectObservables,
+        let objectObservable = try makeObjectObservable(object, attributes: objectAttributes, references: references)
+      {
+        objectObservables.append(objectObservable)
+        objectObservableID = objectObservable["id"]?.stringValue
+        if let objectUUID = object["uuid"]?.stringValue, let objectObservableID {
+          byMISPUUID[objectUUID] = (objectObservableID, objectObservable["value"]?.stringValue ?? "")
         }
       }
       let create = objectAttributes.count < 10_000
       for attribute in objectAttributes {
-        results += processAttribute(
-          attribute, objectObservable: objectObservable, externalReferences: references, createRelationships: create)
+        processAttribute(
+          attribute, objectObservableID: objectObservableID, externalReferences: references, createRelationships: create)
       }
     }
 
-    // Assembly, in the connector's order.
-    var bundle = BundleBuilder(
-      fixed: fixed, eventUUID: uuid, timestamp: eventTimestamp, expectedResults: results.count + objectObservables.count)
-    bundle.append(author)
-    for marking in eventMarkings { bundle.addMarking(marking) }
-    for element in eventElements.all {
-      bundle.reference(element)
-      bundle.addEntity(element)
-    }
-    var relationships: [JSONObject] = []
-    for result in results {
-      if let indicator = result.indicator {
-        bundle.reference(indicator)
-        bundle.addEntity(indicator)
-      }
-      if let observable = result.observable {
-        bundle.reference(observable)
-        bundle.addEntity(observable)
-      }
-      for marking in result.markings { bundle.addMarking(marking) }
-      for identity in result.identities { bundle.addEntity(identity) }
-      for sighting in result.sightings { bundle.addSighting(sighting) }
-      for element in result.elements.all {
-        bundle.reference(element)
-        bundle.addEntity(element)
-      }
-      relationships += result.relationships
-    }
     for observable in objectObservables {
       bundle.reference(observable)
       bundle.addObjectObservable(observable)
     }
-    relationships += objectReferenceRelationships(objects, bundle: bundle)
+    relationships += objectReferenceRelationships(objects)
     for relationship in relationships {
       bundle.referenceRelationship(relationship)
-      bundle.addRelationship(relationship)
+      if bundle.beginRelationship(relationship) { write(relationship) }
     }
     if options.createReports {
       let report = try makeReport(objectRefs: bundle.objectRefs, externalReferences: externalReferences)
       bundle.append(report)
       for note in event["EventReport"]?.arrayValue ?? [] {
-        if let made = makeNote(note, reportID: report["id"]!.stringValue!, bundle: bundle) { bundle.append(made) }
+        if let made = makeNote(note, reportID: report["id"]!.stringValue!) { bundle.append(made) }
       }
     }
     return MISPConversion(uuid: uuid, bundle: bundle.finish(), objectCounts: bundle.counts, notes: notes)
+  }
+
+  /// Galaxy and tag objects, each referenced by the report and written once.
+  mutating func addElements(_ elements: MISPTags.Elements) {
+    for element in elements.all {
+      bundle.reference(element)
+      bundle.addEntity(element)
+    }
   }
 
   // MARK: Author
@@ -211,15 +193,18 @@ private struct EventRun {
 
   // MARK: Attributes
 
+  /// Writes what one attribute gives, in the connector's order: for each part of its value an
+  /// indicator, an observable, their markings, sighting identities and sightings, and galaxy
+  /// objects; its relationships join the list written at the end.
   mutating func processAttribute(
-    _ attribute: JSONValue, objectObservable: JSONObject?, externalReferences: [JSONValue], createRelationships: Bool
-  ) -> [AttributeResult] {
+    _ attribute: JSONValue, objectObservableID: String?, externalReferences: [JSONValue], createRelationships: Bool
+  ) {
     let type = attribute["type"]?.stringValue ?? ""
     let category = attribute["category"]?.stringValue ?? ""
-    if type == "link" && category == "External analysis" { return [] }
+    if type == "link" && category == "External analysis" { return }
     guard let value = Self.text(attribute["value"]),
       let resolved = MISPAttributeTypes.resolve(type: type, value: value, options: options)
-    else { return [] }
+    else { return }
     let parts = fixed ? resolved : Array(resolved.prefix(1))
 
     let attributeTags = attribute["Tag"]?.arrayValue
@@ -230,7 +215,7 @@ private struct EventRun {
       labels = tags.labels(attributeTags)
       if markings.isEmpty { markings = eventMarkings }
     }
-    let markingIDs = markings.compactMap { $0["id"]?.stringValue }
+    let markingIDs = attributeTags == nil ? eventMarkingIDs : markings.compactMap { $0["id"]?.stringValue }
     let elements = tags.elements(
       galaxies: attribute["Galaxy"]?.arrayValue ?? [], tags: attributeTags ?? [], author: authorID, markings: markingIDs,
       context: context)
@@ -240,9 +225,7 @@ private struct EventRun {
     if let noScore = options.importToIdsNoScore, !Self.isTrue(toIDs) { score = noScore }
     let timestamp = Self.int(attribute["timestamp"]) ?? eventTimestamp
 
-    var results: [AttributeResult] = []
     for part in parts {
-      var result = AttributeResult(elements: elements, markings: markings)
       let observableType = part.openCTIType
       var name: String?
       if part.kind == .yara || part.kind == .sigma {
@@ -250,47 +233,59 @@ private struct EventRun {
       } else {
         name = Self.isLongerThanTwo(part.value) ? part.value : (Self.isLongerThanTwo(comment) ? comment : observableType)
       }
+      var indicatorID: String?
       if options.createIndicators, let (patternType, pattern) = part.pattern {
-        let created = cachedMilliseconds(timestamp)
-        var indicator = STIXObjects.sdo(
-          "indicator", id: STIXID.indicator(pattern: pattern), created: created, modified: created)
-        indicator.put("name", name.map(JSONValue.string))
-        indicator.put("description", .string(comment))
-        indicator.put("pattern_type", .string(patternType))
-        indicator.put("pattern", .string(pattern))
-        indicator.put("valid_from", .string(cachedSeconds(timestamp)))
-        STIXObjects.setList(&indicator, "labels", labels)
-        indicator.put("created_by_ref", .string(authorID))
-        STIXObjects.setList(&indicator, "object_marking_refs", markingIDs)
-        STIXObjects.setList(&indicator, "external_references", externalReferences)
-        indicator.put("x_opencti_main_observable_type", observableType.map(JSONValue.string))
-        indicator.put("x_opencti_detection", fixed ? .bool(Self.isTrue(toIDs)) : toIDs)
-        indicator.put("x_opencti_score", .int(score))
-        result.indicator = indicator
+        let id = STIXID.indicator(pattern: pattern)
+        indicatorID = id
+        bundle.reference(id)
+        if bundle.beginEntity(id: id, type: "indicator", name: pattern) {
+          let created = cachedMilliseconds(timestamp)
+          let validFrom = cachedSeconds(timestamp)
+          STIXObjects.beginSDO("indicator", id: id, created: created, modified: created, into: &bundle.text)
+          if let name { bundle.text.member("name", name) }
+          bundle.text.member("description", comment)
+          bundle.text.member("pattern_type", patternType)
+          bundle.text.member("pattern", pattern)
+          bundle.text.member("valid_from", validFrom)
+          STIXObjects.writeList("labels", labels, into: &bundle.text)
+          bundle.text.member("created_by_ref", authorID)
+          STIXObjects.writeList("object_marking_refs", markingIDs, into: &bundle.text)
+          STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
+          if let observableType { bundle.text.member("x_opencti_main_observable_type", observableType) }
+          if fixed { bundle.text.member("x_opencti_detection", Self.isTrue(toIDs)) } else {
+            bundle.text.member("x_opencti_detection", toIDs)
+          }
+          bundle.text.member("x_opencti_score", score)
+          bundle.text.endObject()
+        }
       }
+      var observableID: String?
       if options.createObservables, observableType != nil {
-        result.observable = makeObservable(
+        observableID = writeObservable(
           part, comment: comment, score: score, labels: labels, markingIDs: markingIDs,
           externalReferences: externalReferences)
       }
-      if let uuid = attribute["uuid"]?.stringValue, byMISPUUID[uuid] == nil,
-        let primary = (result.observable ?? result.indicator)?["id"]?.stringValue
-      {
+      if let uuid = attribute["uuid"]?.stringValue, byMISPUUID[uuid] == nil, let primary = observableID ?? indicatorID {
         byMISPUUID[uuid] = (primary, part.value)
       }
-      makeSightings(attribute, into: &result)
+      for marking in markings { bundle.addMarking(marking) }
+      let (identities, sightings) = makeSightings(attribute, indicatorID: indicatorID)
+      for identity in identities { bundle.addEntity(identity) }
+      for sighting in sightings { bundle.addSighting(sighting) }
+      addElements(elements)
       if createRelationships {
-        result.relationships = relationships(
-          result, objectObservable: objectObservable, comment: comment, markingIDs: markingIDs)
+        addRelationships(
+          indicatorID: indicatorID, observableID: observableID, elements: elements, objectObservableID: objectObservableID,
+          comment: comment, markingIDs: markingIDs)
       }
-      results.append(result)
     }
-    return results
   }
 
-  mutating func makeObservable(
+  /// Writes the observable (or individual identity) for `part` unless the bundle has it, and
+  /// returns its id; nil when the part gives none.
+  mutating func writeObservable(
     _ part: MISPResolved, comment: String, score: Int, labels: [String], markingIDs: [String], externalReferences: [JSONValue]
-  ) -> JSONObject? {
+  ) -> String? {
     var properties = JSONObject()
     let type: String
     switch part.kind {
@@ -305,15 +300,15 @@ private struct EventRun {
       type = "file"
       properties.put("name", .string(part.value))
       properties.put("hashes", .object(JSONObject([(algorithm, .string(hash))])))
-    case .ipv4: type = "ipv4-addr"; properties["value"] = .string(part.value)
-    case .ipv6: type = "ipv6-addr"; properties["value"] = .string(part.value)
-    case .hostname: type = "hostname"; properties["value"] = .string(part.value)
-    case .domain: type = "domain-name"; properties["value"] = .string(part.value)
-    case .url: type = "url"; properties["value"] = .string(part.value)
-    case .emailAddress: type = "email-addr"; properties["value"] = .string(part.value)
-    case .phoneNumber: type = "phone-number"; properties["value"] = .string(part.value)
-    case .text: type = "text"; properties["value"] = .string(part.value)
-    case .registryKey: type = "windows-registry-key"; properties["key"] = .string(part.value)
+    case .ipv4: type = "ipv4-addr"; properties.put("value", .string(part.value))
+    case .ipv6: type = "ipv6-addr"; properties.put("value", .string(part.value))
+    case .hostname: type = "hostname"; properties.put("value", .string(part.value))
+    case .domain: type = "domain-name"; properties.put("value", .string(part.value))
+    case .url: type = "url"; properties.put("value", .string(part.value))
+    case .emailAddress: type = "email-addr"; properties.put("value", .string(part.value))
+    case .phoneNumber: type = "phone-number"; properties.put("value", .string(part.value))
+    case .text: type = "text"; properties.put("value", .string(part.value))
+    case .registryKey: type = "windows-registry-key"; properties.put("key", .string(part.value))
     case .emailSubject:
       type = "email-message"
       properties.put("subject", .string(part.value))
@@ -328,15 +323,19 @@ private struct EventRun {
       type = "user-agent"
       properties.put("value", .string(part.value))
     case .individual:
-      var identity = STIXObjects.sdo(
-        "identity", id: STIXID.identity(name: part.value, identityClass: "individual"), context: context)
-      identity.put("name", .string(part.value))
-      identity.put("identity_class", "individual")
-      identity.put("description", .string(comment))
-      STIXObjects.setList(&identity, "labels", labels)
-      identity.put("created_by_ref", .string(authorID))
-      STIXObjects.setList(&identity, "external_references", externalReferences)
-      return identity
+      let id = STIXID.identity(name: part.value, identityClass: "individual")
+      bundle.reference(id)
+      if bundle.beginEntity(id: id, type: "identity", name: nil) {
+        STIXObjects.beginSDO("identity", id: id, created: context.timestamp, modified: context.timestamp, into: &bundle.text)
+        bundle.text.member("name", part.value)
+        bundle.text.member("identity_class", "individual")
+        bundle.text.member("description", comment)
+        STIXObjects.writeList("labels", labels, into: &bundle.text)
+        bundle.text.member("created_by_ref", authorID)
+        STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
+        bundle.text.endObject()
+      }
+      return id
     case .connection(let toDestination, let port, let ipv6):
       type = "network-traffic"
       let addressType = ipv6 ? "ipv6-addr" : "ipv4-addr"
@@ -349,32 +348,38 @@ private struct EventRun {
       return nil
     }
     guard let id = STIXID.observable(type: type, properties: properties) else { return nil }
-    if let value = properties["value"]?.stringValue, !MISPValueSyntax.isValid(type: type, value: value) {
+    let value = properties["value"]?.stringValue
+    if let value, !MISPValueSyntax.isValid(type: type, value: value) {
       notes.append("\(type) value kept as given: \(value)")
     }
-    var observable = STIXObjects.sco(type, id: id)
-    // The properties never repeat type, spec_version or id.
-    for member in properties { observable.put(member.key, member.value) }
-    STIXObjects.setList(&observable, "object_marking_refs", markingIDs)
-    observable.put("x_opencti_description", .string(comment))
-    observable.put("x_opencti_score", .int(score))
-    STIXObjects.setList(&observable, "labels", labels)
-    observable.put("created_by_ref", .string(authorID))
-    STIXObjects.setList(&observable, "external_references", externalReferences)
-    return observable
+    bundle.reference(id)
+    if bundle.beginEntity(id: id, type: type, name: value) {
+      STIXObjects.beginSCO(type, id: id, into: &bundle.text)
+      // The properties never repeat type, spec_version or id.
+      for member in properties { bundle.text.member(named: member.key, member.value) }
+      STIXObjects.writeList("object_marking_refs", markingIDs, into: &bundle.text)
+      bundle.text.member("x_opencti_description", comment)
+      bundle.text.member("x_opencti_score", score)
+      STIXObjects.writeList("labels", labels, into: &bundle.text)
+      bundle.text.member("created_by_ref", authorID)
+      STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
+      bundle.text.endObject()
+    }
+    return id
   }
 
-  func makeSightings(_ attribute: JSONValue, into result: inout AttributeResult) {
+  /// The organisations that sighted an attribute, and the sightings of its indicator.
+  func makeSightings(_ attribute: JSONValue, indicatorID: String?) -> (identities: [JSONObject], sightings: [JSONObject]) {
+    var identities: [JSONObject] = []
+    var sightings: [JSONObject] = []
     for sighting in attribute["Sighting"]?.arrayValue ?? [] {
       guard let organisation = sighting["Organisation"]?["name"]?.stringValue, organisation != authorName else { continue }
       let identityID = STIXID.identity(name: organisation, identityClass: "organization")
       var identity = STIXObjects.sdo("identity", id: identityID, context: context)
       identity.put("name", .string(organisation))
       identity.put("identity_class", "organization")
-      result.identities.append(identity)
-      guard let indicatorID = result.indicator?["id"]?.stringValue, let date = Self.int(sighting["date_sighting"]) else {
-        continue
-      }
+      identities.append(identity)
+      guard let indicatorID, let date = Self.int(sighting["date_sighting"]) else { continue }
       let first = Self.seconds(date)
       let last = Self.seconds(date + 3600)
       let id = STIXID.sighting(
@@ -384,42 +389,64 @@ private struct EventRun {
       object.put("first_seen", .string(first))
       object.put("last_seen", .string(last))
       object.put("where_sighted_refs", [.string(identityID)])
-      result.sightings.append(object)
+      sightings.append(object)
+    }
+    return (identities, sightings)
+  }
+
+  /// A relationship of the bundle, before it is written.
+  struct Relationship {
+    var type: String
+    var source: String
+    var target: String
+    var description: String?
+    var markings: [String]
+    var id: String
+
+    init(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) {
+      self.type = type
+      self.source = source
+      self.target = target
+      self.description = description
+      self.markings = markings
+      id = STIXID.relationship(type: type, source: source, target: target)
     }
   }
 
-  func relationship(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) -> JSONObject {
-    var object = STIXObjects.sdo(
-      "relationship", id: STIXID.relationship(type: type, source: source, target: target), context: context)
-    object.put("relationship_type", .string(type))
-    object.put("created_by_ref", .string(authorID))
-    object.put("source_ref", .string(source))
-    object.put("target_ref", .string(target))
-    object.put("description", description.map(JSONValue.string))
-    STIXObjects.setList(&object, "object_marking_refs", markings)
-    return object
+  mutating func write(_ relationship: Relationship) {
+    STIXObjects.beginSDO(
+      "relationship", id: relationship.id, created: context.timestamp, modified: context.timestamp, into: &bundle.text)
+    bundle.text.member("relationship_type", relationship.type)
+    bundle.text.member("created_by_ref", authorID)
+    bundle.text.member("source_ref", relationship.source)
+    bundle.text.member("target_ref", relationship.target)
+    if let description = relationship.description { bundle.text.member("description", description) }
+    STIXObjects.writeList("object_marking_refs", relationship.markings, into: &bundle.text)
+    bundle.text.endObject()
   }
 
-  func relationships(_ result: AttributeResult, objectObservable: JSONObject?, comment: String, markingIDs: [String])
-    -> [JSONObject]
-  {
-    var relationships: [JSONObject] = []
-    let indicatorID = result.indicator?["id"]?.stringValue
-    let observableID = result.observable?["id"]?.stringValue
+  /// An attribute's relationships: indicator based on observable, object observable related
+  /// to it, both linked to the event's and the attribute's threats, threats using attack
+  /// patterns, and both related to targeted sectors and countries.
+  mutating func addRelationships(
+    indicatorID: String?, observableID: String?, elements: MISPTags.Elements, objectObservableID: String?,
+    comment: String, markingIDs: [String]
+  ) {
     if let indicatorID, let observableID {
-      relationships.append(relationship("based-on", indicatorID, observableID, description: nil, markings: []))
+      relationships.append(Relationship("based-on", indicatorID, observableID, description: nil, markings: []))
     }
-    if let sourceID = objectObservable?["id"]?.stringValue {
+    if let sourceID = objectObservableID {
       let target = observableID != nil && observableID != sourceID ? observableID : indicatorID
-      if let target { relationships.append(relationship("related-to", sourceID, target, description: nil, markings: [])) }
+      if let target { relationships.append(Relationship("related-to", sourceID, target, description: nil, markings: [])) }
     }
+    if eventElements.isEmpty && elements.isEmpty { return }
     var threatNames: [String: String] = [:]
     func link(_ threatID: String) {
       if let indicatorID {
-        relationships.append(relationship("indicates", indicatorID, threatID, description: comment, markings: markingIDs))
+        relationships.append(Relationship("indicates", indicatorID, threatID, description: comment, markings: markingIDs))
       }
       if let observableID {
-        relationships.append(relationship("related-to", observableID, threatID, description: comment, markings: markingIDs))
+        relationships.append(Relationship("related-to", observableID, threatID, description: comment, markings: markingIDs))
       }
     }
     for threat in eventElements.threats {
@@ -427,29 +454,28 @@ private struct EventRun {
       threatNames[name] = id
       link(id)
     }
-    for threat in result.elements.threats {
+    for threat in elements.threats {
       link(threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!)
     }
-    for elements in [eventElements, result.elements] {
-      let users = !elements.malwares.isEmpty ? elements.malwares : elements.intrusionSets
-      for attackPattern in elements.attackPatterns {
+    for group in [eventElements, elements] {
+      let users = !group.malwares.isEmpty ? group.malwares : group.intrusionSets
+      for attackPattern in group.attackPatterns {
         for threat in users {
           let threatID = threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!
           relationships.append(
-            relationship("uses", threatID, attackPattern["id"]!.stringValue!, description: comment, markings: markingIDs))
+            Relationship("uses", threatID, attackPattern["id"]!.stringValue!, description: comment, markings: markingIDs))
         }
       }
     }
-    for target in result.elements.sectors + result.elements.countries {
+    for target in elements.sectors + elements.countries {
       let targetID = target["id"]!.stringValue!
       if let indicatorID {
-        relationships.append(relationship("related-to", indicatorID, targetID, description: comment, markings: markingIDs))
+        relationships.append(Relationship("related-to", indicatorID, targetID, description: comment, markings: markingIDs))
       }
       if let observableID {
-        relationships.append(relationship("related-to", observableID, targetID, description: comment, markings: markingIDs))
+        relationships.append(Relationship("related-to", observableID, targetID, description: comment, markings: markingIDs))
       }
     }
-    return relationships
   }
 
   // MARK: Objects
@@ -485,8 +511,8 @@ private struct EventRun {
     return observable
   }
 
-  func objectReferenceRelationships(_ objects: [JSONValue], bundle: BundleBuilder) -> [JSONObject] {
-    var relationships: [JSONObject] = []
+  func objectReferenceRelationships(_ objects: [JSONValue]) -> [Relationship] {
+    var relationships: [Relationship] = []
     for object in objects {
       for reference in object["ObjectReference"]?.arrayValue ?? [] {
         let type = reference["relationship_type"]?.stringValue ?? ""
@@ -498,14 +524,14 @@ private struct EventRun {
           guard let sourceUUID, let targetUUID = reference["referenced_uuid"]?.stringValue,
             let source = byMISPUUID[sourceUUID]?.id, let target = byMISPUUID[targetUUID]?.id, source != target
           else { continue }
-          relationships.append(relationship("related-to", source, target, description: description, markings: []))
+          relationships.append(Relationship("related-to", source, target, description: description, markings: []))
         } else {
           // Looked up as bundle ids ending in the MISP uuid, which deterministic ids never do.
           guard let sourceUUID = reference["source_uuid"]?.stringValue,
             let targetUUID = reference["referenced_uuid"]?.stringValue,
             let source = bundle.id(endingWith: sourceUUID), let target = bundle.id(endingWith: targetUUID)
           else { continue }
-          relationships.append(relationship("related-to", source, target, description: description, markings: []))
+          relationships.append(Relationship("related-to", source, target, description: description, markings: []))
         }
       }
     }
@@ -547,12 +573,12 @@ private struct EventRun {
     return report
   }
 
-  func makeNote(_ note: JSONValue, reportID: String, bundle: BundleBuilder) -> JSONObject? {
+  func makeNote(_ note: JSONValue, reportID: String) -> JSONObject? {
     let rawContent = Self.text(note["content"]) ?? ""
     if fixed, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty { return nil }
     let timestamp = Self.int(note["timestamp"]) ?? eventTimestamp
     let created = Self.seconds(timestamp)
-    let content = rewriteNote(rawContent, bundle: bundle)
+    let content = rewriteNote(rawContent)
     var object = STIXObjects.sdo(
       "note", id: STIXID.note(content: content, created: IDTime(created)), created: Self.milliseconds(timestamp),
       modified: Self.milliseconds(timestamp))
@@ -566,14 +592,14 @@ private struct EventRun {
 
   /// `@[attribute](uuid)` / `@[object](uuid)` → `[type:text](/dashboard/search/id)` and
   /// `@[tag](name)` → `tag:name`, as `_process_note` does; fixed mode links the STIX ids.
-  func rewriteNote(_ content: String, bundle: BundleBuilder) -> String {
+  func rewriteNote(_ content: String) -> String {
     guard content.contains("@[") else { return content }
     var output = ""
     var rest = Substring(content)
     while let start = rest.range(of: "@[") {
       output += rest[..<start.lowerBound]
       let after = rest[start.upperBound...]
-      if let (replacement, consumed) = noteLink(after, bundle: bundle) {
+      if let (replacement, consumed) = noteLink(after) {
         output += replacement
         rest = after[consumed...]
       } else {
@@ -584,7 +610,7 @@ private struct EventRun {
     return output + rest
   }
 
-  private func noteLink(_ text: Substring, bundle: BundleBuilder) -> (String, Substring.Index)? {
+  private func noteLink(_ text: Substring) -> (String, Substring.Index)? {
     for kind in ["object", "attribute"] where text.hasPrefix(kind + "](") {
       let uuidStart = text.index(text.startIndex, offsetBy: kind.count + 2)
       let uuid = text[uuidStart...].prefix(36)
@@ -595,7 +621,7 @@ private struct EventRun {
         return ("[\(kind):\(target.text)](/dashboard/search/\(target.id))", end)
       }
       if !fixed, let found = bundle.object(endingWith: key) {
-        return ("[\(kind):\(Self.text(found.name) ?? "")](/dashboard/search/\(found.id))", end)
+        return ("[\(kind):\(found.name ?? "")](/dashboard/search/\(found.id))", end)
       }
       return ("[\(kind):\(key)](/dashboard/search/\(key))", end)
     }
@@ -716,18 +742,19 @@ private struct EventRun {
 
 /// The bundle under construction, with the connector's de-duplication rules: entities by id,
 /// object observables in their own list (official), relationships by source and target
-/// (official) or by id (fixed). Each object is written as it is added, so its tree is freed
-/// while it is still in the cache and a big event's objects are never all held at once.
+/// (official) or by id (fixed). Objects go into the text as they come: the many an attribute
+/// gives are written member by member (`beginEntity`, then `text`), the rest from trees.
 private struct BundleBuilder {
   /// What the lookups by MISP uuid need of an object already written: its id, and the text
   /// a note link shows (an indicator's pattern, else its value).
   struct Written {
     var id: String
-    var name: JSONValue?
+    var name: String?
   }
 
   let fixed: Bool
-  private var writer: JSONWriter
+  /// The bundle's JSON text so far; an object begun with `beginEntity` is written here.
+  var text: JSONWriter
   private var written: [Written] = []
   private(set) var objectRefs: [String] = []
   private var refKeys: Set<String> = []
@@ -754,18 +781,33 @@ private struct BundleBuilder {
       fixed
       ? UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
       : UUID().uuidString.lowercased()
-    writer = JSONWriter(capacity: 4096 + expectedObjects * 512)
-    writer.append("{\"type\":\"bundle\",\"id\":")
-    writer.writeString("bundle--" + id)
-    writer.append(",\"objects\":[")
+    text = JSONWriter(capacity: 4096 + expectedObjects * 512)
+    text.append("{\"type\":\"bundle\",\"id\":")
+    text.writeString("bundle--" + id)
+    text.append(",\"objects\":[")
+  }
+
+  /// Records an object about to be written and writes the comma before it.
+  private mutating func begin(id: String, type: String, name: String?) {
+    if !written.isEmpty { text.append(",") }
+    written.append(Written(id: id, name: name))
+    counts[type, default: 0] += 1
   }
 
   mutating func append(_ object: JSONObject) {
-    if !written.isEmpty { writer.append(",") }
-    writer.write(.object(object))
     let type = object["type"]?.stringValue
-    written.append(Written(id: object["id"]?.stringValue ?? "", name: type == "indicator" ? object["pattern"] : object["value"]))
-    counts[type ?? "?", default: 0] += 1
+    begin(
+      id: object["id"]?.stringValue ?? "", type: type ?? "?",
+      name: (type == "indicator" ? object["pattern"] : object["value"])?.stringValue)
+    text.write(.object(object))
+  }
+
+  /// Whether the entity `id` is new; if so its comma is written and the caller writes it to
+  /// `text` now.
+  mutating func beginEntity(id: String, type: String, name: String?) -> Bool {
+    guard entityIDs.insert(id).inserted else { return false }
+    begin(id: id, type: type, name: name)
+    return true
   }
 
   mutating func addMarking(_ marking: JSONObject) {
@@ -792,24 +834,28 @@ private struct BundleBuilder {
     }
   }
 
-  mutating func addRelationship(_ relationship: JSONObject) {
-    guard relationshipKeys.insert(relationshipKey(relationship)).inserted else { return }
-    append(relationship)
+  /// Whether the relationship is new; if so its comma is written and the caller writes it.
+  mutating func beginRelationship(_ relationship: EventRun.Relationship) -> Bool {
+    guard relationshipKeys.insert(key(relationship)).inserted else { return false }
+    begin(id: relationship.id, type: "relationship", name: nil)
+    return true
   }
 
   mutating func reference(_ object: JSONObject) {
-    guard let id = object["id"]?.stringValue, refKeys.insert(id).inserted else { return }
-    objectRefs.append(id)
+    if let id = object["id"]?.stringValue { reference(id) }
   }
 
-  mutating func referenceRelationship(_ relationship: JSONObject) {
-    guard refKeys.insert(relationshipKey(relationship)).inserted else { return }
-    objectRefs.append(relationship["id"]!.stringValue!)
+  mutating func reference(_ id: String) {
+    if refKeys.insert(id).inserted { objectRefs.append(id) }
   }
 
-  private func relationshipKey(_ relationship: JSONObject) -> String {
-    if fixed { return relationship["id"]!.stringValue! }
-    return (relationship["source_ref"]?.stringValue ?? "") + (relationship["target_ref"]?.stringValue ?? "")
+  mutating func referenceRelationship(_ relationship: EventRun.Relationship) {
+    guard refKeys.insert(key(relationship)).inserted else { return }
+    objectRefs.append(relationship.id)
+  }
+
+  private func key(_ relationship: EventRun.Relationship) -> String {
+    fixed ? relationship.id : relationship.source + relationship.target
   }
 
   /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used
@@ -823,7 +869,7 @@ private struct BundleBuilder {
 
   /// The bundle's JSON text.
   mutating func finish() -> [UInt8] {
-    writer.append("]}")
-    return writer.bytes
+    text.append("]}")
+    return text.bytes
   }
 }

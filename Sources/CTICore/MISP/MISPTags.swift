@@ -131,6 +131,10 @@ struct MISPTags {
     var sectors: [JSONObject] = []
     var countries: [JSONObject] = []
 
+    var isEmpty: Bool {
+      intrusionSets.isEmpty && malwares.isEmpty && tools.isEmpty && attackPatterns.isEmpty && sectors.isEmpty
+        && countries.isEmpty
+    }
     var threats: [JSONObject] { intrusionSets + malwares + tools }
     var all: [JSONObject] { intrusionSets + malwares + tools + attackPatterns + sectors + countries }
   }

@@ -48,6 +48,34 @@ enum STIXObjects {
     if !values.isEmpty { object.put(key, .array(values)) }
   }
 
+  /// Writes the start of what `sdo` builds, up to `modified`, for an object written member by
+  /// member; the caller adds the other members and ends it.
+  static func beginSDO(_ type: String, id: String, created: String, modified: String, into writer: inout JSONWriter) {
+    writer.beginObject("type")
+    writer.writeString(type)
+    writer.append(",\"spec_version\":\"2.1\"")
+    writer.member("id", id)
+    writer.member("created", created)
+    writer.member("modified", modified)
+  }
+
+  /// Writes the start of what `sco` builds, up to `id`.
+  static func beginSCO(_ type: String, id: String, into writer: inout JSONWriter) {
+    writer.beginObject("type")
+    writer.writeString(type)
+    writer.append(",\"spec_version\":\"2.1\"")
+    writer.member("id", id)
+  }
+
+  /// `setList` for an object being written: the member unless the list is empty.
+  static func writeList(_ key: StaticString, _ values: [String], into writer: inout JSONWriter) {
+    if !values.isEmpty { writer.member(key, values) }
+  }
+
+  static func writeList(_ key: StaticString, _ values: [JSONValue], into writer: inout JSONWriter) {
+    if !values.isEmpty { writer.member(key, .array(values)) }
+  }
+
   /// The stix2 library's TLP marking definitions (fixed ids, created 2017-01-20).
   static func tlp(_ level: STIXID.TLP) -> JSONObject {
     let color: String
