@@ -11,15 +11,75 @@
 /// as a lower-case `\uXXXX` escape, astral characters as surrogate pairs). pycti writes diode
 /// files that way.
 public struct JSONWriter {
-  public private(set) var bytes: [UInt8]
   public var canonical: Bool
   public var pythonStyle: Bool
+  /// The text lives in memory of its own rather than an `Array`: JSON is written in runs of a
+  /// few bytes, and `Array.append(contentsOf:)` costs several times a capacity check and a copy
+  /// per run. `storage` owns the memory; a copied writer copies it before writing (see `reserve`).
+  private var storage: Storage
+  private var base: UnsafeMutablePointer<UInt8>
+  private var capacity: Int
+  /// Bytes written so far.
+  public private(set) var count = 0
 
   public init(canonical: Bool = false, pythonStyle: Bool = false, capacity: Int = 256) {
     self.canonical = canonical
     self.pythonStyle = pythonStyle
-    bytes = []
-    bytes.reserveCapacity(capacity)
+    self.capacity = max(capacity, 16)
+    storage = Storage(capacity: self.capacity)
+    base = storage.base
+  }
+
+  /// The text written so far.
+  public var bytes: [UInt8] { withBytes { Array($0) } }
+
+  /// Calls `body` with the text written so far, without copying it.
+  public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+    try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: base, count: count)) }
+  }
+
+  private final class Storage {
+    let base: UnsafeMutablePointer<UInt8>
+
+    init(capacity: Int) { base = .allocate(capacity: capacity) }
+    deinit { base.deallocate() }
+  }
+
+  /// Makes room for `extra` more bytes in memory this writer alone holds.
+  @inline(__always) private mutating func reserve(_ extra: Int) {
+    if _slowPath(capacity - count < extra || !isKnownUniquelyReferenced(&storage)) { grow(extra) }
+  }
+
+  private mutating func grow(_ extra: Int) {
+    var newCapacity = capacity
+    while newCapacity - count < extra { newCapacity *= 2 }
+    let newStorage = Storage(capacity: newCapacity)
+    newStorage.base.initialize(from: base, count: count)
+    withExtendedLifetime(storage) {}
+    storage = newStorage
+    base = newStorage.base
+    capacity = newCapacity
+  }
+
+  @inline(__always) private mutating func appendByte(_ byte: UInt8) {
+    reserve(1)
+    base[count] = byte
+    count += 1
+  }
+
+  @inline(__always) private mutating func appendBytes(_ source: UnsafePointer<UInt8>, count length: Int) {
+    reserve(length)
+    (base + count).initialize(from: source, count: length)
+    count += length
+  }
+
+  private mutating func appendBytes<Bytes: Sequence>(_ source: Bytes) where Bytes.Element == UInt8 {
+    if let done: Void = source.withContiguousStorageIfAvailable({ buffer in
+      if let start = buffer.baseAddress { appendBytes(start, count: buffer.count) }
+    }) {
+      return done
+    }
+    for byte in source { appendByte(byte) }
   }
 
   /// The text of a value as Python's `json.dumps(value)` writes it.
@@ -48,31 +108,31 @@ public struct JSONWriter {
     case .null: append("null")
     case .bool(let flag): append(flag ? "true" : "false")
     case .number(let text):
-      bytes.append(contentsOf: (canonical || pythonStyle ? Self.pythonNumber(text) : text).utf8)
+      appendBytes( (canonical || pythonStyle ? Self.pythonNumber(text) : text).utf8)
     case .string(let text): writeString(text)
     case .array(let elements):
-      bytes.append(UInt8(ascii: "["))
+      appendByte(UInt8(ascii: "["))
       for (position, element) in elements.enumerated() {
         if position > 0 { separator() }
         write(element)
       }
-      bytes.append(UInt8(ascii: "]"))
+      appendByte(UInt8(ascii: "]"))
     case .object(let object):
-      bytes.append(UInt8(ascii: "{"))
+      appendByte(UInt8(ascii: "{"))
       let members = canonical ? object.members.sorted { Self.codePointLess($0.key, $1.key) } : object.members
       for (position, member) in members.enumerated() {
         if position > 0 { separator() }
         writeString(member.key)
-        if pythonStyle { append(": ") } else { bytes.append(UInt8(ascii: ":")) }
+        if pythonStyle { append(": ") } else { appendByte(UInt8(ascii: ":")) }
         write(member.value)
       }
-      bytes.append(UInt8(ascii: "}"))
+      appendByte(UInt8(ascii: "}"))
     }
   }
 
   /// Appends bytes that already are JSON (a value cut from an input line), unchanged.
   public mutating func writeRaw<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 {
-    bytes.append(contentsOf: json)
+    appendBytes( json)
   }
 
   /// Appends already-checked JSON without the white space between its tokens, so a
@@ -89,23 +149,23 @@ public struct JSONWriter {
         } else if byte == 0x22 {
           inString = false
         }
-        bytes.append(byte)
+        appendByte(byte)
       } else if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
         continue
       } else {
         if byte == 0x22 { inString = true }
-        bytes.append(byte)
+        appendByte(byte)
       }
     }
   }
 
   /// Appends literal ASCII text (punctuation or a known key) unchanged.
   public mutating func append(_ text: StaticString) {
-    text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    text.withUTF8Buffer { if let start = $0.baseAddress { appendBytes(start, count: $0.count) } }
   }
 
   private mutating func separator() {
-    if pythonStyle { append(", ") } else { bytes.append(UInt8(ascii: ",")) }
+    if pythonStyle { append(", ") } else { appendByte(UInt8(ascii: ",")) }
   }
 
   public mutating func writeString(_ text: String) {
@@ -119,31 +179,33 @@ public struct JSONWriter {
   /// one go (the generic version appends slices, which is several times slower), and the scan
   /// for such bytes reads eight at a time.
   private mutating func writeBufferAsString(_ utf8: UnsafeBufferPointer<UInt8>) {
-    bytes.append(UInt8(ascii: "\""))
-    guard let base = utf8.baseAddress else {
-      bytes.append(UInt8(ascii: "\""))
+    guard let start = utf8.baseAddress else {
+      append("\"\"")
       return
     }
-    let count = utf8.count
+    let length = utf8.count
+    // Room for the quotes and the text unescaped up front, so runs are plain copies.
+    reserve(length + 2)
+    appendByte(UInt8(ascii: "\""))
     var run = 0
     var index = 0
-    while index < count {
-      if index + 8 <= count,
-        !Self.mayNeedEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+    while index < length {
+      if index + 8 <= length,
+        !Self.mayNeedEscape(UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self))
       {
         index += 8
         continue
       }
-      let byte = base[index]
+      let byte = start[index]
       if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-        if run < index { bytes.append(contentsOf: UnsafeBufferPointer(start: base + run, count: index - run)) }
+        if run < index { appendBytes(start + run, count: index - run) }
         appendEscape(byte)
         run = index + 1
       }
       index += 1
     }
-    if run < count { bytes.append(contentsOf: UnsafeBufferPointer(start: base + run, count: count - run)) }
-    bytes.append(UInt8(ascii: "\""))
+    if run < length { appendBytes(start + run, count: length - run) }
+    appendByte(UInt8(ascii: "\""))
   }
 
   /// Whether any of the eight bytes in `word` is a control character, `"` or `\\` (exact for
@@ -165,20 +227,20 @@ public struct JSONWriter {
   /// string: the bytes between quotes, with `"`, `\\` and control characters escaped. This is how a
   /// bundle becomes the `bundle: String!` variable of `stixBundlePush` without being re-serialised.
   public mutating func writeBytesAsString<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
-    bytes.append(UInt8(ascii: "\""))
+    appendByte(UInt8(ascii: "\""))
     var run = utf8.startIndex
     var index = run
     while index != utf8.endIndex {
       let byte = utf8[index]
       if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-        bytes.append(contentsOf: utf8[run..<index])
+        appendBytes( utf8[run..<index])
         appendEscape(byte)
         run = utf8.index(after: index)
       }
       index = utf8.index(after: index)
     }
-    bytes.append(contentsOf: utf8[run..<utf8.endIndex])
-    bytes.append(UInt8(ascii: "\""))
+    appendBytes( utf8[run..<utf8.endIndex])
+    appendByte(UInt8(ascii: "\""))
   }
 
   private mutating func appendEscape(_ byte: UInt8) {
@@ -192,26 +254,26 @@ public struct JSONWriter {
     case 0x0C: append("\\f")
     default:
       append("\\u00")
-      bytes.append(Self.hexDigits[Int(byte >> 4)])
-      bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+      appendByte(Self.hexDigits[Int(byte >> 4)])
+      appendByte(Self.hexDigits[Int(byte & 0x0F)])
     }
   }
 
   /// A string with Python's `ensure_ascii` escaping: only printable ASCII (0x20...0x7E) stays as
   /// it is, `"` and `\\` and the five short escapes are used where Python uses them.
   private mutating func writeASCIIString(_ text: String) {
-    bytes.append(UInt8(ascii: "\""))
+    appendByte(UInt8(ascii: "\""))
     var text = text
     let plain = text.withUTF8 { utf8 in
       // Most STIX text is printable ASCII with nothing to escape: copy it in one go.
       guard utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
         return false
       }
-      bytes.append(contentsOf: utf8)
+      appendBytes( utf8)
       return true
     }
     if plain {
-      bytes.append(UInt8(ascii: "\""))
+      appendByte(UInt8(ascii: "\""))
       return
     }
     for unit in text.utf16 {
@@ -223,15 +285,15 @@ public struct JSONWriter {
       case 0x09: append("\\t")
       case 0x08: append("\\b")
       case 0x0C: append("\\f")
-      case 0x20...0x7E: bytes.append(UInt8(unit))
+      case 0x20...0x7E: appendByte(UInt8(unit))
       default:
         append("\\u")
         for shift in stride(from: 12, through: 0, by: -4) {
-          bytes.append(Self.hexDigits[Int((unit >> UInt16(shift)) & 0x0F)])
+          appendByte(Self.hexDigits[Int((unit >> UInt16(shift)) & 0x0F)])
         }
       }
     }
-    bytes.append(UInt8(ascii: "\""))
+    appendByte(UInt8(ascii: "\""))
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -275,7 +337,7 @@ extension JSONWriter {
   }
 
   /// Ends an object begun with `beginObject`.
-  public mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
+  public mutating func endObject() { appendByte(UInt8(ascii: "}")) }
 
   /// A member whose value is a string.
   public mutating func member(_ key: StaticString, _ text: String) {
@@ -286,7 +348,7 @@ extension JSONWriter {
   /// A member whose value is an integer.
   public mutating func member(_ key: StaticString, _ number: Int) {
     self.key(key)
-    bytes.append(contentsOf: number.description.utf8)
+    appendBytes( number.description.utf8)
   }
 
   /// A member whose value is `true` or `false`.
@@ -303,21 +365,21 @@ extension JSONWriter {
 
   /// A member whose key is not a literal (it is escaped like any string).
   public mutating func member(named key: String, _ value: JSONValue) {
-    bytes.append(UInt8(ascii: ","))
+    appendByte(UInt8(ascii: ","))
     writeString(key)
-    bytes.append(UInt8(ascii: ":"))
+    appendByte(UInt8(ascii: ":"))
     write(value)
   }
 
   /// A member whose value is a list of strings.
   public mutating func member(_ key: StaticString, _ strings: [String]) {
     self.key(key)
-    bytes.append(UInt8(ascii: "["))
+    appendByte(UInt8(ascii: "["))
     for (position, text) in strings.enumerated() {
-      if position > 0 { bytes.append(UInt8(ascii: ",")) }
+      if position > 0 { appendByte(UInt8(ascii: ",")) }
       writeString(text)
     }
-    bytes.append(UInt8(ascii: "]"))
+    appendByte(UInt8(ascii: "]"))
   }
 }
 

@@ -41,7 +41,7 @@ public final class RecordWriter {
   public init(descriptor: Int32 = 1, flushEachRecord: Bool = true) {
     self.descriptor = descriptor
     self.flushEachRecord = flushEachRecord
-    pending.reserveCapacity(1 << 16)
+    pending.reserveCapacity(Self.bufferSize)
   }
 
   /// Ignores SIGPIPE for the process, so a closed pipe shows up as EPIPE (a clean end) instead of
@@ -52,10 +52,34 @@ public final class RecordWriter {
 
   /// Writes one record followed by a newline. `record` must not contain a raw newline.
   public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+    if record.count >= Self.bufferSize {
+      // A big record (a whole MISP event's bundle) goes out from its own memory: copying it
+      // into `pending` would cost a copy of that size and keep the memory afterwards.
+      try flush()
+      if let (offset, code) = record.withContiguousStorageIfAvailable({
+        FileSystem.writeAll(UnsafeRawBufferPointer($0), to: descriptor)
+      }) {
+        byteCount += offset
+        if let code { throw fail(code) }
+        pending.append(0x0A)
+        recordCount += 1
+        if flushEachRecord { try flush() }
+        return
+      }
+    }
     pending.append(contentsOf: record)
     pending.append(0x0A)
     recordCount += 1
-    if flushEachRecord || pending.count >= 1 << 16 { try flush() }
+    if flushEachRecord || pending.count >= Self.bufferSize { try flush() }
+  }
+
+  /// What `pending` holds before it is sent even without `flushEachRecord`.
+  private static let bufferSize = 1 << 16
+
+  private func fail(_ code: Int32) -> OutputError {
+    let error: OutputError = code == EPIPE ? .closed : .writeFailed(errno: code)
+    failure = error
+    return error
   }
 
   /// Sends everything buffered to the descriptor. Once a write has failed, every later flush
@@ -68,9 +92,7 @@ public final class RecordWriter {
     byteCount += offset
     if let code {
       pending.removeFirst(offset)
-      let error: OutputError = code == EPIPE ? .closed : .writeFailed(errno: code)
-      failure = error
-      throw error
+      throw fail(code)
     }
     pending.removeAll(keepingCapacity: true)
   }

@@ -31,22 +31,36 @@ public enum IDCanonicalJSON {
       }
       writer.append("]")
     case .object(let object):
-      writer.append("{")
-      let ordered = { (a: (key: String, value: JSONValue), b: (key: String, value: JSONValue)) in
-        a.key.utf16.lexicographicallyPrecedes(b.key.utf16)
-      }
-      let members = zip(object.members, object.members.dropFirst()).allSatisfy(ordered)
-        ? object.members : object.members.sorted(by: ordered)
-      for (position, member) in members.enumerated() {
-        if position > 0 { writer.append(",") }
-        writer.writeString(member.key)
-        writer.append(":")
-        write(member.value, into: &writer)
-      }
-      writer.append("}")
+      write(members: object.members, into: &writer)
     case .null, .bool, .string:
       writer.write(value)
     }
+  }
+
+  /// An object with these members, ordered by the UTF-16 code units of their keys.
+  static func write(members: [(key: String, value: JSONValue)], into writer: inout JSONWriter) {
+    writer.append("{")
+    var ordered = true
+    var index = 1
+    while ordered, index < members.count {
+      ordered = precedes(members[index - 1].key, members[index].key)
+      index += 1
+    }
+    for (position, member) in (ordered ? members : members.sorted { precedes($0.key, $1.key) }).enumerated() {
+      if position > 0 { writer.append(",") }
+      writer.writeString(member.key)
+      writer.append(":")
+      write(member.value, into: &writer)
+    }
+    writer.append("}")
+  }
+
+  /// Key order: UTF-16 code units, which for ASCII keys is their byte order.
+  private static func precedes(_ a: String, _ b: String) -> Bool {
+    if a.utf8.allSatisfy({ $0 < 0x80 }), b.utf8.allSatisfy({ $0 < 0x80 }) {
+      return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+    return a.utf16.lexicographicallyPrecedes(b.utf16)
   }
 
   /// Integers stay as written (Python ints); other numbers become floats printed the

@@ -40,11 +40,15 @@ public enum STIXID {
     var writer = JSONWriter(capacity: 192)
     writer.writeRaw(UUIDv5.stixNamespace)
     IDCanonicalJSON.write(.object(properties), into: &writer)
-    return UUIDv5.make(namespaceAndName: writer.bytes, prefix: type + "--")
+    return writer.withBytes { UUIDv5.make(namespaceAndName: $0, prefix: type + "--") }
   }
 
-  private static func make(_ type: String, _ members: [(String, JSONValue)]) -> String {
-    make(type: type, properties: JSONObject(members.map { (key: $0.0, value: $0.1) }))
+  /// `make` for a handful of members, written canonically without building an object first.
+  private static func make(_ type: String, _ members: [(key: String, value: JSONValue)]) -> String {
+    var writer = JSONWriter(capacity: 192)
+    writer.writeRaw(UUIDv5.stixNamespace)
+    IDCanonicalJSON.write(members: members, into: &writer)
+    return writer.withBytes { UUIDv5.make(namespaceAndName: $0, prefix: type + "--") }
   }
 
   private static func named(_ type: String, _ name: String) -> String {
@@ -137,21 +141,21 @@ public enum STIXID {
   public static func task(name: String, created: IDTime?) -> String { namedAndCreated("task", name, created) }
 
   private static func namedAndCreated(_ type: String, _ name: String, _ created: IDTime?) -> String {
-    var members: [(String, JSONValue)] = [("name", .string(PythonText.key(name)))]
+    var members: [(key: String, value: JSONValue)] = [("name", .string(PythonText.key(name)))]
     if let created { members.append(("created", .string(created.text))) }
     return make(type, members)
   }
 
   /// A note by its content (stripped) and creation time; an abstract, when given, counts too.
   public static func note(content: String, created: IDTime?, abstract: String? = nil) -> String {
-    var members: [(String, JSONValue)] = [("content", .string(PythonText.strip(content)))]
+    var members: [(key: String, value: JSONValue)] = [("content", .string(PythonText.strip(content)))]
     if let created { members.append(("created", .string(created.text))) }
     if let abstract { members.append(("attribute_abstract", .string(abstract))) }
     return make("note", members)
   }
 
   public static func opinion(opinion: String, created: IDTime?) -> String {
-    var members: [(String, JSONValue)] = [("opinion", .string(PythonText.strip(opinion)))]
+    var members: [(key: String, value: JSONValue)] = [("opinion", .string(PythonText.strip(opinion)))]
     if let created { members.append(("created", .string(created.text))) }
     return make("opinion", members)
   }
@@ -214,7 +218,7 @@ public enum STIXID {
   public static func relationship(
     type relationshipType: String, source: String, target: String, startTime: IDTime? = nil, stopTime: IDTime? = nil
   ) -> String {
-    var members: [(String, JSONValue)] = [
+    var members: [(key: String, value: JSONValue)] = [
       ("relationship_type", .string(relationshipType)), ("source_ref", .string(source)), ("target_ref", .string(target)),
     ]
     if let startTime { members.append(("start_time", .string(startTime.text))) }
@@ -227,7 +231,7 @@ public enum STIXID {
   public static func sighting(of sightingOf: String, whereSighted: JSONValue, firstSeen: IDTime? = nil, lastSeen: IDTime? = nil)
     -> String
   {
-    var members: [(String, JSONValue)] = [
+    var members: [(key: String, value: JSONValue)] = [
       ("type", "sighting"), ("sighting_of_ref", .string(sightingOf)), ("where_sighted_refs", whereSighted),
     ]
     if let firstSeen { members.append(("first_seen", .string(firstSeen.text))) }

@@ -20,8 +20,12 @@ public enum UUIDv5 {
   /// The UUID of bytes that are already the namespace's 16 bytes followed by the name, after
   /// `prefix` (`indicator--`…) in the same string.
   static func make(namespaceAndName input: [UInt8], prefix: String = "") -> String {
+    input.withUnsafeBufferPointer { make(namespaceAndName: $0, prefix: prefix) }
+  }
+
+  static func make(namespaceAndName input: UnsafeBufferPointer<UInt8>, prefix: String = "") -> String {
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
-      _ = input.withUnsafeBufferPointer { Digest.sha1.hash($0, into: digest) }
+      _ = Digest.sha1.hash(input, into: digest)
       digest[6] = (digest[6] & 0x0F) | 0x50
       digest[8] = (digest[8] & 0x3F) | 0x80
       var prefix = prefix
