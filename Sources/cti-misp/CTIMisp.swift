@@ -28,6 +28,7 @@ struct CTIMisp: ParsableCommand {
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
         cti-misp --compat official --feed ./feed --import-from-date 2024-01-01
+        cti-misp --feed ./feed --jobs 1 --create-indicators   # one event at a time
         OPENCTI_URL=http://octi cti-misp --feed ./feed --guess-threats-from-tags
       """,
     version: CTIVersion.current
@@ -108,7 +109,14 @@ struct CTIMisp: ParsableCommand {
   @Flag(inversion: .prefixedNo, help: "PDF attachments go into the report's x_opencti_files (env MISP_FEED_IMPORT_WITH_ATTACHMENTS; default off).")
   var importWithAttachments: Bool?
 
+  @Option(help: ArgumentHelp("Events converted at once in feed and S3 modes (default: the processors available, at most 4); 1 converts one at a time. Output order is the same.", valueName: "n"))
+  var jobs: Int?
+
   @OptionGroup var common: CommonOptions
+
+  func validate() throws {
+    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+  }
 
   func run() throws {
     try ToolMain.run(tool: "cti-misp") {
@@ -140,6 +148,7 @@ struct CTIMisp: ParsableCommand {
       let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       let now = ISO8601.Instant.now
       let run = MISPRun(converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: RecordWriter(), diagnostics: diagnostics, now: now)
+      if let jobs { run.jobs = jobs }
       if sourceType == "s3" {
         guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
           throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")

@@ -189,6 +189,12 @@ import Testing
       #expect(fixed.stderr.contains("event \(missing)"))
     }
     #expect(fixed.stderr.contains("41 converted, 5 failed"))
+    // Converting on several threads changes nothing in the output, its order included.
+    let sequential = try ToolRunner.run("cti-misp", arguments + ["--jobs", "1"], timeout: 300)
+    let threeJobs = try ToolRunner.run("cti-misp", arguments + ["--jobs", "3"], timeout: 300)
+    #expect(sequential.stdoutText == fixed.stdoutText)
+    #expect(threeJobs.stdoutText == fixed.stdoutText)
+    #expect(sequential.stderr == fixed.stderr)
     let official = try ToolRunner.run("cti-misp", arguments + ["--compat", "official"], timeout: 300)
     #expect(official.stdoutLines.count == 41)
     /// The ids of one STIX type in the output, read without parsing the bundles.

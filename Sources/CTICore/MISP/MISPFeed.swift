@@ -126,13 +126,15 @@ public struct MISPRunSummary: Sendable {
   }
 }
 
-/// Converts events one at a time and writes one bundle per line; memory stays bounded by the
-/// largest event.
+/// Converts events and writes one bundle per line, in order. Feed and S3 events are converted
+/// on up to `jobs` threads (`MISPEventPipeline`); memory stays bounded by a few events.
 public final class MISPRun {
   public let converter: MISPConverter
   public let writer: RecordWriter
   public let diagnostics: Diagnostics
   public private(set) var summary = MISPRunSummary()
+  /// Threads converting feed or S3 events at once; 1 converts them one at a time.
+  public var jobs = MISPEventPipeline.defaultJobs
   let now: ISO8601.Instant
   /// "event 12/46" on stderr when it is a terminal.
   let progress = Progress()
@@ -177,14 +179,12 @@ public final class MISPRun {
     summary.skipped = entries.count - pending.count
     var blocked = false
     defer { progress.finish() }
+    let events = pipeline(count: pending.count) { try source.file(pending[$0].uuid + ".json") }
     for (index, entry) in pending.enumerated() {
       progress.update("cti-misp: event \(index + 1)/\(pending.count)")
       summary.read += 1
       do {
-        let bytes = try source.file(entry.uuid + ".json")
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
-        let conversion = try converter.convert(value, now: now)
+        let conversion = try events.next().get()
         try writer.writeRecord(conversion.bundle)
         try writer.flush()
         summary.add(conversion)
@@ -212,6 +212,19 @@ public final class MISPRun {
       state.lastEventTimestamp = start
       state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
       try state.save(statePath)
+    }
+  }
+}
+
+extension MISPRun {
+  /// Event files fetched in order by `fetch`, parsed and converted on `jobs` threads.
+  func pipeline(count: Int, fetch: @escaping (Int) throws -> [UInt8]) -> MISPEventPipeline {
+    let converter = converter
+    let now = now
+    return MISPEventPipeline(count: count, jobs: jobs, fetch: fetch) { bytes in
+      let value: JSONValue
+      do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
+      return try converter.convert(value, now: now)
     }
   }
 }
@@ -269,14 +282,12 @@ extension MISPRun {
       .sorted { $0.key < $1.key }
     summary.listed = objects.count
     defer { progress.finish() }
+    let events = pipeline(count: objects.count) { try client.getObject(bucket: bucket, key: objects[$0].key) }
     for (index, object) in objects.enumerated() {
       progress.update("cti-misp: object \(index + 1)/\(objects.count)")
       summary.read += 1
       do {
-        let bytes = try client.getObject(bucket: bucket, key: object.key)
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw MISPEventError("not valid JSON: \(error)") }
-        let conversion = try converter.convert(value, now: now)
+        let conversion = try events.next().get()
         try writer.writeRecord(conversion.bundle)
         try writer.flush()
         summary.add(conversion)
