@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cti-misp throughput and memory over the shared Infoblox feed (41 events, 15 MB, 61,000
 # attributes): events/s, input MB/s and peak RSS, with the default options and with every
-# create_* option on, in fixed and official modes. Each run is repeated three times and the
-# best kept (the machine is shared). User+system CPU time is printed as well as wall time.
+# create_* option on, in fixed and official modes, on the default number of threads and on one
+# (--jobs 1). Each run is repeated five times and the best kept (the machine is shared).
+# User+system CPU time is printed as well as wall time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 feed=${1:-/work/shared/corpus/misp-feed-infoblox}
@@ -16,7 +17,7 @@ bytes=$(cat "$feed"/*-*.json | wc -c)
 run() { # label, then cti-misp arguments
   local label=$1 best="" line
   shift
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin/cti-misp" --quiet --feed "$feed" --import-from-date 2000-01-01 "$@" \
       > "$work/out.ndjson" 2>/dev/null || true
     read -r wall user sys rss < <(tail -n 1 "$work/time")
@@ -29,10 +30,11 @@ run() { # label, then cti-misp arguments
 import sys
 label, events, size, wall, user, system, rss, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:8]), int(sys.argv[8])
 wall = max(wall, 0.01)
-print("%-34s %3d events %6.2f s wall %5.2f s cpu %7.1f events/s %6.1f MB/s in %6.1f MB out  peak RSS %6.1f MB"
+print("%-36s %3d events %6.2f s wall %5.2f s cpu %7.1f events/s %6.1f MB/s in %6.1f MB out  peak RSS %6.1f MB"
       % (label, events, wall, user + system, events / wall, size / wall / 1e6, out / 1e6, rss / 1024))
 PY
 }
 run "defaults (reports only)"
 run "all create_* options" --create-indicators --create-observables --create-object-observables
+run "all create_* options, --jobs 1" --create-indicators --create-observables --create-object-observables --jobs 1
 run "all options, --compat official" --create-indicators --create-observables --create-object-observables --compat official
