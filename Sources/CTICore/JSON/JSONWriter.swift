@@ -55,7 +55,6 @@ public struct JSONWriter {
     while newCapacity - count < extra { newCapacity *= 2 }
     let newStorage = Storage(capacity: newCapacity)
     newStorage.base.initialize(from: base, count: count)
-    withExtendedLifetime(storage) {}
     storage = newStorage
     base = newStorage.base
     capacity = newCapacity

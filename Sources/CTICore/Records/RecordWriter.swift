@@ -52,6 +52,7 @@ public final class RecordWriter {
 
   /// Writes one record followed by a newline. `record` must not contain a raw newline.
   public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+    if let failure { throw failure }
     if record.count >= Self.bufferSize {
       // A big record (a whole MISP event's bundle) goes out from its own memory: copying it
       // into `pending` would cost a copy of that size and keep the memory afterwards.
@@ -62,15 +63,15 @@ public final class RecordWriter {
         byteCount += offset
         if let code { throw fail(code) }
         pending.append(0x0A)
-        recordCount += 1
         if flushEachRecord { try flush() }
+        recordCount += 1
         return
       }
     }
     pending.append(contentsOf: record)
     pending.append(0x0A)
-    recordCount += 1
     if flushEachRecord || pending.count >= Self.bufferSize { try flush() }
+    recordCount += 1
   }
 
   /// What `pending` holds before it is sent even without `flushEachRecord`.

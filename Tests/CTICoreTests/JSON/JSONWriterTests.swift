@@ -54,4 +54,39 @@ import Testing
     #expect(JSONValue.string(" 7 ").intValue == 7)
     #expect(JSONValue.number("2.5").intValue == nil)
   }
+
+  @Test func membersWrittenOneByOneMatchTheTree() {
+    let tree: JSONValue = [
+      "type": "indicator", "name": "quote \" and \\ and \u{1}", "score": 50, "detection": false,
+      "labels": ["a", "b\n"], "refs": ["x": .null], "extra": "é",
+    ]
+    var writer = JSONWriter(capacity: 1)
+    writer.beginObject("type")
+    writer.writeString("indicator")
+    writer.member("name", "quote \" and \\ and \u{1}")
+    writer.member("score", 50)
+    writer.member("detection", false)
+    writer.member("labels", ["a", "b\n"])
+    writer.member("refs", ["x": .null] as JSONValue)
+    writer.member(named: "extra", .string("é"))
+    writer.endObject()
+    #expect(writer.bytes == JSONWriter.serialize(tree))
+    #expect(writer.count == writer.bytes.count)
+  }
+
+  @Test func aCopiedWriterKeepsItsOwnText() {
+    var first = JSONWriter(capacity: 16)
+    first.writeString("shared")
+    var second = first
+    first.writeString("first")
+    second.writeString("second")
+    #expect(String(decoding: first.bytes, as: UTF8.self) == #""shared""first""#)
+    #expect(String(decoding: second.bytes, as: UTF8.self) == #""shared""second""#)
+    // Growing far past the first capacity keeps every byte.
+    let long = String(repeating: "0123456789", count: 10_000)
+    first.writeString(long)
+    #expect(first.count == 15 + long.utf8.count + 2)
+    #expect(first.withBytes { Array($0.suffix(11)) } == Array("0123456789\"".utf8))
+  }
 }
+

@@ -114,6 +114,56 @@ func temporaryFile(_ bytes: [UInt8]) throws -> String {
     #expect(writer.byteCount == 7)
   }
 
+  /// Everything read from a pipe until it closes, on a thread of its own.
+  final class PipeDrain: @unchecked Sendable {
+    private(set) var received: [UInt8] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ descriptor: Int32) {
+      Thread { [self] in
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while case let count = read(descriptor, &buffer, buffer.count), count > 0 { received += buffer[..<count] }
+        done.signal()
+      }.start()
+    }
+
+    func wait() -> [UInt8] {
+      done.wait()
+      return received
+    }
+  }
+
+  @Test func bigRecordsGoOutWholeAndInOrder() throws {
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    // Drained as it is written: 200 KB is more than a pipe holds.
+    let drain = PipeDrain(fds[0])
+    let big = [UInt8](repeating: UInt8(ascii: "x"), count: 200_000)
+    let writer = RecordWriter(descriptor: fds[1], flushEachRecord: false)
+    try writer.writeRecord(Array("{}".utf8))
+    try writer.writeRecord(big)
+    try writer.writeRecord(Array("[1]".utf8))
+    try writer.flush()
+    close(fds[1])
+    let received = drain.wait()
+    close(fds[0])
+    #expect(received == Array("{}\n".utf8) + big + Array("\n[1]\n".utf8))
+    #expect(writer.recordCount == 3)
+    #expect(writer.byteCount == received.count)
+  }
+
+  @Test func aBigRecordToAClosedReaderFailsForGood() throws {
+    RecordWriter.ignoreBrokenPipe()
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    close(fds[0])
+    let writer = RecordWriter(descriptor: fds[1])
+    #expect(throws: OutputError.closed) { try writer.writeRecord([UInt8](repeating: 0x20, count: 100_000)) }
+    #expect(throws: OutputError.closed) { try writer.writeRecord(Array("{}".utf8)) }
+    #expect(writer.recordCount == 0)
+    close(fds[1])
+  }
+
   @Test func closedReaderIsReportedAsClosed() throws {
     RecordWriter.ignoreBrokenPipe()
     var fds: [Int32] = [0, 0]
