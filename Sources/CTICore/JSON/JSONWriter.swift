@@ -107,7 +107,7 @@ public struct JSONWriter {
     case .null: append("null")
     case .bool(let flag): append(flag ? "true" : "false")
     case .number(let text):
-      appendBytes( (canonical || pythonStyle ? Self.pythonNumber(text) : text).utf8)
+      appendBytes((canonical || pythonStyle ? Self.pythonNumber(text) : text).utf8)
     case .string(let text): writeString(text)
     case .array(let elements):
       appendByte(UInt8(ascii: "["))
@@ -131,7 +131,7 @@ public struct JSONWriter {
 
   /// Appends bytes that already are JSON (a value cut from an input line), unchanged.
   public mutating func writeRaw<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 {
-    appendBytes( json)
+    appendBytes(json)
   }
 
   /// Appends already-checked JSON without the white space between its tokens, so a
@@ -232,13 +232,13 @@ public struct JSONWriter {
     while index != utf8.endIndex {
       let byte = utf8[index]
       if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-        appendBytes( utf8[run..<index])
+        appendBytes(utf8[run..<index])
         appendEscape(byte)
         run = utf8.index(after: index)
       }
       index = utf8.index(after: index)
     }
-    appendBytes( utf8[run..<utf8.endIndex])
+    appendBytes(utf8[run..<utf8.endIndex])
     appendByte(UInt8(ascii: "\""))
   }
 
@@ -268,7 +268,7 @@ public struct JSONWriter {
       guard utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
         return false
       }
-      appendBytes( utf8)
+      appendBytes(utf8)
       return true
     }
     if plain {
@@ -347,7 +347,7 @@ extension JSONWriter {
   /// A member whose value is an integer.
   public mutating func member(_ key: StaticString, _ number: Int) {
     self.key(key)
-    appendBytes( number.description.utf8)
+    appendBytes(number.description.utf8)
   }
 
   /// A member whose value is `true` or `false`.

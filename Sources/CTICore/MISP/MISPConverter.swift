@@ -150,10 +150,7 @@ private struct EventRun {
       bundle.addObjectObservable(observable)
     }
     relationships += objectReferenceRelationships(objects)
-    for relationship in relationships {
-      bundle.referenceRelationship(relationship)
-      if bundle.beginRelationship(relationship) { write(relationship) }
-    }
+    for relationship in relationships where bundle.beginRelationship(relationship) { write(relationship) }
     if options.createReports {
       let report = try makeReport(objectRefs: bundle.objectRefs, externalReferences: externalReferences)
       bundle.append(report)
@@ -237,7 +234,6 @@ private struct EventRun {
       if options.createIndicators, let (patternType, pattern) = part.pattern {
         let id = STIXID.indicator(pattern: pattern)
         indicatorID = id
-        bundle.reference(id)
         if bundle.beginEntity(id: id, type: "indicator", name: pattern) {
           let created = cachedMilliseconds(timestamp)
           let validFrom = cachedSeconds(timestamp)
@@ -324,7 +320,6 @@ private struct EventRun {
       properties.put("value", .string(part.value))
     case .individual:
       let id = STIXID.identity(name: part.value, identityClass: "individual")
-      bundle.reference(id)
       if bundle.beginEntity(id: id, type: "identity", name: nil) {
         STIXObjects.beginSDO("identity", id: id, created: context.timestamp, modified: context.timestamp, into: &bundle.text)
         bundle.text.member("name", part.value)
@@ -352,7 +347,6 @@ private struct EventRun {
     if let value, !MISPValueSyntax.isValid(type: type, value: value) {
       notes.append("\(type) value kept as given: \(value)")
     }
-    bundle.reference(id)
     if bundle.beginEntity(id: id, type: type, name: value) {
       STIXObjects.beginSCO(type, id: id, into: &bundle.text)
       // The properties never repeat type, spec_version or id.
@@ -802,9 +796,10 @@ private struct BundleBuilder {
     text.write(.object(object))
   }
 
-  /// Whether the entity `id` is new; if so its comma is written and the caller writes it to
-  /// `text` now.
+  /// References the entity `id` and tells whether it is new; if so its comma is written and
+  /// the caller writes it to `text` now.
   mutating func beginEntity(id: String, type: String, name: String?) -> Bool {
+    reference(id)
     guard entityIDs.insert(id).inserted else { return false }
     begin(id: id, type: type, name: name)
     return true
@@ -834,9 +829,13 @@ private struct BundleBuilder {
     }
   }
 
-  /// Whether the relationship is new; if so its comma is written and the caller writes it.
+  /// References the relationship and tells whether it is new; if so its comma is written and
+  /// the caller writes it. Fixed mode tells relationships apart by id, the official connector
+  /// by source and target.
   mutating func beginRelationship(_ relationship: EventRun.Relationship) -> Bool {
-    guard relationshipKeys.insert(key(relationship)).inserted else { return false }
+    let key = fixed ? relationship.id : relationship.source + relationship.target
+    if refKeys.insert(key).inserted { objectRefs.append(relationship.id) }
+    guard relationshipKeys.insert(key).inserted else { return false }
     begin(id: relationship.id, type: "relationship", name: nil)
     return true
   }
@@ -847,15 +846,6 @@ private struct BundleBuilder {
 
   mutating func reference(_ id: String) {
     if refKeys.insert(id).inserted { objectRefs.append(id) }
-  }
-
-  mutating func referenceRelationship(_ relationship: EventRun.Relationship) {
-    guard refKeys.insert(key(relationship)).inserted else { return }
-    objectRefs.append(relationship.id)
-  }
-
-  private func key(_ relationship: EventRun.Relationship) -> String {
-    fixed ? relationship.id : relationship.source + relationship.target
   }
 
   /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used

@@ -35,16 +35,11 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
 /// does so; everything else is hashed as given.
 public enum STIXID {
   /// `<type>--<uuid5>` of the canonical JSON of `properties`.
-  public static func make(type: String, properties: JSONObject) -> String {
-    // The canonical text is written right after the namespace, ready to hash.
-    var writer = JSONWriter(capacity: 192)
-    writer.writeRaw(UUIDv5.stixNamespace)
-    IDCanonicalJSON.write(.object(properties), into: &writer)
-    return writer.withBytes { UUIDv5.make(namespaceAndName: $0, prefix: type + "--") }
-  }
+  public static func make(type: String, properties: JSONObject) -> String { make(type, properties.members) }
 
   /// `make` for a handful of members, written canonically without building an object first.
   private static func make(_ type: String, _ members: [(key: String, value: JSONValue)]) -> String {
+    // The canonical text is written right after the namespace, ready to hash.
     var writer = JSONWriter(capacity: 192)
     writer.writeRaw(UUIDv5.stixNamespace)
     IDCanonicalJSON.write(members: members, into: &writer)
