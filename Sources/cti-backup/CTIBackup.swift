@@ -17,11 +17,11 @@ struct CTIBackup: ParsableCommand {
 
       Examples:
         cti-stream | cti-backup /backup
+        cti-stream --state s.json | cti-backup --state s.json /backup
         cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
-        cti-backup restore /backup | cti-push
+        cti-backup restore --state r.json /backup | cti-push --state r.json
 
-      Exit codes: 0 done; 1 some lines or files skipped (each reported on stderr); 65 a bad \
-      line with --strict; 66 PATH missing; 74 a file could not be written; 78 bad configuration.
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current,
     subcommands: [Backup.self, Restore.self],
@@ -70,6 +70,9 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Read events from this file instead of standard input.", valueName: "file"))
     var input: String?
 
+    @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the records before them are applied.", valueName: "file"))
+    var state: String?
+
     @OptionGroup(title: "Attachments (fetched when an OpenCTI URL and token are set)")
     var platform: OpenCTIOptions
 
@@ -93,8 +96,9 @@ extension CTIBackup {
             from: try platform.baseURL(configuration), token: platform.token(configuration),
             options: try platform.httpOptions(configuration))
         }
+        let checkpoints = try CheckpointCommitter(path: state, diagnostics: diagnostics)
         let reader = try input.map { path throws in try LineReader(path: path) } ?? LineReader()
-        try run.consume(reader)
+        try run.consume(reader, checkpoints: checkpoints)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }
         return diagnostics.finalStatus
       }
@@ -109,10 +113,11 @@ extension CTIBackup {
         Reads a backup tree (cti-backup's, or the official connector's minute folders). Each \
         bundle holds the folder's objects, preceded by the objects they reference that are stored \
         only in later folders, as OpenCTI's restore-files connector resolves them. With --state, \
-        the last folder written is remembered and a rerun goes on after it.
+        the last folder written is remembered and a rerun goes on after it; into a pipe, the \
+        position travels as checkpoints that the last tool commits (give it the same --state).
 
         Example:
-          cti-backup restore --state restore.json /backup | cti-push
+          cti-backup restore --state restore.json /backup | cti-push --state restore.json
         """
     )
 
@@ -121,6 +126,8 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Remember the last folder written here ({\"current\": …}) and resume after it.", valueName: "file"))
     var state: String?
 
+    @OptionGroup var sourceState: SourceStateOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -128,8 +135,12 @@ extension CTIBackup {
         let configuration = try common.configuration()
         let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
         let path = try location.resolve(configuration)
-        let run = try RestoreRun(path: path, statePath: state, diagnostics: diagnostics)
-        try run.restore(to: RecordWriter())
+        let output = RecordWriter()
+        let sourceState = try SourceState(
+          path: state, tool: "cti-backup", output: output, commitOnWrite: sourceState.commitOnWrite)
+        let run = try RestoreRun(path: path, state: sourceState, diagnostics: diagnostics)
+        try run.restore(to: output)
+        sourceState.finish(logger: diagnostics.logger)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }
         return diagnostics.finalStatus
       }

@@ -12,12 +12,14 @@ struct CTIDiode: ParsableCommand {
 
       Examples:
         cti-misp --feed https://… | cti-diode export /mnt/usb
-        cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
+        cti-diode import /mnt/usb --state diode.state | cti-push --state diode.state
         OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
 
-      Exit codes: 0 done; 1 some files rejected or not pushed (see stderr); 65 a bad file with \
-      --strict; 66 folder missing; 69 S3 or OpenCTI unreachable; 74 local write failure; 76 \
-      unexpected answer; 77 credentials refused; 78 bad configuration.
+      Into a pipe with --state, cti-diode import sends its journal as checkpoint records and \
+      deletes a file only once the last tool (given the same --state) has committed it; \
+      cti-diode export commits the checkpoints it reads once the files before them are written.
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current,
     subcommands: [Import.self, Export.self]
@@ -115,6 +117,8 @@ struct Import: ParsableCommand {
 
   @OptionGroup(title: "S3") var s3: S3Options
 
+  @OptionGroup var sourceState: SourceStateOptions
+
   @OptionGroup var common: CommonOptions
 
   func run() throws {
@@ -124,8 +128,9 @@ struct Import: ParsableCommand {
       let flags = DiodeImportSettings.Flags(
         source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
         applicantMappings: applicantMappings, settle: settle, durableState: durableState, push: push ? true : nil)
-      let settings = try DiodeImportSettings(
+      var settings = try DiodeImportSettings(
         flags: flags, s3Flags: s3.flags, opencti: opencti, configuration: configuration, diagnostics: diagnostics)
+      settings.commitOnWrite = sourceState.commitOnWrite
       return try DiodeImportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
     }
   }
@@ -184,6 +189,9 @@ struct Export: ParsableCommand {
   @Flag(help: "fsync each file and the folder.")
   var durable = false
 
+  @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the files before them are written.", valueName: "file"))
+  var state: String?
+
   @OptionGroup(title: "S3") var s3: S3Options
 
   @OptionGroup var common: CommonOptions
@@ -197,7 +205,7 @@ struct Export: ParsableCommand {
         connectorScope: connectorScope, connectorAuto: connectorAuto, validateBeforeImport: validateBeforeImport,
         applicantID: applicantId, update: update, retention: retention, durable: durable)
       let settings = try DiodeExportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration)
-      return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
+      return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run(statePath: state)
     }
   }
 }

@@ -22,9 +22,12 @@ struct CTIPush: ParsableCommand {
         cti-push --check
         cti-push --dry-run < bundles.ndjson | jq .operation
 
-      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing \
-      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused; \
-      78 bad configuration.
+      With --state FILE (the source's state file), the checkpoints the source writes into the \
+      pipeline are committed into FILE once every record before them is pushed or rejected, so \
+      the source's state never runs ahead of the platform. SIGINT/SIGTERM push what is \
+      collected, commit, close the works and exit 0.
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current)
 
@@ -62,6 +65,12 @@ struct CTIPush: ParsableCommand {
   @Option(help: ArgumentHelp("Append records that could not be pushed to this NDJSON file.", valueName: "file"))
   var reject: String?
 
+  @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the records before them are pushed.", valueName: "file"))
+  var state: String?
+
+  @Option(help: ArgumentHelp("Push collected objects once the input pauses this long, in seconds or ISO-8601 (env CTI_PUSH_FLUSH_DELAY; default 1).", valueName: "duration"))
+  var flushDelay: String?
+
   @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between pings (env CTI_PUSH_PING_INTERVAL; default 40).", valueName: "duration"))
   var pingInterval: String?
 
@@ -90,10 +99,11 @@ struct CTIPush: ParsableCommand {
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
         applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
-        maxOutage: maxOutage, http: try platform.httpOptions(configuration), offline: dryRun, warnings: &warnings)
+        maxOutage: maxOutage, flushDelay: flushDelay, http: try platform.httpOptions(configuration), offline: dryRun,
+        warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
-        .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)
+        .run(files: files, rejectPath: reject, statePath: state, dryRun: dryRun, checkOnly: check)
     }
   }
 }

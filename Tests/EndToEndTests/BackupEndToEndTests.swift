@@ -1,4 +1,5 @@
 import Foundation
+import CTICore
 import Testing
 
 /// Builds one stream-event line as cti-stream writes it.
@@ -164,7 +165,7 @@ func stixID(_ type: String, _ n: Int) -> String {
     #expect(first.status == 1, "an unreadable file is reported: \(first.stderr)")
     #expect(first.stderr.contains("broken.json"))
     #expect(first.stdoutLines.count == 3)
-    #expect(folder.read("state.json") == #"{"current":"20240115T140200Z"}"#)
+    #expect(folder.read("state.json") == #"{"current":"20240115T140200Z"}"# + "\n")
 
     try folder.write("state.json", "{broken")
     let corrupt = try ToolRunner.run("cti-backup", ["restore", "--state", state, folder.path])
@@ -244,7 +245,9 @@ func stixID(_ type: String, _ n: Int) -> String {
     #expect(quiet.stderr.contains("line 2:"))
     #expect(!quiet.stderr.contains("records:"), "the info summary is below the error level")
     let bad = try ToolRunner.run("cti-backup", ["--log-level", "loud", folder.path], stdin: lines)
-    #expect(bad.status == 78)
+    #expect(bad.status == 64, "a bad option value is a usage error")
+    let badEnv = try ToolRunner.run("cti-backup", [folder.path], stdin: lines, environment: ["CONNECTOR_LOG_LEVEL": "loud"])
+    #expect(badEnv.status == 78, "a bad environment value is a configuration error")
   }
 
   @Test func fsyncWritesTheSameTree() throws {
@@ -264,7 +267,8 @@ func stixID(_ type: String, _ n: Int) -> String {
     let help = try ToolRunner.run("cti-backup", ["--help"])
     #expect(help.status == 0)
     #expect(help.stdoutText.contains("cti-stream | cti-backup /backup"))
-    #expect(help.stdoutText.contains("Exit codes:"))
+    #expect(help.stdoutText.contains("Exit status:"))
+    #expect(help.stdoutText.contains(CTICore.ExitStatus.table))
     for tool in ["cti-backup", "cti-stream", "cti-misp", "cti-push", "cti-diode"] {
       let version = try ToolRunner.run(tool, ["--version"])
       #expect(version.status == 0 && version.stdoutText.hasPrefix("0."), "\(tool) --version")

@@ -2,10 +2,14 @@ import Foundation
 import Yams
 
 /// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
+/// A bad value given on the command line is a usage error (64); anything else is 78.
 public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible, LocalizedError {
   public var message: String
-  public var exitStatus: ExitStatus { .config }
-  public init(_ message: String) { self.message = message }
+  public var exitStatus: ExitStatus
+  public init(_ message: String, fromCommandLine: Bool = false) {
+    self.message = message
+    exitStatus = fromCommandLine ? .usage : .config
+  }
   public var description: String { message }
   public var errorDescription: String? { message }
 }
@@ -56,9 +60,12 @@ public struct Configuration: Sendable {
     filePath = nil
   }
 
+  /// Where a value given as a flag comes from, in messages.
+  public static let commandLine = "command line"
+
   /// The raw text of a setting and where it came from, or nil when nothing sets it.
   public func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
-    if let flag { return (flag, "command line") }
+    if let flag { return (flag, Configuration.commandLine) }
     for name in setting.environment {
       if let value = environment[name], !value.isEmpty { return (value, "environment \(name)") }
     }
@@ -95,7 +102,9 @@ public struct Configuration: Sendable {
   public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
     guard let value = ISO8601.duration(text) ?? Double(text.trimmingSpaces) else {
-      throw ConfigError("\(source): '\(text)' is not an ISO-8601 duration such as PT60S or P30D")
+      throw ConfigError(
+        "\(source): '\(text)' is not a duration in seconds or ISO-8601 such as PT60S or P30D",
+        fromCommandLine: source == Configuration.commandLine)
     }
     return value
   }
@@ -113,7 +122,8 @@ public struct Configuration: Sendable {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
     let lowered = text.lowercased()
     guard choices.contains(lowered) else {
-      throw ConfigError("\(source): '\(text)' is not one of \(choices.joined(separator: ", "))")
+      throw ConfigError(
+        "\(source): '\(text)' is not one of \(choices.joined(separator: ", "))", fromCommandLine: source == Configuration.commandLine)
     }
     return lowered
   }

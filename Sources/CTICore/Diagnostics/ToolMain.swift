@@ -9,10 +9,13 @@ import ArgumentParser
 /// Runs a tool's body and turns what it throws into the documented exit codes: a closed stdout
 /// is a clean exit, `ExitCoded` errors print their message on stderr and exit with their code,
 /// malformed JSON that reached the top (a state or config file) exits 65, and anything else is a
-/// bug: exit 70 with its message.
+/// bug: exit 70 with its message. SIGPIPE is ignored (a closed stdout shows up as EPIPE) and
+/// SIGINT/SIGTERM become a request to stop (`StopSignals`) that every tool honours between
+/// records.
 public enum ToolMain {
   public static func run(tool: String, _ body: () throws -> ExitStatus) throws -> Never {
     RecordWriter.ignoreBrokenPipe()
+    StopSignals.install()
     let status: ExitStatus
     do {
       status = try body()

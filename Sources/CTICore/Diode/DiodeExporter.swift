@@ -173,16 +173,25 @@ public final class DiodeExporter {
       update = envelope.update
       entitiesTypes = record.object.value("entities_types") ?? .null
       bundle = record.object.value("bundle") ?? .null
-    case .stixObject:
+    case .stixObject, .streamEvent:
+      // A stream event's object goes across like a bare object (a merge as its target's new
+      // state); deletions cannot be carried by a diode file and are left to the caller.
+      let object: RawObject
+      if record.kind == .streamEvent {
+        do { object = try StreamEvent(record.object).data } catch {
+          throw DiodeExportError(line: record.line, message: "\(error)")
+        }
+      } else {
+        object = record.object
+      }
       let configured = try configuredConnector(record)
       connector = DiodeFileFormat.connectorValue(configured, scopeAsList: options.scopeAsList)
       connectorName = configured.name
       applicant = options.applicantID
-      let object = JSONValue.object(try parse(record, record.object.parsed))
-      bundle = ["type": "bundle", "id": .string("bundle--" + UUID().uuidString.lowercased()), "objects": [object]]
-    case .streamEvent:
-      throw DiodeExportError(
-        line: record.line, message: "a stream event is not a bundle; convert it first (diode files carry bundles)")
+      let value = JSONValue.object(try parse(record, object.parsed))
+      bundle = ["type": "bundle", "id": .string("bundle--" + UUID().uuidString.lowercased()), "objects": [value]]
+    case .controlEvent, .checkpoint:
+      throw DiodeExportError(line: record.line, message: "a \(record.kind.rawValue) carries no STIX data to export")
     }
     let content = DiodeFileFormat.content(
       bundle: bundle, connector: connector, applicantID: applicant, bundleType: sink.bundleType,

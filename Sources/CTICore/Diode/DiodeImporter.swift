@@ -64,11 +64,14 @@ public final class DiodeImporter {
   public let state: ImportState
   public let options: DiodeImportOptions
   public let diagnostics: Diagnostics
+  /// Set when the state is committed by the pipeline's last stage: deletions wait for it.
+  public let checkpoints: ImportCheckpoints?
   private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
+    checkpoints: ImportCheckpoints? = nil,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
     deliver: @escaping (DiodeFile, DiodeItem) throws -> DiodeDelivery
   ) {
@@ -76,6 +79,7 @@ public final class DiodeImporter {
     self.state = state
     self.options = options
     self.diagnostics = diagnostics
+    self.checkpoints = checkpoints
     self.clock = clock
     self.deliver = deliver
   }
@@ -96,7 +100,9 @@ public final class DiodeImporter {
     if options.retentionDays > 0, !summary.stopped {
       let limit = now - Double(options.retentionDays) * 86400
       for item in items where !gone.contains(item.name) && item.modified < limit {
-        guard state.isKnown(name: source.stateKey(item), size: item.size, modified: item.modified) else { continue }
+        let key = source.stateKey(item)
+        guard state.isKnown(name: key, size: item.size, modified: item.modified), checkpoints?.isUncommitted(key) != true
+        else { continue }
         do {
           try source.delete(item)
           gone.insert(item.name)
@@ -108,6 +114,7 @@ public final class DiodeImporter {
     }
     let present = Set(items.filter { !gone.contains($0.name) }.map { source.stateKey($0) })
     if !summary.stopped { try state.compact(present: present, now: Int64(now)) }
+    try checkpoints?.send(force: true)
     return summary
   }
 
@@ -164,6 +171,11 @@ public final class DiodeImporter {
     }
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
+    if let checkpoints {
+      let source = source
+      try checkpoints.delivered(key: key, delete: options.deleteAfterImport ? { try source.delete(item) } : nil)
+      return false
+    }
     if options.deleteAfterImport {
       try source.delete(item)
       return true
@@ -171,9 +183,10 @@ public final class DiodeImporter {
     return false
   }
 
-  /// A file imported in an earlier run: delete it now if that run was stopped before it could.
+  /// A file imported in an earlier run (or pass, once committed): delete it now if that run was
+  /// stopped before it could.
   private func finishKnown(_ item: DiodeItem) throws -> Bool {
-    guard options.deleteAfterImport else { return false }
+    guard options.deleteAfterImport, checkpoints?.isUncommitted(source.stateKey(item)) != true else { return false }
     try source.delete(item)
     return true
   }

@@ -61,6 +61,9 @@ public final class BackupWriter {
     case .diodeEnvelope:
       guard let bundle = record.object.object("bundle") else { throw BackupError("the envelope has no bundle object") }
       return try writeBundle(bundle)
+    case .controlEvent, .checkpoint:
+      counts.ignored += 1
+      return .ignored(event: record.object.string("event") ?? record.kind.rawValue)
     }
   }
 
@@ -76,9 +79,15 @@ public final class BackupWriter {
     return .written
   }
 
-  private func applyEvent(_ event: RawObject) throws -> BackupOutcome {
-    let name = event.string("event") ?? ""
-    guard let data = event.object("data") else { throw BackupError("the event has no data object") }
+  private func applyEvent(_ object: RawObject) throws -> BackupOutcome {
+    let name = object.string("event") ?? ""
+    guard StreamEvent.dataNames.contains(name) else {
+      counts.ignored += 1
+      return .ignored(event: name)
+    }
+    let event: StreamEvent
+    do { event = try StreamEvent(object) } catch { throw BackupError(error.message) }
+    let data = event.data
     switch name {
     case "create", "update":
       try write(data)
@@ -92,12 +101,8 @@ public final class BackupWriter {
       try write(data, countAsWrite: false)
       var removed = 0
       let targetID = data.string("id")
-      if let sources = event.object("context")?.arrayElements("sources") {
-        for range in sources where event.source[range.lowerBound] == UInt8(ascii: "{") {
-          let source = try RawObject(event.source, range: range)
-          if source.string("id") == targetID { continue }
-          if try remove(source) { removed += 1 }
-        }
+      for source in event.mergeSources where source.string("id") != targetID {
+        if try remove(source) { removed += 1 }
       }
       counts.merged += 1
       counts.mergeSourcesRemoved += removed

@@ -37,8 +37,7 @@ struct PipelineFixture {
 
   init(_ options: PushPipeline.Options = .init()) {
     rejectPath = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(UUID().uuidString).ndjson").path
-    let descriptor = open(rejectPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    pipeline = PushPipeline(target: target, options: options, diagnostics: diagnostics, rejects: RecordWriter(descriptor: descriptor))
+    pipeline = PushPipeline(target: target, options: options, diagnostics: diagnostics, rejects: try? RejectFile(path: rejectPath))
   }
 
   func run(_ lines: [String]) throws {

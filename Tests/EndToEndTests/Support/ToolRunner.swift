@@ -69,21 +69,21 @@ enum ToolRunner {
     process.environment = env
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     let input = Pipe()
-    let output = Pipe()
     let errors = Pipe()
+    // stdout is a regular file, as with `tool > file`: a source given --state writes its state
+    // file itself (into a pipe it would send checkpoints instead; see `runPipeline`).
+    let outputFolder = try TemporaryFolder()
+    let outputURL = outputFolder.url.appendingPathComponent("stdout")
+    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    let output = try FileHandle(forWritingTo: outputURL)
+    defer { try? output.close() }
     process.standardInput = input
     process.standardOutput = output
     process.standardError = errors
     try process.run()
 
     let group = DispatchGroup()
-    nonisolated(unsafe) var outBytes = Data()
     nonisolated(unsafe) var errBytes = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outBytes = output.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
     group.enter()
     DispatchQueue.global().async {
       errBytes = errors.fileHandleForReading.readDataToEndOfFile()
@@ -100,6 +100,7 @@ enum ToolRunner {
       group.wait()
     }
     process.waitUntilExit()
+    let outBytes = (try? Data(contentsOf: outputURL)) ?? Data()
     return ToolResult(
       status: process.terminationStatus, stdout: [UInt8](outBytes), stderr: String(decoding: errBytes, as: UTF8.self),
       timedOut: timedOut)
