@@ -14,6 +14,8 @@ public enum ToolMain {
   public static func run(tool: String, _ body: () throws -> ExitStatus) throws -> Never {
     RecordWriter.ignoreBrokenPipe()
     let status: ExitStatus
+    // Held-back counts and a progress line are settled before anything else is printed.
+    defer { StderrChannel.standard.finish() }
     do {
       status = try body()
     } catch let error as OutputError where error == .closed {
@@ -32,11 +34,12 @@ public enum ToolMain {
       printError(tool: tool, "\(error)")
       status = .software
     }
+    StderrChannel.standard.finish()
     exit(status.rawValue)
   }
 
   /// Prints `tool: error: message` on stderr (used before logging is set up, and for fatal errors).
   public static func printError(tool: String, _ message: String) {
-    _ = FileSystem.writeAll(Array("\(tool): error: \(message)\n".utf8), to: 2)
+    StderrChannel.standard.raw(Array("\(tool): error: \(message)\n".utf8))
   }
 }
