@@ -173,13 +173,18 @@ struct CTIMisp: ParsableCommand {
           var path = location
           if path.hasPrefix("file://") { path.removeFirst("file://".count) }
           while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-          guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+          switch FileSystem.kind(of: path) {
+          case .folder: break
+          case .missing: throw MISPFetchError("feed folder \(path) does not exist")
+          case .other: throw NotAFolderError(path, expected: "a MISP feed folder: manifest.json and <uuid>.json files")
+          }
           feedSource = MISPDirectorySource(path: path)
         }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
         try run.convertFeed(
           feedSource, statePath: configuration.string(MISPSettings.state, flag: state), importFrom: importFrom)
       } else {
+        diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
         try run.convertLines(LineReader())
       }
       if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }
