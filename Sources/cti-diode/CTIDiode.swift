@@ -11,9 +11,11 @@ struct CTIDiode: ParsableCommand {
       connectors and the official diode-import connector on either side.
 
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb
+        cti-misp --feed https://… --state misp.json |
+          cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
         cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
-        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
+        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --state diode.state
 
       Exit codes: 0 done; 1 some files rejected or not pushed (see stderr); 65 a bad file with \
       --strict; 66 folder missing; 69 S3 or OpenCTI unreachable; 74 local write failure; 76 \
@@ -61,10 +63,13 @@ struct Import: ParsableCommand {
 
       Examples:
         cti-diode import /mnt/usb | cti-push
-        cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
-        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
-        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
-        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --applicant-mappings src:dst
+        cti-diode import outbox --state diode.state --no-delete-after-import
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… \\
+          cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
+        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false \\
+          cti-diode import
+        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --applicant-mappings src:dst
       """)
 
   @Argument(
@@ -139,10 +144,16 @@ struct Export: ParsableCommand {
       <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as .tmp then renamed, with \
       modification times that strictly increase. Envelopes keep their own connector and applicant.
 
+      A missing folder is created, with a notice (pycti's writer fails instead).
+
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
-        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl < bundles.ndjson
-        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" cti-diode export /mnt/usb < bundles.ndjson
+        CONNECTOR_ID=$ID CONNECTOR_NAME=MISP cti-diode export outbox < bundles.ndjson
+        cti-misp --feed https://… |
+          cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl \\
+          --connector-id $ID --connector-name MISP < bundles.ndjson
+        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" \\
+          cti-diode export /mnt/usb < bundles.ndjson
       """)
 
   @Argument(

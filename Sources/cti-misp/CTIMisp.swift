@@ -23,7 +23,7 @@ struct CTIMisp: ParsableCommand {
 
       Examples:
         cti-misp --feed https://feed.example.org/misp --state s.json | cti-push
-        cti-misp --feed ./feed --create-indicators --create-observables
+        cti-misp --feed ./feed --import-from-date 2000-01-01 --create-indicators
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/feed --state s.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
