@@ -117,7 +117,7 @@ extension CTIBackup {
         position travels as checkpoints that the last tool commits (give it the same --state).
 
         Example:
-          cti-backup restore --state restore.json /backup | cti-push --state restore.json
+          cti-backup restore --state r.json /backup | cti-push --state r.json
         """
     )
 

@@ -210,6 +210,9 @@ public final class MISPRun {
     summary.listed = entries.count
     let pending = entries.filter { $0.timestamp > start }
     summary.skipped = entries.count - pending.count
+    if feedState.mark == nil, pending.isEmpty, summary.skipped > 0 {
+      explainEmptyFirstRun(start: start, importFrom: importFrom, statePath: state.path)
+    }
     var blocked = false
     var advanced = false
     defer { progress.finish() }
@@ -275,6 +278,23 @@ public final class MISPRun {
 }
 
 extension MISPRun {
+  /// A first run that converts nothing because every event is older than its start looks like
+  /// a broken feed ("46 already imported"): say why, and how to import them.
+  func explainEmptyFirstRun(start: Int64, importFrom: Int64?, statePath: String?) {
+    let since = ISO8601.format(ISO8601.Instant(seconds: start), fractionDigits: 0)
+    var text = "first run: all \(summary.skipped) events of the feed are older than "
+    if importFrom == nil {
+      text += "its start, now (\(since)), so none was converted; give --import-from-date "
+        + "(MISP_FEED_IMPORT_FROM_DATE), e.g. 2000-01-01 or P30D, to import older events"
+    } else {
+      text += "--import-from-date (\(since)), so none was converted; give an earlier date to import them"
+    }
+    if let statePath {
+      text += " (and remove \(statePath), which now starts at \(since))"
+    }
+    diagnostics.logger.warning("\(text)")
+  }
+
   /// Event files fetched in order by `fetch`, parsed and converted on `jobs` threads.
   func pipeline(count: Int, fetch: @escaping (Int) throws -> [UInt8]) -> MISPEventPipeline {
     let converter = converter
