@@ -146,7 +146,7 @@ struct Export: ParsableCommand {
     abstract: "Write bundles or envelopes from stdin as diode files, in pycti's format.",
     discussion: """
       Each input line (a STIX bundle, a diode envelope or a single STIX object) becomes one file \
-      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as .tmp then renamed, with \
+      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as a hidden temporary then renamed, with \
       modification times that strictly increase. Envelopes keep their own connector and applicant.
 
       A missing folder is created, with a notice (pycti's writer fails instead).

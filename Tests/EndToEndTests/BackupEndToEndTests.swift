@@ -25,11 +25,6 @@ func stixID(_ type: String, _ n: Int) -> String {
       streamLine("create", id: stixID("relationship", 3), createdAt: "2024-01-15T16:00:00+02:00"),
       streamLine("update", id: stixID("indicator", 1), createdAt: "2024-01-15T14:10:00Z", fields: #","name":"v2""#),
     ].joined(separator: "\n") + "\n"
-    let hour = try ToolRunner.run("cti-backup", [folder.path + "/hour"], stdin: Array(lines.utf8))
-    #expect(hour.status == 66, "missing root is an error: \(hour.stderr)")
-    try FileManager.default.createDirectory(atPath: folder.path + "/hour", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: folder.path + "/minute", withIntermediateDirectories: true)
-
     let byHour = try ToolRunner.run("cti-backup", [folder.path + "/hour"], stdin: Array(lines.utf8))
     #expect(byHour.status == 0, "\(byHour.stderr)")
     #expect(byHour.stdout.isEmpty)

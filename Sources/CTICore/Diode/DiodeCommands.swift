@@ -485,6 +485,9 @@ public final class DiodeExportRun {
       sink = S3Sink(client: S3Client(endpoint: endpoint), location: location)
     }
     let exporter = try DiodeExporter(sink: sink, options: settings.options)
+    if exporter.staleTemporariesRemoved > 0 {
+      diagnostics.logger.notice("removed \(exporter.staleTemporariesRemoved) temporary files left by an interrupted run")
+    }
     var removed = try exporter.applyRetention()
     var taken = 0
     var deletesSkipped = 0

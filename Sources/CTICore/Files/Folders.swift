@@ -3,18 +3,21 @@
 /// points the wrong way.
 public struct NotAFolderError: Error, Equatable, ExitCoded, CustomStringConvertible {
   public var path: String
+  /// What the path is for, in front of it in the message (`backup path`).
+  public var role: String?
   public var exitStatus: ExitStatus
   /// What the folder should hold, for the message (`a MISP feed: manifest.json and <uuid>.json`).
   public var expected: String?
 
-  public init(_ path: String, exitStatus: ExitStatus = .noInput, expected: String? = nil) {
+  public init(_ path: String, role: String? = nil, exitStatus: ExitStatus = .noInput, expected: String? = nil) {
     self.path = path
+    self.role = role
     self.exitStatus = exitStatus
     self.expected = expected
   }
 
   public var description: String {
-    "\(path) is not a folder" + (expected.map { " (expected \($0))" } ?? "")
+    (role.map { $0 + " " } ?? "") + "\(path) is not a folder" + (expected.map { " (expected \($0))" } ?? "")
   }
 }
 
