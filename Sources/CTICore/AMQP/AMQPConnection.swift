@@ -8,7 +8,7 @@ import CRabbitMQ
 
 /// Where a RabbitMQ broker is and how to log in: what registerConnector's `config.connection`
 /// gives, after the MQ_* overrides (`AMQPSettings`).
-public struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
+public struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
   public var host: String
   public var port: Int
   public var vhost: String
@@ -35,7 +35,7 @@ public struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
 /// TLS for the broker connection, with pycti's settings (MQ_USE_SSL_CA, MQ_USE_SSL_CERT,
 /// MQ_USE_SSL_KEY, MQ_USE_SSL_PASSPHRASE, MQ_USE_SSL_REJECT_UNAUTHORIZED). The certificate
 /// values are file paths or PEM text, as pycti accepts both.
-public struct AMQPTLS: Sendable, Equatable {
+public struct AMQPTLS: Sendable, Hashable {
   public var caCertificate: String?
   public var certificate: String?
   public var key: String?
@@ -70,15 +70,15 @@ public enum AMQPError: Error, Equatable, Sendable, ExitCoded, CustomStringConver
   case channelClosed(code: Int, text: String)
   /// The broker kept refusing (nack) a message for longer than the outage tolerance.
   case nacked(String)
-  /// The TLS settings cannot be used (unreadable certificate or key).
-  case tlsSettings(String)
+  /// The settings cannot be used (no host for the broker, unreadable certificate or key).
+  case settings(String)
 
   public var exitStatus: ExitStatus {
     switch self {
     case .unreachable, .connectionLost, .nacked: .unavailable
     case .accessRefused: .noPermission
     case .channelClosed: .protocolError
-    case .tlsSettings: .config
+    case .settings: .config
     }
   }
 
@@ -89,7 +89,7 @@ public enum AMQPError: Error, Equatable, Sendable, ExitCoded, CustomStringConver
     case .connectionLost(let message): "RabbitMQ connection lost: \(message)"
     case .channelClosed(let code, let text): "RabbitMQ closed the channel: \(code) \(text)"
     case .nacked(let message): "RabbitMQ refused messages: \(message)"
-    case .tlsSettings(let message): "RabbitMQ TLS settings: \(message)"
+    case .settings(let message): "RabbitMQ settings: \(message)"
     }
   }
 }
@@ -165,7 +165,7 @@ public final class AMQPConnection {
     if let ca = tls.caCertificate {
       let path = try file(for: ca, temporaryFiles: &temporaryFiles)
       guard amqp_ssl_socket_set_cacert(socket, path) == AMQP_STATUS_OK.rawValue else {
-        throw .tlsSettings("cannot read the CA certificate \(isPEM(ca) ? "(PEM text)" : path)")
+        throw .settings("cannot read the CA certificate \(isPEM(ca) ? "(PEM text)" : path)")
       }
     }
     if let certificate = tls.certificate {
@@ -174,7 +174,7 @@ public final class AMQPConnection {
       let keyPath = try tls.key.map { key throws(AMQPError) in try file(for: key, temporaryFiles: &temporaryFiles) } ?? certificatePath
       if let passphrase = tls.passphrase { amqp_ssl_socket_set_key_passwd(socket, passphrase) }
       guard amqp_ssl_socket_set_key(socket, certificatePath, keyPath) == AMQP_STATUS_OK.rawValue else {
-        throw .tlsSettings("cannot use the client certificate and key (MQ_USE_SSL_CERT, MQ_USE_SSL_KEY, MQ_USE_SSL_PASSPHRASE)")
+        throw .settings("cannot use the client certificate and key (MQ_USE_SSL_CERT, MQ_USE_SSL_KEY, MQ_USE_SSL_PASSPHRASE)")
       }
     }
   }
@@ -187,13 +187,13 @@ public final class AMQPConnection {
     guard isPEM(value) else { return value }
     var template = Array("/tmp/cti-amqp-XXXXXX".utf8CString)
     let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard descriptor >= 0 else { throw .tlsSettings("cannot write PEM text to a temporary file") }
+    guard descriptor >= 0 else { throw .settings("cannot write PEM text to a temporary file") }
     let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     temporaryFiles.append(path)
     let bytes = Array(value.utf8)
     let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     closeDescriptor(descriptor)
-    guard written == bytes.count else { throw .tlsSettings("cannot write PEM text to a temporary file") }
+    guard written == bytes.count else { throw .settings("cannot write PEM text to a temporary file") }
     return path
   }
 

@@ -361,7 +361,7 @@ public final class AMQPPublisher {
   /// spent.
   private func recover(from error: AMQPError) throws(AMQPError) {
     switch error {
-    case .accessRefused, .channelClosed, .tlsSettings, .nacked:
+    case .accessRefused, .channelClosed, .settings, .nacked:
       connection?.abandon()
       connection = nil
       throw error
@@ -392,7 +392,7 @@ public final class AMQPPublisher {
         return
       } catch {
         switch error {
-        case .accessRefused, .channelClosed, .tlsSettings, .nacked:
+        case .accessRefused, .channelClosed, .settings, .nacked:
           connection?.abandon()
           connection = nil
           throw error
