@@ -27,7 +27,7 @@ public final class RabbitMQ: @unchecked Sendable {
   public let directory: String
   public let user = "guest"
   public let password = "guest"
-  private var watchdog: Process?
+  private var watchdog: pid_t?
   private let lock = NSLock()
 
   /// The shared broker (started once).
@@ -49,6 +49,9 @@ public final class RabbitMQ: @unchecked Sendable {
     broker.stop()
     try? FileManager.default.removeItem(atPath: broker.directory)
   }
+
+  /// A loopback port nothing listens on (yet).
+  public static func unusedPort() throws -> Int { try MotoS3.freePort() }
 
   /// Whether rabbitmq-server is installed here.
   public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: serverScript) }
@@ -122,14 +125,11 @@ public final class RabbitMQ: @unchecked Sendable {
   public func start() throws {
     try lock.withLock {
       guard watchdog == nil else { return }
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/bin/sh")
       // The watchdog runs the broker and stops it when this process is gone, or on SIGTERM.
       let server = runsAsRabbitMQUser
         ? "setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \(Self.serverScript)" : Self.serverScript
-      process.arguments = [
-        "-c",
-        """
+      let script = """
+        cd "$2" || exit 1
         parent=$1
         \(server) &
         child=$!
@@ -139,29 +139,63 @@ public final class RabbitMQ: @unchecked Sendable {
           sleep 0.2
         done
         wait $child
-        """,
-        "watchdog", String(getpid()),
-      ]
-      process.environment = environment
-      process.currentDirectoryURL = URL(fileURLWithPath: directory)
-      let logPath = "\(directory)/log/console.log"
-      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-      let log = FileHandle(forWritingAtPath: logPath)
-      log?.seekToEndOfFile()
-      process.standardOutput = log
-      process.standardError = log
-      process.standardInput = FileHandle.nullDevice
-      try process.run()
-      watchdog = process
+        """
+      watchdog = try Self.spawn(
+        ["/bin/sh", "-c", script, "watchdog", String(getpid()), directory], environment: environment,
+        log: "\(directory)/log/console.log")
     }
     try waitUntilReady()
+  }
+
+  /// posix_spawn with an empty signal mask and default handlers: Foundation's Process passes on
+  /// the test thread's blocked signals, and a shell that cannot receive SIGCHLD waits for ever.
+  private static func spawn(_ arguments: [String], environment: [String: String], log: String) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for pointer in argv { free(pointer) }
+      for pointer in envp { free(pointer) }
+    }
+    var pid: pid_t = 0
+    let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+    guard status == 0 else { throw Failure(description: "cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
+    return pid
+  }
+
+  /// Whether the watchdog still runs (reaps it when it has exited).
+  private func watchdogRuns() -> Bool {
+    lock.withLock {
+      guard let pid = watchdog else { return false }
+      var status: Int32 = 0
+      if waitpid(pid, &status, WNOHANG) == pid {
+        watchdog = nil
+        return false
+      }
+      return true
+    }
   }
 
   private func waitUntilReady() throws {
     let deadline = MonotonicClock.now() + 60
     var last = "no answer"
     while MonotonicClock.now() < deadline {
-      if lock.withLock({ watchdog?.isRunning != true }) {
+      if !watchdogRuns() {
         throw Failure(description: "rabbitmq-server exited at start: see \(directory)/log")
       }
       if MotoS3.canConnect(port) {
@@ -180,27 +214,29 @@ public final class RabbitMQ: @unchecked Sendable {
 
   /// Stops the broker politely (it saves its queues) and waits until it has exited.
   public func stop() {
-    let process = lock.withLock { () -> Process? in
-      defer { watchdog = nil }
-      return watchdog
-    }
-    guard let process, process.isRunning else { return }
-    Glibc.kill(process.processIdentifier, SIGTERM)
-    process.waitUntilExit()
+    guard let pid = takeWatchdog() else { return }
+    Glibc.kill(pid, SIGTERM)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
   }
 
   /// Kills the broker's Erlang VM at once (SIGKILL), as a crash would, and waits for the
   /// watchdog to notice.
   public func kill() throws {
     guard let text = try? String(contentsOfFile: "\(directory)/pid", encoding: .utf8),
-      let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+      let vm = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
     else { throw Failure(description: "no pid file for the broker") }
-    Glibc.kill(pid, SIGKILL)
-    let process = lock.withLock { () -> Process? in
+    Glibc.kill(vm, SIGKILL)
+    guard let pid = takeWatchdog() else { return }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+  }
+
+  private func takeWatchdog() -> pid_t? {
+    lock.withLock {
       defer { watchdog = nil }
       return watchdog
     }
-    process?.waitUntilExit()
   }
 
   /// Stops and starts the broker (same port, node and mnesia: durable queues survive).
