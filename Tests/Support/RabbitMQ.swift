@@ -77,7 +77,7 @@ public final class RabbitMQ: @unchecked Sendable {
     }
     // No plugins (a faster start), and a small disk limit so a full /tmp does not block tests.
     try Data("[].\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/enabled_plugins"))
-    try Data("disk_free_limit.absolute = 10MB\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/rabbitmq.conf"))
+    try Data("disk_free_limit.absolute = 10MB\nvm_memory_high_watermark.absolute = 1GB\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/rabbitmq.conf"))
     try Data().write(to: URL(fileURLWithPath: "\(directory)/rabbitmq-env.conf"))
     if runsAsRabbitMQUser {
       guard let account = getpwnam("rabbitmq") else { throw Failure(description: "there is no rabbitmq user (is rabbitmq-server installed?)") }

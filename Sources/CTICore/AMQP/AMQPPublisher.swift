@@ -37,7 +37,7 @@ public final class AMQPPublisher {
     public var pollEvery: Int
 
     public init(
-      window: Int = 4096, windowBytes: Int = 64 << 20, confirmTimeout: Double = 120, outageTolerance: Double = 900,
+      window: Int = 2048, windowBytes: Int = 32 << 20, confirmTimeout: Double = 120, outageTolerance: Double = 900,
       initialBackoff: Double = 1, maxBackoff: Double = 30, connectTimeout: Double = 10, heartbeat: Int = 0,
       properties: AMQPConnection.Properties = AMQPConnection.Properties(), pollEvery: Int = 64
     ) {

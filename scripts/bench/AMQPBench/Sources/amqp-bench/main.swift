@@ -97,7 +97,10 @@ case "push":
   let platform = StandInPlatform(host: arguments[2], port: port, user: arguments[4], password: arguments[5], connectorId: arguments[6])
   let session = PushSession(
     client: OpenCTIClient(transport: platform), connector: ConnectorRegistration(id: arguments[6], name: "amqp-bench"))
-  let target = AMQPPushTarget(session: session, settings: AMQPSettings(), logger: logger)
+  var options = AMQPPublisher.Options()
+  if let window = ProcessInfo.processInfo.environment["AMQP_BENCH_WINDOW"].flatMap({ Int($0) }) { options.window = window }
+  if let every = ProcessInfo.processInfo.environment["AMQP_BENCH_POLL_EVERY"].flatMap({ Int($0) }) { options.pollEvery = every }
+  let target = AMQPPushTarget(session: session, settings: AMQPSettings(), publisherOptions: options, logger: logger)
   try target.start()
   let reader = try LineReader(path: arguments[7])
   let started = MonotonicClock.now()
@@ -111,7 +114,10 @@ case "push":
   objects = platform.expectations
   try target.finish(inError: false, message: "bench")
   target.close()
-  print("\(target.counts.messages) \(objects) \(String(format: "%.4f", seconds)) \(peakRSSKilobytes())")
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+  print("\(target.counts.messages) \(objects) \(String(format: "%.4f", seconds)) \(peakRSSKilobytes()) \(String(format: "%.3f", cpu))")
 
 default:
   fail("unknown mode \(arguments[1])")
