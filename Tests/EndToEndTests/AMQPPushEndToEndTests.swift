@@ -259,4 +259,61 @@ import Testing
       }
     }
   }
+
+  // MARK: cti-push --queue-protocol amqp
+
+  @Test func ctiPushPublishesOverAMQPWithTheMQOverrides() throws {
+    let broker = try RabbitMQ.shared()
+    let token = FakePlatform.unique("amqp-cli")
+    let connectorId = UUID().uuidString.lowercased()
+    // The platform reports its internal broker; the MQ_* variables point at the real one.
+    let reported = AMQPEndpoint(host: "127.0.0.1", port: try RabbitMQ.unusedPort(), user: "opencti", password: "internal")
+    try platform.createGraphQLPlatform(token: token, userId: "connector-user", amqp: reported)
+    try broker.declareConnectorQueues(connectorId: connectorId)
+    let inputs = [
+      bundle("bundle--cli-1", (1...30).map { object("indicator", $0, "\"created_by_ref\":\"\(id("identity", 1))\"") } + [object("identity", 1)]),
+      bundle("bundle--cli-2", [object("malware", 1), object("x-custom", 1)]),
+    ]
+    let stdin = Array(inputs.map { String(decoding: $0, as: UTF8.self) + "\n" }.joined().utf8)
+    let result = try ToolRunner.run(
+      "cti-push", [], stdin: stdin,
+      environment: [
+        "OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token, "CONNECTOR_ID": connectorId, "QUEUE_PROTOCOL": "amqp",
+        "MQ_HOST": "127.0.0.1", "MQ_PORT": String(broker.port), "MQ_USER": broker.user, "MQ_PASS": broker.password,
+      ])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("QUEUE_PROTOCOL is deprecated"))
+    #expect(result.stderr.contains("x-custom"), "the incompatible object is reported")
+    #expect(result.stderr.contains("32 messages published over AMQP"), "\(result.stderr)")
+    let messages = try broker.drain("push_\(connectorId)").map(decode)
+    let expected = try inputs.flatMap { input in
+      let split = try SplitBundle(RawObject(input))
+      return try (0..<split.count).map { try JSONParser.parse(split.bundle($0)) }
+    }
+    #expect(messages.map(\.bundle) == expected)
+    let state = try platform.graphQLState(token: token)
+    let requests = state["requests"]?.arrayValue ?? []
+    #expect(!requests.contains { $0["operation"] == "StixBundlePush" })
+    let works = state["works"]?.objectValue?.members.map(\.value) ?? []
+    #expect(works.count == 1)
+    #expect(works.first?["expected"]?.intValue == 32)
+    #expect(works.first?["closed"] == true)
+  }
+
+  @Test func ctiPushWithAnUnreachableBrokerExits69AndRejectsEverything() throws {
+    let token = FakePlatform.unique("amqp-cli")
+    let nowhere = AMQPEndpoint(host: "127.0.0.1", port: try RabbitMQ.unusedPort(), user: "opencti", password: "x")
+    try platform.createGraphQLPlatform(token: token, amqp: nowhere)
+    let rejects = FileManager.default.temporaryDirectory.appendingPathComponent(FakePlatform.unique("rejects") + ".ndjson").path
+    defer { try? FileManager.default.removeItem(atPath: rejects) }
+    let lines = [bundle("bundle--r1", [object("malware", 1)]), bundle("bundle--r2", [object("malware", 2)])]
+    let result = try ToolRunner.run(
+      "cti-push", ["--queue-protocol", "amqp", "--reject", rejects],
+      stdin: Array(lines.map { String(decoding: $0, as: UTF8.self) + "\n" }.joined().utf8),
+      environment: ["OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token, "CONNECTOR_ID": UUID().uuidString.lowercased()])
+    #expect(result.status == 69, "\(result.stderr)")
+    #expect(result.stderr.contains("RabbitMQ unreachable"))
+    let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
+    #expect(rejected.count == 2)
+  }
 }

@@ -76,6 +76,9 @@ public final class AMQPPublisher {
 
   private let logger: Logger
   private var connection: AMQPConnection?
+  /// Set once the publisher gave up (the broker stayed away, refused, or closed the channel):
+  /// every later call fails at once with it rather than waiting out another outage.
+  public private(set) var failure: AMQPError?
 
   /// One message kept until confirmed.
   private struct Entry {
@@ -133,6 +136,7 @@ public final class AMQPPublisher {
   /// Connects now, so that a broker that cannot be reached fails the run before any record is
   /// read (`.unreachable`, `.accessRefused`). Publishing connects by itself otherwise.
   public func connect() throws(AMQPError) {
+    if let failure { throw failure }
     guard connection == nil else { return }
     connection = try openConnection()
   }
@@ -142,6 +146,7 @@ public final class AMQPPublisher {
   /// through reconnects.
   @discardableResult
   public func publish(exchange: String, routingKey: String, body: [UInt8]) throws(AMQPError) -> UInt64 {
+    if let failure { throw failure }
     let sequence = baseSequence + UInt64(entries.count - head)
     entries.append(Entry(exchange: exchange, routingKey: routingKey, body: body))
     counts.published += 1
@@ -168,6 +173,7 @@ public final class AMQPPublisher {
   /// Returns once the broker has confirmed every message published so far: the call to make
   /// before recording that the input behind them is done.
   public func waitForConfirms() throws(AMQPError) {
+    if let failure { throw failure }
     while unconfirmedCount > 0 {
       try pump(wait: options.confirmTimeout)
     }
@@ -360,6 +366,15 @@ public final class AMQPPublisher {
   /// every unconfirmed message again, in order, until it works or the outage tolerance is
   /// spent.
   private func recover(from error: AMQPError) throws(AMQPError) {
+    do throws(AMQPError) {
+      try reconnect(after: error)
+    } catch {
+      failure = error
+      throw error
+    }
+  }
+
+  private func reconnect(after error: AMQPError) throws(AMQPError) {
     switch error {
     case .accessRefused, .channelClosed, .settings, .nacked:
       connection?.abandon()

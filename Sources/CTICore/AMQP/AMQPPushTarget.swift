@@ -117,9 +117,15 @@ public final class AMQPPushTarget: PushTarget {
     }
   }
 
-  /// Settles, then closes the open works (in error when `inError`).
+  /// Settles, then closes the open works (in error when `inError`, or when the broker did not
+  /// confirm everything: then the works close in error and the broker's failure is thrown).
   public func finish(inError: Bool, message: String) throws(OpenCTIError) {
-    try settle()
+    do {
+      try settle()
+    } catch {
+      try? session.finish(inError: true, message: "RabbitMQ did not confirm every message: \(error)")
+      throw error
+    }
     try session.finish(inError: inError, message: message)
   }
 

@@ -29,6 +29,10 @@ public struct PushSettings: Sendable {
   public var requestTimeout: Double
   /// TLS and timeouts for the platform's connections.
   public var http: HTTPClientOptions
+  /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
+  public var queueProtocol: QueueProtocol = .api
+  /// The MQ_* overrides and TLS settings for `amqp`.
+  public var amqp = AMQPSettings()
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
@@ -36,7 +40,8 @@ public struct PushSettings: Sendable {
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    maxOutage: String? = nil, http: HTTPClientOptions = HTTPClientOptions(), offline: Bool, warnings: inout [String]
+    maxOutage: String? = nil, http: HTTPClientOptions = HTTPClientOptions(), queueProtocol: String? = nil, offline: Bool,
+    warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
     let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
@@ -50,8 +55,18 @@ public struct PushSettings: Sendable {
     let connector = ConnectorRegistration(
       id: id.isEmpty ? "dry-run" : id, name: name, type: type,
       scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
-    let objects = try configuration.int(PushSettingKeys.batchSize, flag: batchSize, default: BundleBatcher.defaultMaxObjects)
-    let bytes = try configuration.int(PushSettingKeys.maxBytes, flag: maxBytes, default: BundleBatcher.defaultMaxBytes)
+    var chosenProtocol = try QueueProtocol.resolve(configuration, flag: queueProtocol, warnings: &warnings)
+    if chosenProtocol == .amqp, offline {
+      warnings.append("--dry-run shows the stixBundlePush requests: AMQP messages are not rehearsed")
+      chosenProtocol = .api
+    }
+    // Over AMQP each bundle is split by pycti's splitter as a whole (as pycti does), so by
+    // default bundles are not cut into batches first.
+    let wholeBundles = chosenProtocol == .amqp
+    let objects = try configuration.int(
+      PushSettingKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
+    let bytes = try configuration.int(
+      PushSettingKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
     guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more") }
     guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024") }
     var applicants = ApplicantMap()
@@ -74,7 +89,8 @@ public struct PushSettings: Sendable {
     http.userAgent = "cti-push/0.1 (libcurl)"
     return PushSettings(
       url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
-      http: http)
+      http: http, queueProtocol: chosenProtocol,
+      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings())
   }
 }
 
@@ -93,6 +109,8 @@ extension PushSettings {
 public final class PushRun {
   public let settings: PushSettings
   public let session: PushSession
+  /// The AMQP target when the queue protocol is `amqp` (nil: stixBundlePush through `session`).
+  public let amqp: AMQPPushTarget?
   public let pipeline: PushPipeline
   private let pinger: ConnectorPinger?
   private let diagnostics: Diagnostics
@@ -108,7 +126,8 @@ public final class PushRun {
     self.diagnostics = diagnostics
     keepsRejects = rejects != nil
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
-    pipeline = PushPipeline(target: session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects)
+    amqp = settings.queueProtocol == .amqp ? AMQPPushTarget(session: session, settings: settings.amqp, logger: diagnostics.logger) : nil
+    pipeline = PushPipeline(target: amqp ?? session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects)
     pinger = pingTransport.map {
       ConnectorPinger(
         client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval,
@@ -119,7 +138,7 @@ public final class PushRun {
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
   public func run(readers paths: [String]) throws -> ExitStatus {
     do {
-      try session.start()
+      if let amqp { try amqp.start() } else { try session.start() }
     } catch {
       // Without the platform nothing can be sent; with a reject file the input still goes there,
       // so that nothing is lost.
@@ -153,13 +172,18 @@ public final class PushRun {
   }
 
   private func closeWorks(rejected: Int) {
+    let message = rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run"
     do {
-      try session.finish(
-        inError: rejected > 0,
-        message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+      // Over AMQP the works close only once the broker has confirmed every message.
+      if let amqp {
+        try amqp.finish(inError: rejected > 0, message: message)
+      } else {
+        try session.finish(inError: rejected > 0, message: message)
+      }
     } catch {
       diagnostics.error("closing the works failed: \(error)")
     }
+    amqp?.close()
   }
 
   private func readAll(_ paths: [String]) throws {
@@ -176,6 +200,10 @@ public final class PushRun {
     let counts = pipeline.counts
     var text = "\(counts.records) records, \(counts.bundles) bundles, \(counts.objects) objects pushed, "
     text += "\(diagnostics.skipped) rejected, \(session.works.count) works opened"
+    if let amqp {
+      text += ", \(amqp.counts.messages) messages published over AMQP"
+      if amqp.counts.incompatible > 0 { text += ", \(amqp.counts.incompatible) objects OpenCTI would not import" }
+    }
     if counts.deletes > 0 { text += ", \(counts.deletes) deleted" }
     if counts.merges > 0 { text += ", \(counts.merges) merged" }
     if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }
