@@ -226,6 +226,48 @@ import Testing
     for number in 1...150 { #expect(counts["message \(number)"] == 1, "confirmed message \(number) sent again") }
   }
 
+  @Test func refusedMessagesAreSentAgainUntilAcceptedThenGivenUpOn() throws {
+    let broker = try RabbitMQ.shared()
+    let name = "bounded-\(UUID().uuidString.lowercased())"
+    try broker.declareConnectorQueues(connectorId: name)  // the exchanges
+    try broker.declareBoundedQueue(name, exchange: "amqp.worker.exchange", routingKey: name, maxLength: 5)
+    let publisher = AMQPPublisher(
+      endpoint: broker.endpoint, options: AMQPPublisher.Options(outageTolerance: 20, initialBackoff: 0.2, maxBackoff: 0.4),
+      logger: logger)
+    // 8 messages into room for 5: three are refused, and sent again once the queue is emptied.
+    let emptied = DispatchSemaphore(value: 0)
+    let drained = LockedBox<[String]>([])
+    for number in 1...8 {
+      try publisher.publish(exchange: "amqp.worker.exchange", routingKey: name, body: Array("message \(number)".utf8))
+    }
+    Thread.detachNewThread {
+      usleep(600_000)
+      let first = (try? broker.drain(name)) ?? []
+      drained.mutate { $0 += first.map { String(decoding: $0.body, as: UTF8.self) } }
+      emptied.signal()
+    }
+    try publisher.waitForConfirms()
+    emptied.wait()
+    let rest = try broker.drain(name).map { String(decoding: $0.body, as: UTF8.self) }
+    let all = drained.value + rest
+    #expect(publisher.counts.nacked >= 3)
+    #expect(publisher.counts.confirmed == 8)
+    #expect(all.sorted() == (1...8).map { "message \($0)" }.sorted(), "each message exactly once")
+
+    // A queue that stays full: the publisher gives up after the tolerance, and stays given up.
+    for number in 1...5 {
+      try publisher.publish(exchange: "amqp.worker.exchange", routingKey: name, body: Array("full \(number)".utf8))
+    }
+    try publisher.waitForConfirms()
+    let stubborn = AMQPPublisher(
+      endpoint: broker.endpoint, options: AMQPPublisher.Options(outageTolerance: 1, initialBackoff: 0.2, maxBackoff: 0.4), logger: logger)
+    try stubborn.publish(exchange: "amqp.worker.exchange", routingKey: name, body: Array("refused".utf8))
+    #expect(throws: AMQPError.self) { try stubborn.waitForConfirms() }
+    #expect(stubborn.failure != nil)
+    #expect(throws: AMQPError.self) { try stubborn.publish(exchange: "amqp.worker.exchange", routingKey: name, body: [1]) }
+    _ = try broker.drain(name)
+  }
+
   @Test(.timeLimit(.minutes(1))) func aStoppedBrokerMidRunIsWaitedForThroughTheTarget() throws {
     let broker = try RabbitMQ.shared()
     let run = try run()
@@ -316,4 +358,13 @@ import Testing
     let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
     #expect(rejected.count == 2)
   }
+}
+
+/// A value shared with a helper thread.
+final class LockedBox<Value>: @unchecked Sendable {
+  private var stored: Value
+  private let lock = NSLock()
+  init(_ value: Value) { stored = value }
+  var value: Value { lock.withLock { stored } }
+  func mutate(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }

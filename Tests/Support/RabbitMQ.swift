@@ -293,6 +293,42 @@ extension RabbitMQ {
     }
   }
 
+  /// A durable queue bound to `exchange` with `routingKey` that holds at most `maxLength`
+  /// messages and refuses (nacks) publishes beyond that (`x-overflow: reject-publish`): a way
+  /// to make the broker say no.
+  public func declareBoundedQueue(_ queue: String, exchange: String, routingKey: String, maxLength: Int) throws {
+    try withConnection { connection in
+      withBytes("x-max-length") { lengthKey in
+        withBytes("x-overflow") { overflowKey in
+          withBytes("reject-publish") { overflow in
+            var length = amqp_field_value_t()
+            length.kind = UInt8(ascii: "I")
+            length.value.i32 = Int32(maxLength)
+            var policy = amqp_field_value_t()
+            policy.kind = UInt8(ascii: "S")
+            policy.value.bytes = overflow
+            var entries = [amqp_table_entry_t(key: lengthKey, value: length), amqp_table_entry_t(key: overflowKey, value: policy)]
+            entries.withUnsafeMutableBufferPointer { buffer in
+              let arguments = amqp_table_t(num_entries: Int32(buffer.count), entries: buffer.baseAddress)
+              withBytes(queue) { name in
+                _ = amqp_queue_declare(connection.state, connection.channel, name, 0, 1, 0, 0, arguments)
+              }
+            }
+          }
+        }
+      }
+      try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.declare", refusedMeansAccess: false)
+      withBytes(queue) { name in
+        withBytes(exchange) { exchangeName in
+          withBytes(routingKey) { key in
+            _ = amqp_queue_bind(connection.state, connection.channel, name, exchangeName, key, amqp_empty_table)
+          }
+        }
+      }
+      try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.bind", refusedMeansAccess: false)
+    }
+  }
+
   /// How many messages wait in `queue`.
   public func messageCount(_ queue: String) throws -> Int {
     try withConnection { connection in
