@@ -172,8 +172,9 @@ drain "$work/pycti.ndjson"
 if cmp -s "$work/cti.ndjson" "$work/pycti.ndjson"; then same="identical"; else same="DIFFERENT"; fi
 
 read -r _ _ cti10_seconds cti10_rss cti10_cpu < <("$bin/amqp-bench" push 127.0.0.1 "$port" guest guest "$connector" "$work/bundles-10x.ndjson")
+read -r _ encoded_bytes encode_seconds < <("$bin/amqp-bench" encode "$work/bundles.ndjson")
 
-python3 - "$bundles" "$objects" "$size" "$cti_messages" "$cti_objects" "$cti_seconds" "$cti_rss" "$cti_cpu" "$pycti_seconds" "$pycti_cpu" "$same" "$cti10_seconds" "$cti10_rss" <<'PY'
+python3 - "$bundles" "$objects" "$size" "$cti_messages" "$cti_objects" "$cti_seconds" "$cti_rss" "$cti_cpu" "$pycti_seconds" "$pycti_cpu" "$same" "$cti10_seconds" "$cti10_rss" "$encoded_bytes" "$encode_seconds" <<'PY'
 import sys
 bundles, per, size, messages, objects = map(int, sys.argv[1:6])
 cti, rss, cti_cpu, pycti, pycti_cpu = float(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8]), float(sys.argv[9]), float(sys.argv[10])
@@ -184,4 +185,6 @@ for name, s, cpu in (("cti (AMQPPushTarget)", cti, cti_cpu), ("pycti 6.8.10 send
 print("  cti vs pycti: %.1fx" % (pycti / cti))
 print("  messages on the queue: %s (decoded bundles and sequence numbers compared)" % same)
 print("  cti at 10x the input: %.3f s (%.0f objects/s); peak RSS %.1f MB at 1x, %.1f MB at 10x" % (cti10, objects * 10 / cti10, rss / 1024, rss10 / 1024))
+encoded, encode = int(sys.argv[14]), float(sys.argv[15])
+print("  cti's client side alone (split + message bodies, no broker): %.3f s, %.0f objects/s, %.1f MB of messages" % (encode, objects / encode, encoded / 1e6))
 PY

@@ -119,6 +119,25 @@ case "push":
   let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
   print("\(target.counts.messages) \(objects) \(String(format: "%.4f", seconds)) \(peakRSSKilobytes()) \(String(format: "%.3f", cpu))")
 
+case "encode":
+  // The client's share alone: read, split and build every message body, publish nothing.
+  guard arguments.count == 3 else { fail("usage: amqp-bench encode FILE") }
+  let reader = try LineReader(path: arguments[2])
+  let started = MonotonicClock.now()
+  var messages = 0
+  var bytes = 0
+  while let line = try reader.next() {
+    let split = try SplitBundle(try RawObject(line.bytes))
+    for position in 0..<split.count {
+      var content = JSONWriter(capacity: 4096)
+      split.writeBundle(position, into: &content)
+      let body = content.withBytes { QueueMessage(applicantId: "bench-user", actionSequence: position + 1, workId: "work_bench").body(bundle: $0) }
+      bytes += body.count
+      messages += 1
+    }
+  }
+  print("\(messages) \(bytes) \(String(format: "%.4f", MonotonicClock.now() - started))")
+
 default:
   fail("unknown mode \(arguments[1])")
 }
