@@ -190,6 +190,29 @@ import Testing
     }
   }
 
+  @Test func tlsFollowsPyctisSettings() throws {
+    let broker = try RabbitMQ.shared()
+    let queue = "tls-\(UUID().uuidString.lowercased())"
+    try broker.declareConnectorQueues(connectorId: queue)
+    let pem = try String(contentsOfFile: broker.certificatePath, encoding: .utf8)
+    func publishOne(_ tls: AMQPTLS) throws {
+      let publisher = AMQPPublisher(endpoint: broker.tlsEndpoint(tls), options: AMQPPublisher.Options(outageTolerance: 0), logger: logger)
+      defer { publisher.close() }
+      try publisher.connect()
+      try publisher.publish(exchange: "amqp.worker.exchange", routingKey: "push_routing_\(queue)", body: Array("over TLS".utf8))
+      try publisher.waitForConfirms()
+    }
+    // pycti's default: TLS without checking the broker's certificate.
+    try publishOne(AMQPTLS())
+    // MQ_USE_SSL_REJECT_UNAUTHORIZED=true with the CA as a path, then as PEM text.
+    try publishOne(AMQPTLS(caCertificate: broker.certificatePath, verifyPeer: true))
+    try publishOne(AMQPTLS(caCertificate: pem, verifyPeer: true))
+    #expect(try broker.drain("push_\(queue)").count == 3)
+    // Checking without the CA: the self-signed certificate is refused.
+    #expect(throws: AMQPError.self) { try publishOne(AMQPTLS(verifyPeer: true)) }
+    #expect(throws: AMQPError.self) { try publishOne(AMQPTLS(caCertificate: "/nonexistent/ca.pem", verifyPeer: true)) }
+  }
+
   @Test(.timeLimit(.minutes(1))) func aKilledBrokerLosesNothingAndConfirmedMessagesAreNotSentTwice() throws {
     let broker = try RabbitMQ.shared()
     let queue = "publisher-\(UUID().uuidString.lowercased())"

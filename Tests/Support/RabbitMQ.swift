@@ -23,6 +23,9 @@ public final class RabbitMQ: @unchecked Sendable {
   public static let serverScript = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
   public let port: Int
+  /// The AMQPS listener, with a self-signed certificate for `localhost` (`certificatePath`).
+  public let tlsPort: Int
+  public let certificatePath: String
   public let nodeName: String
   public let directory: String
   public let user = "guest"
@@ -58,6 +61,11 @@ public final class RabbitMQ: @unchecked Sendable {
 
   public var endpoint: AMQPEndpoint { AMQPEndpoint(host: "127.0.0.1", port: port, vhost: "/", user: user, password: password) }
 
+  /// The TLS listener as `localhost` (the certificate's name), with `tls` settings.
+  public func tlsEndpoint(_ tls: AMQPTLS) -> AMQPEndpoint {
+    AMQPEndpoint(host: "localhost", port: tlsPort, vhost: "/", user: user, password: password, tls: tls)
+  }
+
   private var runsAsRabbitMQUser: Bool { getuid() == 0 }
 
   private init() throws {
@@ -75,15 +83,44 @@ public final class RabbitMQ: @unchecked Sendable {
     for folder in ["mnesia", "log", "plugins-expand"] {
       try FileManager.default.createDirectory(atPath: "\(directory)/\(folder)", withIntermediateDirectories: true)
     }
-    // No plugins (a faster start), and a small disk limit so a full /tmp does not block tests.
+    tlsPort = try MotoS3.freePort()
+    certificatePath = "\(directory)/certificate.pem"
+    try Self.makeCertificate(certificate: certificatePath, key: "\(directory)/key.pem")
+    // No plugins (a faster start), a small disk limit so a full /tmp does not block tests, a
+    // modest memory limit on a shared machine, and a TLS listener beside the plain one.
     try Data("[].\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/enabled_plugins"))
-    try Data("disk_free_limit.absolute = 10MB\nvm_memory_high_watermark.absolute = 1GB\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/rabbitmq.conf"))
+    let config = """
+      disk_free_limit.absolute = 10MB
+      vm_memory_high_watermark.absolute = 1GB
+      listeners.ssl.1 = 127.0.0.1:\(tlsPort)
+      ssl_options.cacertfile = \(certificatePath)
+      ssl_options.certfile = \(certificatePath)
+      ssl_options.keyfile = \(directory)/key.pem
+      ssl_options.verify = verify_none
+      ssl_options.fail_if_no_peer_cert = false
+
+      """
+    try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/rabbitmq.conf"))
     try Data().write(to: URL(fileURLWithPath: "\(directory)/rabbitmq-env.conf"))
     if runsAsRabbitMQUser {
       guard let account = getpwnam("rabbitmq") else { throw Failure(description: "there is no rabbitmq user (is rabbitmq-server installed?)") }
       try chownTree(directory, uid: account.pointee.pw_uid, gid: account.pointee.pw_gid)
     }
     try start()
+  }
+
+  /// A self-signed certificate for `localhost`, with openssl's command line.
+  private static func makeCertificate(certificate: String, key: String) throws {
+    let pid = try spawn(
+      [
+        "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+        "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", certificate,
+      ], environment: ["PATH": "/usr/bin:/bin"], log: "/dev/null")
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    guard status == 0, FileManager.default.fileExists(atPath: certificate) else {
+      throw Failure(description: "openssl could not make a certificate for the broker")
+    }
   }
 
   private func chownTree(_ path: String, uid: uid_t, gid: gid_t) throws {
