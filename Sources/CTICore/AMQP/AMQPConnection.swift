@@ -151,6 +151,10 @@ public final class AMQPConnection {
     guard status == AMQP_STATUS_OK.rawValue else {
       throw .unreachable("\(endpoint): \(Self.statusText(status))")
     }
+    // Calls that wait for the broker's answer (login, channel open, close) give up after a
+    // while rather than hang on a broker that went silent.
+    var rpcTimeout = timeval(tv_sec: max(Int(connectTimeout), 30), tv_usec: 0)
+    amqp_set_rpc_timeout(state, &rpcTimeout)
     let login = cti_amqp_login_plain(
       state, endpoint.vhost, 0, CTI_AMQP_DEFAULT_FRAME_SIZE, Int32(heartbeat), endpoint.user, endpoint.password)
     try check(login, during: "login", refusedMeansAccess: true)
