@@ -52,8 +52,9 @@ struct Import: ParsableCommand {
       Files are read in modification-time order, then by name. What was imported is remembered \
       by name, size and SHA-256 in --state, never by timestamp, so files copied with old or \
       equal mtimes (rsync -a, cp -p) are imported exactly once. Invalid files are moved to \
-      DIR/.rejected/ with a .reason note. One pass by default; --interval keeps polling, and \
-      SIGTERM stops cleanly between files.
+      DIR/.rejected/ with a .reason note. One pass by default; --interval (or \
+      CONNECTOR_DURATION_PERIOD) passes again that long after each pass, each pass ending with a \
+      checkpoint; SIGTERM stops cleanly between files, and at once between passes.
 
       With --push each file is pushed to OPENCTI_URL instead, as the official importer does: \
       as its own connector (registered once per run), impersonating its applicant mapped \
@@ -96,7 +97,7 @@ struct Import: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Keep polling with this pause, e.g. PT60S (default: one pass; CONNECTOR_RUN_AND_TERMINATE=false polls every 60 s).",
+      "Pass again this long after each pass ends, ISO-8601 or seconds, e.g. PT60S; 0: one pass (env CONNECTOR_DURATION_PERIOD; default: one pass, or every 60 s with CONNECTOR_RUN_AND_TERMINATE=false).",
       valueName: "duration"))
   var interval: String?
 

@@ -36,6 +36,12 @@ struct CTIMisp: ParsableCommand {
       before it are applied (cti-misp --feed F --state s.json | cti-push --state s.json). \
       Reading standard input, cti-misp passes checkpoints and other records through unchanged.
 
+      A feed or bucket is read once by default. --interval (or CONNECTOR_DURATION_PERIOD, as \
+      the official connector's schedule; MISP_FEED_INTERVAL in minutes is still read) runs \
+      again that long after each run ends, each run ending with a checkpoint, until SIGTERM \
+      (at once between runs): cti-misp --feed F --interval PT5M --state s.json | cti-push \
+      --state s.json keeps a feed in sync. CONNECTOR_RUN_AND_TERMINATE=true runs once.
+
       \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current
@@ -70,6 +76,9 @@ struct CTIMisp: ParsableCommand {
 
   @Option(name: .long, help: ArgumentHelp("Keep the high-water mark here (official keys last_run, last_event, last_event_timestamp).", valueName: "file"))
   var state: String?
+
+  @Option(help: ArgumentHelp("Feed and S3 modes: run again this long after each run ends, ISO-8601 or seconds, e.g. PT5M; 0: one run (env CONNECTOR_DURATION_PERIOD; default: one run, or every PT5M with CONNECTOR_RUN_AND_TERMINATE=false).", valueName: "duration"))
+  var interval: String?
 
   @Option(name: .long, help: ArgumentHelp("First-run start: an ISO date/date-time or a duration such as P30D (env MISP_FEED_IMPORT_FROM_DATE).", valueName: "date"))
   var importFromDate: String?
@@ -155,6 +164,11 @@ struct CTIMisp: ParsableCommand {
         }
       }
       let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
+      var warnings: [String] = []
+      let schedule = try Schedule.resolve(
+        configuration, interval: interval, loopingDefault: MISPSettings.defaultPeriod, legacy: MISPSettings.interval,
+        legacyUnit: 60, warnings: &warnings)
+      for warning in warnings { diagnostics.warning(warning) }
       let now = ISO8601.Instant.now
       let writer = RecordWriter()
       let state = try SourceState(
@@ -164,15 +178,16 @@ struct CTIMisp: ParsableCommand {
         converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: writer, diagnostics: diagnostics,
         state: state, now: now)
       if let jobs { run.jobs = jobs }
+      let convert: () throws -> Void
       if sourceType == "s3" {
         guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
           throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
         }
         let endpoint = try MISPSettings.s3Endpoint(configuration, flag: s3Endpoint)
         let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
-        try run.convertS3(
-          client: client, bucket: bucketName, prefix: configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? "",
-          deleteConsumed: try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false))
+        let bucketPrefix = configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? ""
+        let delete = try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false)
+        convert = { try run.convertS3(client: client, bucket: bucketName, prefix: bucketPrefix, deleteConsumed: delete) }
       } else if let location = configuration.string(MISPSettings.url, flag: feed) {
         let feedSource: MISPFeedSource
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
@@ -195,12 +210,43 @@ struct CTIMisp: ParsableCommand {
           feedSource = MISPDirectorySource(path: path)
         }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
-        try run.convertFeed(feedSource, importFrom: importFrom)
+        convert = { try run.convertFeed(feedSource, importFrom: importFrom) }
       } else {
+        if interval != nil { throw ConfigError("--interval needs a feed (--feed) or --source s3", fromCommandLine: true) }
         diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
         try run.convertLines(LineReader())
+        if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }
+        return diagnostics.finalStatus
       }
-      if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }
+      let scheduler = Scheduler(schedule: schedule, logger: diagnostics.logger)
+      run.checkpointEachRun = schedule.isPeriodic
+      try scheduler.run { number in
+        guard schedule.isPeriodic else {
+          try convert()
+          return .stop
+        }
+        if number > 1 { run.beginRun() }
+        let before = run.summary
+        do {
+          try convert()
+        } catch where MISPRun.mayPassOnError(error) {
+          // A feed that cannot be read now may be readable at the next run.
+          diagnostics.error("run \(number): \(error); trying again at the next run")
+        }
+        let after = run.summary
+        diagnostics.logger.info(
+          "run \(number): \(after.converted - before.converted) events converted, \(after.failed.count - before.failed.count) failed, \(after.skipped - before.skipped) already imported")
+        return after.stopReason == nil ? .again : .stop
+      }
+      try run.finish()
+      if !common.quiet {
+        var text = run.summary.description
+        if let runs = scheduler.summary { text += "; " + runs }
+        if scheduler.stoppedWaiting {
+          text += "; stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal") between runs"
+        }
+        diagnostics.logger.info("\(text)")
+      }
       return diagnostics.finalStatus
     }
   }

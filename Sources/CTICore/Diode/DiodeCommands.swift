@@ -140,7 +140,6 @@ public struct DiodeImportSettings: Sendable {
     env: "DIODE_IMPORT_DELETE_AFTER_IMPORT", key: "diode_import.delete_after_import")
   public static let applicantMappings = Setting(
     env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
-  public static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
   public static let stateFile = Setting(env: "CTI_DIODE_IMPORT_STATE", key: "cti.diode_import_state")
   public static let getFromS3 = Setting(env: "DIODE_IMPORT_GET_FROM_S3", key: "diode_import.get_from_s3")
   public static let s3Bucket = Setting(
@@ -158,8 +157,11 @@ public struct DiodeImportSettings: Sendable {
   public var statePath: String?
   public var durableState: Bool
   public var options: DiodeImportOptions
-  /// Pause between passes; nil for a single pass.
-  public var interval: Double?
+  /// One pass, or a pass every period (`--interval`, CONNECTOR_DURATION_PERIOD, or 60 s with
+  /// CONNECTOR_RUN_AND_TERMINATE=false as the official importer).
+  public var schedule: Schedule
+  /// Deprecation notes met while resolving.
+  public var warnings: [String] = []
   /// nil: applicant ids pass through unchanged.
   public var mappings: ApplicantMap?
   /// Set with `--push`: where each file is pushed instead of being written to stdout.
@@ -197,14 +199,8 @@ public struct DiodeImportSettings: Sendable {
     options = DiodeImportOptions(
       deleteAfterImport: try configuration.bool(Self.deleteAfterImport, flag: flags.deleteAfterImport, default: true),
       retentionDays: retention, settleSeconds: settle)
-    if let text = flags.interval {
-      guard let seconds = try configuration.duration(Setting(), flag: text, default: nil), seconds > 0 else {
-        throw ConfigError("--interval must be a positive duration such as PT60S")
-      }
-      interval = seconds
-    } else if try !configuration.bool(Self.runAndTerminate, default: true) {
-      interval = 60  // the official importer's fixed period
-    }
+    // The official importer waits a fixed 60 s between passes when it does not run and terminate.
+    schedule = try Schedule.resolve(configuration, interval: flags.interval, loopingDefault: 60, warnings: &warnings)
     if let text = configuration.string(Self.applicantMappings, flag: flags.applicantMappings) {
       var warnings: [String] = []
       mappings = ApplicantMap(parsing: text, warnings: &warnings)
@@ -238,6 +234,7 @@ public final class DiodeImportRun {
 
   public func run() throws -> ExitStatus {
     guard settings.directory != nil || settings.s3 != nil else { throw DiodeError.noSource }
+    for warning in settings.warnings { diagnostics.warning(warning) }
     if settings.statePath == nil, !settings.options.deleteAfterImport {
       diagnostics.warning("without --state, files kept after import are imported again by the next run")
     }
@@ -298,22 +295,25 @@ public final class DiodeImportRun {
     }
     var total = DiodeImportSummary()
     var closed = false
+    let scheduler = Scheduler(schedule: settings.schedule, logger: diagnostics.logger)
+    let periodic = settings.schedule.isPeriodic
     do {
-      repeat {
+      try scheduler.run { _ in
         for (check, importer) in importers where !total.stopped {
           do {
             try check()
             pusher?.beginPass()
             let summary = try importer.runPass()
             total += summary
-            if settings.interval != nil, summary.imported + summary.rejected > 0 {
+            if periodic, summary.imported + summary.rejected > 0 {
               diagnostics.logger.info("\(importer.source.location): \(Self.describe(summary))")
             }
-          } catch let error where settings.interval != nil && Self.isTransient(error) {
-            diagnostics.error("\(error); trying again in \(Int(settings.interval!)) s")
+          } catch let error where periodic && Self.isTransient(error) {
+            diagnostics.error("\(error); trying again on the next pass, in \(Scheduler.describe(settings.schedule.period ?? 0))")
           }
         }
-      } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
+        return total.stopped ? .stop : .again
+      }
     } catch OutputError.closed {
       closed = true
     }
@@ -325,21 +325,12 @@ public final class DiodeImportRun {
         text += "; \(checkpoints.waitingDeletions) file\(checkpoints.waitingDeletions == 1 ? "" : "s") kept until the pipeline commits \(checkpoints.waitingDeletions == 1 ? "it" : "them")"
       }
       if closed { text += "; output closed by the reader (EPIPE)" }
+      if let runs = scheduler.summary { text += "; " + runs }
+      if scheduler.stoppedWaiting { text += "; stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal") between passes" }
       if let pusher { text += "; " + pusher.summary }
       diagnostics.logger.info("\(text)")
     }
     return diagnostics.finalStatus
-  }
-
-  /// Sleeps up to `seconds`, waking early on a stop signal; says whether to go on.
-  static func sleepUnlessStopped(_ seconds: Double) -> Bool {
-    var remaining = seconds
-    while remaining > 0, !StopSignals.requested {
-      let step = min(remaining, 0.2)
-      usleep(UInt32(step * 1_000_000))
-      remaining -= step
-    }
-    return !StopSignals.requested
   }
 
   /// Errors that a later pass may not have (a folder not mounted yet, a full disk); bad output

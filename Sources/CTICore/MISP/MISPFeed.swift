@@ -144,7 +144,19 @@ public final class MISPRun {
   public private(set) var summary = MISPRunSummary()
   /// Threads converting feed or S3 events at once; 1 converts them one at a time.
   public var jobs = MISPEventPipeline.defaultJobs
-  let now: ISO8601.Instant
+  /// The current run's time (`last_run`, and the `created` of objects made now); a scheduled
+  /// run sets it anew with `beginRun`.
+  public private(set) var now: ISO8601.Instant
+  /// Every run ends with a checkpoint of its final state, even an unchanged one (set for
+  /// scheduled runs: the last stage then records each run's end).
+  public var checkpointEachRun = false
+  /// The feed's state as this process last committed it. Loaded from the state file by the
+  /// first run only: in a pipeline the file lags behind (the last stage writes it), so later
+  /// runs carry on from memory.
+  private var feedState: MISPFeedState?
+  /// S3 objects consumed but kept until the checkpoint after them comes back committed.
+  private var consumed: [(checkpoint: Int, key: String, delete: () throws -> Void)] = []
+  private var warnedS3Repeats = false
   /// "event 12/46" on stderr when it is a terminal.
   let progress = Progress()
 
@@ -199,19 +211,25 @@ public final class MISPRun {
     return try? Record.kind(of: object)
   }
 
+  /// Starts another run of a schedule at `now`.
+  public func beginRun(now: ISO8601.Instant = .now) {
+    self.now = now
+  }
+
   /// A feed: the manifest's events newer than the state's mark (else `importFrom`, else now),
   /// oldest first. The state advances after each bundle is flushed, never past an event that
-  /// failed, so the next run retries it.
+  /// failed, so the next run retries it. Call `finish()` after the last run.
   public func convertFeed(_ source: MISPFeedSource, importFrom: Int64?) throws {
-    var feedState = try state.path.map(MISPFeedState.load) ?? MISPFeedState()
+    var feedState = try self.feedState ?? state.path.map(MISPFeedState.load) ?? MISPFeedState()
+    defer { self.feedState = feedState }
     let start = feedState.mark ?? importFrom ?? now.seconds
     let manifestBytes = try source.file("manifest.json")
     let entries = try MISPManifestEntry.parse(manifestBytes)
-    summary.listed = entries.count
     let pending = entries.filter { $0.timestamp > start }
-    summary.skipped = entries.count - pending.count
-    if feedState.mark == nil, pending.isEmpty, summary.skipped > 0 {
-      explainEmptyFirstRun(start: start, importFrom: importFrom, statePath: state.path)
+    summary.listed += entries.count
+    summary.skipped += entries.count - pending.count
+    if feedState.mark == nil, pending.isEmpty, !entries.isEmpty {
+      explainEmptyFirstRun(skipped: entries.count, start: start, importFrom: importFrom, statePath: state.path)
     }
     var blocked = false
     var advanced = false
@@ -243,10 +261,31 @@ public final class MISPRun {
         feedState.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
         try state.commit(feedState.bytes)
       }
+      if checkpointEachRun { try state.commit(feedState.bytes, force: true) }
     } catch OutputError.closed {
       summary.stopReason = "output closed by the reader (EPIPE)"
     }
+  }
+
+  /// Ends the last run: in a pipeline, closes the output and waits a little for the last
+  /// checkpoint to come back committed (deleting the S3 objects it covers).
+  public func finish() throws {
     state.finish(logger: diagnostics.logger)
+    try deleteCommitted()
+    if !consumed.isEmpty {
+      diagnostics.logger.notice(
+        "\(consumed.count) S3 object\(consumed.count == 1 ? "" : "s") kept: the pipeline has not committed \(consumed.count == 1 ? "its" : "their") bundles yet")
+    }
+  }
+
+  /// Deletes the consumed S3 objects whose checkpoint has come back committed.
+  func deleteCommitted() throws {
+    guard !consumed.isEmpty else { return }
+    let committed = state.checkCommitted()
+    while let first = consumed.first, first.checkpoint <= committed {
+      try first.delete()
+      consumed.removeFirst()
+    }
   }
 
   /// Writes the next event's bundle and flushes it; false when the event could not be fetched,
@@ -269,6 +308,12 @@ public final class MISPRun {
     }
   }
 
+  /// Whether a scheduled run that failed with `error` (a feed or bucket that cannot be read
+  /// now) leaves the schedule going; a failed output, a `--strict` stop or bad settings end it.
+  public static func mayPassOnError(_ error: any Error) -> Bool {
+    !(error is OutputError || error is StrictStop || error is ConfigError)
+  }
+
   /// Whether a stop signal asks the run to end before the next event.
   func stopRequested() -> Bool {
     guard let signal = StopSignals.received else { return false }
@@ -280,9 +325,9 @@ public final class MISPRun {
 extension MISPRun {
   /// A first run that converts nothing because every event is older than its start looks like
   /// a broken feed ("46 already imported"): say why, and how to import them.
-  func explainEmptyFirstRun(start: Int64, importFrom: Int64?, statePath: String?) {
+  func explainEmptyFirstRun(skipped: Int, start: Int64, importFrom: Int64?, statePath: String?) {
     let since = ISO8601.format(ISO8601.Instant(seconds: start), fractionDigits: 0)
-    var text = "first run: all \(summary.skipped) events of the feed are older than "
+    var text = "first run: all \(skipped) events of the feed are older than "
     if importFrom == nil {
       text += "its start, now (\(since)), so none was converted; give --import-from-date "
         + "(MISP_FEED_IMPORT_FROM_DATE), e.g. 2000-01-01 or P30D, to import older events"
@@ -356,19 +401,19 @@ extension MISPRun {
   /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
   /// reported with its key and left in the bucket.
   public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool) throws {
-    let objects = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
-      .sorted { $0.key < $1.key }
-    summary.listed = objects.count
-    defer { progress.finish() }
-    // Keys to delete once the checkpoint after them is committed downstream.
-    var consumed: [(checkpoint: Int, key: String)] = []
-    func deleteCommitted() throws {
-      let committed = state.checkCommitted()
-      while let first = consumed.first, first.checkpoint <= committed {
-        try client.deleteObject(bucket: bucket, key: first.key)
-        consumed.removeFirst()
-      }
+    try deleteCommitted()
+    // Objects already converted and waiting for their deletion are not converted again.
+    let waiting = Set(consumed.map(\.key))
+    let listed = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
+    let objects = listed.filter { !waiting.contains($0.key) }.sorted { $0.key < $1.key }
+    summary.listed += listed.count
+    summary.skipped += listed.count - objects.count
+    if checkpointEachRun, !deleteConsumed, !warnedS3Repeats {
+      warnedS3Repeats = true
+      diagnostics.warning(
+        "S3 objects are kept (no --delete-consumed), so each run converts all of them again; the official connector deletes them")
     }
+    defer { progress.finish() }
     let events = pipeline(count: objects.count) { try client.getObject(bucket: bucket, key: objects[$0].key) }
     do {
       for (index, object) in objects.enumerated() {
@@ -380,7 +425,8 @@ extension MISPRun {
         try state.commit(JSONWriter.serialize(["last_file": .string(name)]), force: true)
         if deleteConsumed {
           if state.mode == .downstream {
-            consumed.append((state.sent, object.key))
+            let key = object.key
+            consumed.append((state.sent, key, { try client.deleteObject(bucket: bucket, key: key) }))
             try deleteCommitted()
           } else {
             try client.deleteObject(bucket: bucket, key: object.key)
@@ -389,12 +435,6 @@ extension MISPRun {
       }
     } catch OutputError.closed {
       summary.stopReason = "output closed by the reader (EPIPE)"
-    }
-    state.finish(logger: diagnostics.logger)
-    try deleteCommitted()
-    if !consumed.isEmpty {
-      diagnostics.logger.notice(
-        "\(consumed.count) S3 object\(consumed.count == 1 ? "" : "s") kept: the pipeline has not committed \(consumed.count == 1 ? "its" : "their") bundles yet")
     }
   }
 }

@@ -39,6 +39,10 @@ public enum MISPSettings {
   public static let deleteConsumed = Setting(env: "CTI_MISP_DELETE_CONSUMED", key: "cti.misp_delete_consumed")
   public static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
   public static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
+  /// The connector's old schedule setting, in minutes; CONNECTOR_DURATION_PERIOD replaces it.
+  public static let interval = Setting(env: "MISP_FEED_INTERVAL", key: "misp_feed.interval")
+  /// The official connector's period when none is set (its `duration_period` default, PT5M).
+  public static let defaultPeriod = 300.0
 
   /// Flag values as parsed (nil: not given on the command line).
   public struct Flags: Sendable {
