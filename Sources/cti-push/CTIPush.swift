@@ -30,6 +30,12 @@ struct CTIPush: ParsableCommand {
       the source's state never runs ahead of the platform. SIGINT/SIGTERM push what is \
       collected, commit, close the works and exit 0.
 
+      The connector pings the platform right after registering and every --ping-interval, \
+      with pycti's connector info where the platform takes it. While its queue holds \
+      --queue-threshold MB or more (read every --queue-check-interval), cti-push pushes what \
+      it holds and stops reading its input, so the tools before it wait, until the platform's \
+      workers have drained the queue.
+
       \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current)
@@ -52,6 +58,12 @@ struct CTIPush: ParsableCommand {
 
   @Option(help: ArgumentHelp("api (stixBundlePush, default) or amqp (the platform's RabbitMQ) (env CONNECTOR_QUEUE_PROTOCOL).", valueName: "protocol"))
   var queueProtocol: String?
+
+  @Option(help: ArgumentHelp("Stop reading the input while the connector's queue holds this many MB or more (env CONNECTOR_QUEUE_THRESHOLD; default 500).", valueName: "MB"))
+  var queueThreshold: String?
+
+  @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between two reads of the queue's size (env CTI_PUSH_QUEUE_CHECK_INTERVAL; default 5).", valueName: "duration"))
+  var queueCheckInterval: String?
 
   @Option(help: ArgumentHelp("Map envelope applicants: src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS).", valueName: "map"))
   var applicantMap: String?
@@ -106,7 +118,7 @@ struct CTIPush: ParsableCommand {
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
         applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
         maxOutage: maxOutage, flushDelay: flushDelay, http: try platform.httpOptions(configuration),
-        queueProtocol: queueProtocol, offline: dryRun,
+        queueProtocol: queueProtocol, queueThreshold: queueThreshold, queueCheckInterval: queueCheckInterval, offline: dryRun,
         warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)

@@ -34,11 +34,15 @@ extension FakePlatform {
   /// Creates a platform answering to `token`, holding `entities`. `amqp`, when given, is the
   /// broker registerConnector reports in `config.connection` (default: host `rabbitmq`, port
   /// 5672, guest/guest, as a docker-compose platform says).
+  /// `connectorInfo` false makes a platform whose schema has no `ConnectorInfoInput` (pings with
+  /// it are refused as Apollo refuses an unknown type).
   public func createGraphQLPlatform(
     token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true, entities: [KnownEntity] = [],
-    amqp: AMQPEndpoint? = nil
+    amqp: AMQPEndpoint? = nil, connectorInfo: Bool = true
   ) throws {
-    var spec = JSONObject([("token", .string(token)), ("version", .string(version)), ("bypass", .bool(bypass))])
+    var spec = JSONObject([
+      ("token", .string(token)), ("version", .string(version)), ("bypass", .bool(bypass)), ("connector_info", .bool(connectorInfo)),
+    ])
     if let userId { spec["user_id"] = .string(userId) }
     if !entities.isEmpty { spec["entities"] = .array(entities.map(\.spec)) }
     if let amqp {
@@ -74,6 +78,16 @@ extension FakePlatform {
     case .drop: spec["drop"] = true
     }
     try control("POST", "/_graphql/fault", body: .object(spec))
+  }
+
+  /// Sets what `connector(id){connector_queue_details}` reports for `connectorId` from now on.
+  public func setQueue(token: String, connectorId: String, bytes: Int, messages: Int = 0) throws {
+    try control(
+      "POST", "/_graphql/queue",
+      body: [
+        "token": .string(token), "connector_id": .string(connectorId), "messages_size": .int(bytes),
+        "messages_number": .int(messages),
+      ])
   }
 
   /// The platform's state: `connectors` (by id), `works` (by id), `bundles`, `edits`,

@@ -5,7 +5,10 @@ see each other:
 
   POST /_graphql/platform   {"token", "version"?: "6.8.10", "user_id"?, "bypass"?: true,
                              "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}],
-                             "amqp"?: {"host", "port", "vhost", "use_ssl", "user", "pass"}}
+                             "amqp"?: {"host", "port", "vhost", "use_ssl", "user", "pass"},
+                             "connector_info"?: true (false: a schema without ConnectorInfoInput)}
+  POST /_graphql/queue      {"token", "connector_id", "messages_size" (bytes), "messages_number"?}:
+                             what connector(id){connector_queue_details} reports from now on
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
                              "delay"?: s, "drop"?: true}
@@ -74,12 +77,38 @@ def check_filter_group(v):
 
 def is_opt_str_list(v): return v is None or is_str_list(v)
 def is_opt_int(v): return v is None or is_int(v)
+def is_float(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def is_opt_datetime(v):
+    if v is None:
+        return True
+    try:
+        datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        return True
+    except (AttributeError, ValueError):
+        return False
+
+
+def check_connector_info(v):
+    """ConnectorInfoInput: run_and_terminate, buffering (Boolean!), queue_threshold,
+    queue_messages_size (Float!), next_run_datetime, last_run_datetime (DateTime)."""
+    if v is None:
+        return True
+    if not isinstance(v, dict) or set(v) - {"run_and_terminate", "buffering", "queue_threshold", "queue_messages_size",
+                                            "next_run_datetime", "last_run_datetime"}:
+        return False
+    return (is_bool(v.get("run_and_terminate")) and is_bool(v.get("buffering")) and is_float(v.get("queue_threshold"))
+            and is_float(v.get("queue_messages_size")) and is_opt_datetime(v.get("next_run_datetime"))
+            and is_opt_datetime(v.get("last_run_datetime")))
 
 
 OPERATIONS = {
     "About": ("about { version }", {}),
     "RegisterConnector": ("registerConnector(input: $input)", {"input": check_input}),
-    "PingConnector": ("pingConnector(id: $id, state: $state", {"id": is_str, "state": is_opt_str}),
+    "PingConnector": ("pingConnector(id: $id, state: $state", {"id": is_str, "state": is_opt_str,
+                                                               "connectorInfo": check_connector_info}),
+    "GetConnector": ("connector(id: $id) {", {"id": is_str}),
     "WorkAdd": ("workAdd(connectorId: $connectorId, friendlyName: $friendlyName)",
                 {"connectorId": is_str, "friendlyName": is_opt_str}),
     "AddExpectations": ("workEdit(id: $id) { addExpectations(expectations: $expectations) }",
@@ -141,7 +170,8 @@ def new_platform(spec):
     return {"token": spec["token"], "version": spec.get("version", "6.8.10"),
             "user_id": spec.get("user_id", "88ec0c6a-13ce-5e39-b486-354fe4a7084f"),
             "bypass": spec.get("bypass", True), "faults": [], "connectors": {}, "works": {}, "bundles": [],
-            "edits": [], "requests": [], "pings": [],
+            "edits": [], "requests": [], "pings": [], "queues": {},
+            "connector_info": spec.get("connector_info", True),
             "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])],
             # The platform's RabbitMQ as registerConnector reports it (config.connection); the
             # default is what a docker-compose platform says: its internal host name.
@@ -179,6 +209,12 @@ def route_control(handler, rest, query):
             fault.setdefault("skip", 0)
             fault.setdefault("count", 1)
             PLATFORMS[spec["token"]]["faults"].append(fault)
+        return handler.answer(200, {"ok": True})
+    if rest == "queue":
+        spec = json.loads(handler.body())
+        with LOCK:
+            PLATFORMS[spec["token"]]["queues"][spec["connector_id"]] = {
+                "messages_number": spec.get("messages_number", 0), "messages_size": spec["messages_size"]}
         return handler.answer(200, {"ok": True})
     if rest == "state":
         with LOCK:
@@ -259,6 +295,10 @@ def execute(platform, operation, body, applicant):
         raise GraphQLError("%s document does not use the platform's fields (%s)" % (operation, signature),
                            "GRAPHQL_VALIDATION_FAILED", 400)
     variables = body.get("variables") or {}
+    if operation == "PingConnector" and not platform["connector_info"] and (
+            "ConnectorInfoInput" in document or "connectorInfo" in variables):
+        # A schema from before ConnectorInfoInput: Apollo refuses the document.
+        raise GraphQLError('Unknown type "ConnectorInfoInput".', "GRAPHQL_VALIDATION_FAILED", 400)
     for name in variables:
         if name not in checks:
             raise GraphQLError("Unknown variable $%s for %s" % (name, operation), "GRAPHQL_VALIDATION_FAILED", 400)
@@ -287,13 +327,22 @@ def execute(platform, operation, body, applicant):
         connector = connectors.get(variables["id"])
         if connector is None:
             raise GraphQLError("Connector not found", "FUNCTIONAL_ERROR")
-        platform["pings"].append({"id": variables["id"], "state": variables.get("state"), "at": now_iso()})
+        platform["pings"].append({"id": variables["id"], "state": variables.get("state"), "at": now_iso(),
+                                  "connector_info": variables.get("connectorInfo")})
+        if variables.get("connectorInfo") is not None:
+            connector["connector_info"] = variables["connectorInfo"]
         if connector.pop("reset", False):
             connector["connector_state"] = ""
         else:
             connector["connector_state"] = variables.get("state")
         connector["updated_at"] = now_iso()
         return {"pingConnector": {"id": connector["id"], "connector_state": connector["connector_state"]}}
+    if operation == "GetConnector":
+        connector = connectors.get(variables["id"])
+        if connector is None:
+            return {"connector": None}
+        details = platform["queues"].get(variables["id"], {"messages_number": 0, "messages_size": 0})
+        return {"connector": {"id": connector["id"], "connector_queue_details": dict(details)}}
     if operation == "WorkAdd":
         if variables["connectorId"] not in connectors:
             raise GraphQLError("Connector not found", "FUNCTIONAL_ERROR")

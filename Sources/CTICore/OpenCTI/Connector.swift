@@ -110,3 +110,61 @@ public struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
 
   public static func == (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool { !(lhs < rhs) && !(rhs < lhs) }
 }
+
+/// What pycti reports about a connector in its pings (`ConnectorInfoInput`, pycti's
+/// `connector_info`): whether it runs once, whether it holds back because its queue is full,
+/// the queue's size and threshold (MB), and the times of its last and next runs. The platform
+/// shows them on the connector's page.
+public struct ConnectorInfo: Sendable, Equatable {
+  public var runAndTerminate = false
+  public var buffering = false
+  /// `CONNECTOR_QUEUE_THRESHOLD`, in MB.
+  public var queueThreshold = 0.0
+  /// The connector's queue as last read, in MB (bytes / 1e6, as pycti counts).
+  public var queueMessagesSize = 0.0
+  public var lastRun: ISO8601.Instant?
+  public var nextRun: ISO8601.Instant?
+
+  public init(
+    runAndTerminate: Bool = false, buffering: Bool = false, queueThreshold: Double = 0, queueMessagesSize: Double = 0,
+    lastRun: ISO8601.Instant? = nil, nextRun: ISO8601.Instant? = nil
+  ) {
+    self.runAndTerminate = runAndTerminate
+    self.buffering = buffering
+    self.queueThreshold = queueThreshold
+    self.queueMessagesSize = queueMessagesSize
+    self.lastRun = lastRun
+    self.nextRun = nextRun
+  }
+
+  /// The `ConnectorInfoInput` value; dates as pycti writes them (`%Y-%m-%dT%H:%M:%SZ`).
+  public var input: JSONObject {
+    JSONObject([
+      ("run_and_terminate", .bool(runAndTerminate)),
+      ("buffering", .bool(buffering)),
+      ("queue_threshold", Self.float(queueThreshold)),
+      ("queue_messages_size", Self.float(queueMessagesSize)),
+      ("next_run_datetime", nextRun.map { .string(ISO8601.format($0, fractionDigits: 0)) } ?? .null),
+      ("last_run_datetime", lastRun.map { .string(ISO8601.format($0, fractionDigits: 0)) } ?? .null),
+    ])
+  }
+
+  static func float(_ value: Double) -> JSONValue {
+    value.isFinite ? .number(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)) : .number("0")
+  }
+}
+
+/// A connector's queue as `connector(id){connector_queue_details}` reports it.
+public struct ConnectorQueueDetails: Sendable, Equatable {
+  public var messagesNumber: Int
+  /// Bytes waiting in the queue.
+  public var messagesSize: Double
+
+  public init(messagesNumber: Int, messagesSize: Double) {
+    self.messagesNumber = messagesNumber
+    self.messagesSize = messagesSize
+  }
+
+  /// The size in MB as pycti compares it with `CONNECTOR_QUEUE_THRESHOLD` (bytes / 1,000,000).
+  public var megabytes: Double { messagesSize / 1_000_000 }
+}

@@ -1,10 +1,13 @@
 import Foundation
 import Logging
 
-/// Pings a connector on its own thread while a tool runs (every 40 s, as pycti does), so the
-/// platform shows it active, and keeps the connector state: the local state is sent, and when the
-/// platform answers another one (a reset in the UI) the remote one is adopted and reported.
-/// Give it its own transport: transports are not shared between threads.
+/// Pings a connector on its own thread while a tool runs, as pycti's `PingAlive` does: once right
+/// away (so even a short run shows the connector active), then every 40 s. It keeps the connector
+/// state: the local state is sent, and when the platform answers another one (a reset in the UI)
+/// the remote one is adopted and reported. With `info`, each ping also carries pycti's
+/// `connector_info` (buffering, queue size and threshold, last and next run); a platform whose
+/// schema has no `ConnectorInfoInput` refuses that argument, and the pinger then goes on without
+/// it. Give it its own transport: transports are not shared between threads.
 public final class ConnectorPinger: @unchecked Sendable {
   public static let defaultInterval = 40.0
 
@@ -12,80 +15,105 @@ public final class ConnectorPinger: @unchecked Sendable {
   private let connectorId: String
   private let interval: Double
   private let logger: Logger
+  /// Guards every member below: the ping thread and the tool's thread both use them.
   private let condition = NSCondition()
   private var started = false
   private var stopping = false
   private var finished = false
   private var state: JSONValue?
+  private var info: ConnectorInfo?
+  /// False once the platform refused `connectorInfo` (an older schema).
+  private var platformTakesInfo = true
   private var onReset: (@Sendable (JSONValue?) -> Void)?
-  /// Pings sent (successful or not) and resets seen, for tests and the summary.
-  public private(set) var pings = 0
-  public private(set) var resets = 0
+  private var pingCount = 0
+  private var resetCount = 0
 
   public init(
     client: OpenCTIClient, connectorId: String, state: JSONValue? = nil, interval: Double = ConnectorPinger.defaultInterval,
-    logger: Logger, onReset: (@Sendable (JSONValue?) -> Void)? = nil
+    info: ConnectorInfo? = nil, logger: Logger, onReset: (@Sendable (JSONValue?) -> Void)? = nil
   ) {
     self.client = client
     self.connectorId = connectorId
     self.state = state
     self.interval = interval
+    self.info = info
     self.logger = logger
     self.onReset = onReset
   }
 
-  /// The state sent with the next ping.
-  public var currentState: JSONValue? {
+  private func locked<T>(_ body: () -> T) -> T {
     condition.lock()
     defer { condition.unlock() }
-    return state
+    return body()
   }
 
+  /// Pings sent (successful or not) and resets seen, for tests and the summary.
+  public var pings: Int { locked { pingCount } }
+  public var resets: Int { locked { resetCount } }
+
+  /// Whether pings still carry `connectorInfo` (false once the platform refused it).
+  public var sendsInfo: Bool { locked { info != nil && platformTakesInfo } }
+
+  /// The state sent with the next ping.
+  public var currentState: JSONValue? { locked { state } }
+
   public func update(state: JSONValue?) {
-    condition.lock()
-    self.state = state
-    condition.unlock()
+    locked { self.state = state }
+  }
+
+  /// The connector info sent with the next ping.
+  public var currentInfo: ConnectorInfo? { locked { info } }
+
+  /// Changes the connector info sent with the next pings (nothing when there is none).
+  public func update(info change: (inout ConnectorInfo) -> Void) {
+    locked {
+      guard var current = info else { return }
+      change(&current)
+      info = current
+    }
   }
 
   /// Pings once now, on the calling thread (pycti's `force_ping`).
   public func pingNow() {
-    let sent = currentState
+    let (sent, sentInfo) = locked { (state, platformTakesInfo ? info : nil) }
     do {
-      let returned = try client.ping(connectorId: connectorId, state: sent)
-      condition.lock()
-      pings += 1
-      let reset = ConnectorState.wasReset(sent: sent, returned: returned) && state == sent
-      if reset {
-        resets += 1
-        state = ConnectorState.decode(returned)
+      let returned: String?
+      do {
+        returned = try client.ping(connectorId: connectorId, state: sent, info: sentInfo)
+      } catch .graphQL(let error) where error.isValidation && sentInfo != nil {
+        // The schema has no ConnectorInfoInput (or not this form of it): ping as before it.
+        locked { platformTakesInfo = false }
+        logger.info("the platform does not take connector info in pings (\(error.message)); pinging without it")
+        returned = try client.ping(connectorId: connectorId, state: sent)
       }
-      condition.unlock()
+      let reset = locked {
+        pingCount += 1
+        guard ConnectorState.wasReset(sent: sent, returned: returned), state == sent else { return false }
+        resetCount += 1
+        state = ConnectorState.decode(returned)
+        return true
+      }
       if reset {
         logger.warning("connector \(connectorId): the platform's state differs from ours (reset in the UI?); adopting it")
         onReset?(ConnectorState.decode(returned))
       }
     } catch {
-      condition.lock()
-      pings += 1
-      condition.unlock()
+      locked { pingCount += 1 }
       logger.warning("connector \(connectorId): ping failed: \(error)")
     }
   }
 
-  /// Starts the ping thread: the first ping goes after one interval.
+  /// Starts the ping thread: a ping at once, then one every interval.
   public func start() {
-    condition.lock()
-    started = true
-    condition.unlock()
+    locked { started = true }
     let thread = Thread { [self] in
       condition.lock()
       while !stopping {
-        let deadline = Date(timeIntervalSinceNow: interval)
-        while !stopping, condition.wait(until: deadline) {}
-        if stopping { break }
         condition.unlock()
         pingNow()
         condition.lock()
+        let deadline = Date(timeIntervalSinceNow: interval)
+        while !stopping, condition.wait(until: deadline) {}
       }
       finished = true
       condition.broadcast()
@@ -98,13 +126,10 @@ public final class ConnectorPinger: @unchecked Sendable {
   /// Stops the ping thread and waits for it (at most one ping in flight).
   public func stop() {
     condition.lock()
-    guard started else {
-      condition.unlock()
-      return
-    }
+    defer { condition.unlock() }
+    guard started else { return }
     stopping = true
     condition.broadcast()
     while !finished { condition.wait() }
-    condition.unlock()
   }
 }

@@ -39,6 +39,8 @@ public final class DryRunTransport: GraphQLTransport {
     case .stixDelete: data = ["stixEdit": ["delete": "dry-run"]]
     case .stixMerge: data = ["stixEdit": ["merge": ["id": "dry-run"]]]
     case .stixDomainObjects: data = ["stixDomainObjects": ["edges": []]]
+    case .getConnector:
+      data = ["connector": ["id": "dry-run", "connector_queue_details": ["messages_number": .int(0), "messages_size": .int(0)]]]
     }
     return JSONWriter.serialize(["data": data])
   }

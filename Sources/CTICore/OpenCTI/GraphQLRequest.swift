@@ -12,6 +12,7 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   case stixDelete = "StixDelete"
   case stixMerge = "StixMerge"
   case stixDomainObjects = "StixDomainObjects"
+  case getConnector = "GetConnector"
 
   /// Whether a request that may or may not have reached the platform (a timeout, a 5xx) may be
   /// sent again. Reads, connector upserts, bundle pushes (the platform upserts objects) and
@@ -22,11 +23,16 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   public var mayRepeat: Bool {
     switch self {
     case .about, .registerConnector, .pingConnector, .workAdd, .workToProcessed, .stixBundlePush, .stixDelete,
-      .stixDomainObjects:
+      .stixDomainObjects, .getConnector:
       true
     case .addExpectations, .stixMerge: false
     }
   }
+
+  /// `pingConnector` as platforms before `ConnectorInfoInput` know it (and pycti before it sent
+  /// `connector_info`): state only.
+  public static let legacyPingDocument =
+    "mutation PingConnector($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id connector_state } }"
 
   /// The document text sent as `query`.
   public var document: String {
@@ -36,7 +42,7 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
     case .registerConnector:
       "mutation RegisterConnector($input: RegisterConnectorInput) { registerConnector(input: $input) { id connector_state connector_user_id config { connection { host vhost use_ssl port user pass } listen listen_routing listen_exchange push push_routing push_exchange } } }"
     case .pingConnector:
-      "mutation PingConnector($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id connector_state } }"
+      "mutation PingConnector($id: ID!, $state: String, $connectorInfo: ConnectorInfoInput) { pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) { id connector_state } }"
     case .workAdd:
       "mutation WorkAdd($connectorId: String!, $friendlyName: String) { workAdd(connectorId: $connectorId, friendlyName: $friendlyName) { id } }"
     case .addExpectations:
@@ -49,6 +55,8 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
       "mutation StixDelete($id: ID!) { stixEdit(id: $id) { delete } }"
     case .stixMerge:
       "mutation StixMerge($id: ID!, $stixObjectsIds: [String]!) { stixEdit(id: $id) { merge(stixObjectsIds: $stixObjectsIds) { id } } }"
+    case .getConnector:
+      "query GetConnector($id: String!) { connector(id: $id) { id connector_queue_details { messages_number messages_size } } }"
     case .stixDomainObjects:
       "query StixDomainObjects($types: [String], $filters: FilterGroup, $first: Int) { stixDomainObjects(types: $types, filters: $filters, first: $first) { edges { node { id standard_id entity_type ... on AttackPattern { name x_mitre_id } ... on IntrusionSet { name } ... on Malware { name } ... on Tool { name } } } } }"
     }
@@ -63,9 +71,10 @@ public struct GraphQLRequest: Sendable {
   /// How many STIX objects the request carries (bundle pushes only), for counting.
   public let objectCount: Int
 
-  /// A request whose variables are given as a tree (all operations but the bundle push).
-  public init(_ operation: GraphQLOperation, variables: JSONObject) {
-    var writer = Self.start(operation)
+  /// A request whose variables are given as a tree (all operations but the bundle push);
+  /// `document` replaces the operation's usual one (an older form of it).
+  public init(_ operation: GraphQLOperation, document: String? = nil, variables: JSONObject) {
+    var writer = Self.start(operation, document: document)
     writer.write(.object(variables))
     writer.append("}")
     self.operation = operation
@@ -79,12 +88,12 @@ public struct GraphQLRequest: Sendable {
     self.objectCount = objectCount
   }
 
-  private static func start(_ operation: GraphQLOperation, capacity: Int = 512) -> JSONWriter {
+  private static func start(_ operation: GraphQLOperation, document: String? = nil, capacity: Int = 512) -> JSONWriter {
     var writer = JSONWriter(capacity: capacity)
     writer.append("{\"operationName\":")
     writer.writeString(operation.rawValue)
     writer.append(",\"query\":")
-    writer.writeString(operation.document)
+    writer.writeString(document ?? operation.document)
     writer.append(",\"variables\":")
     return writer
   }
@@ -96,8 +105,21 @@ public struct GraphQLRequest: Sendable {
   }
 
   /// `state` is the connector state as a JSON text; pycti sends `"null"` when there is none.
-  public static func pingConnector(id: String, state: String) -> GraphQLRequest {
-    GraphQLRequest(.pingConnector, variables: JSONObject([("id", .string(id)), ("state", .string(state))]))
+  /// `info` (pycti's `connector_info`, the `connectorInfo` argument) is left out, with the
+  /// argument, for a platform whose schema does not have it.
+  public static func pingConnector(id: String, state: String, info: ConnectorInfo? = nil) -> GraphQLRequest {
+    guard let info else {
+      return GraphQLRequest(
+        .pingConnector, document: GraphQLOperation.legacyPingDocument,
+        variables: JSONObject([("id", .string(id)), ("state", .string(state))]))
+    }
+    return GraphQLRequest(
+      .pingConnector, variables: JSONObject([("id", .string(id)), ("state", .string(state)), ("connectorInfo", .object(info.input))]))
+  }
+
+  /// The connector's own entry, for its queue's size (`connector_queue_details`).
+  public static func getConnector(id: String) -> GraphQLRequest {
+    GraphQLRequest(.getConnector, variables: JSONObject([("id", .string(id))]))
   }
 
   public static func workAdd(connectorId: String, friendlyName: String) -> GraphQLRequest {

@@ -170,6 +170,25 @@ public enum GraphQLResponse {
     try field(data(body, operation: .pingConnector), "pingConnector", operation: .pingConnector).string("connector_state")
   }
 
+  /// The queue details `connector(id)` answers; nil when the platform has no such connector
+  /// (or gives no details).
+  public static func queueDetails(_ body: [UInt8]) throws(OpenCTIError) -> ConnectorQueueDetails? {
+    let data = try data(body, operation: .getConnector)
+    guard let connector = data.object("connector"), let details = connector.value("connector_queue_details")?.objectValue
+    else { return nil }
+    func number(_ key: String) -> Double? {
+      switch details[key] {
+      case .number(let text)?: Double(text)
+      case .string(let text)?: Double(text.trimmingSpaces)
+      default: nil
+      }
+    }
+    guard let size = number("messages_size") else {
+      throw .badResponse("connector_queue_details without messages_size", operation: .getConnector)
+    }
+    return ConnectorQueueDetails(messagesNumber: Int(number("messages_number") ?? 0), messagesSize: size)
+  }
+
   /// The id of the work `workAdd` created.
   public static func workId(_ body: [UInt8]) throws(OpenCTIError) -> String {
     guard let id = try field(data(body, operation: .workAdd), "workAdd", operation: .workAdd).string("id") else {

@@ -31,9 +31,17 @@ public final class OpenCTIClient {
     try GraphQLResponse.registeredConnector(transport.send(.registerConnector(connector), applicant: nil))
   }
 
-  /// Pings with `state` and returns the state the platform now holds (a JSON text or nil).
-  public func ping(connectorId: String, state: JSONValue?) throws(OpenCTIError) -> String? {
-    try GraphQLResponse.pingedState(transport.send(.pingConnector(id: connectorId, state: ConnectorState.encode(state)), applicant: nil))
+  /// Pings with `state` (and `info`, when the platform's schema takes it) and returns the state
+  /// the platform now holds (a JSON text or nil).
+  public func ping(connectorId: String, state: JSONValue?, info: ConnectorInfo? = nil) throws(OpenCTIError) -> String? {
+    try GraphQLResponse.pingedState(
+      transport.send(.pingConnector(id: connectorId, state: ConnectorState.encode(state), info: info), applicant: nil))
+  }
+
+  /// The size of the connector's queue (`connector_queue_details`); nil when the platform does
+  /// not know the connector.
+  public func queueDetails(connectorId: String) throws(OpenCTIError) -> ConnectorQueueDetails? {
+    try GraphQLResponse.queueDetails(transport.send(.getConnector(id: connectorId), applicant: nil))
   }
 
   public func addWork(connectorId: String, friendlyName: String) throws(OpenCTIError) -> String {

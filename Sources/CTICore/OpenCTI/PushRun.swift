@@ -17,6 +17,9 @@ public enum PushSettingKeys {
   public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
   public static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
   public static let flushDelay = Setting(env: "CTI_PUSH_FLUSH_DELAY", key: "cti_push.flush_delay")
+  /// pycti's name and key; MB.
+  public static let queueThreshold = Setting(env: "CONNECTOR_QUEUE_THRESHOLD", key: "connector.queue_threshold")
+  public static let queueCheckInterval = Setting(env: "CTI_PUSH_QUEUE_CHECK_INTERVAL", key: "cti_push.queue_check_interval")
 }
 
 /// The settings of one push run, resolved.
@@ -36,6 +39,13 @@ public struct PushSettings: Sendable {
   public var queueProtocol: QueueProtocol = .api
   /// The MQ_* overrides and TLS settings for `amqp`.
   public var amqp = AMQPSettings()
+  /// Input pauses while the connector's queue holds this many MB or more
+  /// (CONNECTOR_QUEUE_THRESHOLD, 500 as in pycti).
+  public var queueThreshold = QueueBackPressure.defaultThreshold
+  /// Seconds between two reads of the queue's size.
+  public var queueCheckInterval = QueueBackPressure.defaultCheckInterval
+  /// CONNECTOR_RUN_AND_TERMINATE, reported in the pings' connector info.
+  public var runAndTerminate = false
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
@@ -44,7 +54,7 @@ public struct PushSettings: Sendable {
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
     maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(),
-    queueProtocol: String? = nil, offline: Bool,
+    queueProtocol: String? = nil, queueThreshold: String? = nil, queueCheckInterval: String? = nil, offline: Bool,
     warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
@@ -90,13 +100,26 @@ public struct PushSettings: Sendable {
     guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
     let delay = try configuration.duration(PushSettingKeys.flushDelay, flag: flushDelay, default: 1) ?? 1
     guard delay > 0 else { throw ConfigError("the flush delay must be more than 0 seconds", fromCommandLine: flushDelay != nil) }
+    var threshold = QueueBackPressure.defaultThreshold
+    if let (text, source) = configuration.lookup(PushSettingKeys.queueThreshold, flag: queueThreshold) {
+      guard let value = Double(text.trimmingSpaces), value > 0, value.isFinite else {
+        throw ConfigError("\(source): the queue threshold must be a number of MB above 0, not '\(text)'", fromCommandLine: source == Configuration.commandLine)
+      }
+      threshold = value
+    }
+    let check = try configuration.duration(
+      PushSettingKeys.queueCheckInterval, flag: queueCheckInterval, default: QueueBackPressure.defaultCheckInterval)
+      ?? QueueBackPressure.defaultCheckInterval
+    guard check > 0 else { throw ConfigError("the queue check interval must be more than 0 seconds", fromCommandLine: queueCheckInterval != nil) }
     var http = http
     http.requestTimeout = timeout
     http.userAgent = "cti-push/0.1 (libcurl)"
     return PushSettings(
       url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
       http: http, flushDelay: delay, queueProtocol: chosenProtocol,
-      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings())
+      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings(),
+      queueThreshold: threshold, queueCheckInterval: check,
+      runAndTerminate: try configuration.bool(Schedule.runAndTerminate, default: false))
   }
 }
 
@@ -118,11 +141,16 @@ public final class PushRun {
   /// The AMQP target when the queue protocol is `amqp` (nil: stixBundlePush through `session`).
   public let amqp: AMQPPushTarget?
   public let pipeline: PushPipeline
-  private let pinger: ConnectorPinger?
+  public let pinger: ConnectorPinger?
+  /// Pauses the input while the connector's queue is full (nil in a dry run).
+  public let backPressure: QueueBackPressure?
   private let diagnostics: Diagnostics
   private let rejects: RejectFile?
   /// Why reading stopped early, for the summary.
   public private(set) var stopReason: String?
+  /// Records taken in when the input last went idle with everything pushed: a burst of input
+  /// after it is a new run in the pings' `last_run_datetime`.
+  private var recordsAtLastRun = 0
 
   /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
   /// from their own thread.
@@ -138,11 +166,17 @@ public final class PushRun {
     pipeline = PushPipeline(
       target: amqp ?? session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects,
       checkpoints: checkpoints)
-    pinger = pingTransport.map {
+    let info = ConnectorInfo(runAndTerminate: settings.runAndTerminate, queueThreshold: settings.queueThreshold)
+    let pinger = pingTransport.map {
       ConnectorPinger(
-        client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval,
+        client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval, info: info,
         logger: diagnostics.logger)
     }
+    self.pinger = pinger
+    // The queue is read over the run's own transport, between records, on the reading thread.
+    backPressure = pingTransport == nil ? nil : QueueBackPressure(
+      threshold: settings.queueThreshold, checkInterval: settings.queueCheckInterval, client: session.client,
+      connectorIds: { [session] in Array(session.registrations.keys).sorted() }, pinger: pinger, logger: diagnostics.logger)
   }
 
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
@@ -161,6 +195,8 @@ public final class PushRun {
     }
     diagnostics.logger.info(
       "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
+    // The first ping, right after registering, already tells the queue's size.
+    backPressure?.check()
     pinger?.start()
     defer { pinger?.stop() }
     do {
@@ -177,6 +213,12 @@ public final class PushRun {
     }
     if pipeline.platformFailure == nil || !session.works.isEmpty {
       closeWorks(rejected: diagnostics.skipped)
+    }
+    if let pinger, pipeline.platformFailure == nil {
+      // As pycti's force_ping at the end of a run: the platform shows this run as the last one.
+      pinger.stop()
+      pinger.update { $0.lastRun = .now }
+      pinger.pingNow()
     }
     return pipeline.platformFailure?.exitStatus ?? diagnostics.finalStatus
   }
@@ -202,9 +244,21 @@ public final class PushRun {
     for path in paths {
       let reader = path == "-" ? LineReader() : try LineReader(path: path)
       reader.idleInterval = settings.flushDelay
-      reader.idle = { [pipeline] in try pipeline.flushIdle() }
+      reader.idle = { [self] in
+        try pipeline.flushIdle()
+        if pipeline.counts.records != recordsAtLastRun {
+          // Everything read so far is pushed and nothing more comes: a run of the source ended.
+          recordsAtLastRun = pipeline.counts.records
+          pinger?.update { $0.lastRun = .now }
+        }
+      }
       reader.overlongLines = rejects
-      while let line = try reader.next(reportingTo: diagnostics) {
+      while true {
+        if let backPressure, !(try backPressure.waitWhileFull(drain: { try pipeline.flushIdle() })) {
+          stopReason = "stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal") while the connector queue was full"
+          return
+        }
+        guard let line = try reader.next(reportingTo: diagnostics) else { break }
         try rejects?.checkOverlong()
         try pipeline.process(line)
       }
@@ -232,6 +286,7 @@ public final class PushRun {
     if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }
     if counts.mergesSkipped > 0 { text += ", \(counts.mergesSkipped) merges skipped (--apply-merges)" }
     if let checkpoints = pipeline.checkpoints?.summary { text += ", " + checkpoints }
+    if let paused = backPressure?.summary { text += ", " + paused }
     if let stopReason { text += "; " + stopReason }
     return text
   }

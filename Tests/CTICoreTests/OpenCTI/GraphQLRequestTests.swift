@@ -7,13 +7,16 @@ import Testing
   @Test func everyDocumentNamesItsOperation() {
     for operation in GraphQLOperation.allCases {
       let document = operation.document
-      let isQuery = operation == .about || operation == .stixDomainObjects
+      let isQuery = operation == .about || operation == .stixDomainObjects || operation == .getConnector
       #expect(document.hasPrefix((isQuery ? "query " : "mutation ") + operation.rawValue))
     }
     #expect(GraphQLOperation.stixBundlePush.document.contains("stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)"))
     #expect(GraphQLOperation.addExpectations.document.contains("workEdit(id: $id) { addExpectations(expectations: $expectations) }"))
     #expect(GraphQLOperation.workToProcessed.document.contains("toProcessed(message: $message, inError: $inError)"))
-    #expect(GraphQLOperation.pingConnector.document.contains("pingConnector(id: $id, state: $state) { id connector_state }"))
+    #expect(GraphQLOperation.pingConnector.document.contains(
+      "($id: ID!, $state: String, $connectorInfo: ConnectorInfoInput) { pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) { id connector_state }"))
+    #expect(GraphQLOperation.legacyPingDocument.contains("pingConnector(id: $id, state: $state) { id connector_state }"))
+    #expect(GraphQLOperation.getConnector.document.contains("connector(id: $id) { id connector_queue_details { messages_number messages_size } }"))
     #expect(GraphQLOperation.stixMerge.document.contains("merge(stixObjectsIds: $stixObjectsIds)"))
   }
 
@@ -29,6 +32,15 @@ import Testing
     #expect(body["variables"]?["state"] == "null")
     let withState = try parsed(.pingConnector(id: "c1", state: ConnectorState.encode(["last_run": 12])))
     #expect(withState["variables"]?["state"] == "{\"last_run\":12}")
+    #expect(withState["query"]?.stringValue == GraphQLOperation.legacyPingDocument, "no info: the document without the argument")
+    let withInfo = try parsed(.pingConnector(id: "c1", state: "null", info: ConnectorInfo(queueThreshold: 2.5, queueMessagesSize: 0.25)))
+    #expect(withInfo["operationName"] == "PingConnector")
+    #expect(withInfo["query"]?.stringValue == GraphQLOperation.pingConnector.document)
+    #expect(withInfo["variables"]?["connectorInfo"]?.objectValue?.keys == [
+      "run_and_terminate", "buffering", "queue_threshold", "queue_messages_size", "next_run_datetime", "last_run_datetime",
+    ])
+    #expect(withInfo["variables"]?["connectorInfo"]?["queue_threshold"] == .number("2.5"))
+    #expect(withInfo["variables"]?["connectorInfo"]?["queue_messages_size"] == .number("0.25"))
   }
 
   @Test func registrationInputHasPyctiKeys() throws {
@@ -121,6 +133,11 @@ import Testing
     let registered = try GraphQLResponse.registeredConnector(bytes(#"{"data":{"registerConnector":{"id":"c1","connector_state":"{\"a\":1}","connector_user_id":"u1"}}}"#))
     #expect(registered == .init(id: "c1", connectorState: "{\"a\":1}", connectorUserId: "u1"))
     #expect(try GraphQLResponse.pingedState(bytes(#"{"data":{"pingConnector":{"id":"c1","connector_state":null}}}"#)) == nil)
+    let queue = try GraphQLResponse.queueDetails(
+      bytes(#"{"data":{"connector":{"id":"c1","connector_queue_details":{"messages_number":12,"messages_size":612345678.0}}}}"#))
+    #expect(queue == ConnectorQueueDetails(messagesNumber: 12, messagesSize: 612_345_678))
+    #expect(queue?.megabytes == 612.345678)
+    #expect(try GraphQLResponse.queueDetails(bytes(#"{"data":{"connector":null}}"#)) == nil)
     try GraphQLResponse.check(bytes(#"{"data":{"stixBundlePush":true}}"#), operation: .stixBundlePush)
     #expect(throws: OpenCTIError.self) { try GraphQLResponse.check(bytes(#"{"data":{"stixBundlePush":false}}"#), operation: .stixBundlePush) }
     #expect(throws: OpenCTIError.self) { try GraphQLResponse.version(bytes("<html>")) }

@@ -9,12 +9,20 @@ final class ScriptedTransport: GraphQLTransport {
   var version = "6.8.10"
   var pingAnswer: String? = "null"
   var failOn: [GraphQLOperation: OpenCTIError] = [:]
+  /// Answers `connectorInfo` in a ping as a schema without ConnectorInfoInput does.
+  var refusesConnectorInfo = false
+  /// The queue sizes (bytes) answered by successive `connector(id)` reads; the last one stays.
+  var queueSizes: [Double] = [0]
   private var works = 0
 
   func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
     let body = try! JSONParser.parse(request.body)
     sent.append((request.operation, body["variables"] ?? .null, applicant))
     if let failure = failOn[request.operation] { throw failure }
+    if refusesConnectorInfo, request.operation == .pingConnector, body["variables"]?["connectorInfo"] != nil {
+      throw .graphQL(
+        GraphQLError(message: "Unknown type \"ConnectorInfoInput\".", code: "GRAPHQL_VALIDATION_FAILED", operation: .pingConnector))
+    }
     let data: JSONValue
     switch request.operation {
     case .about: data = ["about": ["version": .string(version)]]
@@ -30,6 +38,9 @@ final class ScriptedTransport: GraphQLTransport {
     case .stixDelete: data = ["stixEdit": ["delete": "x"]]
     case .stixMerge: data = ["stixEdit": ["merge": ["id": "x"]]]
     case .stixDomainObjects: data = ["stixDomainObjects": ["edges": []]]
+    case .getConnector:
+      let size = queueSizes.count > 1 ? queueSizes.removeFirst() : queueSizes[0]
+      data = ["connector": ["id": "c", "connector_queue_details": ["messages_number": .int(3), "messages_size": .number(String(size))]]]
     }
     return JSONWriter.serialize(["data": data])
   }
@@ -130,6 +141,68 @@ final class ScriptedTransport: GraphQLTransport {
     #expect(transport.sent.last?.variables["state"] == "null")
     #expect(pinger.resets == 1)
     #expect(pinger.pings == 3)
+  }
+
+  @Test func pingerSendsConnectorInfoAndDropsItForAnOlderSchema() {
+    let transport = ScriptedTransport()
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let info = ConnectorInfo(runAndTerminate: true, queueThreshold: 500, lastRun: ISO8601.Instant(seconds: 1_700_000_000))
+    let pinger = ConnectorPinger(client: OpenCTIClient(transport: transport), connectorId: "own-id", info: info, logger: logger)
+    pinger.update { $0.buffering = true }
+    pinger.pingNow()
+    let sent = transport.sent.last?.variables["connectorInfo"]
+    #expect(sent == [
+      "run_and_terminate": true, "buffering": true, "queue_threshold": .int(500), "queue_messages_size": .int(0),
+      "next_run_datetime": .null, "last_run_datetime": "2023-11-14T22:13:20Z",
+    ])
+    #expect(pinger.sendsInfo)
+
+    transport.refusesConnectorInfo = true
+    pinger.pingNow()
+    #expect(transport.operations.suffix(2) == [.pingConnector, .pingConnector], "refused, then sent again without it")
+    #expect(transport.sent.last?.variables["connectorInfo"] == nil)
+    #expect(!pinger.sendsInfo)
+    pinger.pingNow()
+    #expect(transport.sent.count == 4, "remembered: one request per ping from now on")
+    #expect(pinger.pings == 3)
+  }
+
+  @Test func backPressureDrainsThenWaitsForTheQueueToEmpty() throws {
+    let transport = ScriptedTransport()
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let pinger = ConnectorPinger(
+      client: OpenCTIClient(transport: transport), connectorId: "own-id", info: ConnectorInfo(queueThreshold: 1), logger: logger)
+    // 2 MB at the first two reads, then 0.5 MB: the threshold is 1 MB.
+    transport.queueSizes = [2_000_000, 2_000_000, 500_000]
+    let gate = QueueBackPressure(
+      threshold: 1, checkInterval: 0.3, client: OpenCTIClient(transport: transport), connectorIds: { ["own-id"] }, pinger: pinger,
+      logger: logger)
+    var drained = 0
+    let started = MonotonicClock.now()
+    #expect(try gate.waitWhileFull(drain: { drained += 1 }))
+    #expect(drained == 1)
+    #expect(MonotonicClock.now() - started >= 0.6, "two waits before the size dropped")
+    #expect(transport.operations.filter { $0 == .getConnector }.count == 3)
+    #expect(transport.sent.last?.variables == ["id": "own-id"])
+    #expect(!gate.buffering && gate.pauses == 1)
+    #expect(pinger.currentInfo?.queueMessagesSize == 0.5)
+    // The next check is not due yet: no read.
+    #expect(try gate.waitWhileFull(drain: { drained += 1 }))
+    #expect(transport.operations.filter { $0 == .getConnector }.count == 3)
+    #expect(drained == 1)
+  }
+
+  @Test func backPressureIsOffWhenThePlatformRefusesTheQuery() throws {
+    let transport = ScriptedTransport()
+    transport.failOn[.getConnector] = .graphQL(GraphQLError(message: "forbidden", code: "FORBIDDEN_ACCESS", operation: .getConnector))
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let gate = QueueBackPressure(
+      threshold: 1, checkInterval: 0, client: OpenCTIClient(transport: transport), connectorIds: { ["own-id"] }, pinger: nil,
+      logger: logger)
+    #expect(try gate.waitWhileFull(drain: {}))
+    #expect(try gate.waitWhileFull(drain: {}))
+    #expect(gate.disabledBecause != nil)
+    #expect(transport.operations == [.getConnector], "asked once")
   }
 
   @Test func pingerThreadPingsAndStops() throws {

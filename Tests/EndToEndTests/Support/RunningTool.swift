@@ -18,7 +18,22 @@ extension ToolRunner {
     env.merge(environment) { $1 }
     return try RunningTool(path: path, arguments: arguments, environment: env, stdin: stdin)
   }
+
+  /// Like `start`, with stdin a pipe the test writes into (`writeInput`, `closeInput`), so it can
+  /// see whether the tool reads: a tool that stops reading leaves the writer blocked.
+  static func startWithInputPipe(_ tool: String, _ arguments: [String] = [], environment: [String: String] = [:]) throws
+    -> RunningTool
+  {
+    RecordWriter.ignoreBrokenPipe()
+    let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
+    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    env.merge(environment) { $1 }
+    return try RunningTool(path: path, arguments: arguments, environment: env, stdin: nil)
+  }
 }
+
+/// glibc's pipe2(2), which the Glibc module does not export (it needs _GNU_SOURCE).
+@_silgen_name("pipe2") private func systemPipe2(_ ends: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
 
 /// A tool started by `ToolRunner.start`. Spawned with posix_spawn and reaped with waitpid
 /// (Foundation's Process does not notice the end of a child reliably inside the test runner).
@@ -28,17 +43,28 @@ final class RunningTool {
   private let stderrURL: URL
   let processIdentifier: pid_t
   private var exitStatus: Int32?
+  /// The write end of the tool's stdin when it is a pipe (`startWithInputPipe`).
+  private var inputDescriptor: Int32 = -1
 
-  init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]) throws {
+  /// `stdin` nil: a pipe the test writes into.
+  init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]?) throws {
     folder = try TemporaryFolder()
     stdoutURL = folder.url.appendingPathComponent("stdout")
     stderrURL = folder.url.appendingPathComponent("stderr")
-    let stdinURL = folder.url.appendingPathComponent("stdin")
-    try Data(stdin).write(to: stdinURL)
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
+    var pipeEnds: [Int32] = [-1, -1]
+    if let stdin {
+      let stdinURL = folder.url.appendingPathComponent("stdin")
+      try Data(stdin).write(to: stdinURL)
+      posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
+    } else {
+      // Close-on-exec ends, so that no other child of the test process keeps the pipe open.
+      guard systemPipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw CocoaError(.fileWriteUnknown) }
+      posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+    }
+    defer { if pipeEnds[0] >= 0 { close(pipeEnds[0]) } }
     posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     var attributes = posix_spawnattr_t()
@@ -61,15 +87,48 @@ final class RunningTool {
     var pid = pid_t()
     let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
     guard result == 0 else {
+      if pipeEnds[1] >= 0 { close(pipeEnds[1]) }
       throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot start \(path): \(String(cString: strerror(result)))"])
     }
     processIdentifier = pid
+    inputDescriptor = pipeEnds[1]
   }
 
   deinit {
+    closeInput()
     if isRunning {
       kill(processIdentifier, SIGKILL)
       _ = wait(timeout: 5)
+    }
+  }
+
+  /// Writes into the tool's stdin pipe and returns how many bytes the pipe took. With
+  /// `blocking` false it stops at the first write the pipe cannot take now (the tool is not
+  /// reading and the pipe is full) instead of waiting.
+  @discardableResult
+  func writeInput(_ bytes: [UInt8], blocking: Bool = true) -> Int {
+    guard inputDescriptor >= 0 else { return 0 }
+    let flags = fcntl(inputDescriptor, F_GETFL)
+    _ = fcntl(inputDescriptor, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
+    var written = 0
+    while written < bytes.count {
+      let count = bytes[written...].withUnsafeBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+      if count > 0 {
+        written += count
+      } else if count < 0, errno == EINTR {
+        continue
+      } else {
+        break
+      }
+    }
+    return written
+  }
+
+  /// Closes the tool's stdin pipe: the tool sees the end of its input.
+  func closeInput() {
+    if inputDescriptor >= 0 {
+      close(inputDescriptor)
+      inputDescriptor = -1
     }
   }
 
