@@ -340,16 +340,25 @@ import Testing
       bundle("bundle--cli-2", [object("malware", 1), object("x-custom", 1)]),
     ]
     let stdin = Array(inputs.map { String(decoding: $0, as: UTF8.self) + "\n" }.joined().utf8)
+    let rejects = FileManager.default.temporaryDirectory.appendingPathComponent(FakePlatform.unique("rejects") + ".ndjson").path
+    defer { try? FileManager.default.removeItem(atPath: rejects) }
     let result = try ToolRunner.run(
-      "cti-push", [], stdin: stdin,
+      "cti-push", ["--reject", rejects], stdin: stdin,
       environment: [
         "OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token, "CONNECTOR_ID": connectorId, "QUEUE_PROTOCOL": "amqp",
         "MQ_HOST": "127.0.0.1", "MQ_PORT": String(broker.port), "MQ_USER": broker.user, "MQ_PASS": broker.password,
       ])
-    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.status == 1, "an object was rejected: \(result.stderr)")
     #expect(result.stderr.contains("QUEUE_PROTOCOL is deprecated"))
-    #expect(result.stderr.contains("x-custom"), "the incompatible object is reported")
+    #expect(result.stderr.contains("line 2: x-custom \(id("x-custom", 1)) not sent"), "the incompatible object is reported: \(result.stderr)")
+    #expect(result.stderr.contains("2 records, 2 bundles, 32 objects pushed, 1 rejected (1 in \(rejects))"), "\(result.stderr)")
     #expect(result.stderr.contains("32 messages published over AMQP"), "\(result.stderr)")
+    // The object OpenCTI would not import goes to --reject alone, with its line, to be sent again.
+    let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+    #expect(rejected.count == 1)
+    #expect(rejected.first?["line"] == 2)
+    #expect(rejected.first?["record"]?["id"]?.stringValue == id("x-custom", 1))
+    #expect(rejected.first?["error"]?.stringValue?.contains("does not import") == true)
     let messages = try broker.drain("push_\(connectorId)").map(decode)
     let expected = try inputs.flatMap { input in
       let split = try SplitBundle(RawObject(input))
@@ -363,6 +372,20 @@ import Testing
     #expect(works.count == 1)
     #expect(works.first?["expected"]?.intValue == 32)
     #expect(works.first?["closed"] == true)
+  }
+
+  @Test func ctiPushStopsReadingWhileTheQueueIsFull() throws {
+    let broker = try RabbitMQ.shared()
+    let token = FakePlatform.unique("amqp-queue")
+    let connectorId = UUID().uuidString.lowercased()
+    try platform.createGraphQLPlatform(token: token, userId: "connector-user", amqp: broker.endpoint)
+    try broker.declareConnectorQueues(connectorId: connectorId)
+    let environment = [
+      "OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token, "CONNECTOR_ID": connectorId, "CONNECTOR_QUEUE_PROTOCOL": "amqp",
+    ]
+    try checkBackPressure(platform: platform, token: token, connectorId: connectorId, environment: environment) {
+      try broker.messageCount("push_\(connectorId)")
+    }
   }
 
   @Test func ctiPushWithAnUnreachableBrokerExits69AndRejectsEverything() throws {

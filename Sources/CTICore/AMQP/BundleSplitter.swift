@@ -248,7 +248,7 @@ public enum PyctiTypes {
 }
 
 /// An object pycti's splitter does not send, and why.
-public struct IncompatibleObject: Sendable, Equatable, CustomStringConvertible {
+public struct IncompatibleObject: Error, Sendable, Equatable, CustomStringConvertible {
   public var id: String
   public var type: String
   public var reason: String

@@ -84,6 +84,9 @@ public final class PushPipeline {
   /// The whole input record of each pending object, by line, for the reject output.
   private var pendingRecords: [Int: ArraySlice<UInt8>] = [:]
   private var warnedApplicants = Set<String>()
+  /// Objects the target left out of the bundle it was given (pycti's splitter's incompatible
+  /// objects, over AMQP): rejected once the push returns.
+  private var leftOut: [IncompatibleObject] = []
 
   public init(
     target: PushTarget, options: Options, diagnostics: Diagnostics, rejects: RejectFile? = nil,
@@ -94,6 +97,9 @@ public final class PushPipeline {
     self.diagnostics = diagnostics
     self.rejects = rejects
     self.checkpoints = checkpoints
+    if let amqp = target as? AMQPPushTarget {
+      amqp.onIncompatible = { [weak self] object, _ in self?.leftOut.append(object) }
+    }
   }
 
   /// Handles one input line.
@@ -304,12 +310,33 @@ public final class PushPipeline {
       do {
         try pushBatch(batch, bundleId: bundleId, as: nil, applicant: nil)
       } catch let failure as RecordFailure {
+        let incompatible = takeLeftOut(batch)
         for object in batch where rejectedLines.insert(object.line).inserted {
-          try reject(line: object.line, record: records[object.line] ?? object.bytes, failure.error)
+          if let reason = incompatible[object.id] {
+            try reject(line: object.line, record: records[object.line] ?? object.bytes, reason)
+          } else {
+            try reject(line: object.line, record: records[object.line] ?? object.bytes, failure.error)
+          }
         }
+        continue
+      }
+      // The objects OpenCTI would not import were not sent: their records go to the rejects.
+      for (id, reason) in takeLeftOut(batch) {
+        guard let object = batch.first(where: { $0.id == id }), rejectedLines.insert(object.line).inserted else { continue }
+        try reject(line: object.line, record: records[object.line] ?? object.bytes, reason)
       }
     }
     settled = max(settled, through)
+  }
+
+  /// The objects of `batch` the target left out, by id, with why; clears the list.
+  private func takeLeftOut(_ batch: [StagedObject]) -> [String: IncompatibleObject] {
+    guard !leftOut.isEmpty else { return [:] }
+    let ids = Set(batch.map(\.id))
+    var found: [String: IncompatibleObject] = [:]
+    for object in leftOut where ids.contains(object.id) && found[object.id] == nil { found[object.id] = object }
+    leftOut = []
+    return found
   }
 
   // MARK: Bundles
@@ -335,6 +362,7 @@ public final class PushPipeline {
       throw RecordProblem(oversizeMessage(first) + (oversized.count > 1 ? " (and \(oversized.count - 1) more)" : ""))
     }
     var failure: RecordFailure?
+    var incompatible: [IncompatibleObject] = []
     for batch in batches {
       if let platformFailure {
         failure = failure ?? RecordFailure(error: NotSent(cause: platformFailure))
@@ -342,22 +370,31 @@ public final class PushPipeline {
       }
       do {
         try pushBatch(batch, bundleId: bundleId, as: connector, applicant: applicant)
+        incompatible += takeLeftOut(batch).values.sorted { $0.id < $1.id }
       } catch let error as RecordFailure {
+        _ = takeLeftOut(batch)
         failure = failure ?? error
       }
     }
     if let failure { throw failure }
+    // The bundle went, but without the objects OpenCTI would not import: each is rejected on
+    // its own, with the bundle's line, as a bare object that can be sent again once fixed.
+    for object in incompatible {
+      guard let staged = objects.first(where: { $0.id == object.id }) else { continue }
+      try reject(line: line, record: staged.bytes, object)
+    }
   }
 
   private func pushBatch(_ batch: [StagedObject], bundleId: String, as connector: ConnectorRegistration?, applicant: String?)
     throws
   {
     let bytes = BundleBatcher.bundle(batch, bundleId: bundleId)
+    leftOut = []
     try send { () throws(OpenCTIError) in
       try target.pushBundle(bytes, objectCount: batch.count, as: connector, applicant: applicant)
     }
     counts.bundles += 1
-    counts.objects += batch.count
+    counts.objects += batch.count - Set(leftOut.map(\.id)).count
   }
 
   /// Runs one platform call; a failure is wrapped for the record at hand, and remembered when
