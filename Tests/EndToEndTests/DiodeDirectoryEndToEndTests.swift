@@ -176,6 +176,8 @@ import Testing
     #expect(!result.timedOut)
     #expect(result.status == 0, "\(result.stderr)")
     #expect(try Self.names(result.stdoutLines) == ["first", "second"])
+    #expect(result.stderr.contains("running every 0.2 s (--interval)"))
+    #expect(result.stderr.contains("runs, the last started at"), "\(result.stderr)")
   }
 
   /// Starts an import of `count` files, signals it once some envelopes are out, then runs again.

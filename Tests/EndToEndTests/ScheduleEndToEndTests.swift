@@ -81,22 +81,52 @@ import Testing
     #expect(saved["last_event_timestamp"]?.intValue == 1_712_000_200)
   }
 
-  @Test func sigtermBetweenRunsEndsAtOnce() throws {
+  /// The environment of examples/compose/misp-feed.yml (the official block, plus the state file).
+  static func composeEnvironment() throws -> [String: String] {
+    let url = ToolRunner.packageRoot.appendingPathComponent("examples/compose/misp-feed.yml")
+    var environment: [String: String] = [:]
+    for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+      var item = line.trimmingCharacters(in: .whitespaces)
+      guard item.hasPrefix("- "), item.contains("=") else { continue }
+      item = String(item.dropFirst(2))
+      if let comment = item.range(of: " #") { item = String(item[..<comment.lowerBound]) }
+      item = item.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+      guard let equals = item.firstIndex(of: "="), item[..<equals].allSatisfy({ $0.isUppercase || $0 == "_" }) else { continue }
+      environment[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    return environment
+  }
+
+  @Test func theComposeBlockRunsOnItsScheduleAndSIGTERMBetweenRunsEndsAtOnce() throws {
     let feed = try Feed()
     try feed.add(1)
-    // The schedule of the official compose block: CONNECTOR_DURATION_PERIOD, here an hour.
-    let running = try ToolRunner.start(
-      "cti-misp", ["--feed", feed.path, "--import-from-date", "2000-01-01"],
-      environment: ["CONNECTOR_DURATION_PERIOD": "PT1H", "CONNECTOR_RUN_AND_TERMINATE": "false"])
-    #expect(running.waitUntil(timeout: 20) { $0.stderrSoFar.contains("next run at") })
+    var environment = try Self.composeEnvironment()
+    #expect(environment["CONNECTOR_RUN_AND_TERMINATE"] == "false")
+    environment["MISP_FEED_URL"] = feed.path
+    environment["CTI_MISP_STATE"] = feed.path + "/.state"
+    #expect(environment["CONNECTOR_LOG_LEVEL"] == "error")
+    environment["CONNECTOR_LOG_LEVEL"] = "info"  // to see the schedule
+    let running = try ToolRunner.start("cti-misp", [], environment: environment)
+    #expect(running.waitUntil(timeout: 20) { $0.stderrSoFar.contains("next run at") }, "\(running.stderrSoFar)")
     let signalled = Date()
     running.signal(SIGTERM)
     let result = running.wait(timeout: 10)
     #expect(Date().timeIntervalSince(signalled) < 3, "the wait ends at the signal")
     #expect(result.status == 0, "\(result.stderr)")
-    #expect(result.stderr.contains("running every 1 h (environment CONNECTOR_DURATION_PERIOD)"))
+    #expect(result.stderr.contains("running every 5 min (environment CONNECTOR_DURATION_PERIOD)"), "\(result.stderr)")
+    #expect(try Feed.reports(result.stdoutLines) == ["Event 1"])
     #expect(result.stderr.contains("1 run, the last started at"))
     #expect(result.stderr.contains("stopped by SIGTERM between runs"))
+
+    // The older MISP_FEED_INTERVAL (minutes) alone still schedules, with a warning.
+    environment["CONNECTOR_DURATION_PERIOD"] = nil
+    let legacy = try ToolRunner.start("cti-misp", [], environment: environment)
+    #expect(legacy.waitUntil(timeout: 20) { $0.stderrSoFar.contains("next run at") })
+    legacy.signal(SIGTERM)
+    let legacyResult = legacy.wait(timeout: 10)
+    #expect(legacyResult.status == 0)
+    #expect(legacyResult.stderr.contains("MISP_FEED_INTERVAL is deprecated: use CONNECTOR_DURATION_PERIOD"))
+    #expect(legacyResult.stderr.contains("running every 5 min (environment MISP_FEED_INTERVAL)"))
 
     let folder = try TemporaryFolder()
     let diode = try ToolRunner.start(
@@ -119,6 +149,42 @@ import Testing
     #expect(result.status == 0, "\(result.stderr)")
     #expect(try Feed.reports(result.stdoutLines) == ["Event 1"])
     #expect(!result.stderr.contains("running every"))
+  }
+
+  /// In a pipeline the state file is written by the last stage, so it lags behind: later runs
+  /// go on from the state in memory. Here nothing downstream commits (cat), so the file never
+  /// appears, and a run that reloaded it would start over and send event 1 again.
+  @Test func inAPipelineLaterRunsCarryOnFromMemory() throws {
+    let feed = try Feed()
+    try feed.add(1)
+    let work = try TemporaryFolder()
+    let state = work.path + "/misp.json"
+    #expect(mkfifo(work.path + "/pipe", 0o600) == 0)
+    let script = """
+      cat < '\(work.path)/pipe' > '\(work.path)/out' &
+      '\(ToolRunner.binDirectory.path)/cti-misp' --feed '\(feed.path)' --interval 0.3 --state '\(state)' \
+        --import-from-date 2000-01-01 > '\(work.path)/pipe' 2> '\(work.path)/misp.err' &
+      echo $! > '\(work.path)/misp.pid'
+      wait
+      """
+    let shell = try ToolRunner.start("/bin/bash", ["-c", script])
+    func bundles() -> [String] {
+      (work.read("out") ?? "").split(separator: "\n").map(String.init).filter { $0.contains("\"type\":\"bundle\"") }
+    }
+    #expect(shell.waitUntil(timeout: 20) { _ in bundles().count >= 1 })
+    try feed.add(2)
+    #expect(shell.waitUntil(timeout: 20) { _ in bundles().count >= 2 })
+    // A few more runs with nothing new.
+    #expect(shell.waitUntil(timeout: 20) { _ in (work.read("misp.err") ?? "").components(separatedBy: "events converted").count > 5 })
+    let pid = try #require(work.read("misp.pid").flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+    kill(pid, SIGTERM)
+    let result = shell.wait(timeout: 20)
+    #expect(!result.timedOut)
+    #expect(try Feed.reports(bundles()) == ["Event 1", "Event 2"], "\(work.read("misp.err") ?? "")")
+    #expect(!FileManager.default.fileExists(atPath: state), "only the last stage writes the state file")
+    let checkpoints = (work.read("out") ?? "").split(separator: "\n").filter { $0.contains("\"cti-checkpoint\"") }
+    #expect(checkpoints.count >= 4, "each run ends with a checkpoint")
+    #expect(work.read("misp.err")?.contains("no checkpoint written to stdout came back committed") == true)
   }
 
   /// `cti-misp --interval … --state S | cti-push --state S`: the feed stays in sync, each event
