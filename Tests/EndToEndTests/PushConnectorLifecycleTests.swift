@@ -66,6 +66,26 @@ import Testing
     #expect(sent.dropFirst().allSatisfy { $0["variables"]?["connectorInfo"] == nil })
   }
 
+  @Test func sigtermWhilePausedEndsTheRunAtOnce() throws {
+    let token = FakePlatform.unique("queue-stop-token")
+    let connectorId = UUID().uuidString.lowercased()
+    try platform.createGraphQLPlatform(token: token)
+    try platform.setQueue(token: token, connectorId: connectorId, bytes: 900_000_000)
+    let work = try TemporaryFolder()
+    let running = try ToolRunner.startWithInputPipe(
+      "cti-push", ["--state", work.path + "/state", "--queue-check-interval", "0.2"], environment: environment(token, connectorId))
+    #expect(running.waitUntil(timeout: 20) { $0.stderrSoFar.contains("at or over the threshold of 500 MB") }, "\(running.stderrSoFar)")
+    running.writeInput(Array((indicator(1) + "\n{\"type\":\"cti-checkpoint\",\"tool\":\"t\",\"state\":{\"n\":1}}\n").utf8))
+    let signalled = Date()
+    running.signal(SIGTERM)
+    let result = running.wait(timeout: 10)
+    #expect(Date().timeIntervalSince(signalled) < 3)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("0 records, 0 bundles, 0 objects pushed, 0 rejected, 0 works opened"), "\(result.stderr)")
+    #expect(result.stderr.contains("stopped by SIGTERM while the connector queue was full"))
+    #expect(work.names(".").isEmpty, "nothing read, nothing committed")
+  }
+
   @Test func backPressureOverTheAPI() throws {
     let token = FakePlatform.unique("queue-token")
     let connectorId = UUID().uuidString.lowercased()
