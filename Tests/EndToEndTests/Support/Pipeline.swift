@@ -100,6 +100,25 @@ final class HeldInput {
   }
 
   func finish() { pipe.closeWrite() }
+
+  /// glibc's ioctl, which Swift does not import (it is variadic); FIONREAD takes an int pointer.
+  private static let ioctl: @convention(c) (Int32, UInt, UnsafeMutablePointer<Int32>) -> Int32 = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "ioctl") else { fatalError("no ioctl in libc") }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UInt, UnsafeMutablePointer<Int32>) -> Int32).self)
+  }()
+
+  /// Waits until the tool has taken every byte sent so far out of the pipe (FIONREAD is 0), so
+  /// that a signal sent next cannot arrive before the lines were read; says whether it did.
+  @discardableResult
+  func waitUntilRead(timeout: Double) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      var pending: Int32 = 0
+      if Self.ioctl(pipe.write, UInt(FIONREAD), &pending) == 0, pending == 0 { return true }
+      usleep(10_000)
+    }
+    return false
+  }
 }
 
 /// A tool's stdout read by the test, which plays the last stage of a pipeline: it keeps the

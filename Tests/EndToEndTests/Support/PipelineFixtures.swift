@@ -88,9 +88,9 @@ enum PipelineFixtures {
     [0, 1].map { "indicator--" + uuid("d10de000", number * 10 + $0) }
   }
 
-  static func diodeFileName(_ number: Int) -> String {
-    String(format: "pipeline_feed-20240610-1433%02d-17180300%02d.5.json", number % 60, number % 100)
-  }
+  static func diodeFileName(_ number: Int) -> String { "pipeline_feed-20240610-143300-\(1_718_030_000 + number).5.json" }
+
+  static func diodeBundleId(_ number: Int) -> String { "bundle--" + uuid("b0b0b0b0", number) }
 
   /// A diode file as pycti's send_to_directory writes it, holding two indicators; `padding`
   /// bytes of description make it bigger.
@@ -98,7 +98,7 @@ enum PipelineFixtures {
     let objects = diodeObjectIds(number).map { id in
       "{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"\(id)\", \"created\": \"2024-06-10T12:00:00.000Z\", \"modified\": \"2024-06-10T12:00:00.000Z\", \"name\": \"\(id)\", \"description\": \"\(String(repeating: "p", count: padding))\", \"pattern\": \"[domain-name:value = 'd\(number).example']\", \"pattern_type\": \"stix\", \"valid_from\": \"2024-06-10T12:00:00.000Z\"}"
     }
-    return "{\"bundle_type\": \"DIRECTORY_BUNDLE\", \"applicant_id\": null, \"connector\": {\"id\": \"5b6f3a7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\", \"name\": \"Pipeline Feed\", \"type\": \"EXTERNAL_IMPORT\", \"scope\": [\"indicator\"], \"auto\": false, \"validate_before_import\": false}, \"entities_types\": [], \"bundle\": {\"type\": \"bundle\", \"id\": \"bundle--\(uuid("b0b0b0b0", number))\", \"objects\": [\(objects.joined(separator: ", "))]}, \"update\": false}"
+    return "{\"bundle_type\": \"DIRECTORY_BUNDLE\", \"applicant_id\": null, \"connector\": {\"id\": \"5b6f3a7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\", \"name\": \"Pipeline Feed\", \"type\": \"EXTERNAL_IMPORT\", \"scope\": [\"indicator\"], \"auto\": false, \"validate_before_import\": false}, \"entities_types\": [], \"bundle\": {\"type\": \"bundle\", \"id\": \"\(diodeBundleId(number))\", \"objects\": [\(objects.joined(separator: ", "))]}, \"update\": false}"
   }
 
   /// Writes diode files 1…count into `folder`, oldest first (distinct modification times).
