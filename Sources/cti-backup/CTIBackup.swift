@@ -9,7 +9,9 @@ struct CTIBackup: ParsableCommand {
     discussion: """
       Reads NDJSON stream events (as cti-stream writes them) from standard input and maintains \
       PATH/opencti_data/<bucket>/<stix-id>.json, the layout of OpenCTI's backup-files and \
-      restore-files connectors. Bare STIX objects and bundles are stored as creations.
+      restore-files connectors, one file per id. Bare STIX objects and bundles are stored as \
+      creations; objects without a date are filed by a documented fallback rule. \
+      A missing PATH is created.
 
       When OPENCTI_URL and OPENCTI_TOKEN are set (as in the official connector's \
       docker-compose), the files listed in an object's OpenCTI extension are downloaded and \
@@ -52,10 +54,11 @@ extension CTIBackup {
       commandName: "backup",
       abstract: "Apply stream events from standard input to the backup tree (the default).",
       discussion: """
-        create and update events overwrite the object's file atomically, delete removes it (and a \
-        bucket folder it empties), merge writes the target and removes the merged sources' files. \
-        Heartbeats and unknown events are skipped. Bad lines are reported with their line number, \
-        counted and skipped (--strict stops at the first).
+        create and update events overwrite the object's file atomically (moving it first when its \
+        date moved it to another folder), delete removes it (and a bucket folder it empties), merge \
+        writes the target and removes the merged sources' files. Heartbeats and unknown events are \
+        skipped. Bad lines, and objects of a bundle that cannot be written, are reported with their \
+        line number, counted and skipped (--strict stops at the first).
         """
     )
 
@@ -112,12 +115,14 @@ extension CTIBackup {
       discussion: """
         Reads a backup tree (cti-backup's, or the official connector's minute folders). Each \
         bundle holds the folder's objects, preceded by the objects they reference that are stored \
-        only in later folders, as OpenCTI's restore-files connector resolves them. With --state, \
-        the last folder written is remembered and a rerun goes on after it; into a pipe, the \
-        position travels as checkpoints that the last tool commits (give it the same --state).
+        only in later folders, as OpenCTI's restore-files connector resolves them. An id stored in \
+        several folders is restored once, from the last. Entries of opencti_data that are not \
+        bucket folders are reported. With --state, the last folder written is remembered and a \
+        rerun goes on after it; into a pipe, the position travels as checkpoints that the last \
+        tool commits (give it the same --state).
 
         Example:
-          cti-backup restore --state restore.json /backup | cti-push --state restore.json
+          cti-backup restore --state r.json /backup | cti-push --state r.json
         """
     )
 

@@ -11,9 +11,11 @@ struct CTIDiode: ParsableCommand {
       connectors and the official diode-import connector on either side.
 
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb
-        cti-diode import /mnt/usb --state diode.state | cti-push --state diode.state
-        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
+        cti-misp --feed https://… --state m.json | CONNECTOR_ID=$ID \\
+          CONNECTOR_NAME=MISP cti-diode export /mnt/usb --state m.json
+        cti-diode import /mnt/usb --state d.state | cti-push --state d.state
+        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --state diode.state
 
       Into a pipe with --state, cti-diode import sends its journal as checkpoint records and \
       deletes a file only once the last tool (given the same --state) has committed it; \
@@ -63,10 +65,13 @@ struct Import: ParsableCommand {
 
       Examples:
         cti-diode import /mnt/usb | cti-push
-        cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
-        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
-        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
-        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --applicant-mappings src:dst
+        cti-diode import outbox --state diode.state --no-delete-after-import
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… \\
+          cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
+        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false \\
+          cti-diode import
+        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --applicant-mappings src:dst
       """)
 
   @Argument(
@@ -141,13 +146,19 @@ struct Export: ParsableCommand {
     abstract: "Write bundles or envelopes from stdin as diode files, in pycti's format.",
     discussion: """
       Each input line (a STIX bundle, a diode envelope or a single STIX object) becomes one file \
-      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as .tmp then renamed, with \
+      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as a hidden temporary then renamed, with \
       modification times that strictly increase. Envelopes keep their own connector and applicant.
 
+      A missing folder is created, with a notice (pycti's writer fails instead).
+
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
-        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl < bundles.ndjson
-        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" cti-diode export /mnt/usb < bundles.ndjson
+        CONNECTOR_ID=$ID CONNECTOR_NAME=MISP cti-diode export outbox < bundles.ndjson
+        cti-misp --feed https://… |
+          cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl \\
+          --connector-id $ID --connector-name MISP < bundles.ndjson
+        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" \\
+          cti-diode export /mnt/usb < bundles.ndjson
       """)
 
   @Argument(

@@ -23,7 +23,7 @@ struct CTIMisp: ParsableCommand {
 
       Examples:
         cti-misp --feed https://feed.example.org/misp --state s.json | cti-push
-        cti-misp --feed ./feed --create-indicators --create-observables
+        cti-misp --feed ./feed --import-from-date 2000-01-01 --create-indicators
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/feed --state s.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
@@ -187,12 +187,17 @@ struct CTIMisp: ParsableCommand {
           var path = location
           if path.hasPrefix("file://") { path.removeFirst("file://".count) }
           while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-          guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+          switch FileSystem.kind(of: path) {
+          case .folder: break
+          case .missing: throw MISPFetchError("feed folder \(path) does not exist")
+          case .other: throw NotAFolderError(path, expected: "a MISP feed folder: manifest.json and <uuid>.json files")
+          }
           feedSource = MISPDirectorySource(path: path)
         }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
         try run.convertFeed(feedSource, importFrom: importFrom)
       } else {
+        diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
         try run.convertLines(LineReader())
       }
       if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }

@@ -21,9 +21,9 @@ struct CTIStream: ParsableCommand {
       current line, save the state and exit 0.
 
       Examples:
-        OPENCTI_URL=https://octi.example OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
+        OPENCTI_URL=https://octi OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
           cti-stream --state s.json | cti-backup --state s.json /backup
-        cti-stream --stream-id live --events create,update --max-events 100 > sample.ndjson
+        cti-stream --stream-id live --events create,update --max-events 100 > s.ndjson
         cti-stream --replay examples/stream-capture.sse | cti-backup /tmp/backup
         cti-stream --raw --from 2024-01-15T00:00:00Z --recover false --idle-exit 30
 

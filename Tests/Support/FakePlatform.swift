@@ -89,6 +89,8 @@ public final class FakePlatform: Sendable {
     case status(Int)
     /// Sends `after` events and ends the response cleanly.
     case close(after: Int)
+    /// Sends `after` events, then `megabytes` MiB of one data line that never ends, then closes.
+    case endless(after: Int, megabytes: Int)
 
     var json: JSONValue {
       switch self {
@@ -96,6 +98,7 @@ public final class FakePlatform: Sendable {
       case .stall(let after, let seconds): ["kind": "stall", "after": .int(after), "seconds": .number(String(seconds))]
       case .status(let code): ["kind": "status", "status": .int(code)]
       case .close(let after): ["kind": "close", "after": .int(after)]
+      case .endless(let after, let megabytes): ["kind": "endless", "after": .int(after), "megabytes": .int(megabytes)]
       }
     }
   }

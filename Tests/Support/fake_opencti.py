@@ -407,6 +407,13 @@ class Handler(BaseHTTPRequestHandler):
                 if kind == "close":
                     self.end_chunks()
                     return False
+                if kind == "endless":  # an event whose data line never ends
+                    self.chunk(b"id: 9999999999999-0\nevent: create\ndata: {\"x\":\"")
+                    piece = b"x" * (1 << 20)
+                    for _ in range(fault.get("megabytes", 64)):
+                        self.chunk(piece)
+                    self.abort()
+                    return False
             self.chunk(block)
             sent += 1
             return True

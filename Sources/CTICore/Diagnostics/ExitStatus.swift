@@ -52,6 +52,12 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     }.joined(separator: "\n")
   }
 
+  /// The table as the README shows it (between `<!-- exit-codes:begin -->` and
+  /// `<!-- exit-codes:end -->`, checked by a test).
+  public static var markdownTable: String {
+    (["| code | meaning |", "|---|---|"] + allCases.map { "| \($0.rawValue) | \($0.meaning) |" }).joined(separator: "\n")
+  }
+
   /// `--help`'s closing paragraph.
   public static var helpSection: String { "Exit status:\n" + table }
 }

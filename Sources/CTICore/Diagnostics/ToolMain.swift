@@ -17,6 +17,8 @@ public enum ToolMain {
     RecordWriter.ignoreBrokenPipe()
     StopSignals.install()
     let status: ExitStatus
+    // Held-back counts and a progress line are settled before anything else is printed.
+    defer { StderrChannel.standard.finish() }
     do {
       status = try body()
     } catch let error as OutputError where error == .closed {
@@ -35,11 +37,12 @@ public enum ToolMain {
       printError(tool: tool, "\(error)")
       status = .software
     }
+    StderrChannel.standard.finish()
     exit(status.rawValue)
   }
 
   /// Prints `tool: error: message` on stderr (used before logging is set up, and for fatal errors).
   public static func printError(tool: String, _ message: String) {
-    _ = FileSystem.writeAll(Array("\(tool): error: \(message)\n".utf8), to: 2)
+    StderrChannel.standard.raw(Array("\(tool): error: \(message)\n".utf8))
   }
 }

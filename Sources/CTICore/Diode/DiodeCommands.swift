@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -21,6 +23,27 @@ public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
     case .missingFolder(let path): "\(path): no such folder"
     case .noSource:
       "nothing to read: give a folder, or set DIODE_IMPORT_GET_FROM_DIRECTORY_PATH"
+    }
+  }
+
+  /// The folder to import from must exist (a missing one may be a drive not mounted yet).
+  static func checkFolder(_ path: String) throws {
+    switch FileSystem.kind(of: path) {
+    case .folder: return
+    case .missing: throw DiodeError.missingFolder(path)
+    case .other: throw NotAFolderError(path, expected: "a diode folder holding *.json files")
+    }
+  }
+
+  /// The folder to export to is created when missing, with a notice (pycti's writer fails
+  /// instead, and a first run then needs a `mkdir`).
+  static func prepareExportFolder(_ path: String, logger: Logger) throws {
+    switch FileSystem.kind(of: path) {
+    case .folder: return
+    case .other: throw NotAFolderError(path, exitStatus: .ioError, expected: "the folder to write diode files into")
+    case .missing:
+      try FileSystem.makeDirectories(path)
+      logger.notice("created the export folder \(path), which did not exist")
     }
   }
 }
@@ -262,7 +285,7 @@ public final class DiodeImportRun {
       let importer = DiodeImporter(
         source: DirectorySource(path: directory), state: state, options: options, diagnostics: diagnostics,
         checkpoints: checkpoints, deliver: deliver)
-      importers.append(({ guard FileSystem.isDirectory(directory) else { throw DiodeError.missingFolder(directory) } }, importer))
+      importers.append(({ try DiodeError.checkFolder(directory) }, importer))
     }
     if let s3 = settings.s3 {
       let source = S3Source(client: S3Client(endpoint: s3.endpoint), location: s3.location)
@@ -456,12 +479,15 @@ public final class DiodeExportRun {
     let sink: any DiodeSink
     switch settings.destination {
     case .directory(let folder):
-      guard FileSystem.isDirectory(folder) else { throw DiodeError.missingFolder(folder) }
+      try DiodeError.prepareExportFolder(folder, logger: diagnostics.logger)
       sink = DirectorySink(path: folder, durable: settings.durable)
     case .s3(let location, let endpoint):
       sink = S3Sink(client: S3Client(endpoint: endpoint), location: location)
     }
     let exporter = try DiodeExporter(sink: sink, options: settings.options)
+    if exporter.staleTemporariesRemoved > 0 {
+      diagnostics.logger.notice("removed \(exporter.staleTemporariesRemoved) temporary files left by an interrupted run")
+    }
     var removed = try exporter.applyRetention()
     var taken = 0
     var deletesSkipped = 0

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// What became of a file handed to the importer's `deliver`.
 public enum DiodeDelivery: Sendable, Equatable {
   /// Written out or pushed: the file is recorded as imported, and deleted when asked.
@@ -172,12 +178,11 @@ public final class DiodeImporter {
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
     if let checkpoints {
-      let source = source
-      try checkpoints.delivered(key: key, delete: options.deleteAfterImport ? { try source.delete(item) } : nil)
+      try checkpoints.delivered(key: key, delete: options.deleteAfterImport ? { [self] in try deleteImported(item) } : nil)
       return false
     }
     if options.deleteAfterImport {
-      try source.delete(item)
+      try deleteImported(item)
       return true
     }
     return false
@@ -187,8 +192,29 @@ public final class DiodeImporter {
   /// stopped before it could.
   private func finishKnown(_ item: DiodeItem) throws -> Bool {
     guard options.deleteAfterImport, checkpoints?.isUncommitted(source.stateKey(item)) != true else { return false }
-    try source.delete(item)
+    try deleteImported(item)
     return true
+  }
+
+  /// Deletes a delivered file. A folder that refuses (mounted read-only, not writable) would
+  /// fail the same way at the first file of every run, so the error says how to run there.
+  private func deleteImported(_ item: DiodeItem) throws {
+    do {
+      try source.delete(item)
+    } catch let error as FileSystemError where [EROFS, EACCES, EPERM].contains(error.code) {
+      throw DiodeReadOnlyFolder(underlying: error)
+    }
+  }
+}
+
+/// Deleting an imported file failed because the folder cannot be changed.
+public struct DiodeReadOnlyFolder: Error, ExitCoded, CustomStringConvertible {
+  public var underlying: FileSystemError
+  public var exitStatus: ExitStatus { underlying.exitStatus }
+  public var description: String {
+    "\(underlying): the folder cannot be changed, so imported files cannot be deleted; for a read-only "
+      + "folder, run with --no-delete-after-import --state FILE (the state remembers what was imported, "
+      + "so nothing is imported twice)"
   }
 }
 

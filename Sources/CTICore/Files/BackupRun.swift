@@ -15,6 +15,19 @@ public final class BackupRun {
   public init(path: String, bucket: BucketSize, durable: Bool, diagnostics: Diagnostics) throws {
     writer = try BackupWriter(path: path, bucket: bucket, durable: durable)
     self.diagnostics = diagnostics
+    let opening = writer.opening
+    if opening.createdRoot {
+      diagnostics.logger.notice("created the backup folder \(path), which did not exist")
+    }
+    if opening.temporariesRemoved > 0 {
+      diagnostics.logger.notice("removed \(opening.temporariesRemoved) temporary files left by an interrupted run")
+    }
+    if opening.duplicatesRemoved > 0 {
+      diagnostics.logger.notice(
+        "removed \(opening.duplicatesRemoved) older copies of objects stored in several folders (the last folder's copy is kept)")
+    }
+    diagnostics.logger.debug("opened \(opening.files) files in \(opening.buckets) folders")
+    writer.objectProblem = { [unowned self] error in try diagnostics.reject(error, line: self.currentLine) }
   }
 
   /// Downloads attachments from the platform at `baseURL` before objects are written; a file
@@ -50,6 +63,9 @@ public final class BackupRun {
         }
       } catch let error as FileSystemError {
         throw error
+      } catch let error as StrictStop {
+        // An object of a bundle under --strict, already reported.
+        throw error
       } catch let error as RecordError {
         records += 1
         try diagnostics.reject(error)
@@ -66,10 +82,15 @@ public final class BackupRun {
   /// `1200 records: 1100 written, …`.
   public var summary: String {
     let counts = writer.counts
-    return "\(records) records: \(counts.written) written, \(counts.deleted) deleted"
+    return "\(records) records: \(counts.written) written"
+      + (counts.undated > 0 ? " (\(counts.undated) without a date)" : "")
+      + (counts.moved > 0 ? ", \(counts.moved) moved to another folder" : "")
+      + ", \(counts.deleted) deleted"
       + (counts.deleteMissing > 0 ? " (\(counts.deleteMissing) had no file)" : "")
       + ", \(counts.merged) merged (\(counts.mergeSourcesRemoved) source files removed), \(counts.ignored) ignored, "
-      + "\(diagnostics.skipped) bad; \(counts.foldersCreated) folders created, \(counts.foldersRemoved) removed"
+      + "\(diagnostics.skipped - counts.objectsFailed) bad lines"
+      + (counts.objectsFailed > 0 ? ", \(counts.objectsFailed) objects of bundles not written" : "")
+      + "; \(counts.foldersCreated) folders created, \(counts.foldersRemoved) removed"
       + (writer.attachments.map { "; attachments: \($0.fetched) fetched, \($0.failed) failed" } ?? "")
       + (checkpoints?.summary.map { "; " + $0 } ?? "") + (stopReason.map { "; " + $0 } ?? "")
   }
@@ -88,6 +109,10 @@ public final class RestoreRun {
   public private(set) var unresolved = 0
   /// Why the run ended before the last folder, for the summary.
   public private(set) var stopReason: String?
+  /// Older copies left out because the id is stored again in a later folder.
+  public private(set) var superseded = 0
+  public private(set) var filesNotRestored = 0
+  public private(set) var foldersNotRestored = 0
   private let startPosition: Int
 
   public init(path: String, state: SourceState, diagnostics: Diagnostics) throws {
@@ -114,6 +139,10 @@ public final class RestoreRun {
   /// bundles are flushed. A folder too big for one line goes out as several bundles, each under
   /// the line limit; a single object over the limit stops the run there.
   public func restore(to output: RecordWriter) throws {
+    for entry in restore.unrecognised {
+      diagnostics.error("\(restore.tree.dataPath)/\(entry.name): \(entry.reason); not restored")
+      if entry.isFolder { foldersNotRestored += 1 } else { filesNotRestored += 1 }
+    }
     let progress = Progress()
     defer { progress.finish() }
     let total = restore.folders.count
@@ -126,7 +155,13 @@ public final class RestoreRun {
         progress.update("restoring folder \(position + 1)/\(total)")
         let bundle = try restore.bundle(at: position)
         for bad in bundle.badFiles {
-          diagnostics.error("\(bundle.folder)/\(bad.name): \(bad.reason); not restored")
+          if bad.name.isEmpty {
+            diagnostics.error("\(restore.tree.dataPath)/\(bundle.folder): \(bad.reason); not restored")
+            foldersNotRestored += 1
+          } else {
+            diagnostics.error("\(restore.tree.dataPath)/\(bundle.folder)/\(bad.name): \(bad.reason); not restored")
+            filesNotRestored += 1
+          }
         }
         if !bundle.unresolved.isEmpty {
           diagnostics.logger.debug("\(bundle.folder): \(bundle.unresolved.count) references found in no later folder")
@@ -144,6 +179,7 @@ public final class RestoreRun {
         objectsWritten += bundle.objectCount
         pulledIn += bundle.pulledIn
         unresolved += bundle.unresolved.count
+        superseded += bundle.superseded
       }
     } catch OutputError.closed {
       stopReason = "output closed by the reader (EPIPE)"
@@ -169,8 +205,10 @@ public final class RestoreRun {
   }
 
   public var summary: String {
-    var text = "\(foldersWritten) folders restored as \(bundlesWritten) bundles: \(objectsWritten) objects (\(pulledIn) pulled in from later folders), "
-      + "\(unresolved) references unresolved, \(diagnostics.errors) files unreadable"
+    var text =
+      "\(foldersWritten) folders restored as \(bundlesWritten) bundles: \(objectsWritten) objects (\(pulledIn) pulled in from later folders"
+      + (superseded > 0 ? ", \(superseded) older copies left out" : "") + "), "
+      + "\(unresolved) references unresolved; \(filesNotRestored) files and \(foldersNotRestored) folders not restored"
     if let stopReason { text += "; " + stopReason }
     return text
   }

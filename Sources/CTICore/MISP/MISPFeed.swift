@@ -210,6 +210,9 @@ public final class MISPRun {
     summary.listed = entries.count
     let pending = entries.filter { $0.timestamp > start }
     summary.skipped = entries.count - pending.count
+    if feedState.mark == nil, pending.isEmpty, summary.skipped > 0 {
+      explainEmptyFirstRun(start: start, importFrom: importFrom, statePath: state.path)
+    }
     var blocked = false
     var advanced = false
     defer { progress.finish() }
@@ -218,15 +221,8 @@ public final class MISPRun {
       for (index, entry) in pending.enumerated() {
         if stopRequested() { break }
         progress.update("cti-misp: event \(index + 1)/\(pending.count)")
-        summary.read += 1
-        do {
-          try write(try events.next().get())
-        } catch let error as OutputError where error.isWriteFailure {
-          throw error
-        } catch {
+        guard try writeNext(events, name: entry.uuid, failure: { EventFailure(uuid: entry.uuid, underlying: $0) }) else {
           blocked = true
-          summary.failed.append(entry.uuid)
-          try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: error))
           continue
         }
         // Advance only past whole timestamp groups, and never beyond a failed event.
@@ -253,12 +249,24 @@ public final class MISPRun {
     state.finish(logger: diagnostics.logger)
   }
 
-  /// Writes an event's bundle and flushes it. A bundle over the line limit is not written: it
-  /// fails like an event that cannot be converted.
-  func write(_ conversion: MISPConversion) throws {
-    try writer.writeRecord(conversion.bundle)
-    try writer.flush()
-    summary.add(conversion)
+  /// Writes the next event's bundle and flushes it; false when the event could not be fetched,
+  /// converted or written (a bundle over the line limit is not written), reported through
+  /// `failure`. A failed output ends the run.
+  func writeNext(_ events: MISPEventPipeline, name: String, failure: (any Error) -> any Error) throws -> Bool {
+    summary.read += 1
+    do {
+      let conversion = try events.next().get()
+      try writer.writeRecord(conversion.bundle)
+      try writer.flush()
+      summary.add(conversion)
+      return true
+    } catch let error as OutputError where error.isWriteFailure {
+      throw error
+    } catch {
+      summary.failed.append(name)
+      try diagnostics.reject(failure(error))
+      return false
+    }
   }
 
   /// Whether a stop signal asks the run to end before the next event.
@@ -270,6 +278,23 @@ public final class MISPRun {
 }
 
 extension MISPRun {
+  /// A first run that converts nothing because every event is older than its start looks like
+  /// a broken feed ("46 already imported"): say why, and how to import them.
+  func explainEmptyFirstRun(start: Int64, importFrom: Int64?, statePath: String?) {
+    let since = ISO8601.format(ISO8601.Instant(seconds: start), fractionDigits: 0)
+    var text = "first run: all \(summary.skipped) events of the feed are older than "
+    if importFrom == nil {
+      text += "its start, now (\(since)), so none was converted; give --import-from-date "
+        + "(MISP_FEED_IMPORT_FROM_DATE), e.g. 2000-01-01 or P30D, to import older events"
+    } else {
+      text += "--import-from-date (\(since)), so none was converted; give an earlier date to import them"
+    }
+    if let statePath {
+      text += " (and remove \(statePath), which now starts at \(since))"
+    }
+    diagnostics.logger.warning("\(text)")
+  }
+
   /// Event files fetched in order by `fetch`, parsed and converted on `jobs` threads.
   func pipeline(count: Int, fetch: @escaping (Int) throws -> [UInt8]) -> MISPEventPipeline {
     let converter = converter
@@ -349,16 +374,8 @@ extension MISPRun {
       for (index, object) in objects.enumerated() {
         if stopRequested() { break }
         progress.update("cti-misp: object \(index + 1)/\(objects.count)")
-        summary.read += 1
-        do {
-          try write(try events.next().get())
-        } catch let error as OutputError where error.isWriteFailure {
-          throw error
-        } catch {
-          summary.failed.append(object.key)
-          try diagnostics.reject(S3ObjectFailure(bucket: bucket, key: object.key, underlying: error))
-          continue
-        }
+        let failure = { S3ObjectFailure(bucket: bucket, key: object.key, underlying: $0) }
+        guard try writeNext(events, name: object.key, failure: failure) else { continue }
         let name = String(object.key.split(separator: "/").last ?? Substring(object.key))
         try state.commit(JSONWriter.serialize(["last_file": .string(name)]), force: true)
         if deleteConsumed {

@@ -24,19 +24,23 @@ public final class RejectFile: OverlongLineSink {
 
   /// A record (JSON object) that was read but not pushed.
   public func write(line: Int, error: any Error, record: ArraySlice<UInt8>) throws(OutputError) {
-    var json = head(line: line, error: error, capacity: record.count)
-    json.append(",\"record\":")
-    json.writeRaw(record)
-    json.append("}")
-    try writer.writeRecord(json.bytes)
-    count += 1
+    try write(line: line, error: error, capacity: record.count) { json in
+      json.append(",\"record\":")
+      json.writeRaw(record)
+    }
   }
 
   /// A line that is not a record, kept as text since it may not be JSON.
   public func write(line: Int, error: any Error, text: [UInt8]) throws(OutputError) {
-    var json = head(line: line, error: error, capacity: text.count)
-    json.append(",\"text\":")
-    json.writeBytesAsString(text)
+    try write(line: line, error: error, capacity: text.count) { json in
+      json.append(",\"text\":")
+      json.writeBytesAsString(text)
+    }
+  }
+
+  private func write(line: Int, error: any Error, capacity: Int, body: (inout JSONWriter) -> Void) throws(OutputError) {
+    var json = head(line: line, error: error, capacity: capacity)
+    body(&json)
     json.append("}")
     try writer.writeRecord(json.bytes)
     count += 1

@@ -118,4 +118,17 @@ import Testing
       try parser.feed(Array("data: a\n\n".utf8)) { _ in throw Stop() }
     }
   }
+
+  @Test func anEventOverTheLimitIsDroppedAtOnceAndTheNextConnectionStartsClean() throws {
+    var parser = SSEParser(maxEventBytes: 64)
+    var result: [SSEEvent] = []
+    let manyLines = Array(("id: 5-0\n" + String(repeating: "data: 0123456789\n", count: 10)).utf8)
+    #expect(throws: SSEEventTooLarge.self) { try parser.feed(manyLines) { result.append($0) } }
+    #expect(!parser.hasPartialEvent, "nothing of it is kept")
+    let endless = Array(("data: " + String(repeating: "x", count: 100)).utf8)
+    #expect(throws: SSEEventTooLarge.self) { try parser.feed(endless) { result.append($0) } }
+    parser.reset()
+    try parser.feed(Array("id: 6-0\ndata: {}\n\n".utf8)) { result.append($0) }
+    #expect(result.map(\.id) == ["6-0"])
+  }
 }

@@ -55,6 +55,14 @@ enum ToolRunner {
       environment: ["HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/"], currentDirectory: nil, timeout: timeout)
   }
 
+  /// Runs another program (a shell around a tool, say) with `environment` added to PATH.
+  static func runProgramWithEnvironment(
+    _ path: String, _ arguments: [String], stdin: [UInt8] = [], environment: [String: String], timeout: TimeInterval = 120
+  ) throws -> ToolResult {
+    try execute(
+      URL(fileURLWithPath: path), arguments, stdin: stdin, environment: environment, currentDirectory: nil, timeout: timeout)
+  }
+
   private static func execute(
     _ executable: URL, _ arguments: [String], stdin: [UInt8], environment: [String: String], currentDirectory: URL?,
     timeout: TimeInterval
