@@ -75,19 +75,21 @@ import Testing
   static let capture = PipelineFixtures.streamCapture(1...200)
   static let streamStateBefore = #"{"start_from":"1705327200003-0","recover_until":false}"# + "\n"
 
-  @Test func aMissingBackupFolderLeavesTheStreamStateUnchanged() throws {
+  @Test func aBackupFolderThatCannotBeCreatedLeavesTheStreamStateUnchanged() throws {
     let folder = try TemporaryFolder()
     let state = folder.path + "/stream.json"
     try Self.streamStateBefore.write(toFile: state, atomically: true, encoding: .utf8)
+    // A plain file where the backup folder's parent should be: cti-backup cannot create it.
+    try folder.write("taken", "a file")
     // The capture only reaches cti-stream once cti-backup has given up: the source meets a
     // closed pipe before it could send a single checkpoint.
     let input = try HeldInput()
     let pipeline = try ToolPipeline(
-      ("cti-stream", ["--replay", "-", "--state", state]), ("cti-backup", ["--state", state, folder.path + "/missing"]),
+      ("cti-stream", ["--replay", "-", "--state", state]), ("cti-backup", ["--state", state, folder.path + "/taken/backup"]),
       sourceInput: input.input)
     input.started()
     let backup = pipeline.sink.wait(timeout: 30)
-    #expect(backup.status == 66, "\(backup.stderr)")
+    #expect(backup.status == 74, "\(backup.stderr)")
     input.send([Self.capture])
     input.finish()
     let stream = pipeline.source.wait(timeout: 30)
