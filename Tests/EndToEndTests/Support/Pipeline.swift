@@ -53,7 +53,7 @@ final class Pipe2 {
 
   init() throws {
     var ends: [Int32] = [-1, -1]
-    guard Self.pipe2(&ends, O_CLOEXEC) == 0 else { throw FakePlatformFailure("pipe2: errno \(errno)") }
+    guard Self.pipe2(&ends, O_CLOEXEC) == 0 else { throw TestSetupFailure("pipe2: errno \(errno)") }
     read = ends[0]
     write = ends[1]
   }
@@ -76,7 +76,8 @@ final class Pipe2 {
   }
 }
 
-struct FakePlatformFailure: Error, CustomStringConvertible {
+/// A test could not set up what it needs (a pipe, a fixture).
+struct TestSetupFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
 }

@@ -74,7 +74,7 @@ enum PipelineFixtures {
   /// The object ids of each event's bundle, in feed order, from a plain run of cti-misp.
   static func mispObjectIds(feed: String, arguments: [String]) throws -> [Set<String>] {
     let result = try ToolRunner.run("cti-misp", ["--feed", feed] + arguments)
-    guard result.status == 0 else { throw FakePlatformFailure("cti-misp reference run failed: \(result.stderr)") }
+    guard result.status == 0 else { throw TestSetupFailure("cti-misp reference run failed: \(result.stderr)") }
     return try result.stdoutLines.map { line in
       let bundle = try JSONParser.parse(line)
       return Set(bundle["objects"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [])
@@ -150,7 +150,7 @@ enum PipelineFixtures {
       }
     }
     let result = try ToolRunner.run("cti-backup", [path], stdin: Array(lines.map { $0 + "\n" }.joined().utf8))
-    guard result.status == 0 else { throw FakePlatformFailure("cti-backup could not build the tree: \(result.stderr)") }
+    guard result.status == 0 else { throw TestSetupFailure("cti-backup could not build the tree: \(result.stderr)") }
     return backupContents(path)
   }
 
