@@ -5,11 +5,14 @@
 # generated capture (COUNT events of about 1 KB, scripts/bench/gen_events.py --sse), release
 # build, backup and state on tmpfs (/dev/shm) when there is one, the two variants alternated and
 # the best of RUNS kept for each. Prints both rates and the relative cost (target: under 5%).
-# Usage: scripts/bench/checkpoints.sh [COUNT] [RUNS]
+# A replay commits about once a second, so a third line replays a capture with a heartbeat every
+# BEAT events (each forces a checkpoint, committed with an fsync) to show what one costs.
+# Usage: scripts/bench/checkpoints.sh [COUNT] [RUNS] [BEAT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COUNT=${1:-100000}
 RUNS=${2:-5}
+BEAT=${3:-1000}
 
 swift build -c release --product cti-stream >&2
 swift build -c release --product cti-backup >&2
@@ -18,17 +21,20 @@ bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_events.py "$COUNT" --sse > "$work/capture.sse"
+python3 scripts/bench/gen_events.py "$COUNT" --sse --heartbeat-every="$BEAT" > "$work/beats.sse"
 
-# One run; prints its seconds. $1: "plain" or "state".
+# One run; prints its seconds. $1: "plain", "state" or "beats" (--state, the capture with
+# heartbeats).
 run() {
   rm -rf "$work/backup" "$work/state.json"
   mkdir "$work/backup"
-  local state=()
-  [ "$1" = state ] && state=(--state "$work/state.json")
+  local state=() capture="$work/capture.sse"
+  [ "$1" != plain ] && state=(--state "$work/state.json")
+  [ "$1" = beats ] && capture="$work/beats.sse"
   local start end
   start=$(date +%s.%N)
-  "$bin/cti-stream" --replay "$work/capture.sse" "${state[@]}" 2> "$work/stream.err" \
-    | "$bin/cti-backup" "${state[@]}" "$work/backup" 2> "$work/backup.err"
+  "$bin/cti-stream" --replay "$capture" "${state[@]}" 2> "$work/stream.err" \
+    | "$bin/cti-backup" "${state[@]}" "$work/backup" 2> "$work/backup-$1.err"
   end=$(date +%s.%N)
   python3 -c 'import sys; print("%.4f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$end"
 }
@@ -36,26 +42,27 @@ run() {
 run plain > /dev/null  # warm-up: page cache, tmpfs
 plain=()
 state=()
+beats=()
 for _ in $(seq "$RUNS"); do
   plain+=("$(run plain)")
   state+=("$(run state)")
+  beats+=("$(run beats)")
 done
-# The last run with --state: what the backup committed, and the state it left.
-checkpoints=$(grep -o '[0-9]* of [0-9]* checkpoints\? committed' "$work/backup.err" || echo "no checkpoint summary")
-saved=$(cat "$work/state.json" 2>/dev/null || echo "none")
+# What the backup committed in the last runs with --state.
+committed() { grep -o '[0-9]* of [0-9]* checkpoints\? committed' "$work/backup-$1.err" || echo "no checkpoint summary"; }
 
-python3 - "$COUNT" "$RUNS" "$work" "${plain[*]}" "${state[*]}" "$checkpoints" "$saved" <<'PY'
+python3 - "$COUNT" "$RUNS" "$BEAT" "$work" "${plain[*]}" "${state[*]}" "${beats[*]}" "$(committed state)" "$(committed beats)" <<'PY'
 import sys
-count, runs, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-plain = [float(x) for x in sys.argv[4].split()]
-state = [float(x) for x in sys.argv[5].split()]
-best_plain, best_state = min(plain), min(state)
-rate_plain, rate_state = count / best_plain, count / best_state
-cost = (best_state - best_plain) / best_plain * 100
+count, runs, beat, work = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+times = [[float(x) for x in sys.argv[i].split()] for i in (5, 6, 7)]
+best = [min(t) for t in times]
 where = "tmpfs" if work.startswith("/dev/shm") else "disk"
 print(f"cti-stream --replay | cti-backup: {count} events of ~1 KB, backup on {where}, best of {runs}")
-print(f"  without --state:            {best_plain:6.2f} s  {rate_plain:9,.0f} events/s   (runs: {' '.join(f'{x:.2f}' for x in plain)})")
-print(f"  --state on both sides:      {best_state:6.2f} s  {rate_state:9,.0f} events/s   (runs: {' '.join(f'{x:.2f}' for x in state)})")
-print(f"  checkpoints cost:           {cost:+.1f}% of the run time (target: under 5%)")
-print(f"  last run with --state: {sys.argv[6]}; state file: {sys.argv[7].strip()}")
+labels = ["without --state", "--state on both sides", f"--state, heartbeat every {beat}"]
+for label, seconds, runs_ in zip(labels, best, times):
+    print(f"  {label:<32} {seconds:6.2f} s  {count / seconds:9,.0f} events/s   (runs: {' '.join(f'{x:.2f}' for x in runs_)})")
+print(f"  checkpoints cost: {(best[1] - best[0]) / best[0] * 100:+.1f}% ({sys.argv[8]}; target: under 5%)")
+checkpoints = count // beat
+print(f"  with a checkpoint every {beat} events: {(best[2] - best[0]) / best[0] * 100:+.1f}% ({sys.argv[9]}), "
+      f"about {(best[2] - best[0]) / max(checkpoints, 1) * 1e3:.2f} ms per checkpoint")
 PY

@@ -2,7 +2,8 @@
 """Writes N synthetic OpenCTI stream events (NDJSON, about 1 KB each) for the benchmarks.
 
 With --sse, writes them as the platform sends them instead (an SSE capture for
-`cti-stream --replay`): `id:` and `event:` fields, and the payload without those two as `data:`.
+`cti-stream --replay`): `id:` and `event:` fields, and the payload without those two as `data:`;
+--heartbeat-every=N adds a heartbeat (at the last event's id) after every N events.
 """
 import json
 import sys
@@ -10,6 +11,7 @@ import uuid
 
 arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
 sse = "--sse" in sys.argv[1:]
+beat = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--heartbeat-every=")), 0)
 count = int(arguments[0]) if arguments else 100000
 out = sys.stdout
 kinds = ["indicator", "malware", "relationship", "report", "identity"]
@@ -35,5 +37,7 @@ for n in range(count):
     if sse:
         event_id, name = line.pop("id"), line.pop("event")
         out.write("id: %s\nevent: %s\ndata: %s\n\n" % (event_id, name, json.dumps(line, ensure_ascii=False, separators=(",", ":"))))
+        if beat and (n + 1) % beat == 0:
+            out.write("id: %s\nevent: heartbeat\ndata: \"2024-01-15T14:00:00.000Z\"\n\n" % event_id)
     else:
         out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
