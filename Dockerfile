@@ -8,14 +8,14 @@ ARG SWIFT_IMAGE=swift:6.1-bookworm
 FROM ${SWIFT_IMAGE} AS build
 WORKDIR /src
 COPY . .
-# The libcurl and OpenSSL headers (apt), then one release build installed into /out.
+# The libcurl, OpenSSL and rabbitmq-c headers (apt), then one release build installed into /out.
 RUN scripts/install-deps && scripts/install --prefix /out && rm -rf .build
 
 FROM debian:bookworm-slim
-# What the binaries load at run time: libcurl and OpenSSL (libstdc++ and libc are in the base
-# image). librabbitmq4 joins the list once AMQP lands.
+# What the binaries load at run time: libcurl, OpenSSL and rabbitmq-c (libstdc++ and libc are
+# in the base image).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcurl4 libssl3 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcurl4 libssl3 librabbitmq4 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/
 # State files, backups and diode folders go under /var/lib/cti (mount volumes there); the user

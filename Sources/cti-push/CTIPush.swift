@@ -12,7 +12,10 @@ struct CTIPush: ParsableCommand {
       into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects \
       first. Diode envelopes are pushed as their own connector, impersonating the mapped \
       applicant. Stream events are upserted; deletes and merges only with --apply-deletes and \
-      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in \
+      --apply-merges. With --queue-protocol amqp, bundles are split as pycti splits them and \
+      published straight into the platform's RabbitMQ (the registration's config.connection, \
+      overridden by MQ_HOST, MQ_PORT, MQ_VHOST, MQ_USE_SSL, MQ_USER, MQ_PASS): choose it for \
+      volume when the broker is reachable; api needs only HTTPS. Each connector pushed as gets one work per run, closed at the end (in \
       error when something was rejected). Records that cannot be pushed go to --reject.
 
       Examples:
@@ -46,6 +49,9 @@ struct CTIPush: ParsableCommand {
 
   @Option(help: ArgumentHelp("Connector scope, comma-separated (env CONNECTOR_SCOPE).", valueName: "list"))
   var connectorScope: String?
+
+  @Option(help: ArgumentHelp("api (stixBundlePush, default) or amqp (the platform's RabbitMQ) (env CONNECTOR_QUEUE_PROTOCOL).", valueName: "protocol"))
+  var queueProtocol: String?
 
   @Option(help: ArgumentHelp("Map envelope applicants: src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS).", valueName: "map"))
   var applicantMap: String?
@@ -99,7 +105,8 @@ struct CTIPush: ParsableCommand {
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
         applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
-        maxOutage: maxOutage, flushDelay: flushDelay, http: try platform.httpOptions(configuration), offline: dryRun,
+        maxOutage: maxOutage, flushDelay: flushDelay, http: try platform.httpOptions(configuration),
+        queueProtocol: queueProtocol, offline: dryRun,
         warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)

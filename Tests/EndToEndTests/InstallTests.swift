@@ -52,7 +52,7 @@ struct InstallTests {
   }
 
   /// The libraries a binary may load: the C library, the C++ runtime the Swift runtime uses,
-  /// and the distribution's libcurl, OpenSSL (and librabbitmq, once AMQP lands). Nothing from
+  /// and the distribution's libcurl, OpenSSL and librabbitmq. Nothing from
   /// the toolchain.
   static let allowedLibraries: Set<String> = [
     "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1", "libstdc++.so.6",

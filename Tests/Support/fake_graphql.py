@@ -4,7 +4,8 @@ Each test creates its own platform, keyed by its API token, so tests sharing the
 see each other:
 
   POST /_graphql/platform   {"token", "version"?: "6.8.10", "user_id"?, "bypass"?: true,
-                             "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}]}
+                             "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}],
+                             "amqp"?: {"host", "port", "vhost", "use_ssl", "user", "pass"}}
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
                              "delay"?: s, "drop"?: true}
@@ -142,7 +143,22 @@ def new_platform(spec):
             "user_id": spec.get("user_id", "88ec0c6a-13ce-5e39-b486-354fe4a7084f"),
             "bypass": spec.get("bypass", True), "faults": [], "connectors": {}, "works": {}, "bundles": [],
             "edits": [], "requests": [], "pings": [],
-            "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])]}
+            "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])],
+            # The platform's RabbitMQ as registerConnector reports it (config.connection); the
+            # default is what a docker-compose platform says: its internal host name.
+            "amqp": dict({"host": "rabbitmq", "port": 5672, "vhost": "/", "use_ssl": False, "user": "guest",
+                          "pass": "guest"}, **(spec.get("amqp") or {}))}
+
+
+def connector_config(platform, connector_id):
+    """registerConnector's config: the platform's broker and the connector's queue names
+    (rabbitmq.js: push_<id>, push_routing_<id> on amqp.worker.exchange, listen_* on
+    amqp.connector.exchange). The test support declares those on the real broker."""
+    return {"connection": dict(platform["amqp"]),
+            "listen": "listen_%s" % connector_id, "listen_routing": "listen_routing_%s" % connector_id,
+            "listen_exchange": "amqp.connector.exchange",
+            "push": "push_%s" % connector_id, "push_routing": "push_routing_%s" % connector_id,
+            "push_exchange": "amqp.worker.exchange"}
 
 
 class GraphQLError(Exception):
@@ -266,8 +282,11 @@ def execute(platform, operation, body, applicant):
                           "connector_user_id": platform["user_id"], "updated_at": now_iso()})
         connector["registrations"] += 1
         connectors[spec["id"]] = connector
-        return {"registerConnector": {"id": connector["id"], "connector_state": connector["connector_state"],
-                                      "connector_user_id": connector["connector_user_id"]}}
+        answer = {"id": connector["id"], "connector_state": connector["connector_state"],
+                  "connector_user_id": connector["connector_user_id"]}
+        if "config {" in (body.get("query") or ""):
+            answer["config"] = connector_config(platform, spec["id"])
+        return {"registerConnector": answer}
     if operation == "PingConnector":
         connector = connectors.get(variables["id"])
         if connector is None:

@@ -6,6 +6,14 @@ public protocol PushTarget: AnyObject {
     throws(OpenCTIError)
   func deleteObject(id: String) throws(OpenCTIError)
   func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError)
+  /// Returns once everything pushed so far is applied where it went (a broker has confirmed
+  /// it): what is pushed before a checkpoint counts as applied only after this.
+  func settle() throws(OpenCTIError)
+}
+
+extension PushTarget {
+  /// A target whose pushes return once they are accepted has nothing to wait for.
+  public func settle() throws(OpenCTIError) {}
 }
 
 /// What a push run did, for the summary line.
@@ -192,9 +200,17 @@ public final class PushPipeline {
     try rejects?.flush()
   }
 
-  /// Commits the newest checkpoint all of whose records are pushed or rejected.
+  /// Commits the newest checkpoint all of whose records are pushed (and settled) or rejected.
   private func commitCheckpoints() throws {
     guard let checkpoints, checkpoints.hasWaiting else { return }
+    do {
+      try target.settle()
+    } catch {
+      platformFailure = platformFailure ?? error
+      checkpoints.block("the platform failed: \(error)")
+      diagnostics.error("\(error); the records pushed since the last checkpoint may not have arrived")
+      return
+    }
     try checkpoints.commit(appliedThrough: settled)
   }
 

@@ -32,6 +32,10 @@ public struct PushSettings: Sendable {
   public var http: HTTPClientOptions
   /// Seconds the input may pause before collected objects are pushed anyway.
   public var flushDelay = 1.0
+  /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
+  public var queueProtocol: QueueProtocol = .api
+  /// The MQ_* overrides and TLS settings for `amqp`.
+  public var amqp = AMQPSettings()
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
@@ -39,7 +43,8 @@ public struct PushSettings: Sendable {
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(), offline: Bool,
+    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(),
+    queueProtocol: String? = nil, offline: Bool,
     warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
@@ -54,8 +59,18 @@ public struct PushSettings: Sendable {
     let connector = ConnectorRegistration(
       id: id.isEmpty ? "dry-run" : id, name: name, type: type,
       scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
-    let objects = try configuration.int(PushSettingKeys.batchSize, flag: batchSize, default: BundleBatcher.defaultMaxObjects)
-    let bytes = try configuration.int(PushSettingKeys.maxBytes, flag: maxBytes, default: BundleBatcher.defaultMaxBytes)
+    var chosenProtocol = try QueueProtocol.resolve(configuration, flag: queueProtocol, warnings: &warnings)
+    if chosenProtocol == .amqp, offline {
+      warnings.append("--dry-run shows the stixBundlePush requests: AMQP messages are not rehearsed")
+      chosenProtocol = .api
+    }
+    // Over AMQP each bundle is split by pycti's splitter as a whole (as pycti does), so by
+    // default bundles are not cut into batches first.
+    let wholeBundles = chosenProtocol == .amqp
+    let objects = try configuration.int(
+      PushSettingKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
+    let bytes = try configuration.int(
+      PushSettingKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
     guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more", fromCommandLine: batchSize != nil) }
     guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024", fromCommandLine: maxBytes != nil) }
     var applicants = ApplicantMap()
@@ -80,7 +95,8 @@ public struct PushSettings: Sendable {
     http.userAgent = "cti-push/0.1 (libcurl)"
     return PushSettings(
       url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
-      http: http, flushDelay: delay)
+      http: http, flushDelay: delay, queueProtocol: chosenProtocol,
+      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings())
   }
 }
 
@@ -99,6 +115,8 @@ extension PushSettings {
 public final class PushRun {
   public let settings: PushSettings
   public let session: PushSession
+  /// The AMQP target when the queue protocol is `amqp` (nil: stixBundlePush through `session`).
+  public let amqp: AMQPPushTarget?
   public let pipeline: PushPipeline
   private let pinger: ConnectorPinger?
   private let diagnostics: Diagnostics
@@ -116,8 +134,10 @@ public final class PushRun {
     self.diagnostics = diagnostics
     self.rejects = rejects
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
+    amqp = settings.queueProtocol == .amqp ? AMQPPushTarget(session: session, settings: settings.amqp, logger: diagnostics.logger) : nil
     pipeline = PushPipeline(
-      target: session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects, checkpoints: checkpoints)
+      target: amqp ?? session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects,
+      checkpoints: checkpoints)
     pinger = pingTransport.map {
       ConnectorPinger(
         client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval,
@@ -128,7 +148,7 @@ public final class PushRun {
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
   public func run(readers paths: [String]) throws -> ExitStatus {
     do {
-      try session.start()
+      if let amqp { try amqp.start() } else { try session.start() }
     } catch {
       // Nothing can be sent. With a reject file every record read goes there; without one,
       // nothing is read. Either way no checkpoint is committed.
@@ -162,13 +182,18 @@ public final class PushRun {
   }
 
   private func closeWorks(rejected: Int) {
+    let message = rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run"
     do {
-      try session.finish(
-        inError: rejected > 0,
-        message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+      // Over AMQP the works close only once the broker has confirmed every message.
+      if let amqp {
+        try amqp.finish(inError: rejected > 0, message: message)
+      } else {
+        try session.finish(inError: rejected > 0, message: message)
+      }
     } catch {
       diagnostics.error("closing the works failed: \(error)")
     }
+    amqp?.close()
   }
 
   /// Feeds every line to the pipeline. Collected objects are pushed whenever the input pauses
@@ -198,6 +223,10 @@ public final class PushRun {
     text += "\(diagnostics.skipped) rejected"
     if let rejects { text += " (\(rejects.count) in \(rejects.path))" }
     text += ", \(session.works.count) works opened"
+    if let amqp {
+      text += ", \(amqp.counts.messages) messages published over AMQP"
+      if amqp.counts.incompatible > 0 { text += ", \(amqp.counts.incompatible) objects OpenCTI would not import" }
+    }
     if counts.deletes > 0 { text += ", \(counts.deletes) deleted" }
     if counts.merges > 0 { text += ", \(counts.merges) merged" }
     if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }

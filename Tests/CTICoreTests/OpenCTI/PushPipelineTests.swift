@@ -16,6 +16,15 @@ final class RecordingTarget: PushTarget {
   var merges: [(String, [String])] = []
   /// Errors for the next pushes, in order.
   var failures: [OpenCTIError] = []
+  /// How often the pipeline waited for everything pushed to be applied, and the error to fail
+  /// that wait with.
+  var settles = 0
+  var settleFailure: OpenCTIError?
+
+  func settle() throws(OpenCTIError) {
+    settles += 1
+    if let settleFailure { throw settleFailure }
+  }
 
   func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?) throws(OpenCTIError) {
     if !failures.isEmpty { throw failures.removeFirst() }
@@ -244,6 +253,20 @@ func checkpointLine(_ n: Int) -> String {
     try fixture.run([bundle([stixObject("indicator", 1)]), checkpointLine(1), stixObject("indicator", 2), checkpointLine(2)])
     #expect(fixture.committedState == nil)
     #expect(try fixture.rejects().count == 2, "both records went to the reject file")
+    #expect(fixture.pipeline.checkpoints?.blockedBy != nil)
+  }
+
+  @Test func aCheckpointWaitsUntilTheTargetHasSettledWhatWasPushed() throws {
+    let fixture = PipelineFixture()
+    try fixture.pipeline.process(Line(number: 1, bytes: Array(bundle([stixObject("indicator", 1)]).utf8)))
+    #expect(fixture.target.settles == 0, "no checkpoint, no wait")
+    try fixture.pipeline.process(Line(number: 2, bytes: Array(checkpointLine(1).utf8)))
+    #expect(fixture.target.settles == 1)
+    #expect(fixture.committedState == "{\"n\":1}\n")
+    fixture.target.settleFailure = .network("broker gone", operation: .stixBundlePush)
+    try fixture.pipeline.process(Line(number: 3, bytes: Array(bundle([stixObject("indicator", 2)]).utf8)))
+    try fixture.pipeline.process(Line(number: 4, bytes: Array(checkpointLine(2).utf8)))
+    #expect(fixture.committedState == "{\"n\":1}\n", "unconfirmed pushes keep the state where it was")
     #expect(fixture.pipeline.checkpoints?.blockedBy != nil)
   }
 
