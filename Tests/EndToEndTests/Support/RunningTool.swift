@@ -12,11 +12,20 @@ extension ToolRunner {
   static func start(
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:]
   ) throws -> RunningTool {
+    try start(tool, arguments, input: .bytes(stdin), environment: environment)
+  }
+
+  /// Starts `tool` with its stdin and stdout where the caller says: a descriptor (one end of a
+  /// pipe, kept open by the caller) or the usual file.
+  static func start(
+    _ tool: String, _ arguments: [String] = [], input: RunningTool.Input, output: RunningTool.Output = .file,
+    environment: [String: String] = [:]
+  ) throws -> RunningTool {
     RecordWriter.ignoreBrokenPipe()
     let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     env.merge(environment) { $1 }
-    return try RunningTool(path: path, arguments: arguments, environment: env, stdin: stdin)
+    return try RunningTool(path: path, arguments: arguments, environment: env, input: input, output: output)
   }
 
   /// Like `start`, with stdin a pipe the test writes into (`writeInput`, `closeInput`), so it can
@@ -24,16 +33,13 @@ extension ToolRunner {
   static func startWithInputPipe(_ tool: String, _ arguments: [String] = [], environment: [String: String] = [:]) throws
     -> RunningTool
   {
-    RecordWriter.ignoreBrokenPipe()
-    let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
-    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-    env.merge(environment) { $1 }
-    return try RunningTool(path: path, arguments: arguments, environment: env, stdin: nil)
+    let pipe = try Pipe2()
+    let running = try start(tool, arguments, input: .descriptor(pipe.read), environment: environment)
+    pipe.closeRead()
+    running.inputPipe = pipe
+    return running
   }
 }
-
-/// glibc's pipe2(2), which the Glibc module does not export (it needs _GNU_SOURCE).
-@_silgen_name("pipe2") private func systemPipe2(_ ends: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
 
 /// A tool started by `ToolRunner.start`. Spawned with posix_spawn and reaped with waitpid
 /// (Foundation's Process does not notice the end of a child reliably inside the test runner).
@@ -43,29 +49,53 @@ final class RunningTool {
   private let stderrURL: URL
   let processIdentifier: pid_t
   private var exitStatus: Int32?
-  /// The write end of the tool's stdin when it is a pipe (`startWithInputPipe`).
-  private var inputDescriptor: Int32 = -1
+  /// The pipe into the tool's stdin (`startWithInputPipe`); only its write end is open here.
+  fileprivate var inputPipe: Pipe2?
 
-  /// `stdin` nil: a pipe the test writes into.
-  init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]?) throws {
+  /// Where the tool's stdin comes from.
+  enum Input {
+    /// These bytes, from a file (the tool sees their end at once).
+    case bytes([UInt8])
+    /// An open descriptor of the caller's (a pipe's read end), duplicated as the tool's stdin.
+    case descriptor(Int32)
+  }
+
+  /// Where the tool's stdout goes.
+  enum Output {
+    /// A file of its own (`stdoutSoFar`).
+    case file
+    /// An open descriptor of the caller's (a pipe's write end), duplicated as the tool's stdout.
+    case descriptor(Int32)
+  }
+
+  convenience init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]) throws {
+    try self.init(path: path, arguments: arguments, environment: environment, input: .bytes(stdin), output: .file)
+  }
+
+  /// Descriptors handed over are duplicated onto 0 or 1 in the child; the caller's copies should
+  /// be opened close-on-exec (so no other child inherits them) and closed once every tool using
+  /// them has started.
+  init(path: String, arguments: [String], environment: [String: String], input: Input, output: Output) throws {
     folder = try TemporaryFolder()
     stdoutURL = folder.url.appendingPathComponent("stdout")
     stderrURL = folder.url.appendingPathComponent("stderr")
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    var pipeEnds: [Int32] = [-1, -1]
-    if let stdin {
+    switch input {
+    case .bytes(let stdin):
       let stdinURL = folder.url.appendingPathComponent("stdin")
       try Data(stdin).write(to: stdinURL)
       posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
-    } else {
-      // Close-on-exec ends, so that no other child of the test process keeps the pipe open.
-      guard systemPipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw CocoaError(.fileWriteUnknown) }
-      posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+    case .descriptor(let descriptor):
+      posix_spawn_file_actions_adddup2(&actions, descriptor, 0)
     }
-    defer { if pipeEnds[0] >= 0 { close(pipeEnds[0]) } }
-    posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    switch output {
+    case .file:
+      posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    case .descriptor(let descriptor):
+      posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+    }
     posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -87,11 +117,9 @@ final class RunningTool {
     var pid = pid_t()
     let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
     guard result == 0 else {
-      if pipeEnds[1] >= 0 { close(pipeEnds[1]) }
       throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot start \(path): \(String(cString: strerror(result)))"])
     }
     processIdentifier = pid
-    inputDescriptor = pipeEnds[1]
   }
 
   deinit {
@@ -107,12 +135,12 @@ final class RunningTool {
   /// reading and the pipe is full) instead of waiting.
   @discardableResult
   func writeInput(_ bytes: [UInt8], blocking: Bool = true) -> Int {
-    guard inputDescriptor >= 0 else { return 0 }
-    let flags = fcntl(inputDescriptor, F_GETFL)
-    _ = fcntl(inputDescriptor, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
+    guard let descriptor = inputPipe?.write else { return 0 }
+    let flags = fcntl(descriptor, F_GETFL)
+    _ = fcntl(descriptor, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
     var written = 0
     while written < bytes.count {
-      let count = bytes[written...].withUnsafeBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+      let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
       if count > 0 {
         written += count
       } else if count < 0, errno == EINTR {
@@ -126,10 +154,8 @@ final class RunningTool {
 
   /// Closes the tool's stdin pipe: the tool sees the end of its input.
   func closeInput() {
-    if inputDescriptor >= 0 {
-      close(inputDescriptor)
-      inputDescriptor = -1
-    }
+    inputPipe?.closeWrite()
+    inputPipe = nil
   }
 
   var isRunning: Bool {
