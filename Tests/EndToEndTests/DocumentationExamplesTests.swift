@@ -113,6 +113,24 @@ import Testing
     }
   }
 
+  /// The README says how to get shell completions without scripts/install: each command it
+  /// shows for that writes the script of the shell it names.
+  @Test func theREADMEShowsHowToGetCompletions() throws {
+    let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+    let commands = readme.split(separator: "\n").filter { $0.contains("--generate-completion-script") }
+    var shells: Set<String> = []
+    for line in commands {
+      let words = line.split(separator: " ").map(String.init)
+      guard let flag = words.firstIndex(of: "--generate-completion-script"), flag > 0, flag + 1 < words.count else { continue }
+      let tool = words[flag - 1].replacingOccurrences(of: "<(", with: "")
+      let shell = words[flag + 1].replacingOccurrences(of: ")", with: "")
+      let script = try ToolRunner.run(tool, ["--generate-completion-script", shell])
+      #expect(script.status == 0 && script.stdoutText.contains(tool), "\(line)\n\(script.stderr)")
+      shells.insert(shell)
+    }
+    #expect(shells == ["bash", "zsh", "fish"])
+  }
+
   /// Docker does not run here: scripts/check-compose parses the compose examples and checks
   /// them against the official blocks they mirror and the variables the tools read.
   @Test func theComposeExamplesMirrorTheOfficialBlocks() throws {
