@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The command-line tools. Each is a thin executable over CTICore and its own product, so
-/// `swift package generate-manual` writes a man page for it.
+/// The command-line tools. Each is a thin executable over CTICore and its own product;
+/// scripts/generate-man writes man/<tool>.1 for each one named here.
 let tools = [
   "cti-backup",
   "cti-stream",

@@ -20,7 +20,7 @@ struct CTIBackup: ParsableCommand {
       Examples:
         cti-stream | cti-backup /backup
         cti-stream --state s.json | cti-backup --state s.json /backup
-        cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
+        cti-stream --replay s.sse | cti-backup --bucket minute --fsync /backup
         cti-backup restore --state r.json /backup | cti-push --state r.json
 
       \(ExitStatus.helpSection)
@@ -29,6 +29,38 @@ struct CTIBackup: ParsableCommand {
     subcommands: [Backup.self, Restore.self],
     defaultSubcommand: Backup.self
   )
+
+  /// `cti-backup --help` also lists the options of `backup`, the default subcommand: they are
+  /// what a plain `cti-backup PATH` takes, and ArgumentParser's root help would show only the
+  /// subcommands' names. Everything else goes through ArgumentParser unchanged.
+  static func main() {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.count == 1, ["-h", "--help", "help"].contains(arguments[0]) {
+      print(rootHelp())
+      return
+    }
+    main(arguments)
+  }
+
+  /// The root's overview and discussion, then `backup`'s usage and options, then the list of
+  /// subcommands, each part as ArgumentParser renders it.
+  static func rootHelp(columns: Int? = nil) -> String {
+    let root = helpMessage(columns: columns)
+    let backup = helpMessage(for: Backup.self, columns: columns)
+    guard let rootUsage = root.range(of: "\nUSAGE: "), let backupUsage = backup.range(of: "\nUSAGE: "),
+      let list = root.range(of: "\nSUBCOMMANDS:")
+    else { return root }
+    return String(root[..<rootUsage.lowerBound]) + "\n" + backup[backupUsage.lowerBound...].trimmingSuffix("\n")
+      + "\n" + root[list.lowerBound...]
+  }
+}
+
+extension Substring {
+  fileprivate func trimmingSuffix(_ character: Character) -> Substring {
+    var text = self
+    while text.last == character { text.removeLast() }
+    return text
+  }
 }
 
 /// Where the backup lives: the positional PATH, BACKUP_PATH or backup.path.
@@ -53,6 +85,7 @@ extension CTIBackup {
     static let configuration = CommandConfiguration(
       commandName: "backup",
       abstract: "Apply stream events from standard input to the backup tree (the default).",
+      usage: "cti-backup [backup] [<options>] [<path>]",
       discussion: """
         create and update events overwrite the object's file atomically (moving it first when its \
         date moved it to another folder), delete removes it (and a bucket folder it empties), merge \

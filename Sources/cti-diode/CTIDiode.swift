@@ -67,10 +67,10 @@ struct Import: ParsableCommand {
       Examples:
         cti-diode import /mnt/usb | cti-push
         cti-diode import outbox --state diode.state --no-delete-after-import
-        S3_ACCESS_KEY=… S3_SECRET_KEY=… \\
-          cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
-        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false \\
-          cti-diode import
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors \\
+          --s3-endpoint minio:9000 --no-s3-ssl
+        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data \\
+          CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
         OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… \\
           cti-diode import /mnt/usb --push --applicant-mappings src:dst
       """)
@@ -153,11 +153,12 @@ struct Export: ParsableCommand {
       A missing folder is created, with a notice (pycti's writer fails instead).
 
       Examples:
-        CONNECTOR_ID=$ID CONNECTOR_NAME=MISP cti-diode export outbox < bundles.ndjson
+        CONNECTOR_ID=$ID CONNECTOR_NAME=MISP \\
+          cti-diode export outbox < bundles.ndjson
         cti-misp --feed https://… |
           cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
-        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl \\
-          --connector-id $ID --connector-name MISP < bundles.ndjson
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 \\
+          --no-s3-ssl --connector-id $ID --connector-name MISP < bundles.ndjson
         CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" \\
           cti-diode export /mnt/usb < bundles.ndjson
       """)

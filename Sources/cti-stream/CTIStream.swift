@@ -23,7 +23,7 @@ struct CTIStream: ParsableCommand {
       Examples:
         OPENCTI_URL=https://octi OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
           cti-stream --state s.json | cti-backup --state s.json /backup
-        cti-stream --stream-id live --events create,update --max-events 100 > s.ndjson
+        cti-stream --stream-id live --events create --max-events 100 > s.ndjson
         cti-stream --replay examples/stream-capture.sse | cti-backup /tmp/backup
         cti-stream --raw --from 2024-01-15T00:00:00Z --recover false --idle-exit 30
 
@@ -74,13 +74,13 @@ struct CTIStream: ParsableCommand {
   var replay: String?
 
   @Option(name: .long, help: ArgumentHelp("Seconds without a byte before the connection counts as dead (default 45; the platform sends a heartbeat every 5 s).", valueName: "seconds"))
-  var stallTimeout: Double = 45
+  var stallTimeout: Double?
 
   @Option(name: .long, help: ArgumentHelp("First reconnection delay in seconds, doubled up to --max-reconnect-delay (default 1).", valueName: "seconds"))
-  var reconnectDelay: Double = 1
+  var reconnectDelay: Double?
 
   @Option(name: .long, help: ArgumentHelp("Longest reconnection delay in seconds (default 60).", valueName: "seconds"))
-  var maxReconnectDelay: Double = 60
+  var maxReconnectDelay: Double?
 
   @Option(name: .long, help: ArgumentHelp("Give up (status 69) after this many failed connections in a row (default: never).", valueName: "n"))
   var maxReconnects: Int?
@@ -94,7 +94,7 @@ struct CTIStream: ParsableCommand {
   func validate() throws {
     if let maxEvents, maxEvents < 1 { throw ValidationError("--max-events must be at least 1") }
     if let idleExit, idleExit <= 0 { throw ValidationError("--idle-exit must be positive") }
-    if stallTimeout <= 0 { throw ValidationError("--stall-timeout must be positive") }
+    if let stallTimeout, stallTimeout <= 0 { throw ValidationError("--stall-timeout must be positive") }
     if raw && streamID != nil { throw ValidationError("--raw and --stream-id exclude each other") }
   }
 
@@ -128,7 +128,7 @@ struct CTIStream: ParsableCommand {
   func resolve(_ options: inout LiveStreamOptions, _ configuration: Configuration) throws {
     options.token = platform.token(configuration)
     options.http = try platform.httpOptions(configuration)
-    options.http.stallTimeout = stallTimeout
+    if let stallTimeout { options.http.stallTimeout = stallTimeout }
     if !raw, !options.baseURL.isEmpty {
       guard let id = configuration.string(LiveStreamSettings.streamID, flag: streamID), !id.isEmpty, id != "ChangeMe" else {
         throw ConfigError("no live stream id: give --stream-id (or --raw), or set CONNECTOR_LIVE_STREAM_ID")
@@ -159,8 +159,9 @@ struct CTIStream: ParsableCommand {
     options.heartbeats = heartbeats
     options.maxEvents = maxEvents
     options.idleExit = idleExit
-    options.reconnectDelay = reconnectDelay
-    options.maxReconnectDelay = max(maxReconnectDelay, reconnectDelay)
+    if let reconnectDelay { options.reconnectDelay = reconnectDelay }
+    if let maxReconnectDelay { options.maxReconnectDelay = maxReconnectDelay }
+    options.maxReconnectDelay = max(options.maxReconnectDelay, options.reconnectDelay)
     options.maxReconnects = maxReconnects
   }
 

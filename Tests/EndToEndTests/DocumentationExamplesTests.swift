@@ -70,7 +70,7 @@ import Testing
     (["cti-misp"], "cti-misp --compat official --feed ./feed --import-from-date 2024-01-01"),
     (["cti-misp"], "cti-misp --feed ./feed --jobs 1 --create-indicators   # one event at a time"),
     (["cti-push"], "cti-push --dry-run < bundles.ndjson | jq .operation"),
-    (["cti-diode", "export"], "CONNECTOR_ID=$ID CONNECTOR_NAME=MISP cti-diode export outbox < bundles.ndjson"),
+    (["cti-diode", "export"], "CONNECTOR_ID=$ID CONNECTOR_NAME=MISP \\\n    cti-diode export outbox < bundles.ndjson"),
     (["cti-diode", "import"], "cti-diode import outbox --state diode.state --no-delete-after-import"),
   ]
 
@@ -85,19 +85,50 @@ import Testing
     }
   }
 
+  static let helpCommands = [
+    ["cti-stream"], ["cti-backup"], ["cti-backup", "restore"], ["cti-misp"], ["cti-push"], ["cti-diode"],
+    ["cti-diode", "import"], ["cti-diode", "export"],
+  ]
+
+  /// The lines of the "Examples:" (or "Example:") paragraph of a help text.
+  static func exampleLines(_ help: String) -> [Substring] {
+    guard let start = help.range(of: "\nExamples:\n") ?? help.range(of: "\nExample:\n") else { return [] }
+    return help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).prefix { !$0.isEmpty }
+  }
+
   @Test func helpExamplesFitATerminal() throws {
-    for command in [["cti-stream"], ["cti-backup"], ["cti-backup", "restore"], ["cti-misp"], ["cti-push"], ["cti-diode"],
-      ["cti-diode", "import"], ["cti-diode", "export"]]
-    {
+    for command in Self.helpCommands {
       let help = try ToolRunner.run(command[0], Array(command.dropFirst()) + ["--help"], environment: ["COLUMNS": "1000"])
-      guard let start = help.stdoutText.range(of: "Examples:") ?? help.stdoutText.range(of: "Example:") else { continue }
-      let examples = help.stdoutText[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
-        .dropFirst().prefix { !$0.isEmpty }
+      // 80 columns: the width help is wrapped to when it is not on a terminal.
+      let narrow = try ToolRunner.run(command[0], Array(command.dropFirst()) + ["--help"], environment: ["COLUMNS": "80"])
+      let narrowLines = Set(narrow.stdoutText.split(separator: "\n"))
+      let examples = Self.exampleLines(help.stdoutText)
+      #expect(!examples.isEmpty, "\(command.joined(separator: " ")) --help shows no examples")
       for line in examples {
-        // 80 columns: the width help is wrapped to when it is not on a terminal.
         #expect(line.count <= 80, "\(command.joined(separator: " ")) --help: \(line.count) columns: \(line)")
+        // ArgumentParser wraps a line of 80 columns or more: each example is one whole line.
+        let whole = narrowLines.contains(line)
+        #expect(whole, "\(command.joined(separator: " ")) --help wraps an example at 80 columns: \(line)")
       }
     }
+  }
+
+  /// The README says how to get shell completions without scripts/install: each command it
+  /// shows for that writes the script of the shell it names.
+  @Test func theREADMEShowsHowToGetCompletions() throws {
+    let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+    let commands = readme.split(separator: "\n").filter { $0.contains("--generate-completion-script") }
+    var shells: Set<String> = []
+    for line in commands {
+      let words = line.split(separator: " ").map(String.init)
+      guard let flag = words.firstIndex(of: "--generate-completion-script"), flag > 0, flag + 1 < words.count else { continue }
+      let tool = words[flag - 1].replacingOccurrences(of: "<(", with: "")
+      let shell = words[flag + 1].replacingOccurrences(of: ")", with: "")
+      let script = try ToolRunner.run(tool, ["--generate-completion-script", shell])
+      #expect(script.status == 0 && script.stdoutText.contains(tool), "\(line)\n\(script.stderr)")
+      shells.insert(shell)
+    }
+    #expect(shells == ["bash", "zsh", "fish"])
   }
 
   /// Docker does not run here: scripts/check-compose parses the compose examples and checks

@@ -61,7 +61,7 @@ import Testing
     #expect(lines.filter { $0.hasPrefix("cti-push: error: line ") }.count == 10, "\(result.stderr)")
     #expect(result.stderr.contains("lines 11–\(lineCount): \(lineCount - 10) more bad lines in a row, not shown"))
     // The summary still counts every line.
-    #expect(result.stderr.contains("\(lineCount) records, 0 bundles, 0 objects pushed, \(lineCount) rejected"))
+    #expect(result.stderr.contains("\(lineCount) records, 0 bundles, 0 objects would be pushed, \(lineCount) rejected"))
     // --strict is unchanged: it stops at the first.
     let strict = try ToolRunner.run("cti-push", ["--dry-run", "--strict"], stdin: Array(text.utf8))
     #expect(strict.status == 65)

@@ -331,6 +331,11 @@ import Testing
     ])
     let bundle = try JSONParser.parse(try #require(lines[3]["request"]?["variables"]?["bundle"]?.stringValue))
     #expect(bundle["objects"]?.arrayValue?.count == 2)
+    // stderr says what would happen, and no platform version: the About answer is made up.
+    #expect(result.stderr.contains("dry run: nothing is sent"), "\(result.stderr)")
+    #expect(result.stderr.contains("dry run: 1 records, 2 bundles, 3 objects would be pushed, 0 rejected, 1 works would be opened"))
+    #expect(!result.stderr.contains("pushing to OpenCTI"))
+    #expect(!result.stderr.contains(PlatformVersion.bundlePushMinimum.text))
   }
 
   @Test func anUnreachablePlatformRejectsEverythingAndExits69() throws {

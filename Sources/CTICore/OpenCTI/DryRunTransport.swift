@@ -27,6 +27,7 @@ public final class DryRunTransport: GraphQLTransport {
   private func answer(_ request: GraphQLRequest) -> [UInt8] {
     let data: JSONValue
     switch request.operation {
+    // The oldest version the session accepts: a made-up answer, so PushRun never shows it.
     case .about: data = ["about": ["version": .string(PlatformVersion.bundlePushMinimum.text)]]
     case .registerConnector: data = ["registerConnector": ["id": "dry-run", "connector_state": .null, "connector_user_id": .null]]
     case .pingConnector: data = ["pingConnector": ["id": "dry-run", "connector_state": "null"]]

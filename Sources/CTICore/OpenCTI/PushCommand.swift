@@ -43,7 +43,7 @@ public struct PushCommand {
     }
     let run = PushRun(
       settings: settings, transport: transport, pingTransport: pingTransport, diagnostics: diagnostics, rejects: rejects,
-      checkpoints: checkpoints)
+      checkpoints: checkpoints, dryRun: dryRun)
     var status = ExitStatus.ok
     do {
       status = try run.run(readers: files.isEmpty ? ["-"] : files)

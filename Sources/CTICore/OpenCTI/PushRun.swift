@@ -151,14 +151,18 @@ public final class PushRun {
   /// Records taken in when the input last went idle with everything pushed: a burst of input
   /// after it is a new run in the pings' `last_run_datetime`.
   private var recordsAtLastRun = 0
+  /// The transport only prints the requests (`--dry-run`): the messages say what would be done,
+  /// and the platform version, which the transport makes up, is not shown.
+  public let dryRun: Bool
 
   /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
   /// from their own thread.
   public init(
     settings: PushSettings, transport: GraphQLTransport, pingTransport: GraphQLTransport?, diagnostics: Diagnostics,
-    rejects: RejectFile?, checkpoints: CheckpointCommitter? = nil
+    rejects: RejectFile?, checkpoints: CheckpointCommitter? = nil, dryRun: Bool = false
   ) {
     self.settings = settings
+    self.dryRun = dryRun
     self.diagnostics = diagnostics
     self.rejects = rejects
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
@@ -193,8 +197,13 @@ public final class PushRun {
       try pipeline.finish()
       return error.exitStatus
     }
-    diagnostics.logger.info(
-      "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
+    if dryRun {
+      diagnostics.logger.info(
+        "dry run: nothing is sent; the requests that would be sent as connector \(settings.connector.name) (\(settings.connector.id)) go to stdout")
+    } else {
+      diagnostics.logger.info(
+        "pushing to OpenCTI \(session.platformVersion ?? "?") as connector \(settings.connector.name) (\(settings.connector.id))")
+    }
     // The first ping, right after registering, already tells the queue's size.
     backPressure?.check()
     pinger?.start()
@@ -270,19 +279,22 @@ public final class PushRun {
     }
   }
 
-  /// The summary line: `N records, N bundles, N objects pushed, N rejected, N works opened`.
+  /// The summary line: `N records, N bundles, N objects pushed, N rejected, N works opened`;
+  /// a dry run says `dry run: …` and what would have been pushed, opened, deleted and merged.
   public var summary: String {
     let counts = pipeline.counts
-    var text = "\(counts.records) records, \(counts.bundles) bundles, \(counts.objects) objects pushed, "
+    let done = dryRun ? "would be " : ""
+    var text = dryRun ? "dry run: " : ""
+    text += "\(counts.records) records, \(counts.bundles) bundles, \(counts.objects) objects \(done)pushed, "
     text += "\(diagnostics.skipped) rejected"
     if let rejects { text += " (\(rejects.count) in \(rejects.path))" }
-    text += ", \(session.works.count) works opened"
+    text += ", \(session.works.count) works \(done)opened"
     if let amqp {
       text += ", \(amqp.counts.messages) messages published over AMQP"
       if amqp.counts.incompatible > 0 { text += ", \(amqp.counts.incompatible) objects OpenCTI would not import" }
     }
-    if counts.deletes > 0 { text += ", \(counts.deletes) deleted" }
-    if counts.merges > 0 { text += ", \(counts.merges) merged" }
+    if counts.deletes > 0 { text += ", \(counts.deletes) \(done)deleted" }
+    if counts.merges > 0 { text += ", \(counts.merges) \(done)merged" }
     if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }
     if counts.mergesSkipped > 0 { text += ", \(counts.mergesSkipped) merges skipped (--apply-merges)" }
     if let checkpoints = pipeline.checkpoints?.summary { text += ", " + checkpoints }
