@@ -19,7 +19,8 @@ public struct MISPConversion: Sendable {
 }
 
 /// Converts MISP events to STIX 2.1 bundles the way OpenCTI's `misp-feed` connector does
-/// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`.
+/// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`
+/// (`MISPQuirks`).
 public struct MISPConverter: Sendable {
   public let options: MISPOptions
   /// Looks tag values up in OpenCTI when `options.guessThreatsFromTags` is on; without one the
@@ -58,7 +59,7 @@ private struct EventRun {
   let options: MISPOptions
   let event: JSONObject
   var tags: MISPTags
-  let fixed: Bool
+  let quirks: MISPQuirks
   let context: STIXObjects.Context
   let eventTimestamp: Int64
   let eventScore: Int
@@ -85,15 +86,15 @@ private struct EventRun {
     self.options = options
     self.event = event
     tags = MISPTags(options: options)
-    fixed = options.fixed
+    quirks = options.quirks
     eventTimestamp = Self.int(event["timestamp"]) ?? 0
     context = STIXObjects.Context(
-      timestamp: Self.milliseconds(options.fixed ? eventTimestamp : now.seconds))
-    eventScore = Self.score(event["threat_level_id"], fixed: options.fixed)
+      timestamp: Self.milliseconds(quirks.runClockTimestamps ? now.seconds : eventTimestamp))
+    eventScore = Self.score(event["threat_level_id"], asText: quirks.threatLevelComparedAsText)
     var attributeCount = event["Attribute"]?.arrayValue?.count ?? 0
     for object in event["Object"]?.arrayValue ?? [] { attributeCount += object["Attribute"]?.arrayValue?.count ?? 0 }
     bundle = BundleBuilder(
-      fixed: fixed, eventUUID: event["uuid"]?.stringValue ?? "", timestamp: eventTimestamp,
+      quirks: quirks, eventUUID: event["uuid"]?.stringValue ?? "", timestamp: eventTimestamp,
       expectedResults: attributeCount)
   }
 
@@ -118,7 +119,7 @@ private struct EventRun {
     let createRelationships = attributes.count < 10_000
     for attribute in attributes {
       processAttribute(attribute, objectObservableID: nil, externalReferences: [], createRelationships: createRelationships)
-      if let reference = Self.externalReference(attribute, fixed: fixed) { externalReferences.append(reference) }
+      if let reference = Self.externalReference(attribute, copiedAsIs: quirks.copiesOddFieldTypes) { externalReferences.append(reference) }
       collectFile(attribute)
     }
 
@@ -126,7 +127,7 @@ private struct EventRun {
     let objects = event["Object"]?.arrayValue ?? []
     for object in objects {
       let objectAttributes = object["Attribute"]?.arrayValue ?? []
-      let references = objectAttributes.compactMap { Self.externalReference($0, fixed: fixed) }
+      let references = objectAttributes.compactMap { Self.externalReference($0, copiedAsIs: quirks.copiesOddFieldTypes) }
       for attribute in objectAttributes { collectFile(attribute) }
       var objectObservableID: String?
       if options.createObjectObservables,
@@ -202,7 +203,6 @@ private struct EventRun {
     guard let value = Self.text(attribute["value"]),
       let resolved = MISPAttributeTypes.resolve(type: type, value: value, options: options)
     else { return }
-    let parts = fixed ? resolved : Array(resolved.prefix(1))
 
     let attributeTags = attribute["Tag"]?.arrayValue
     var markings = eventMarkings
@@ -222,11 +222,11 @@ private struct EventRun {
     if let noScore = options.importToIdsNoScore, !Self.isTrue(toIDs) { score = noScore }
     let timestamp = Self.int(attribute["timestamp"]) ?? eventTimestamp
 
-    for part in parts {
+    for part in resolved {
       let observableType = part.openCTIType
       var name: String?
       if part.kind == .yara || part.kind == .sigma {
-        name = Self.isLongerThanTwo(comment) ? comment : (fixed ? type : nil)
+        name = Self.isLongerThanTwo(comment) ? comment : (quirks.unnamedShortRules ? nil : type)
       } else {
         name = Self.isLongerThanTwo(part.value) ? part.value : (Self.isLongerThanTwo(comment) ? comment : observableType)
       }
@@ -248,8 +248,8 @@ private struct EventRun {
           STIXObjects.writeList("object_marking_refs", markingIDs, into: &bundle.text)
           STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
           if let observableType { bundle.text.member("x_opencti_main_observable_type", observableType) }
-          if fixed { bundle.text.member("x_opencti_detection", Self.isTrue(toIDs)) } else {
-            bundle.text.member("x_opencti_detection", toIDs)
+          if quirks.copiesOddFieldTypes { bundle.text.member("x_opencti_detection", toIDs) } else {
+            bundle.text.member("x_opencti_detection", Self.isTrue(toIDs))
           }
           bundle.text.member("x_opencti_score", score)
           bundle.text.endObject()
@@ -314,8 +314,8 @@ private struct EventRun {
       properties.put("account_login", .string(part.value))
       properties.put("account_type", "github")
     case .userAgent:
-      // The official connector has no branch for it; fixed mode keeps the observable.
-      guard fixed else { return nil }
+      // The official connector has no branch for it.
+      if quirks.userAgentWithoutObservable { return nil }
       type = "user-agent"
       properties.put("value", .string(part.value))
     case .individual:
@@ -489,7 +489,7 @@ private struct EventRun {
       value = (object["name"]?.stringValue ?? "") + key
     }
     let description = object["description"]
-    if description == nil, !fixed {
+    if description == nil, quirks.failsOnObjectWithoutDescription {
       // The official connector fails the whole event here (KeyError).
       throw MISPEventError("object \(object["uuid"]?.stringValue ?? "?") has no description (official behaviour)")
     }
@@ -497,7 +497,7 @@ private struct EventRun {
     var observable = STIXObjects.sco("text", id: STIXID.observable(type: "text", properties: properties)!)
     observable.put("value", .string(value))
     STIXObjects.setList(&observable, "object_marking_refs", eventMarkingIDs)
-    observable[fixed ? "x_opencti_description" : "description"] = description.flatMap { $0.isNull ? nil : $0 }
+    observable[quirks.objectObservableDescriptionAsSTIX ? "description" : "x_opencti_description"] = description.flatMap { $0.isNull ? nil : $0 }
     observable.put("x_opencti_score", .int(eventScore))
     STIXObjects.setList(&observable, "labels", eventLabels)
     observable.put("created_by_ref", .string(authorID))
@@ -512,7 +512,7 @@ private struct EventRun {
         let type = reference["relationship_type"]?.stringValue ?? ""
         let comment = reference["comment"]?.stringValue ?? ""
         let description = "Original Relationship: " + type + "  \nComment: " + comment
-        if fixed {
+        if !quirks.objectReferencesLookedUpBySuffix {
           let sourceUUID =
             reference["object_uuid"]?.stringValue ?? reference["source_uuid"]?.stringValue ?? object["uuid"]?.stringValue
           guard let sourceUUID, let targetUUID = reference["referenced_uuid"]?.stringValue,
@@ -549,7 +549,7 @@ private struct EventRun {
     }
     let dateSeconds = date.seconds
     var modified = eventTimestamp
-    if fixed, modified < dateSeconds { modified = dateSeconds }
+    if !quirks.reportModifiedBeforeCreated, modified < dateSeconds { modified = dateSeconds }
     let id = STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds))
     var report = STIXObjects.sdo("report", id: id, created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified))
     report.put("name", .string(info))
@@ -560,7 +560,7 @@ private struct EventRun {
     STIXObjects.setList(&report, "object_marking_refs", eventMarkingIDs)
     STIXObjects.setList(&report, "labels", eventLabels)
     var refs = objectRefs
-    if refs.isEmpty { refs = [fixed ? authorID : "intrusion-set--fc5ee88d-7987-4c00-991e-a863e9aa8a0e"] }
+    if refs.isEmpty { refs = [quirks.placeholderInEmptyReports ? MISPQuirks.placeholderIntrusionSet : authorID] }
     report.put("object_refs", .array(refs.map(JSONValue.string)))
     STIXObjects.setList(&report, "external_references", externalReferences)
     STIXObjects.setList(&report, "x_opencti_files", files)
@@ -569,7 +569,7 @@ private struct EventRun {
 
   func makeNote(_ note: JSONValue, reportID: String) -> JSONObject? {
     let rawContent = Self.text(note["content"]) ?? ""
-    if fixed, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty { return nil }
+    if !quirks.keepsDeletedAndEmptyNotes, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty { return nil }
     let timestamp = Self.int(note["timestamp"]) ?? eventTimestamp
     let created = Self.seconds(timestamp)
     let content = rewriteNote(rawContent)
@@ -578,14 +578,16 @@ private struct EventRun {
       modified: Self.milliseconds(timestamp))
     object.put("created_by_ref", .string(authorID))
     STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
-    object.put("abstract", fixed ? Self.text(note["name"]).map(JSONValue.string) : note["name"].flatMap { $0.isNull ? nil : $0 })
+    object.put(
+      "abstract",
+      quirks.copiesOddFieldTypes ? note["name"].flatMap { $0.isNull ? nil : $0 } : Self.text(note["name"]).map(JSONValue.string))
     object.put("content", .string(content))
     object.put("object_refs", [.string(reportID)])
     return object
   }
 
   /// `@[attribute](uuid)` / `@[object](uuid)` → `[type:text](/dashboard/search/id)` and
-  /// `@[tag](name)` → `tag:name`, as `_process_note` does; fixed mode links the STIX ids.
+  /// `@[tag](name)` → `tag:name`, as `_process_note` does; without the quirk it links the STIX ids.
   func rewriteNote(_ content: String) -> String {
     guard content.contains("@[") else { return content }
     var output = ""
@@ -611,10 +613,10 @@ private struct EventRun {
       guard uuid.count == 36, Self.isLowerUUID(uuid), text[uuid.endIndex...].first == ")" else { return nil }
       let end = text.index(after: uuid.endIndex)
       let key = String(uuid)
-      if fixed, let target = byMISPUUID[key] {
+      if !quirks.noteLinksToMISPUUIDs, let target = byMISPUUID[key] {
         return ("[\(kind):\(target.text)](/dashboard/search/\(target.id))", end)
       }
-      if !fixed, let found = bundle.object(endingWith: key) {
+      if quirks.noteLinksToMISPUUIDs, let found = bundle.object(endingWith: key) {
         return ("[\(kind):\(found.name ?? "")](/dashboard/search/\(found.id))", end)
       }
       return ("[\(kind):\(key)](/dashboard/search/\(key))", end)
@@ -642,15 +644,15 @@ private struct EventRun {
 
   // MARK: Values
 
-  /// A `link` attribute in `External analysis` as an external reference. Fixed mode keeps a
-  /// value that is not a URL as the description instead of an invalid `url`.
-  static func externalReference(_ attribute: JSONValue, fixed: Bool) -> JSONValue? {
+  /// A `link` attribute in `External analysis` as an external reference. A value that is not
+  /// a URL is the description instead of an invalid `url`, unless it is `copiedAsIs`.
+  static func externalReference(_ attribute: JSONValue, copiedAsIs: Bool) -> JSONValue? {
     guard attribute["type"]?.stringValue == "link", attribute["category"]?.stringValue == "External analysis" else {
       return nil
     }
     let value = text(attribute["value"]) ?? ""
     var reference = JSONObject([("source_name", "External analysis")])
-    if fixed {
+    if !copiedAsIs {
       if let uuid = text(attribute["uuid"]) { reference["external_id"] = .string(uuid) }
       if MISPValueSyntax.isValid(type: "url", value: value) {
         reference.put("url", .string(value))
@@ -664,10 +666,10 @@ private struct EventRun {
     return .object(reference)
   }
 
-  /// Threat level 1/2/3 → 90/60/30, else 50. The official connector compares strings, so an
-  /// integer level scores 50 there.
-  static func score(_ level: JSONValue?, fixed: Bool) -> Int {
-    let text = fixed ? (level?.intValue.map(String.init) ?? level?.stringValue) : level?.stringValue
+  /// Threat level 1/2/3 → 90/60/30, else 50. Compared `asText`, as the official connector
+  /// does, an integer level scores 50.
+  static func score(_ level: JSONValue?, asText: Bool) -> Int {
+    let text = asText ? level?.stringValue : (level?.intValue.map(String.init) ?? level?.stringValue)
     switch text {
     case "1": return 90
     case "2": return 60
@@ -746,7 +748,7 @@ private struct BundleBuilder {
     var name: String?
   }
 
-  let fixed: Bool
+  let quirks: MISPQuirks
   /// The bundle's JSON text so far; an object begun with `beginEntity` is written here.
   var text: JSONWriter
   private var written: [Written] = []
@@ -763,8 +765,8 @@ private struct BundleBuilder {
   /// official connector's is random. Sizes the id sets and the text once for about as many
   /// attribute results (each gives an indicator, an observable and a relationship or so, of
   /// some 500 bytes each), sparing their regrowth as a big event grows.
-  init(fixed: Bool, eventUUID: String, timestamp: Int64, expectedResults: Int) {
-    self.fixed = fixed
+  init(quirks: MISPQuirks, eventUUID: String, timestamp: Int64, expectedResults: Int) {
+    self.quirks = quirks
     let expectedObjects = 3 * expectedResults + 16
     written.reserveCapacity(expectedObjects)
     objectRefs.reserveCapacity(expectedObjects)
@@ -772,9 +774,9 @@ private struct BundleBuilder {
     entityIDs.reserveCapacity(2 * expectedResults + 16)
     relationshipKeys.reserveCapacity(expectedResults + 16)
     let id =
-      fixed
-      ? UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
-      : UUID().uuidString.lowercased()
+      quirks.randomBundleIDs
+      ? UUID().uuidString.lowercased()
+      : UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
     text = JSONWriter(capacity: 4096 + expectedObjects * 512)
     text.append("{\"type\":\"bundle\",\"id\":")
     text.writeString("bundle--" + id)
@@ -822,7 +824,7 @@ private struct BundleBuilder {
 
   mutating func addObjectObservable(_ observable: JSONObject) {
     guard let id = observable["id"]?.stringValue else { return }
-    if fixed {
+    if !quirks.objectObservablesBesideEqualIDs {
       addEntity(observable)
     } else if objectObservableIDs.insert(id).inserted {
       append(observable)
@@ -833,7 +835,7 @@ private struct BundleBuilder {
   /// the caller writes it. Fixed mode tells relationships apart by id, the official connector
   /// by source and target.
   mutating func beginRelationship(_ relationship: EventRun.Relationship) -> Bool {
-    let key = fixed ? relationship.id : relationship.source + relationship.target
+    let key = quirks.relationshipsBySourceAndTarget ? relationship.source + relationship.target : relationship.id
     if refKeys.insert(key).inserted { objectRefs.append(relationship.id) }
     guard relationshipKeys.insert(key).inserted else { return false }
     begin(id: relationship.id, type: "relationship", name: nil)

@@ -29,16 +29,12 @@ struct MISPTags {
   }
 
   private func isSkippedAsLabel(_ name: String) -> Bool {
-    if options.fixed {
-      // Case-insensitive: `TLP:AMBER` is a marking and `Creator=x` an author, never labels.
-      let lower = name.lowercased()
-      if lower.hasPrefix("tlp:") { return true }
-      if Self.skippedGalaxies.contains(where: { lower.hasPrefix($0) }) { return true }
-      return Self.skippedWords.contains { Self.startsWord(lower, $0) }
-    }
-    if Self.officialSkippedNames.contains(name) { return true }
-    if Self.skippedGalaxies.contains(where: { name.hasPrefix($0) }) { return true }
-    return Self.skippedWords.contains { name.hasPrefix($0) }
+    let quirks = options.quirks
+    // Without the quirk, case-insensitive: `TLP:AMBER` is a marking and `Creator=x` an author.
+    let text = quirks.caseSensitiveLabelFilter ? name : name.lowercased()
+    if quirks.caseSensitiveLabelFilter ? Self.officialSkippedNames.contains(name) : text.hasPrefix("tlp:") { return true }
+    if Self.skippedGalaxies.contains(where: { text.hasPrefix($0) }) { return true }
+    return Self.skippedWords.contains { quirks.looseThreatTagPrefixes ? text.hasPrefix($0) : Self.startsWord(text, $0) }
   }
 
   /// Whether `text` starts with `word` followed by the end, `:`, `=` or `-` (so `malware:x`
@@ -150,7 +146,7 @@ struct MISPTags {
     "misp-galaxy:misp-tool", "misp-galaxy:misp-android", "misp-galaxy:misp-malpedia",
   ]
   /// The real galaxy tag names the official connector misses (its list has `misp-` forms).
-  private static let fixedMalwareTags = ["misp-galaxy:ransomware", "misp-galaxy:tool", "misp-galaxy:malpedia"]
+  private static let galaxyMalwareTags = ["misp-galaxy:ransomware", "misp-galaxy:tool", "misp-galaxy:malpedia"]
   private static let attackPatternTags = [
     "misp-galaxy:mitre-attack-pattern", "misp-galaxy:attack-pattern", "mitre-attack:attack-pattern", "mitre:",
   ]
@@ -271,7 +267,7 @@ struct MISPTags {
           elements.tools.append(object)
         }
       }
-      let malwareTags = options.fixed ? Self.malwareTags + Self.fixedMalwareTags : Self.malwareTags
+      let malwareTags = options.quirks.ignoresGalaxyMalwareTags ? Self.malwareTags : Self.malwareTags + Self.galaxyMalwareTags
       if starts(name, malwareTags, word: "malware"), let value = Self.tagValue(name) {
         let threat = Self.cut(value, " - S")
         if added.insert(threat).inserted {
@@ -304,17 +300,18 @@ struct MISPTags {
     return elements
   }
 
-  /// A threat the platform found for a tag: named as the platform names it, with the
-  /// official connector's id (generated from the name). Fixed mode keeps the platform's
-  /// standard id and an attack pattern's MITRE id, so the bundle points at the very entity
-  /// found; the official connector re-creates attack patterns under a name-based id.
+  /// A threat the platform found for a tag, named as the platform names it. It keeps the
+  /// platform's standard id and an attack pattern's MITRE id, so the bundle points at the very
+  /// entity found, unless quirks ask for the connector's name-based ids.
   private func guessed(
     _ hit: GraphQLResponse.DomainObject, into elements: inout Elements, common: (inout JSONObject) -> Void,
     context: STIXObjects.Context
   ) {
     func make(_ type: String, generated: String) -> JSONObject {
       var id = generated
-      if options.fixed, let standard = hit.standardId, standard.hasPrefix(type + "--") { id = standard }
+      if !options.quirks.guessedThreatIDsFromNames, let standard = hit.standardId, standard.hasPrefix(type + "--") {
+        id = standard
+      }
       var object = STIXObjects.sdo(type, id: id, context: context)
       object.put("name", .string(hit.name))
       return object
@@ -334,7 +331,7 @@ struct MISPTags {
       common(&object)
       elements.tools.append(object)
     case "Attack-Pattern":
-      let mitreID = options.fixed ? hit.mitreId : nil
+      let mitreID = options.quirks.guessedAttackPatternsWithoutMitreID ? nil : hit.mitreId
       var object = make("attack-pattern", generated: STIXID.attackPattern(name: hit.name, mitreID: mitreID))
       common(&object)
       object.put("x_mitre_id", mitreID.map(JSONValue.string))
@@ -354,11 +351,11 @@ struct MISPTags {
     return object
   }
 
-  /// The official connector matches loose prefixes (`malware` also matches
-  /// `malware_classification:…`); fixed mode needs the bare word to end there.
+  /// Whether `name` is a threat tag of `word`'s kind: the bare word must end there (the
+  /// official connector's loose prefix also takes `malware_classification:…`).
   private func starts(_ name: String, _ prefixes: [String], word: String) -> Bool {
     if prefixes.contains(where: { name.hasPrefix($0) }) { return true }
-    return options.fixed ? Self.startsWord(name, word) : name.hasPrefix(word)
+    return options.quirks.looseThreatTagPrefixes ? name.hasPrefix(word) : Self.startsWord(name, word)
   }
 
   /// The value of a threat tag: after `="` without the closing quote, else after the first `:`.
