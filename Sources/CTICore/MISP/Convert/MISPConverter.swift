@@ -42,7 +42,7 @@ public struct MISPConverter: Sendable {
     }
     if let wrapped = value["Event"] { value = wrapped }
     guard let event = value.objectValue else { throw MISPEventError("not a MISP event object") }
-    var run = EventRun(options: options, event: event, now: now)
+    var run = EventConversion(options: options, event: event, now: now)
     if options.guessThreatsFromTags, let threatGuesser {
       do {
         run.tags.guesses = try threatGuesser.answers(for: event)
@@ -54,20 +54,19 @@ public struct MISPConverter: Sendable {
   }
 }
 
-/// The conversion of one event; mirrors the connector's `_process_event`.
-private struct EventRun {
+/// The conversion of one event: decides, in the connector's order (`_process_event`), which
+/// objects the event gives, and hands each to the bundle writer.
+private struct EventConversion {
   let options: MISPOptions
+  let quirks: MISPQuirks
   let event: JSONObject
   var tags: MISPTags
-  let quirks: MISPQuirks
-  let context: STIXObjects.Context
   let eventTimestamp: Int64
   let eventScore: Int
 
-  var author = JSONObject()
   var authorID = ""
   var authorName = ""
-  var eventMarkings: [JSONObject] = []
+  var eventMarkings: [STIXMarking] = []
   var eventMarkingIDs: [String] = []
   var eventLabels: [String] = []
   var eventElements = MISPTags.Elements()
@@ -77,24 +76,25 @@ private struct EventRun {
   var notes: [String] = []
   var millisecondsCache: [Int64: String] = [:]
   var secondsCache: [Int64: String] = [:]
-
-  /// Relationships wait for the end of the bundle, where the connector puts them.
-  var relationships: [Relationship] = []
-  var bundle: BundleBuilder
+  var bundle: STIXBundleWriter
 
   init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
     self.event = event
-    tags = MISPTags(options: options)
     quirks = options.quirks
+    tags = MISPTags(options: options)
     eventTimestamp = Self.int(event["timestamp"]) ?? 0
-    context = STIXObjects.Context(
-      timestamp: Self.milliseconds(quirks.runClockTimestamps ? now.seconds : eventTimestamp))
     eventScore = Self.score(event["threat_level_id"], asText: quirks.threatLevelComparedAsText)
     var attributeCount = event["Attribute"]?.arrayValue?.count ?? 0
     for object in event["Object"]?.arrayValue ?? [] { attributeCount += object["Attribute"]?.arrayValue?.count ?? 0 }
-    bundle = BundleBuilder(
-      quirks: quirks, eventUUID: event["uuid"]?.stringValue ?? "", timestamp: eventTimestamp,
+    // Without the quirk, the event's uuid and timestamp give the bundle a deterministic id.
+    let bundleID =
+      quirks.randomBundleIDs
+      ? UUID().uuidString.lowercased()
+      : UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(event["uuid"]?.stringValue ?? ""):\(eventTimestamp)")
+    bundle = STIXBundleWriter(
+      id: "bundle--" + bundleID,
+      timestamp: Self.milliseconds(quirks.runClockTimestamps ? now.seconds : eventTimestamp), quirks: quirks,
       expectedResults: attributeCount)
   }
 
@@ -102,28 +102,32 @@ private struct EventRun {
   /// each attribute's objects in turn, object observables, relationships, report and notes.
   mutating func convert() throws(MISPEventError) -> MISPConversion {
     let uuid = event["uuid"]?.stringValue ?? ""
-    try makeAuthor()
+    let author = try makeAuthor()
+    authorID = author.id
+    authorName = author.name
     let eventTags = event["Tag"]?.arrayValue
-    eventMarkings = eventTags.map { tags.markings($0, withDefault: true) } ?? [STIXObjects.tlp(.white)]
-    eventMarkingIDs = eventMarkings.compactMap { $0["id"]?.stringValue }
+    eventMarkings = eventTags.map { tags.markings($0, withDefault: true) } ?? [.tlp(.white)]
+    eventMarkingIDs = eventMarkings.map(\.id)
     eventElements = tags.elements(
-      galaxies: event["Galaxy"]?.arrayValue ?? [], tags: eventTags ?? [], author: authorID, markings: eventMarkingIDs,
-      context: context)
+      galaxies: event["Galaxy"]?.arrayValue ?? [], tags: eventTags ?? [], author: authorID, markings: eventMarkingIDs)
     eventLabels = eventTags.map { tags.labels($0) } ?? []
-    bundle.append(author)
-    for marking in eventMarkings { bundle.addMarking(marking) }
-    addElements(eventElements)
+    bundle.author(author)
+    for marking in eventMarkings { bundle.marking(marking) }
+    for element in eventElements.all { bundle.entity(element) }
 
     var externalReferences: [JSONValue] = []
     let attributes = event["Attribute"]?.arrayValue ?? []
+    // The connector makes no relationships for a list of 10,000 attributes or more.
     let createRelationships = attributes.count < 10_000
     for attribute in attributes {
       processAttribute(attribute, objectObservableID: nil, externalReferences: [], createRelationships: createRelationships)
-      if let reference = Self.externalReference(attribute, copiedAsIs: quirks.copiesOddFieldTypes) { externalReferences.append(reference) }
+      if let reference = Self.externalReference(attribute, copiedAsIs: quirks.copiesOddFieldTypes) {
+        externalReferences.append(reference)
+      }
       collectFile(attribute)
     }
 
-    var objectObservables: [JSONObject] = []
+    var objectObservables: [STIXObservable] = []
     let objects = event["Object"]?.arrayValue ?? []
     for object in objects {
       let objectAttributes = object["Attribute"]?.arrayValue ?? []
@@ -134,9 +138,9 @@ private struct EventRun {
         let objectObservable = try makeObjectObservable(object, attributes: objectAttributes, references: references)
       {
         objectObservables.append(objectObservable)
-        objectObservableID = objectObservable["id"]?.stringValue
-        if let objectUUID = object["uuid"]?.stringValue, let objectObservableID {
-          byMISPUUID[objectUUID] = (objectObservableID, objectObservable["value"]?.stringValue ?? "")
+        objectObservableID = objectObservable.id
+        if let objectUUID = object["uuid"]?.stringValue {
+          byMISPUUID[objectUUID] = (objectObservable.id, objectObservable.properties["value"]?.stringValue ?? "")
         }
       }
       let create = objectAttributes.count < 10_000
@@ -146,33 +150,22 @@ private struct EventRun {
       }
     }
 
-    for observable in objectObservables {
-      bundle.reference(observable)
-      bundle.addObjectObservable(observable)
-    }
-    relationships += objectReferenceRelationships(objects)
-    for relationship in relationships where bundle.beginRelationship(relationship) { write(relationship) }
+    for observable in objectObservables { bundle.objectObservable(observable) }
+    addObjectReferenceRelationships(objects)
+    bundle.writeRelationships()
     if options.createReports {
-      let report = try makeReport(objectRefs: bundle.objectRefs, externalReferences: externalReferences)
-      bundle.append(report)
+      let report = try makeReport(externalReferences: externalReferences)
+      bundle.report(report)
       for note in event["EventReport"]?.arrayValue ?? [] {
-        if let made = makeNote(note, reportID: report["id"]!.stringValue!) { bundle.append(made) }
+        if let made = makeNote(note, reportID: report.id) { bundle.note(made) }
       }
     }
     return MISPConversion(uuid: uuid, bundle: bundle.finish(), objectCounts: bundle.counts, notes: notes)
   }
 
-  /// Galaxy and tag objects, each referenced by the report and written once.
-  mutating func addElements(_ elements: MISPTags.Elements) {
-    for element in elements.all {
-      bundle.reference(element)
-      bundle.addEntity(element)
-    }
-  }
-
   // MARK: Author
 
-  mutating func makeAuthor() throws(MISPEventError) {
+  func makeAuthor() throws(MISPEventError) -> STIXIdentity {
     var name: String?
     if options.authorFromTags {
       for tag in event["Tag"]?.arrayValue ?? [] {
@@ -182,11 +175,7 @@ private struct EventRun {
     }
     if name == nil { name = event["Orgc"]?["name"]?.stringValue }
     guard let name else { throw MISPEventError("the event has no Orgc.name (its author)") }
-    authorName = name
-    authorID = STIXID.identity(name: name, identityClass: "organization")
-    author = STIXObjects.sdo("identity", id: authorID, context: context)
-    author.put("name", .string(name))
-    author.put("identity_class", "organization")
+    return .organization(name)
   }
 
   // MARK: Attributes
@@ -201,7 +190,7 @@ private struct EventRun {
     let category = attribute["category"]?.stringValue ?? ""
     if type == "link" && category == "External analysis" { return }
     guard let value = Self.text(attribute["value"]),
-      let resolved = MISPAttributeTypes.resolve(type: type, value: value, options: options)
+      let parts = MISPAttributeTypes.resolve(type: type, value: value, options: options)
     else { return }
 
     let attributeTags = attribute["Tag"]?.arrayValue
@@ -212,17 +201,16 @@ private struct EventRun {
       labels = tags.labels(attributeTags)
       if markings.isEmpty { markings = eventMarkings }
     }
-    let markingIDs = attributeTags == nil ? eventMarkingIDs : markings.compactMap { $0["id"]?.stringValue }
+    let markingIDs = attributeTags == nil ? eventMarkingIDs : markings.map(\.id)
     let elements = tags.elements(
-      galaxies: attribute["Galaxy"]?.arrayValue ?? [], tags: attributeTags ?? [], author: authorID, markings: markingIDs,
-      context: context)
+      galaxies: attribute["Galaxy"]?.arrayValue ?? [], tags: attributeTags ?? [], author: authorID, markings: markingIDs)
     let comment = Self.text(attribute["comment"]) ?? ""
     let toIDs = attribute["to_ids"] ?? false
     var score = eventScore
     if let noScore = options.importToIdsNoScore, !Self.isTrue(toIDs) { score = noScore }
     let timestamp = Self.int(attribute["timestamp"]) ?? eventTimestamp
 
-    for part in resolved {
+    for part in parts {
       let observableType = part.openCTIType
       var name: String?
       if part.kind == .yara || part.kind == .sigma {
@@ -234,41 +222,25 @@ private struct EventRun {
       if options.createIndicators, let (patternType, pattern) = part.pattern {
         let id = STIXID.indicator(pattern: pattern)
         indicatorID = id
-        if bundle.beginEntity(id: id, type: "indicator", name: pattern) {
-          let created = cachedMilliseconds(timestamp)
-          let validFrom = cachedSeconds(timestamp)
-          STIXObjects.beginSDO("indicator", id: id, created: created, modified: created, into: &bundle.text)
-          if let name { bundle.text.member("name", name) }
-          bundle.text.member("description", comment)
-          bundle.text.member("pattern_type", patternType)
-          bundle.text.member("pattern", pattern)
-          bundle.text.member("valid_from", validFrom)
-          STIXObjects.writeList("labels", labels, into: &bundle.text)
-          bundle.text.member("created_by_ref", authorID)
-          STIXObjects.writeList("object_marking_refs", markingIDs, into: &bundle.text)
-          STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
-          if let observableType { bundle.text.member("x_opencti_main_observable_type", observableType) }
-          if quirks.copiesOddFieldTypes { bundle.text.member("x_opencti_detection", toIDs) } else {
-            bundle.text.member("x_opencti_detection", Self.isTrue(toIDs))
-          }
-          bundle.text.member("x_opencti_score", score)
-          bundle.text.endObject()
-        }
+        bundle.indicator(
+          STIXIndicator(
+            id: id, created: cachedMilliseconds(timestamp), name: name, description: comment, patternType: patternType,
+            pattern: pattern, validFrom: cachedSeconds(timestamp), labels: labels, createdBy: authorID,
+            markings: markingIDs, externalReferences: externalReferences, mainObservableType: observableType,
+            detection: quirks.copiesOddFieldTypes ? toIDs : .bool(Self.isTrue(toIDs)), score: score))
       }
       var observableID: String?
       if options.createObservables, observableType != nil {
-        observableID = writeObservable(
+        observableID = addObservable(
           part, comment: comment, score: score, labels: labels, markingIDs: markingIDs,
           externalReferences: externalReferences)
       }
       if let uuid = attribute["uuid"]?.stringValue, byMISPUUID[uuid] == nil, let primary = observableID ?? indicatorID {
         byMISPUUID[uuid] = (primary, part.value)
       }
-      for marking in markings { bundle.addMarking(marking) }
-      let (identities, sightings) = makeSightings(attribute, indicatorID: indicatorID)
-      for identity in identities { bundle.addEntity(identity) }
-      for sighting in sightings { bundle.addSighting(sighting) }
-      addElements(elements)
+      for marking in markings { bundle.marking(marking) }
+      addSightings(attribute, indicatorID: indicatorID)
+      for element in elements.all { bundle.entity(element) }
       if createRelationships {
         addRelationships(
           indicatorID: indicatorID, observableID: observableID, elements: elements, objectObservableID: objectObservableID,
@@ -279,7 +251,7 @@ private struct EventRun {
 
   /// Writes the observable (or individual identity) for `part` unless the bundle has it, and
   /// returns its id; nil when the part gives none.
-  mutating func writeObservable(
+  mutating func addObservable(
     _ part: MISPResolved, comment: String, score: Int, labels: [String], markingIDs: [String], externalReferences: [JSONValue]
   ) -> String? {
     var properties = JSONObject()
@@ -320,16 +292,11 @@ private struct EventRun {
       properties.put("value", .string(part.value))
     case .individual:
       let id = STIXID.identity(name: part.value, identityClass: "individual")
-      if bundle.beginEntity(id: id, type: "identity", name: nil) {
-        STIXObjects.beginSDO("identity", id: id, created: context.timestamp, modified: context.timestamp, into: &bundle.text)
-        bundle.text.member("name", part.value)
-        bundle.text.member("identity_class", "individual")
-        bundle.text.member("description", comment)
-        STIXObjects.writeList("labels", labels, into: &bundle.text)
-        bundle.text.member("created_by_ref", authorID)
-        STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
-        bundle.text.endObject()
-      }
+      bundle.identity(
+        STIXIdentity(
+          id: id, name: part.value, identityClass: "individual", description: .string(comment), labels: labels,
+          createdBy: authorID, externalReferences: externalReferences),
+        referenced: true)
       return id
     case .connection(let toDestination, let port, let ipv6):
       type = "network-traffic"
@@ -343,80 +310,40 @@ private struct EventRun {
       return nil
     }
     guard let id = STIXID.observable(type: type, properties: properties) else { return nil }
-    let value = properties["value"]?.stringValue
-    if let value, !MISPValueSyntax.isValid(type: type, value: value) {
+    if let value = properties["value"]?.stringValue, !MISPValueSyntax.isValid(type: type, value: value) {
       notes.append("\(type) value kept as given: \(value)")
     }
-    if bundle.beginEntity(id: id, type: type, name: value) {
-      STIXObjects.beginSCO(type, id: id, into: &bundle.text)
-      // The properties never repeat type, spec_version or id.
-      for member in properties { bundle.text.member(named: member.key, member.value) }
-      STIXObjects.writeList("object_marking_refs", markingIDs, into: &bundle.text)
-      bundle.text.member("x_opencti_description", comment)
-      bundle.text.member("x_opencti_score", score)
-      STIXObjects.writeList("labels", labels, into: &bundle.text)
-      bundle.text.member("created_by_ref", authorID)
-      STIXObjects.writeList("external_references", externalReferences, into: &bundle.text)
-      bundle.text.endObject()
-    }
+    bundle.observable(
+      STIXObservable(
+        type: type, id: id, properties: properties, markings: markingIDs, description: .string(comment), score: score,
+        labels: labels, createdBy: authorID, externalReferences: externalReferences))
     return id
   }
 
-  /// The organisations that sighted an attribute, and the sightings of its indicator.
-  func makeSightings(_ attribute: JSONValue, indicatorID: String?) -> (identities: [JSONObject], sightings: [JSONObject]) {
-    var identities: [JSONObject] = []
-    var sightings: [JSONObject] = []
+  /// The organisations that sighted an attribute other than its author, then the sightings of
+  /// its indicator, each lasting an hour.
+  mutating func addSightings(_ attribute: JSONValue, indicatorID: String?) {
+    var sightings: [STIXSighting] = []
     for sighting in attribute["Sighting"]?.arrayValue ?? [] {
       guard let organisation = sighting["Organisation"]?["name"]?.stringValue, organisation != authorName else { continue }
-      let identityID = STIXID.identity(name: organisation, identityClass: "organization")
-      var identity = STIXObjects.sdo("identity", id: identityID, context: context)
-      identity.put("name", .string(organisation))
-      identity.put("identity_class", "organization")
-      identities.append(identity)
+      let identity = STIXIdentity.organization(organisation)
+      bundle.identity(identity, referenced: false)
       guard let indicatorID, let date = Self.int(sighting["date_sighting"]) else { continue }
       let first = Self.seconds(date)
       let last = Self.seconds(date + 3600)
       let id = STIXID.sighting(
-        of: indicatorID, whereSighted: .string(identityID), firstSeen: IDTime(first), lastSeen: IDTime(last))
-      var object = STIXObjects.sdo("sighting", id: id, context: context)
-      object.put("sighting_of_ref", .string(indicatorID))
-      object.put("first_seen", .string(first))
-      object.put("last_seen", .string(last))
-      object.put("where_sighted_refs", [.string(identityID)])
-      sightings.append(object)
+        of: indicatorID, whereSighted: .string(identity.id), firstSeen: IDTime(first), lastSeen: IDTime(last))
+      sightings.append(STIXSighting(id: id, sightingOf: indicatorID, firstSeen: first, lastSeen: last, whereSighted: identity.id))
     }
-    return (identities, sightings)
+    for sighting in sightings { bundle.sighting(sighting) }
   }
 
-  /// A relationship of the bundle, before it is written.
-  struct Relationship {
-    var type: String
-    var source: String
-    var target: String
-    var description: String?
-    var markings: [String]
-    var id: String
-
-    init(_ type: String, _ source: String, _ target: String, description: String?, markings: [String]) {
-      self.type = type
-      self.source = source
-      self.target = target
-      self.description = description
-      self.markings = markings
-      id = STIXID.relationship(type: type, source: source, target: target)
-    }
-  }
-
-  mutating func write(_ relationship: Relationship) {
-    STIXObjects.beginSDO(
-      "relationship", id: relationship.id, created: context.timestamp, modified: context.timestamp, into: &bundle.text)
-    bundle.text.member("relationship_type", relationship.type)
-    bundle.text.member("created_by_ref", authorID)
-    bundle.text.member("source_ref", relationship.source)
-    bundle.text.member("target_ref", relationship.target)
-    if let description = relationship.description { bundle.text.member("description", description) }
-    STIXObjects.writeList("object_marking_refs", relationship.markings, into: &bundle.text)
-    bundle.text.endObject()
+  /// Queues a relationship made by the author; the bundle writes them all at the end.
+  mutating func relate(
+    _ type: String, _ source: String, _ target: String, description: String? = nil, markings: [String] = []
+  ) {
+    bundle.relationship(
+      STIXRelationship(type, source, target, description: description, markings: markings, createdBy: authorID))
   }
 
   /// An attribute's relationships: indicator based on observable, object observable related
@@ -426,56 +353,40 @@ private struct EventRun {
     indicatorID: String?, observableID: String?, elements: MISPTags.Elements, objectObservableID: String?,
     comment: String, markingIDs: [String]
   ) {
-    if let indicatorID, let observableID {
-      relationships.append(Relationship("based-on", indicatorID, observableID, description: nil, markings: []))
-    }
+    if let indicatorID, let observableID { relate("based-on", indicatorID, observableID) }
     if let sourceID = objectObservableID {
       let target = observableID != nil && observableID != sourceID ? observableID : indicatorID
-      if let target { relationships.append(Relationship("related-to", sourceID, target, description: nil, markings: [])) }
+      if let target { relate("related-to", sourceID, target) }
     }
     if eventElements.isEmpty && elements.isEmpty { return }
-    var threatNames: [String: String] = [:]
-    func link(_ threatID: String) {
-      if let indicatorID {
-        relationships.append(Relationship("indicates", indicatorID, threatID, description: comment, markings: markingIDs))
-      }
-      if let observableID {
-        relationships.append(Relationship("related-to", observableID, threatID, description: comment, markings: markingIDs))
-      }
+    /// Both the indicator and the observable point at `targetID`.
+    func link(_ type: String, to targetID: String) {
+      if let indicatorID { relate(type, indicatorID, targetID, description: comment, markings: markingIDs) }
+      if let observableID { relate("related-to", observableID, targetID, description: comment, markings: markingIDs) }
     }
+    // An attribute's threat named like one of the event's is that one.
+    var threatIDs: [String: String] = [:]
     for threat in eventElements.threats {
-      let (name, id) = (threat["name"]!.stringValue!, threat["id"]!.stringValue!)
-      threatNames[name] = id
-      link(id)
+      threatIDs[threat.name] = threat.id
+      link("indicates", to: threat.id)
     }
-    for threat in elements.threats {
-      link(threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!)
-    }
+    for threat in elements.threats { link("indicates", to: threatIDs[threat.name] ?? threat.id) }
     for group in [eventElements, elements] {
       let users = !group.malwares.isEmpty ? group.malwares : group.intrusionSets
       for attackPattern in group.attackPatterns {
         for threat in users {
-          let threatID = threatNames[threat["name"]!.stringValue!] ?? threat["id"]!.stringValue!
-          relationships.append(
-            Relationship("uses", threatID, attackPattern["id"]!.stringValue!, description: comment, markings: markingIDs))
+          relate(
+            "uses", threatIDs[threat.name] ?? threat.id, attackPattern.id, description: comment, markings: markingIDs)
         }
       }
     }
-    for target in elements.sectors + elements.countries {
-      let targetID = target["id"]!.stringValue!
-      if let indicatorID {
-        relationships.append(Relationship("related-to", indicatorID, targetID, description: comment, markings: markingIDs))
-      }
-      if let observableID {
-        relationships.append(Relationship("related-to", observableID, targetID, description: comment, markings: markingIDs))
-      }
-    }
+    for target in elements.sectors + elements.countries { link("related-to", to: target.id) }
   }
 
   // MARK: Objects
 
   func makeObjectObservable(_ object: JSONValue, attributes: [JSONValue], references: [JSONValue]) throws(MISPEventError)
-    -> JSONObject?
+    -> STIXObservable?
   {
     let value: String
     if options.importUnsupportedObservablesAsTextTransparent {
@@ -494,42 +405,40 @@ private struct EventRun {
       throw MISPEventError("object \(object["uuid"]?.stringValue ?? "?") has no description (official behaviour)")
     }
     let properties = JSONObject([("value", .string(value))])
-    var observable = STIXObjects.sco("text", id: STIXID.observable(type: "text", properties: properties)!)
-    observable.put("value", .string(value))
-    STIXObjects.setList(&observable, "object_marking_refs", eventMarkingIDs)
-    observable[quirks.objectObservableDescriptionAsSTIX ? "description" : "x_opencti_description"] = description.flatMap { $0.isNull ? nil : $0 }
-    observable.put("x_opencti_score", .int(eventScore))
-    STIXObjects.setList(&observable, "labels", eventLabels)
-    observable.put("created_by_ref", .string(authorID))
-    STIXObjects.setList(&observable, "external_references", references)
-    return observable
+    guard let id = STIXID.observable(type: "text", properties: properties) else { return nil }
+    return STIXObservable(
+      type: "text", id: id, properties: properties, markings: eventMarkingIDs, description: description,
+      descriptionKey: quirks.objectObservableDescriptionAsSTIX ? .stix : .openCTI, score: eventScore, labels: eventLabels,
+      createdBy: authorID, externalReferences: references)
   }
 
-  func objectReferenceRelationships(_ objects: [JSONValue]) -> [Relationship] {
-    var relationships: [Relationship] = []
+  /// MISP ObjectReferences as `related-to` relationships between what their ends became.
+  mutating func addObjectReferenceRelationships(_ objects: [JSONValue]) {
     for object in objects {
       for reference in object["ObjectReference"]?.arrayValue ?? [] {
         let type = reference["relationship_type"]?.stringValue ?? ""
         let comment = reference["comment"]?.stringValue ?? ""
         let description = "Original Relationship: " + type + "  \nComment: " + comment
-        if !quirks.objectReferencesLookedUpBySuffix {
-          let sourceUUID =
-            reference["object_uuid"]?.stringValue ?? reference["source_uuid"]?.stringValue ?? object["uuid"]?.stringValue
-          guard let sourceUUID, let targetUUID = reference["referenced_uuid"]?.stringValue,
-            let source = byMISPUUID[sourceUUID]?.id, let target = byMISPUUID[targetUUID]?.id, source != target
-          else { continue }
-          relationships.append(Relationship("related-to", source, target, description: description, markings: []))
-        } else {
+        let source: String
+        let target: String
+        if quirks.objectReferencesLookedUpBySuffix {
           // Looked up as bundle ids ending in the MISP uuid, which deterministic ids never do.
           guard let sourceUUID = reference["source_uuid"]?.stringValue,
             let targetUUID = reference["referenced_uuid"]?.stringValue,
-            let source = bundle.id(endingWith: sourceUUID), let target = bundle.id(endingWith: targetUUID)
+            let found = bundle.object(endingWith: sourceUUID)?.id, let other = bundle.object(endingWith: targetUUID)?.id
           else { continue }
-          relationships.append(Relationship("related-to", source, target, description: description, markings: []))
+          (source, target) = (found, other)
+        } else {
+          let sourceUUID =
+            reference["object_uuid"]?.stringValue ?? reference["source_uuid"]?.stringValue ?? object["uuid"]?.stringValue
+          guard let sourceUUID, let targetUUID = reference["referenced_uuid"]?.stringValue,
+            let found = byMISPUUID[sourceUUID]?.id, let other = byMISPUUID[targetUUID]?.id, found != other
+          else { continue }
+          (source, target) = (found, other)
         }
+        relate("related-to", source, target, description: description)
       }
     }
-    return relationships
   }
 
   // MARK: Report, notes, attachments
@@ -542,7 +451,8 @@ private struct EventRun {
     files.append(["name": .string(value), "data": data, "mime_type": "application/pdf", "no_trigger_import": true])
   }
 
-  func makeReport(objectRefs: [String], externalReferences: [JSONValue]) throws(MISPEventError) -> JSONObject {
+  /// The report referencing everything the bundle holds so far.
+  func makeReport(externalReferences: [JSONValue]) throws(MISPEventError) -> STIXReport {
     let info = Self.text(event["info"]) ?? ""
     guard let dateText = Self.text(event["date"]), let date = ISO8601.parse(String(dateText.prefix(10))) else {
       throw MISPEventError("the event has no valid date (YYYY-MM-DD)")
@@ -550,44 +460,34 @@ private struct EventRun {
     let dateSeconds = date.seconds
     var modified = eventTimestamp
     if !quirks.reportModifiedBeforeCreated, modified < dateSeconds { modified = dateSeconds }
-    let id = STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds))
-    var report = STIXObjects.sdo("report", id: id, created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified))
-    report.put("name", .string(info))
-    report.put("description", .string(info))
-    report.put("report_types", [.string(options.reportType)])
-    report.put("published", .string(Self.seconds(dateSeconds)))
-    report.put("created_by_ref", .string(authorID))
-    STIXObjects.setList(&report, "object_marking_refs", eventMarkingIDs)
-    STIXObjects.setList(&report, "labels", eventLabels)
-    var refs = objectRefs
+    var refs = bundle.objectRefs
+    // STIX requires a report to reference something.
     if refs.isEmpty { refs = [quirks.placeholderInEmptyReports ? MISPQuirks.placeholderIntrusionSet : authorID] }
-    report.put("object_refs", .array(refs.map(JSONValue.string)))
-    STIXObjects.setList(&report, "external_references", externalReferences)
-    STIXObjects.setList(&report, "x_opencti_files", files)
-    return report
+    return STIXReport(
+      id: STIXID.report(name: info, published: .isoformat(unixSeconds: dateSeconds)),
+      created: Self.milliseconds(dateSeconds), modified: Self.milliseconds(modified), name: info,
+      reportTypes: [options.reportType], published: Self.seconds(dateSeconds), createdBy: authorID,
+      markings: eventMarkingIDs, labels: eventLabels, objectRefs: refs, externalReferences: externalReferences,
+      files: files)
   }
 
-  func makeNote(_ note: JSONValue, reportID: String) -> JSONObject? {
+  func makeNote(_ note: JSONValue, reportID: String) -> STIXNote? {
     let rawContent = Self.text(note["content"]) ?? ""
-    if !quirks.keepsDeletedAndEmptyNotes, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty { return nil }
+    if !quirks.keepsDeletedAndEmptyNotes, Self.isTrue(note["deleted"] ?? false) || PythonText.strip(rawContent).isEmpty {
+      return nil
+    }
     let timestamp = Self.int(note["timestamp"]) ?? eventTimestamp
-    let created = Self.seconds(timestamp)
     let content = rewriteNote(rawContent)
-    var object = STIXObjects.sdo(
-      "note", id: STIXID.note(content: content, created: IDTime(created)), created: Self.milliseconds(timestamp),
-      modified: Self.milliseconds(timestamp))
-    object.put("created_by_ref", .string(authorID))
-    STIXObjects.setList(&object, "object_marking_refs", eventMarkingIDs)
-    object.put(
-      "abstract",
-      quirks.copiesOddFieldTypes ? note["name"].flatMap { $0.isNull ? nil : $0 } : Self.text(note["name"]).map(JSONValue.string))
-    object.put("content", .string(content))
-    object.put("object_refs", [.string(reportID)])
-    return object
+    return STIXNote(
+      id: STIXID.note(content: content, created: IDTime(Self.seconds(timestamp))), created: Self.milliseconds(timestamp),
+      createdBy: authorID, markings: eventMarkingIDs,
+      abstract: quirks.copiesOddFieldTypes ? note["name"] : Self.text(note["name"]).map(JSONValue.string),
+      content: content, objectRefs: [reportID])
   }
 
   /// `@[attribute](uuid)` / `@[object](uuid)` → `[type:text](/dashboard/search/id)` and
-  /// `@[tag](name)` → `tag:name`, as `_process_note` does; without the quirk it links the STIX ids.
+  /// `@[tag](name)` → `tag:name`, as `_process_note` does; without the quirk it links the STIX
+  /// ids.
   func rewriteNote(_ content: String) -> String {
     guard content.contains("@[") else { return content }
     var output = ""
@@ -613,11 +513,12 @@ private struct EventRun {
       guard uuid.count == 36, Self.isLowerUUID(uuid), text[uuid.endIndex...].first == ")" else { return nil }
       let end = text.index(after: uuid.endIndex)
       let key = String(uuid)
-      if !quirks.noteLinksToMISPUUIDs, let target = byMISPUUID[key] {
+      if quirks.noteLinksToMISPUUIDs {
+        if let found = bundle.object(endingWith: key) {
+          return ("[\(kind):\(found.name ?? "")](/dashboard/search/\(found.id))", end)
+        }
+      } else if let target = byMISPUUID[key] {
         return ("[\(kind):\(target.text)](/dashboard/search/\(target.id))", end)
-      }
-      if quirks.noteLinksToMISPUUIDs, let found = bundle.object(endingWith: key) {
-        return ("[\(kind):\(found.name ?? "")](/dashboard/search/\(found.id))", end)
       }
       return ("[\(kind):\(key)](/dashboard/search/\(key))", end)
     }
@@ -733,135 +634,5 @@ private struct EventRun {
 
   static func seconds(_ seconds: Int64) -> String {
     ISO8601.format(ISO8601.Instant(seconds: seconds), fractionDigits: 0)
-  }
-}
-
-/// The bundle under construction, with the connector's de-duplication rules: entities by id,
-/// object observables in their own list (official), relationships by source and target
-/// (official) or by id (fixed). Objects go into the text as they come: the many an attribute
-/// gives are written member by member (`beginEntity`, then `text`), the rest from trees.
-private struct BundleBuilder {
-  /// What the lookups by MISP uuid need of an object already written: its id, and the text
-  /// a note link shows (an indicator's pattern, else its value).
-  struct Written {
-    var id: String
-    var name: String?
-  }
-
-  let quirks: MISPQuirks
-  /// The bundle's JSON text so far; an object begun with `beginEntity` is written here.
-  var text: JSONWriter
-  private var written: [Written] = []
-  private(set) var objectRefs: [String] = []
-  private var refKeys: Set<String> = []
-  private var entityIDs: Set<String> = []
-  private var markingIDs: Set<String> = []
-  private var sightingIDs: Set<String> = []
-  private var objectObservableIDs: Set<String> = []
-  private var relationshipKeys: Set<String> = []
-  private(set) var counts: [String: Int] = [:]
-
-  /// Fixed mode gives the bundle a deterministic id (the event uuid and timestamp); the
-  /// official connector's is random. Sizes the id sets and the text once for about as many
-  /// attribute results (each gives an indicator, an observable and a relationship or so, of
-  /// some 500 bytes each), sparing their regrowth as a big event grows.
-  init(quirks: MISPQuirks, eventUUID: String, timestamp: Int64, expectedResults: Int) {
-    self.quirks = quirks
-    let expectedObjects = 3 * expectedResults + 16
-    written.reserveCapacity(expectedObjects)
-    objectRefs.reserveCapacity(expectedObjects)
-    refKeys.reserveCapacity(expectedObjects)
-    entityIDs.reserveCapacity(2 * expectedResults + 16)
-    relationshipKeys.reserveCapacity(expectedResults + 16)
-    let id =
-      quirks.randomBundleIDs
-      ? UUID().uuidString.lowercased()
-      : UUIDv5.make(namespace: UUIDv5.stixNamespace, name: "misp-event:\(eventUUID):\(timestamp)")
-    text = JSONWriter(capacity: 4096 + expectedObjects * 512)
-    text.append("{\"type\":\"bundle\",\"id\":")
-    text.writeString("bundle--" + id)
-    text.append(",\"objects\":[")
-  }
-
-  /// Records an object about to be written and writes the comma before it.
-  private mutating func begin(id: String, type: String, name: String?) {
-    if !written.isEmpty { text.append(",") }
-    written.append(Written(id: id, name: name))
-    counts[type, default: 0] += 1
-  }
-
-  mutating func append(_ object: JSONObject) {
-    let type = object["type"]?.stringValue
-    begin(
-      id: object["id"]?.stringValue ?? "", type: type ?? "?",
-      name: (type == "indicator" ? object["pattern"] : object["value"])?.stringValue)
-    text.write(.object(object))
-  }
-
-  /// References the entity `id` and tells whether it is new; if so its comma is written and
-  /// the caller writes it to `text` now.
-  mutating func beginEntity(id: String, type: String, name: String?) -> Bool {
-    reference(id)
-    guard entityIDs.insert(id).inserted else { return false }
-    begin(id: id, type: type, name: name)
-    return true
-  }
-
-  mutating func addMarking(_ marking: JSONObject) {
-    guard let id = marking["id"]?.stringValue, markingIDs.insert(id).inserted else { return }
-    append(marking)
-  }
-
-  mutating func addEntity(_ entity: JSONObject) {
-    guard let id = entity["id"]?.stringValue, entityIDs.insert(id).inserted else { return }
-    append(entity)
-  }
-
-  mutating func addSighting(_ sighting: JSONObject) {
-    guard let id = sighting["id"]?.stringValue, sightingIDs.insert(id).inserted else { return }
-    append(sighting)
-  }
-
-  mutating func addObjectObservable(_ observable: JSONObject) {
-    guard let id = observable["id"]?.stringValue else { return }
-    if !quirks.objectObservablesBesideEqualIDs {
-      addEntity(observable)
-    } else if objectObservableIDs.insert(id).inserted {
-      append(observable)
-    }
-  }
-
-  /// References the relationship and tells whether it is new; if so its comma is written and
-  /// the caller writes it. Fixed mode tells relationships apart by id, the official connector
-  /// by source and target.
-  mutating func beginRelationship(_ relationship: EventRun.Relationship) -> Bool {
-    let key = quirks.relationshipsBySourceAndTarget ? relationship.source + relationship.target : relationship.id
-    if refKeys.insert(key).inserted { objectRefs.append(relationship.id) }
-    guard relationshipKeys.insert(key).inserted else { return false }
-    begin(id: relationship.id, type: "relationship", name: nil)
-    return true
-  }
-
-  mutating func reference(_ object: JSONObject) {
-    if let id = object["id"]?.stringValue { reference(id) }
-  }
-
-  mutating func reference(_ id: String) {
-    if refKeys.insert(id).inserted { objectRefs.append(id) }
-  }
-
-  /// The first object whose id ends with `--<uuid>` (the official `_find_type_by_uuid`; used
-  /// only for the rare object references and note links, so a scan is enough).
-  func object(endingWith uuid: String) -> Written? {
-    let suffix = "--" + uuid
-    return written.first { $0.id.hasSuffix(suffix) }
-  }
-
-  func id(endingWith uuid: String) -> String? { object(endingWith: uuid)?.id }
-
-  /// The bundle's JSON text.
-  mutating func finish() -> [UInt8] {
-    text.append("]}")
-    return text.bytes
   }
 }

@@ -117,7 +117,7 @@ private func official(_ options: inout MISPOptions) {
     var options = MISPOptions()
     let tags = MISPTags(options: options)
     func ids(_ names: [String], withDefault: Bool = true, _ tags: MISPTags) -> [String] {
-      tags.markings(names.map { ["name": .string($0)] }, withDefault: withDefault).compactMap { $0["id"]?.stringValue }
+      tags.markings(names.map { ["name": .string($0)] }, withDefault: withDefault).map(\.id)
     }
     #expect(ids([], tags) == [STIXID.TLP.white.id])
     #expect(ids([], withDefault: false, tags).isEmpty)
@@ -128,9 +128,8 @@ private func official(_ options: inout MISPOptions) {
     options.markingsFromTags = true
     let custom = MISPTags(options: options).markings([["name": "marking:PAP=PAP:RED"]], withDefault: true)
     #expect(custom.count == 1)
-    #expect(custom[0]["id"] == "marking-definition--4e4e3b84-de45-53df-9d9b-b21207699fd8")
-    #expect(custom[0]["x_opencti_definition_type"] == "PAP")
-    #expect(custom[0]["x_opencti_definition"] == "PAP:RED")
+    #expect(custom[0].id == "marking-definition--4e4e3b84-de45-53df-9d9b-b21207699fd8")
+    #expect(custom[0].definition == .statement(type: "PAP", name: "PAP:RED"))
   }
 
   @Test func scoresFromThreatLevel() throws {
