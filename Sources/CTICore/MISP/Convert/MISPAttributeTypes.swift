@@ -12,9 +12,11 @@ struct MISPResolved: Equatable {
     case ipv4, ipv6, hostname, domain, url, emailAddress, emailSubject, registryKey
     case userAgent, phoneNumber, text, githubUser, individual
     case yara, sigma
-    /// Fixed mode: a file known by its name and a hash (`filename|md5`, `malware-sample`).
+    /// A file known by its name and a hash (`filename|md5`, `malware-sample`; not with
+    /// `MISPQuirks.filenameHashGivesNameOnly`).
     case fileNameAndHash(hashAlgorithm: String, hash: String)
-    /// Fixed mode: the connection of `ip-src|port` / `ip-dst|port` (value: the address).
+    /// The connection of `ip-src|port` / `ip-dst|port` (value: the address; not with
+    /// `MISPQuirks.ipPortGivesAddressOnly`).
     case connection(toDestination: Bool, port: Int, ipv6: Bool)
   }
 
@@ -203,7 +205,7 @@ enum MISPAttributeTypes {
     (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
   }
 
-  /// Fixed mode: an IPv4 or IPv6 address or network, refanged (`[.]`), without a `:port`;
+  /// An IPv4 or IPv6 address or network, refanged (`[.]`), without a `:port`;
   /// nil when it is neither.
   static func ip(_ raw: String) -> MISPResolved? {
     var value = PythonText.strip(raw).replacingOccurrences(of: "[.]", with: ".")
