@@ -6,6 +6,7 @@
 #
 #   scripts/bench/misp-identical.sh save DIR [cti-misp]    write the outputs to DIR
 #   scripts/bench/misp-identical.sh check DIR [cti-misp]   compare with DIR byte for byte
+#                                                          (outputs that differ: DIR.new)
 #
 # Without a binary the release build is used (built first). Save with the old binary, check
 # with the new one. --compat official stamps objects with the time of the run and gives bundles
@@ -124,12 +125,13 @@ if [ "$mode" = save ]; then
   cp "$out"/* "$dir"/
   echo "saved $(ls "$out" | wc -l) outputs ($(cat "$out"/*.ndjson | wc -c) bytes) to $dir"
 else
-  if diff -r "$dir" "$out" > "$work/diff" 2>&1; then
+  if diff -rq "$dir" "$out" > "$work/diff" 2>&1; then
     echo "identical: $(ls "$out" | wc -l) outputs, $(cat "$out"/*.ndjson | wc -c) bytes"
   else
-    head -c 4000 "$work/diff"
-    echo
-    echo "DIFFERENT: $(grep -c '^diff\|^Only' "$work/diff" || true) files differ" >&2
+    rm -rf "$dir.new"
+    cp -r "$out" "$dir.new"
+    diff -rq "$dir" "$dir.new" || true
+    echo "DIFFERENT: $(wc -l < "$work/diff") files differ; the new outputs are in $dir.new" >&2
     exit 1
   fi
 fi

@@ -407,7 +407,7 @@ private struct EventConversion {
     let properties = JSONObject([("value", .string(value))])
     guard let id = STIXID.observable(type: "text", properties: properties) else { return nil }
     return STIXObservable(
-      type: "text", id: id, properties: properties, markings: eventMarkingIDs, description: description,
+      type: "text", id: id, properties: properties, markings: eventMarkingIDs, description: description.presentValue,
       descriptionKey: quirks.objectObservableDescriptionAsSTIX ? .stix : .openCTI, score: eventScore, labels: eventLabels,
       createdBy: authorID, externalReferences: references)
   }
@@ -481,7 +481,7 @@ private struct EventConversion {
     return STIXNote(
       id: STIXID.note(content: content, created: IDTime(Self.seconds(timestamp))), created: Self.milliseconds(timestamp),
       createdBy: authorID, markings: eventMarkingIDs,
-      abstract: quirks.copiesOddFieldTypes ? note["name"] : Self.text(note["name"]).map(JSONValue.string),
+      abstract: quirks.copiesOddFieldTypes ? note["name"].presentValue : Self.text(note["name"]).map(JSONValue.string),
       content: content, objectRefs: [reportID])
   }
 

@@ -175,7 +175,7 @@ struct MISPTags {
           guard added.insert(name).inserted else { continue }
           var object = entity(.intrusionSet, STIXID.intrusionSet(name: name), name)
           object.labels = ["intrusion-set"]
-          object.description = cluster["description"]
+          object.description = cluster["description"].presentValue
           object.aliases = aliases(cluster, name)
           elements.intrusionSets.append(object)
         }
@@ -185,7 +185,7 @@ struct MISPTags {
           guard added.insert(name).inserted else { continue }
           var object = entity(.tool, STIXID.tool(name: name), name)
           object.labels = ["tool"]
-          object.description = cluster["description"]
+          object.description = cluster["description"].presentValue
           object.aliases = aliases(cluster, name)
           elements.tools.append(object)
         }
@@ -196,7 +196,7 @@ struct MISPTags {
           var object = entity(.malware, STIXID.malware(name: name), name)
           object.aliases = aliases(cluster, name)
           object.labels = [galaxyName]
-          object.description = cluster["description"]
+          object.description = cluster["description"].presentValue
           elements.malwares.append(object)
         }
       case ("mitre-attack", "Attack Pattern"):
@@ -205,7 +205,7 @@ struct MISPTags {
           guard added.insert(name).inserted else { continue }
           let mitreID = cluster["meta"]?["external_id"]?.arrayValue?.first?.stringValue
           var object = entity(.attackPattern, STIXID.attackPattern(name: name, mitreID: mitreID), name)
-          object.description = cluster["description"]
+          object.description = cluster["description"].presentValue
           object.mitreID = mitreID
           object.aliases = aliases(cluster, name)
           elements.attackPatterns.append(object)
@@ -215,7 +215,7 @@ struct MISPTags {
           let name = cluster["value"]?.stringValue ?? ""
           guard added.insert(name).inserted else { continue }
           var object = entity(.sector, STIXID.identity(name: name, identityClass: "class"), name)
-          object.description = cluster["description"]
+          object.description = cluster["description"].presentValue
           elements.sectors.append(object)
         }
       case ("misp", "Country"):

@@ -3,6 +3,15 @@
 // out of the object, as the stix2 library leaves them out. Values copied from the event whatever
 // their JSON type (descriptions, aliases, references) stay `JSONValue`.
 
+extension Optional where Wrapped == JSONValue {
+  /// The value unless it is absent or JSON null: stix2 leaves out a property given as None,
+  /// and STIX has no null properties.
+  var presentValue: JSONValue? {
+    if case .some(let value) = self, value != .null { return value }
+    return nil
+  }
+}
+
 /// An identity: an event's author or a sighting's organisation (`organization`), a
 /// `full-name` attribute (`individual`), a sector (`class`).
 struct STIXIdentity {

@@ -320,6 +320,31 @@ private func official(_ options: inout MISPOptions) {
     #expect(event.all("indicator").first?["created"] == "2024-01-01T00:00:00.000Z")
   }
 
+  /// stix2 leaves out a property given as None; a JSON null in the event never becomes one.
+  @Test func nullDescriptionsAndNamesAreLeftOut() throws {
+    let json = """
+      {"Event":{"uuid":"u","info":"nulls","date":"2024-01-01","timestamp":"1704067200","Orgc":{"name":"O"},
+      "Galaxy":[{"namespace":"misp","name":"Threat Actor","GalaxyCluster":[{"value":"APT 28","description":null}]},
+        {"namespace":"misp","name":"Sector","GalaxyCluster":[{"value":"Energy","description":null}]}],
+      "Object":[{"uuid":"o","name":"file","description":null,"Attribute":[
+        {"uuid":"a","type":"domain","category":"Network activity","value":"example.com","to_ids":true}]}],
+      "EventReport":[{"name":null,"content":"text","timestamp":"1704067300"}]}}
+      """
+    for mode in [MISPOptions.Compatibility.fixed, .official] {
+      let event = try ConvertedEvent(json: Array(json.utf8)) {
+        everything(&$0)
+        $0.compatibility = mode
+      }
+      let intrusionSet = try #require(event.object(STIXID.intrusionSet(name: "APT28")))
+      #expect(intrusionSet["description"] == nil, "\(mode)")
+      let sector = try #require(event.object(STIXID.identity(name: "Energy", identityClass: "class")))
+      #expect(sector["description"] == nil, "\(mode)")
+      let text = try #require(event.all("text").first)
+      #expect(text["description"] == nil && text["x_opencti_description"] == nil, "\(mode)")
+      #expect(event.all("note").first?["abstract"] == nil, "\(mode)")
+    }
+  }
+
   @Test func rejectsWhatIsNotAnEvent() {
     let converter = MISPConverter(options: MISPOptions())
     #expect(throws: MISPEventError.self) { try converter.convert(["a", "b"]) }
