@@ -32,11 +32,15 @@ public final class ImportCheckpoints {
   /// Whether `key` was delivered in this run and is not committed yet (so not to be deleted).
   public func isUncommitted(_ key: String) -> Bool { uncommitted[key] != nil }
 
-  /// Sends the journal as a checkpoint (at most every `interval` seconds unless `force`), then
-  /// deletes what committed checkpoints cover.
+  /// Journals of up to this many files go out after every file: a few tens of KiB, so a stage
+  /// stopped in the middle repeats little. Bigger ones go out at most every `interval`.
+  static let smallJournal = 256
+
+  /// Sends the journal as a checkpoint (after each file while it is small, else at most every
+  /// `interval` seconds, unless `force`), then deletes what committed checkpoints cover.
   public func send(force: Bool) throws {
     let now = MonotonicClock.now()
-    if force || now - lastSent >= interval {
+    if force || state.entries.count <= Self.smallJournal || now - lastSent >= interval {
       try sourceState.commit(state.snapshot)
       lastSent = now
       for (key, sequence) in uncommitted where sequence == nil { uncommitted[key] = sourceState.sent }

@@ -383,7 +383,7 @@ public final class LiveStreamSession {
     if !byType.isEmpty { text += " (\(byType))" }
     text += ", \(heartbeatCount) heartbeat\(heartbeatCount == 1 ? "" : "s"), \(reconnects) reconnect\(reconnects == 1 ? "" : "s")"
     if diagnostics.skipped > 0 { text += ", \(diagnostics.skipped) bad event\(diagnostics.skipped == 1 ? "" : "s") skipped" }
-    text += ", last id \(state.startFrom ?? "none")"
+    text += ", last id written \(state.startFrom ?? "none")"
     if let stopReason { text += "; \(stopReason)" }
     if writer.failure == .closed { text += "; output closed by the reader (EPIPE)" }
     return text

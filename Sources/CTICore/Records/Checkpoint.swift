@@ -157,7 +157,15 @@ public final class SourceState {
   /// checkpoint comes back committed; a run none of whose checkpoints came back gets a warning
   /// that names the fix.
   public func finish(logger: Logger, wait: Double = 5) {
-    guard mode == .downstream, let path, sent > 0 else { return }
+    guard mode == .downstream, let path else { return }
+    guard sent > 0 else {
+      // The reader went away before the first checkpoint could follow the records.
+      if output.failure != nil {
+        logger.warning(
+          "the output was closed before a checkpoint could be sent: \(path) does not advance, and the next run starts again from it")
+      }
+      return
+    }
     try? output.flush()
     let readerGone = output.failure != nil
     close(outputDescriptor)
