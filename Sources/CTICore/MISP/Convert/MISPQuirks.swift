@@ -5,7 +5,7 @@
 /// checks every row is quoted here or listed as not a quirk. Only the two sets are offered:
 /// other combinations are not tested.
 ///
-/// Not a quirk (the same in both modes, or a matter of the feed run rather than of conversion):
+/// The other rows are the same in both modes, or concern the feed run rather than conversion:
 /// Not a quirk: "`hostname\|port`" (the host only in both modes; the split is `splitsCompositesOnEveryBar`)
 /// Not a quirk: "time zone of the report date"
 /// Not a quirk: "a first run without `import_from_date`"
