@@ -12,9 +12,11 @@ struct MISPResolved: Equatable {
     case ipv4, ipv6, hostname, domain, url, emailAddress, emailSubject, registryKey
     case userAgent, phoneNumber, text, githubUser, individual
     case yara, sigma
-    /// Fixed mode: a file known by its name and a hash (`filename|md5`, `malware-sample`).
+    /// A file known by its name and a hash (`filename|md5`, `malware-sample`; not with
+    /// `MISPQuirks.filenameHashGivesNameOnly`).
     case fileNameAndHash(hashAlgorithm: String, hash: String)
-    /// Fixed mode: the connection of `ip-src|port` / `ip-dst|port` (value: the address).
+    /// The connection of `ip-src|port` / `ip-dst|port` (value: the address; not with
+    /// `MISPQuirks.ipPortGivesAddressOnly`).
     case connection(toDestination: Bool, port: Int, ipv6: Bool)
   }
 
@@ -92,109 +94,102 @@ struct MISPResolved: Equatable {
   }
 }
 
-/// MISP attribute types to `MISPResolved` values, the official way (`_resolve_type`) or fixed.
+/// MISP attribute types to `MISPResolved` values, with the official resolver's quirks
+/// (`_resolve_type`) where `MISPQuirks` asks for them.
 enum MISPAttributeTypes {
-  private enum Single { case kind(MISPResolved.Kind), ip, unhandled }
-
-  /// The types the official resolver knows, one entry per `|`-separated part.
-  private static let table: [String: [Single]] = [
-    "yara": [.kind(.yara)], "sigma": [.kind(.sigma)],
-    "md5": [.kind(.fileMD5)], "sha1": [.kind(.fileSHA1)], "sha256": [.kind(.fileSHA256)],
-    "filename": [.kind(.fileName)], "pdb": [.kind(.pdbPath)],
-    "filename|md5": [.kind(.fileName), .kind(.fileMD5)], "filename|sha1": [.kind(.fileName), .kind(.fileSHA1)],
-    "filename|sha256": [.kind(.fileName), .kind(.fileSHA256)],
-    "ip-src": [.ip], "ip-dst": [.ip], "ip-src|port": [.ip, .kind(.text)], "ip-dst|port": [.ip, .kind(.text)],
-    "hostname": [.kind(.hostname)], "hostname|port": [.kind(.hostname), .kind(.text)],
-    "domain": [.kind(.domain)], "domain|ip": [.kind(.domain), .ip],
-    "email-subject": [.kind(.emailSubject)], "email": [.kind(.emailAddress)], "email-src": [.kind(.emailAddress)],
-    "email-dst": [.kind(.emailAddress)], "whois-registrant-email": [.kind(.emailAddress)],
-    "url": [.kind(.url)], "windows-scheduled-task": [.unhandled], "regkey": [.kind(.registryKey)],
-    "user-agent": [.kind(.userAgent)], "phone-number": [.kind(.phoneNumber)], "text": [.kind(.text)],
-    "github-username": [.kind(.githubUser)], "full-name": [.kind(.individual)],
+  /// The types that give one value of one kind, as the official resolver has them.
+  private static let singleKinds: [String: MISPResolved.Kind] = [
+    "yara": .yara, "sigma": .sigma, "filename": .fileName, "pdb": .pdbPath, "hostname": .hostname, "domain": .domain,
+    "email-subject": .emailSubject, "email": .emailAddress, "email-src": .emailAddress, "email-dst": .emailAddress,
+    "whois-registrant-email": .emailAddress, "url": .url, "user-agent": .userAgent, "phone-number": .phoneNumber,
+    "text": .text, "github-username": .githubUser, "full-name": .individual,
   ]
 
   private static let hashLengths: [Int: (kind: MISPResolved.Kind, algorithm: String)] = [
     32: (.fileMD5, "MD5"), 40: (.fileSHA1, "SHA-1"), 64: (.fileSHA256, "SHA-256"),
   ]
 
+  /// The hash kind an attribute type declares (`md5`, `filename|md5`…); nil for others.
+  private static func declaredHashKind(_ type: String) -> MISPResolved.Kind? {
+    if type.hasSuffix("md5") { return .fileMD5 }
+    if type.hasSuffix("sha1") { return .fileSHA1 }
+    if type.hasSuffix("sha256") { return .fileSHA256 }
+    return nil
+  }
+
   /// What an attribute becomes. nil: nothing (unsupported type, or a value the official
-  /// connector drops). The official connector only ever uses the first element.
-  static func resolve(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
-    options.fixed ? resolveFixed(type: type, value: value, options: options) : resolveOfficial(type: type, value: value, options: options)
-  }
-
-  private static func unsupported(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
-    guard options.importUnsupportedObservablesAsText else { return nil }
-    return [MISPResolved(kind: .text, value: value + " (type=" + type + ")")]
-  }
-
-  private static func resolveOfficial(type: String, value: String, options: MISPOptions) -> [MISPResolved]? {
-    guard let parts = table[type] else { return unsupported(type: type, value: value, options: options) }
-    func single(_ part: Single, _ value: String) -> MISPResolved? {
-      switch part {
-      case .kind(let kind) where kind == .fileMD5 || kind == .fileSHA1 || kind == .fileSHA256:
-        // stix2 rejects a malformed hash, and the connector then loses indicator and observable.
-        guard let (detected, _) = hashKind(value), detected == kind else { return nil }
-        return MISPResolved(kind: kind, value: value)
-      case .kind(let kind): return MISPResolved(kind: kind, value: value)
-      case .ip: return MISPResolved(kind: officialIPv4Pattern(value) ? .ipv4 : .ipv6, value: value)
-      case .unhandled: return nil
-      }
+  /// connector drops).
+  static func resolve(type: String, value rawValue: String, options: MISPOptions) -> [MISPResolved]? {
+    let quirks = options.quirks
+    let value = quirks.keepsPaddedValues ? rawValue : PythonText.strip(rawValue)
+    func unsupported(_ value: String) -> [MISPResolved]? {
+      guard options.importUnsupportedObservablesAsText else { return nil }
+      return [MISPResolved(kind: .text, value: value + " (type=" + type + ")")]
     }
-    if parts.count == 2 {
-      let values = MISPTags.pythonSplit(value, "|")
-      guard values.count == 2, let first = single(parts[0], values[0]), let second = single(parts[1], values[1]) else {
-        return nil
+    /// The two halves of a composite value; nil when it has none.
+    func halves(_ value: String) -> (String, String)? {
+      if quirks.splitsCompositesOnEveryBar {
+        let parts = MISPTags.pythonSplit(value, "|")
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
       }
-      return [first, second]
+      guard let bar = value.lastIndex(of: "|") else { return nil }
+      return (String(value[..<bar]), String(value[value.index(after: bar)...]))
     }
-    return single(parts[0], value).map { [$0] }
-  }
-
-  private static func resolveFixed(type: String, value rawValue: String, options: MISPOptions) -> [MISPResolved]? {
-    let value = PythonText.strip(rawValue)
+    func address(_ value: String) -> MISPResolved? {
+      if quirks.typesIPsByTheConnectorsRegex {
+        return MISPResolved(kind: officialIPv4Pattern(value) ? .ipv4 : .ipv6, value: value)
+      }
+      return ip(value)
+    }
     switch type {
     case "md5", "sha1", "sha256":
       // A hash filed under the wrong type is still a hash: the length tells which.
-      guard let (kind, _) = hashKind(value) else { return unsupported(type: type, value: value, options: options) }
+      guard let (kind, _) = hashKind(value) else { return quirks.trustsHashTypes ? nil : unsupported(value) }
+      if quirks.trustsHashTypes, kind != declaredHashKind(type) { return nil }
       return [MISPResolved(kind: kind, value: value)]
     case "filename|md5", "filename|sha1", "filename|sha256", "malware-sample":
-      guard let bar = value.lastIndex(of: "|") else { return unsupported(type: type, value: value, options: options) }
-      let name = String(value[..<bar])
-      let hash = PythonText.strip(String(value[value.index(after: bar)...]))
-      guard let (_, algorithm) = hashKind(hash) else {
-        return [MISPResolved(kind: .fileName, value: name)]
+      if type == "malware-sample", quirks.dropsMalwareSamples { return unsupported(value) }
+      guard let (name, rawHash) = halves(value) else { return quirks.splitsCompositesOnEveryBar ? nil : unsupported(value) }
+      let hash = quirks.keepsPaddedValues ? rawHash : PythonText.strip(rawHash)
+      var algorithm: String?
+      if let (kind, detected) = hashKind(hash), !quirks.trustsHashTypes || kind == declaredHashKind(type) {
+        algorithm = detected
       }
+      if quirks.filenameHashGivesNameOnly {
+        return algorithm == nil ? nil : [MISPResolved(kind: .fileName, value: name)]
+      }
+      guard let algorithm else { return [MISPResolved(kind: .fileName, value: name)] }
       return [MISPResolved(kind: .fileNameAndHash(hashAlgorithm: algorithm, hash: hash), value: name)]
     case "ip-src", "ip-dst":
-      return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      return address(value).map { [$0] } ?? unsupported(value)
     case "ip-src|port", "ip-dst|port":
-      guard let bar = value.lastIndex(of: "|"), let address = ip(String(value[..<bar])) else {
-        return ip(value).map { [$0] } ?? unsupported(type: type, value: value, options: options)
+      if quirks.ipPortGivesAddressOnly {
+        return halves(value).flatMap { address($0.0) }.map { [$0] }
       }
-      guard let port = Int(PythonText.strip(String(value[value.index(after: bar)...]))), (0...65535).contains(port) else {
-        return [address]
+      guard let (host, portText) = halves(value), let resolved = address(host) else {
+        return address(value).map { [$0] } ?? unsupported(value)
       }
+      guard let port = Int(PythonText.strip(portText)), (0...65535).contains(port) else { return [resolved] }
       let connection = MISPResolved.Kind.connection(
-        toDestination: type == "ip-dst|port", port: port, ipv6: address.kind == .ipv6)
-      return [address, MISPResolved(kind: connection, value: address.value)]
+        toDestination: type == "ip-dst|port", port: port, ipv6: resolved.kind == .ipv6)
+      return [resolved, MISPResolved(kind: connection, value: resolved.value)]
     case "hostname|port":
-      let host = value.lastIndex(of: "|").map { String(value[..<$0]) } ?? value
+      guard let (host, _) = halves(value) else {
+        return quirks.splitsCompositesOnEveryBar ? nil : [MISPResolved(kind: .hostname, value: value)]
+      }
       return [MISPResolved(kind: .hostname, value: host)]
     case "domain|ip":
       let parts = MISPTags.pythonSplit(value, "|")
-      guard parts.count == 2 else { return unsupported(type: type, value: value, options: options) }
-      var result = [MISPResolved(kind: .domain, value: parts[0])]
-      if let address = ip(parts[1]) { result.append(address) }
-      return result
+      guard parts.count == 2 else { return quirks.splitsCompositesOnEveryBar ? nil : unsupported(value) }
+      let domain = MISPResolved(kind: .domain, value: parts[0])
+      if quirks.domainIPGivesDomainOnly { return [domain] }
+      return [domain] + (ip(parts[1]).map { [$0] } ?? [])
     case "regkey":
-      return [MISPResolved(kind: .registryKey, value: expandRegistryHive(value))]
+      return [MISPResolved(kind: .registryKey, value: quirks.keepsAbbreviatedHives ? value : expandRegistryHive(value))]
     case "windows-scheduled-task":
-      return unsupported(type: type, value: value, options: options)
+      return quirks.dropsScheduledTasks ? nil : unsupported(value)
     default:
-      guard let parts = table[type], parts.count == 1, case .kind(let kind) = parts[0] else {
-        return unsupported(type: type, value: rawValue, options: options)
-      }
+      guard let kind = singleKinds[type] else { return unsupported(rawValue) }
       // Patterns and free text keep their exact input.
       let kept = kind == .yara || kind == .sigma || kind == .text ? rawValue : value
       return [MISPResolved(kind: kind, value: kept)]
@@ -210,7 +205,7 @@ enum MISPAttributeTypes {
     (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
   }
 
-  /// Fixed mode: an IPv4 or IPv6 address or network, refanged (`[.]`), without a `:port`;
+  /// An IPv4 or IPv6 address or network, refanged (`[.]`), without a `:port`;
   /// nil when it is neither.
   static func ip(_ raw: String) -> MISPResolved? {
     var value = PythonText.strip(raw).replacingOccurrences(of: "[.]", with: ".")

@@ -117,7 +117,7 @@ private func official(_ options: inout MISPOptions) {
     var options = MISPOptions()
     let tags = MISPTags(options: options)
     func ids(_ names: [String], withDefault: Bool = true, _ tags: MISPTags) -> [String] {
-      tags.markings(names.map { ["name": .string($0)] }, withDefault: withDefault).compactMap { $0["id"]?.stringValue }
+      tags.markings(names.map { ["name": .string($0)] }, withDefault: withDefault).map(\.id)
     }
     #expect(ids([], tags) == [STIXID.TLP.white.id])
     #expect(ids([], withDefault: false, tags).isEmpty)
@@ -128,9 +128,8 @@ private func official(_ options: inout MISPOptions) {
     options.markingsFromTags = true
     let custom = MISPTags(options: options).markings([["name": "marking:PAP=PAP:RED"]], withDefault: true)
     #expect(custom.count == 1)
-    #expect(custom[0]["id"] == "marking-definition--4e4e3b84-de45-53df-9d9b-b21207699fd8")
-    #expect(custom[0]["x_opencti_definition_type"] == "PAP")
-    #expect(custom[0]["x_opencti_definition"] == "PAP:RED")
+    #expect(custom[0].id == "marking-definition--4e4e3b84-de45-53df-9d9b-b21207699fd8")
+    #expect(custom[0].definition == .statement(type: "PAP", name: "PAP:RED"))
   }
 
   @Test func scoresFromThreatLevel() throws {
@@ -321,6 +320,31 @@ private func official(_ options: inout MISPOptions) {
     #expect(event.all("indicator").first?["created"] == "2024-01-01T00:00:00.000Z")
   }
 
+  /// stix2 leaves out a property given as None; a JSON null in the event never becomes one.
+  @Test func nullDescriptionsAndNamesAreLeftOut() throws {
+    let json = """
+      {"Event":{"uuid":"u","info":"nulls","date":"2024-01-01","timestamp":"1704067200","Orgc":{"name":"O"},
+      "Galaxy":[{"namespace":"misp","name":"Threat Actor","GalaxyCluster":[{"value":"APT 28","description":null}]},
+        {"namespace":"misp","name":"Sector","GalaxyCluster":[{"value":"Energy","description":null}]}],
+      "Object":[{"uuid":"o","name":"file","description":null,"Attribute":[
+        {"uuid":"a","type":"domain","category":"Network activity","value":"example.com","to_ids":true}]}],
+      "EventReport":[{"name":null,"content":"text","timestamp":"1704067300"}]}}
+      """
+    for mode in [MISPOptions.Compatibility.fixed, .official] {
+      let event = try ConvertedEvent(json: Array(json.utf8)) {
+        everything(&$0)
+        $0.compatibility = mode
+      }
+      let intrusionSet = try #require(event.object(STIXID.intrusionSet(name: "APT28")))
+      #expect(intrusionSet["description"] == nil, "\(mode)")
+      let sector = try #require(event.object(STIXID.identity(name: "Energy", identityClass: "class")))
+      #expect(sector["description"] == nil, "\(mode)")
+      let text = try #require(event.all("text").first)
+      #expect(text["description"] == nil && text["x_opencti_description"] == nil, "\(mode)")
+      #expect(event.all("note").first?["abstract"] == nil, "\(mode)")
+    }
+  }
+
   @Test func rejectsWhatIsNotAnEvent() {
     let converter = MISPConverter(options: MISPOptions())
     #expect(throws: MISPEventError.self) { try converter.convert(["a", "b"]) }
@@ -422,69 +446,5 @@ private func official(_ options: inout MISPOptions) {
     #expect(files?.first?["name"] == "report.pdf")
     #expect(files?.first?["data"] == "JVBERi0=")
     #expect(files?.first?["mime_type"] == "application/pdf")
-  }
-}
-
-@Suite struct MISPFeedTests {
-  @Test func manifestTimestampsAsIntegersOrStrings() throws {
-    let manifest = #"{"b":{"timestamp":"20","info":"B"},"a":{"timestamp":20},"c":{"timestamp":5}}"#
-    let entries = try MISPManifestEntry.parse(Array(manifest.utf8))
-    #expect(entries.map(\.uuid) == ["c", "a", "b"])
-    #expect(entries.map(\.timestamp) == [5, 20, 20])
-    #expect(throws: MISPEventError.self) { try MISPManifestEntry.parse(Array(#"{"a":{}}"#.utf8)) }
-  }
-
-  @Test func manifestKeysNeverLeaveTheFeed() {
-    let http = MISPHTTPSource(url: "http://127.0.0.1:9/feed/", authorization: nil, client: HTTPClient())
-    #expect(http.url == "http://127.0.0.1:9/feed")
-    for name in ["../manifest.json", "a/b.json", ".hidden.json", "x.json?token=1", "%2e%2e.json"] {
-      #expect(throws: MISPFetchError.self) { try http.file(name) }
-      #expect(throws: MISPFetchError.self) { try MISPDirectorySource(path: "/tmp").file(name) }
-    }
-  }
-
-  @Test func stateMarkAndFormat() {
-    #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00").mark == 1_704_067_200)
-    #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00", lastEventTimestamp: 5).mark == 5)
-    #expect(MISPFeedState().mark == nil)
-    #expect(MISPFeedState.isoformat(ISO8601.Instant(seconds: 1_715_767_121)) == "2024-05-15T09:58:41+00:00")
-  }
-
-  @Test func importFromDateAcceptsDatesAndDurations() throws {
-    let now = ISO8601.Instant(seconds: 1_800_000_000)
-    func resolve(_ text: String) throws -> Int64? {
-      try MISPSettings.importFrom(Configuration(environment: ["MISP_FEED_IMPORT_FROM_DATE": text], file: [:]), flag: nil, now: now)
-    }
-    #expect(try resolve("2024-01-01") == 1_704_067_200)
-    #expect(try resolve("P30D") == 1_800_000_000 - 30 * 86_400)
-    #expect(throws: ConfigError.self) { try resolve("yesterday") }
-  }
-
-  @Test func optionPrecedence() throws {
-    let configuration = Configuration(
-      environment: ["MISP_FEED_CREATE_INDICATORS": "true", "MISP_FEED_REPORT_TYPE": "threat-report"],
-      file: ["misp_feed.create_indicators": "false", "misp_feed.create_observables": "yes", "misp_feed.report_type": "x"])
-    var flags = MISPSettings.Flags()
-    var options = try MISPSettings.options(configuration, flags: flags)
-    #expect(options.createIndicators)
-    #expect(options.createObservables)
-    #expect(options.reportType == "threat-report")
-    #expect(options.compatibility == .fixed)
-    flags.createIndicators = false
-    flags.compatibility = "official"
-    options = try MISPSettings.options(configuration, flags: flags)
-    #expect(!options.createIndicators)
-    #expect(options.compatibility == .official)
-    #expect(throws: ConfigError.self) {
-      try MISPSettings.options(Configuration(environment: ["MISP_FEED_CREATE_REPORTS": "maybe"], file: [:]), flags: MISPSettings.Flags())
-    }
-  }
-
-  @Test func theOfficialComposeFilesSpellingOfGuessThreatsIsRead() throws {
-    let official = Configuration(environment: ["MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
-    #expect(try MISPSettings.options(official, flags: MISPSettings.Flags()).guessThreatsFromTags)
-    let both = Configuration(
-      environment: ["MISP_FEED_GUESS_THREATS_FROM_TAGS": "false", "MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
-    #expect(try !MISPSettings.options(both, flags: MISPSettings.Flags()).guessThreatsFromTags)
   }
 }

@@ -4,9 +4,10 @@ public struct MISPOptions: Sendable, Equatable {
   /// Which behaviour to follow where the official connector loses data or writes invalid STIX.
   public enum Compatibility: String, Sendable, CaseIterable {
     /// Correct output (the default): every part of composite values, object references as
-    /// relationships, valid STIX, deterministic timestamps.
+    /// relationships, valid STIX, deterministic timestamps (`MISPQuirks.none`).
     case fixed
-    /// The official connector's output, quirks included, for identical ids when migrating.
+    /// The official connector's output, quirks included, for identical ids when migrating
+    /// (`MISPQuirks.official`).
     case official
   }
 
@@ -28,5 +29,6 @@ public struct MISPOptions: Sendable, Equatable {
 
   public init() {}
 
-  var fixed: Bool { compatibility == .fixed }
+  /// The official connector's quirks this conversion reproduces: all of them or none.
+  var quirks: MISPQuirks { compatibility == .official ? .official : .none }
 }

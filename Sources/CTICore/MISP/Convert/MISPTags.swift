@@ -29,16 +29,12 @@ struct MISPTags {
   }
 
   private func isSkippedAsLabel(_ name: String) -> Bool {
-    if options.fixed {
-      // Case-insensitive: `TLP:AMBER` is a marking and `Creator=x` an author, never labels.
-      let lower = name.lowercased()
-      if lower.hasPrefix("tlp:") { return true }
-      if Self.skippedGalaxies.contains(where: { lower.hasPrefix($0) }) { return true }
-      return Self.skippedWords.contains { Self.startsWord(lower, $0) }
-    }
-    if Self.officialSkippedNames.contains(name) { return true }
-    if Self.skippedGalaxies.contains(where: { name.hasPrefix($0) }) { return true }
-    return Self.skippedWords.contains { name.hasPrefix($0) }
+    let quirks = options.quirks
+    // Without the quirk, case-insensitive: `TLP:AMBER` is a marking and `Creator=x` an author.
+    let text = quirks.caseSensitiveLabelFilter ? name : name.lowercased()
+    if quirks.caseSensitiveLabelFilter ? Self.officialSkippedNames.contains(name) : text.hasPrefix("tlp:") { return true }
+    if Self.skippedGalaxies.contains(where: { text.hasPrefix($0) }) { return true }
+    return Self.skippedWords.contains { quirks.looseThreatTagPrefixes ? text.hasPrefix($0) : Self.startsWord(text, $0) }
   }
 
   /// Whether `text` starts with `word` followed by the end, `:`, `=` or `-` (so `malware:x`
@@ -88,8 +84,8 @@ struct MISPTags {
   // MARK: Markings
 
   /// The marking objects of a tag list; TLP:WHITE when nothing matches and `withDefault`.
-  func markings(_ tags: [JSONValue], withDefault: Bool) -> [JSONObject] {
-    var markings: [JSONObject] = []
+  func markings(_ tags: [JSONValue], withDefault: Bool) -> [STIXMarking] {
+    var markings: [STIXMarking] = []
     for tag in tags {
       guard let name = tag["name"]?.stringValue else { continue }
       let lower = name.lowercased()
@@ -99,44 +95,45 @@ struct MISPTags {
         markings.append(custom)
       }
       switch lower {
-      case "tlp:clear", "tlp:white": markings.append(STIXObjects.tlp(.white))
-      case "tlp:green": markings.append(STIXObjects.tlp(.green))
-      case "tlp:amber": markings.append(STIXObjects.tlp(.amber))
-      case "tlp:amber+strict": markings.append(STIXObjects.statementMarking(type: "TLP", name: "TLP:AMBER+STRICT"))
-      case "tlp:red": markings.append(STIXObjects.tlp(.red))
+      case "tlp:clear", "tlp:white": markings.append(.tlp(.white))
+      case "tlp:green": markings.append(.tlp(.green))
+      case "tlp:amber": markings.append(.tlp(.amber))
+      case "tlp:amber+strict": markings.append(.statement(type: "TLP", name: "TLP:AMBER+STRICT"))
+      case "tlp:red": markings.append(.tlp(.red))
       default: break
       }
     }
-    if markings.isEmpty, withDefault { markings.append(STIXObjects.tlp(.white)) }
+    if markings.isEmpty, withDefault { markings.append(.tlp(.white)) }
     return markings
   }
 
   /// `marking:PAP=PAP:RED` → a statement marking of type `PAP` named `PAP:RED`.
-  static func customMarking(_ name: String) -> JSONObject? {
+  static func customMarking(_ name: String) -> STIXMarking? {
     let parts = pythonSplit(name, ":")
     let definition = parts.count > 2 ? parts[1] + ":" + parts[2] : parts[1]
     let halves = pythonSplit(definition, "=")
     guard halves.count > 1 else { return nil }
-    return STIXObjects.statementMarking(type: halves[0], name: halves[1])
+    return .statement(type: halves[0], name: halves[1])
   }
 
   // MARK: Threat entities
 
   /// The threat entities, sectors and countries named by galaxies and tags (§3.5).
   struct Elements {
-    var intrusionSets: [JSONObject] = []
-    var malwares: [JSONObject] = []
-    var tools: [JSONObject] = []
-    var attackPatterns: [JSONObject] = []
-    var sectors: [JSONObject] = []
-    var countries: [JSONObject] = []
+    var intrusionSets: [STIXEntity] = []
+    var malwares: [STIXEntity] = []
+    var tools: [STIXEntity] = []
+    var attackPatterns: [STIXEntity] = []
+    var sectors: [STIXEntity] = []
+    var countries: [STIXEntity] = []
 
     var isEmpty: Bool {
       intrusionSets.isEmpty && malwares.isEmpty && tools.isEmpty && attackPatterns.isEmpty && sectors.isEmpty
         && countries.isEmpty
     }
-    var threats: [JSONObject] { intrusionSets + malwares + tools }
-    var all: [JSONObject] { intrusionSets + malwares + tools + attackPatterns + sectors + countries }
+    var threats: [STIXEntity] { intrusionSets + malwares + tools }
+    /// Every entity; most attributes name none, and then no list is built.
+    var all: [STIXEntity] { isEmpty ? [] : intrusionSets + malwares + tools + attackPatterns + sectors + countries }
   }
 
   private static let intrusionSetTags = [
@@ -150,19 +147,18 @@ struct MISPTags {
     "misp-galaxy:misp-tool", "misp-galaxy:misp-android", "misp-galaxy:misp-malpedia",
   ]
   /// The real galaxy tag names the official connector misses (its list has `misp-` forms).
-  private static let fixedMalwareTags = ["misp-galaxy:ransomware", "misp-galaxy:tool", "misp-galaxy:malpedia"]
+  private static let galaxyMalwareTags = ["misp-galaxy:ransomware", "misp-galaxy:tool", "misp-galaxy:malpedia"]
   private static let attackPatternTags = [
     "misp-galaxy:mitre-attack-pattern", "misp-galaxy:attack-pattern", "mitre-attack:attack-pattern", "mitre:",
   ]
 
-  func elements(galaxies: [JSONValue], tags: [JSONValue], author: String, markings: [String], context: STIXObjects.Context)
-    -> Elements
-  {
+  /// The entities of galaxies and tags, made by `author` and marked with `markings`; each name
+  /// once.
+  func elements(galaxies: [JSONValue], tags: [JSONValue], author: String, markings: [String]) -> Elements {
     var elements = Elements()
     var added: Set<String> = []
-    func common(_ object: inout JSONObject) {
-      object.put("created_by_ref", .string(author))
-      STIXObjects.setList(&object, "object_marking_refs", markings)
+    func entity(_ kind: STIXEntity.Kind, _ id: String, _ name: String) -> STIXEntity {
+      STIXEntity(kind: kind, id: id, name: name, createdBy: author, markings: markings)
     }
     for galaxy in galaxies {
       guard let namespace = galaxy["namespace"]?.stringValue else { continue }
@@ -171,46 +167,36 @@ struct MISPTags {
       func aliases(_ cluster: JSONValue, _ name: String) -> JSONValue {
         cluster["meta"]?["synonyms"] ?? .array([.string(name)])
       }
-      func description(_ cluster: JSONValue) -> JSONValue? {
-        cluster["description"].flatMap { $0.isNull ? nil : $0 }
-      }
       switch (namespace, galaxyName) {
       case ("mitre-attack", "Intrusion Set"), ("misp", "Threat Actor"), ("misp", "Microsoft Activity Group actor"):
         for cluster in clusters {
           let value = cluster["value"]?.stringValue ?? ""
           let name = Self.intrusionSetName(value)
           guard added.insert(name).inserted else { continue }
-          var object = STIXObjects.sdo("intrusion-set", id: STIXID.intrusionSet(name: name), context: context)
-          object.put("name", .string(name))
-          object.put("labels", ["intrusion-set"])
-          object.put("description", description(cluster))
-          common(&object)
-          object.put("x_opencti_aliases", aliases(cluster, name))
+          var object = entity(.intrusionSet, STIXID.intrusionSet(name: name), name)
+          object.labels = ["intrusion-set"]
+          object.description = cluster["description"].presentValue
+          object.aliases = aliases(cluster, name)
           elements.intrusionSets.append(object)
         }
       case ("mitre-attack", "Tool"):
         for cluster in clusters {
           let name = Self.cut(cluster["value"]?.stringValue ?? "", " - S")
           guard added.insert(name).inserted else { continue }
-          var object = STIXObjects.sdo("tool", id: STIXID.tool(name: name), context: context)
-          object.put("name", .string(name))
-          object.put("labels", ["tool"])
-          object.put("description", description(cluster))
-          common(&object)
-          object.put("x_opencti_aliases", aliases(cluster, name))
+          var object = entity(.tool, STIXID.tool(name: name), name)
+          object.labels = ["tool"]
+          object.description = cluster["description"].presentValue
+          object.aliases = aliases(cluster, name)
           elements.tools.append(object)
         }
       case ("mitre-attack", "Malware"), ("misp", "Tool"), ("misp", "Ransomware"), ("misp", "Android"), ("misp", "Malpedia"):
         for cluster in clusters {
           let name = Self.cut(cluster["value"]?.stringValue ?? "", " - S")
           guard added.insert(name).inserted else { continue }
-          var object = STIXObjects.sdo("malware", id: STIXID.malware(name: name), context: context)
-          object.put("name", .string(name))
-          object.put("is_family", true)
-          object.put("aliases", aliases(cluster, name))
-          object.put("labels", .array([.string(galaxyName)]))
-          object.put("description", description(cluster))
-          common(&object)
+          var object = entity(.malware, STIXID.malware(name: name), name)
+          object.aliases = aliases(cluster, name)
+          object.labels = [galaxyName]
+          object.description = cluster["description"].presentValue
           elements.malwares.append(object)
         }
       case ("mitre-attack", "Attack Pattern"):
@@ -218,30 +204,25 @@ struct MISPTags {
           let name = Self.cut(cluster["value"]?.stringValue ?? "", " - T")
           guard added.insert(name).inserted else { continue }
           let mitreID = cluster["meta"]?["external_id"]?.arrayValue?.first?.stringValue
-          var object = STIXObjects.sdo("attack-pattern", id: STIXID.attackPattern(name: name, mitreID: mitreID), context: context)
-          object.put("name", .string(name))
-          object.put("description", description(cluster))
-          common(&object)
-          object.put("x_mitre_id", mitreID.map(JSONValue.string))
-          object.put("x_opencti_aliases", aliases(cluster, name))
+          var object = entity(.attackPattern, STIXID.attackPattern(name: name, mitreID: mitreID), name)
+          object.description = cluster["description"].presentValue
+          object.mitreID = mitreID
+          object.aliases = aliases(cluster, name)
           elements.attackPatterns.append(object)
         }
       case ("misp", "Sector"):
         for cluster in clusters {
           let name = cluster["value"]?.stringValue ?? ""
           guard added.insert(name).inserted else { continue }
-          elements.sectors.append(sector(name, description: description(cluster), common: common, context: context))
+          var object = entity(.sector, STIXID.identity(name: name, identityClass: "class"), name)
+          object.description = cluster["description"].presentValue
+          elements.sectors.append(object)
         }
       case ("misp", "Country"):
         for cluster in clusters {
           let name = cluster["description"]?.stringValue ?? ""
           guard let iso = cluster["meta"]?["ISO"]?.stringValue, added.insert(name).inserted else { continue }
-          var object = STIXObjects.sdo("location", id: STIXID.location(name: name, type: .country), context: context)
-          object.put("name", .string(name))
-          object.put("country", .string(iso))
-          object.put("description", "Imported from MISP tag")
-          common(&object)
-          elements.countries.append(object)
+          elements.countries.append(entity(.country(code: iso), STIXID.location(name: name, type: .country), name))
         }
       default: break
       }
@@ -251,44 +232,31 @@ struct MISPTags {
       if !guesses.isEmpty, let value = MISPThreatGuesser.lookupValue(name), let hit = guesses[value],
         added.insert(hit.name).inserted
       {
-        guessed(hit, into: &elements, common: common, context: context)
+        guessed(hit, into: &elements, author: author, markings: markings)
       }
       if starts(name, Self.intrusionSetTags, word: "intrusion-set"), let value = Self.tagValue(name) {
         let threat = Self.intrusionSetName(value)
         if added.insert(threat).inserted {
-          var object = STIXObjects.sdo("intrusion-set", id: STIXID.intrusionSet(name: threat), context: context)
-          object.put("name", .string(threat))
-          common(&object)
-          elements.intrusionSets.append(object)
+          elements.intrusionSets.append(entity(.intrusionSet, STIXID.intrusionSet(name: threat), threat))
         }
       }
       if starts(name, Self.toolTags, word: "tool"), let value = Self.tagValue(name) {
         let threat = Self.cut(value, " - S")
         if added.insert(threat).inserted {
-          var object = STIXObjects.sdo("tool", id: STIXID.tool(name: threat), context: context)
-          object.put("name", .string(threat))
-          common(&object)
-          elements.tools.append(object)
+          elements.tools.append(entity(.tool, STIXID.tool(name: threat), threat))
         }
       }
-      let malwareTags = options.fixed ? Self.malwareTags + Self.fixedMalwareTags : Self.malwareTags
+      let malwareTags = options.quirks.ignoresGalaxyMalwareTags ? Self.malwareTags : Self.malwareTags + Self.galaxyMalwareTags
       if starts(name, malwareTags, word: "malware"), let value = Self.tagValue(name) {
         let threat = Self.cut(value, " - S")
         if added.insert(threat).inserted {
-          var object = STIXObjects.sdo("malware", id: STIXID.malware(name: threat), context: context)
-          object.put("name", .string(threat))
-          object.put("is_family", true)
-          common(&object)
-          elements.malwares.append(object)
+          elements.malwares.append(entity(.malware, STIXID.malware(name: threat), threat))
         }
       }
       if Self.attackPatternTags.contains(where: { name.hasPrefix($0) }), let value = Self.tagValue(name) {
         let threat = Self.cut(value, " - T")
         if added.insert(threat).inserted {
-          var object = STIXObjects.sdo("attack-pattern", id: STIXID.attackPattern(name: threat), context: context)
-          object.put("name", .string(threat))
-          common(&object)
-          elements.attackPatterns.append(object)
+          elements.attackPatterns.append(entity(.attackPattern, STIXID.attackPattern(name: threat), threat))
         }
       }
       if name.hasPrefix("misp-galaxy:sector") {
@@ -296,7 +264,7 @@ struct MISPTags {
         if parts.count > 1, !parts[1].isEmpty {
           let sectorName = PythonText.strip(String(parts[1].dropLast()))
           if added.insert(sectorName).inserted {
-            elements.sectors.append(sector(sectorName, description: nil, common: common, context: context))
+            elements.sectors.append(entity(.sector, STIXID.identity(name: sectorName, identityClass: "class"), sectorName))
           }
         }
       }
@@ -304,61 +272,40 @@ struct MISPTags {
     return elements
   }
 
-  /// A threat the platform found for a tag: named as the platform names it, with the
-  /// official connector's id (generated from the name). Fixed mode keeps the platform's
-  /// standard id and an attack pattern's MITRE id, so the bundle points at the very entity
-  /// found; the official connector re-creates attack patterns under a name-based id.
+  /// A threat the platform found for a tag, named as the platform names it. It keeps the
+  /// platform's standard id and an attack pattern's MITRE id, so the bundle points at the very
+  /// entity found, unless quirks ask for the connector's name-based ids.
   private func guessed(
-    _ hit: GraphQLResponse.DomainObject, into elements: inout Elements, common: (inout JSONObject) -> Void,
-    context: STIXObjects.Context
+    _ hit: GraphQLResponse.DomainObject, into elements: inout Elements, author: String, markings: [String]
   ) {
-    func make(_ type: String, generated: String) -> JSONObject {
+    func make(_ kind: STIXEntity.Kind, generated: String) -> STIXEntity {
       var id = generated
-      if options.fixed, let standard = hit.standardId, standard.hasPrefix(type + "--") { id = standard }
-      var object = STIXObjects.sdo(type, id: id, context: context)
-      object.put("name", .string(hit.name))
-      return object
+      if !options.quirks.guessedThreatIDsFromNames, let standard = hit.standardId, standard.hasPrefix(kind.stixType + "--") {
+        id = standard
+      }
+      return STIXEntity(kind: kind, id: id, name: hit.name, createdBy: author, markings: markings)
     }
     switch hit.entityType {
     case "Intrusion-Set":
-      var object = make("intrusion-set", generated: STIXID.intrusionSet(name: hit.name))
-      common(&object)
-      elements.intrusionSets.append(object)
+      elements.intrusionSets.append(make(.intrusionSet, generated: STIXID.intrusionSet(name: hit.name)))
     case "Malware":
-      var object = make("malware", generated: STIXID.malware(name: hit.name))
-      object.put("is_family", true)
-      common(&object)
-      elements.malwares.append(object)
+      elements.malwares.append(make(.malware, generated: STIXID.malware(name: hit.name)))
     case "Tool":
-      var object = make("tool", generated: STIXID.tool(name: hit.name))
-      common(&object)
-      elements.tools.append(object)
+      elements.tools.append(make(.tool, generated: STIXID.tool(name: hit.name)))
     case "Attack-Pattern":
-      let mitreID = options.fixed ? hit.mitreId : nil
-      var object = make("attack-pattern", generated: STIXID.attackPattern(name: hit.name, mitreID: mitreID))
-      common(&object)
-      object.put("x_mitre_id", mitreID.map(JSONValue.string))
+      let mitreID = options.quirks.guessedAttackPatternsWithoutMitreID ? nil : hit.mitreId
+      var object = make(.attackPattern, generated: STIXID.attackPattern(name: hit.name, mitreID: mitreID))
+      object.mitreID = mitreID
       elements.attackPatterns.append(object)
     default: break
     }
   }
 
-  private func sector(
-    _ name: String, description: JSONValue?, common: (inout JSONObject) -> Void, context: STIXObjects.Context
-  ) -> JSONObject {
-    var object = STIXObjects.sdo("identity", id: STIXID.identity(name: name, identityClass: "class"), context: context)
-    object.put("name", .string(name))
-    object.put("identity_class", "class")
-    object.put("description", description)
-    common(&object)
-    return object
-  }
-
-  /// The official connector matches loose prefixes (`malware` also matches
-  /// `malware_classification:…`); fixed mode needs the bare word to end there.
+  /// Whether `name` is a threat tag of `word`'s kind: the bare word must end there (the
+  /// official connector's loose prefix also takes `malware_classification:…`).
   private func starts(_ name: String, _ prefixes: [String], word: String) -> Bool {
     if prefixes.contains(where: { name.hasPrefix($0) }) { return true }
-    return options.fixed ? Self.startsWord(name, word) : name.hasPrefix(word)
+    return options.quirks.looseThreatTagPrefixes ? name.hasPrefix(word) : Self.startsWord(name, word)
   }
 
   /// The value of a threat tag: after `="` without the closing quote, else after the first `:`.
