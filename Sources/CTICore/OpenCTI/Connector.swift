@@ -70,7 +70,8 @@ public enum ConnectorState {
   /// Whether the state the platform returned after a ping differs from the one sent, which
   /// means someone reset it (the UI's "reset state"): the caller must adopt the remote state.
   public static func wasReset(sent: JSONValue?, returned: String?) -> Bool {
-    let sentState = sent.flatMap { $0.isNull ? nil : $0 }
+    // A JSON null sent is no state (a nil literal would become JSONValue.null here).
+    let sentState: JSONValue? = sent?.isNull == false ? sent : Optional.none
     return decode(returned) != sentState
   }
 }

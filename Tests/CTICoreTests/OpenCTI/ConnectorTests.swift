@@ -4,6 +4,8 @@ import Testing
 @Suite struct ConnectorTests {
   @Test func remoteResetIsDetected() {
     #expect(!ConnectorState.wasReset(sent: nil, returned: "null"))
+    #expect(!ConnectorState.wasReset(sent: .null, returned: "null"), "a null sent and a null returned are the same")
+    #expect(!ConnectorState.wasReset(sent: .null, returned: nil))
     #expect(!ConnectorState.wasReset(sent: nil, returned: nil))
     #expect(!ConnectorState.wasReset(sent: nil, returned: ""))
     #expect(!ConnectorState.wasReset(sent: ["start_from": "1-0"], returned: "{\"start_from\":\"1-0\"}"))
