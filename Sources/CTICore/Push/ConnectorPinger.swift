@@ -103,17 +103,20 @@ public final class ConnectorPinger: @unchecked Sendable {
     }
   }
 
-  /// Starts the ping thread: a ping at once, then one every interval.
+  /// Pings at once, on the caller's thread (so the platform hears from the connector before
+  /// anything is pushed), then starts the thread that pings every interval.
   public func start() {
     locked { started = true }
+    pingNow()
     let thread = Thread { [self] in
       condition.lock()
       while !stopping {
+        let deadline = Date(timeIntervalSinceNow: interval)
+        while !stopping, condition.wait(until: deadline) {}
+        if stopping { break }
         condition.unlock()
         pingNow()
         condition.lock()
-        let deadline = Date(timeIntervalSinceNow: interval)
-        while !stopping, condition.wait(until: deadline) {}
       }
       finished = true
       condition.broadcast()
