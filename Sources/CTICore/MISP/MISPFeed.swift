@@ -36,20 +36,45 @@ public struct MISPManifestEntry: Sendable, Equatable {
   /// The event's last change (Unix seconds); integers and strings are both accepted.
   public var timestamp: Int64
   public var info: String
+  /// Why the entry cannot be imported: its timestamp is missing, not a whole number, or outside
+  /// the years 0001 to 9999. Such an entry has no place in the timestamp order; it sorts last,
+  /// is reported as failed by every run, and the state never passes it.
+  public var problem: String?
 
-  /// The entries of a manifest, oldest first (ties by uuid, so runs are repeatable).
+  public init(uuid: String, timestamp: Int64, info: String, problem: String? = nil) {
+    self.uuid = uuid
+    self.timestamp = timestamp
+    self.info = info
+    self.problem = problem
+  }
+
+  /// The entries of a manifest, oldest first (ties by uuid, so runs are repeatable), entries
+  /// with a `problem` last. Only a manifest that is not a JSON object fails as a whole.
   public static func parse(_ bytes: [UInt8]) throws(MISPEventError) -> [MISPManifestEntry] {
     let root: JSONValue
     do { root = try JSONParser.parse(bytes) } catch { throw MISPEventError("manifest.json: \(error)") }
     guard let object = root.objectValue else { throw MISPEventError("manifest.json is not a JSON object") }
     var entries: [MISPManifestEntry] = []
     for (uuid, value) in object {
-      guard let timestamp = value["timestamp"]?.intValue else {
-        throw MISPEventError("manifest.json: event \(uuid) has no numeric timestamp")
+      let info = value["info"]?.stringValue ?? ""
+      if let timestamp = value["timestamp"]?.intValue, ISO8601.Instant.supportedSeconds.contains(Int64(timestamp)) {
+        entries.append(MISPManifestEntry(uuid: uuid, timestamp: Int64(timestamp), info: info))
+        continue
       }
-      entries.append(MISPManifestEntry(uuid: uuid, timestamp: Int64(timestamp), info: value["info"]?.stringValue ?? ""))
+      let problem: String
+      if let text = value["timestamp"]?.numberText ?? value["timestamp"]?.stringValue {
+        let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
+        problem =
+          value["timestamp"]?.intValue != nil || MISPTimestamps.isWholeNumber(text.trimmingSpaces)
+          ? "timestamp \(shown) is outside the years 0001 to 9999" : "timestamp '\(shown)' is not a whole number"
+      } else {
+        problem = "no numeric timestamp"
+      }
+      entries.append(MISPManifestEntry(uuid: uuid, timestamp: .max, info: info, problem: problem))
     }
-    return entries.sorted { ($0.timestamp, $0.uuid) < ($1.timestamp, $1.uuid) }
+    return entries.sorted {
+      ($0.problem == nil ? 0 : 1, $0.timestamp, $0.uuid) < ($1.problem == nil ? 0 : 1, $1.timestamp, $1.uuid)
+    }
   }
 }
 
@@ -175,13 +200,15 @@ public final class MISPRun {
     let manifestBytes = try source.file("manifest.json")
     let entries = try MISPManifestEntry.parse(manifestBytes)
     summary.listed = entries.count
-    let pending = entries.filter { $0.timestamp > start }
-    summary.skipped = entries.count - pending.count
+    // Entries with a problem (sorted last) are always pending: each run reports them again.
+    let pending = entries.filter { $0.problem == nil && $0.timestamp > start }
+    let unusable = entries.filter { $0.problem != nil }
+    summary.skipped = entries.count - pending.count - unusable.count
     var blocked = false
     defer { progress.finish() }
     let events = pipeline(count: pending.count) { try source.file(pending[$0].uuid + ".json") }
     for (index, entry) in pending.enumerated() {
-      progress.update("cti-misp: event \(index + 1)/\(pending.count)")
+      progress.update("cti-misp: event \(index + 1)/\(pending.count + unusable.count)")
       summary.read += 1
       do {
         let conversion = try events.next().get()
@@ -204,6 +231,12 @@ public final class MISPRun {
         state.lastEventTimestamp = entry.timestamp
         try state.save(statePath)
       }
+    }
+    for entry in unusable {
+      summary.read += 1
+      blocked = true
+      summary.failed.append(entry.uuid)
+      try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
     }
     if let statePath, state.lastEventTimestamp == nil, !blocked {
       // Nothing new: remember the starting point so a first run without import_from_date
