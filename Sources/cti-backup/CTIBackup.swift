@@ -109,7 +109,9 @@ extension CTIBackup {
         Reads a backup tree (cti-backup's, or the official connector's minute folders). Each \
         bundle holds the folder's objects, preceded by the objects they reference that are stored \
         only in later folders, as OpenCTI's restore-files connector resolves them. With --state, \
-        the last folder written is remembered and a rerun goes on after it.
+        the last folder written is remembered and a rerun goes on after it. Only regular files \
+        are read: a FIFO, a device or symbolic link, a file over --max-file-bytes or a name that \
+        is not UTF-8 is reported, not restored, and the run exits 1.
 
         Example:
           cti-backup restore --state restore.json /backup | cti-push
@@ -121,6 +123,11 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Remember the last folder written here ({\"current\": …}) and resume after it.", valueName: "file"))
     var state: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "Skip, with an error, files larger than this, e.g. 512M (env CTI_MAX_FILE_BYTES; default 256M).", valueName: "size"))
+    var maxFileBytes: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -128,7 +135,9 @@ extension CTIBackup {
         let configuration = try common.configuration()
         let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
         let path = try location.resolve(configuration)
-        let run = try RestoreRun(path: path, statePath: state, diagnostics: diagnostics)
+        let limit = try configuration.byteCount(
+          InputLimits.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
+        let run = try RestoreRun(path: path, statePath: state, diagnostics: diagnostics, maxFileBytes: limit)
         try run.restore(to: RecordWriter())
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }
         return diagnostics.finalStatus

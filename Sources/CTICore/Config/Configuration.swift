@@ -91,6 +91,37 @@ public struct Configuration: Sendable {
     return value
   }
 
+  /// A size in bytes: a whole number, optionally followed by K, M or G (KiB, MiB, GiB; powers
+  /// of 1024, case and a trailing `B`/`iB` ignored), at least 1.
+  public func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
+    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    guard let value = Configuration.parseByteCount(text), value > 0 else {
+      throw ConfigError("\(source): '\(text)' is not a size in bytes such as 268435456, 256M or 1G")
+    }
+    return value
+  }
+
+  /// `byteCount`'s reading of `text`; nil when it is not a size or does not fit in an Int.
+  public static func parseByteCount(_ text: String) -> Int? {
+    var rest = Substring(text.trimmingSpaces.uppercased())
+    if rest.hasSuffix("IB") {
+      rest = rest.dropLast(2)
+    } else if rest.hasSuffix("B") {
+      rest = rest.dropLast()
+    }
+    var shift = 0
+    switch rest.last {
+    case "K": shift = 10
+    case "M": shift = 20
+    case "G": shift = 30
+    default: break
+    }
+    if shift > 0 { rest = rest.dropLast() }
+    guard !rest.isEmpty, rest.utf8.allSatisfy({ (48...57).contains($0) }), let number = Int(rest) else { return nil }
+    let (value, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
+    return overflow ? nil : value
+  }
+
   /// A duration in seconds: ISO-8601 (`PT5M`, `P30D`) or a plain number of seconds.
   public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }

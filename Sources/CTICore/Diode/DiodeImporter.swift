@@ -66,6 +66,9 @@ public final class DiodeImporter {
   public let diagnostics: Diagnostics
   private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
+  /// Items that could not be moved aside, already reported: later passes try again quietly, so
+  /// that a polling run does not repeat the report at every pass.
+  private var unmovable: Set<String> = []
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
@@ -90,23 +93,23 @@ public final class DiodeImporter {
         summary.stopped = true
         break
       }
-      if try process(item, &summary) { gone.insert(item.name) }
+      if try process(item, &summary) { gone.insert(source.stateKey(item)) }
     }
     let now = clock()
     if options.retentionDays > 0, !summary.stopped {
       let limit = now - Double(options.retentionDays) * 86400
-      for item in items where !gone.contains(item.name) && item.modified < limit {
+      for item in items where !gone.contains(source.stateKey(item)) && item.modified < limit {
         guard state.isKnown(name: source.stateKey(item), size: item.size, modified: item.modified) else { continue }
         do {
           try source.delete(item)
-          gone.insert(item.name)
+          gone.insert(source.stateKey(item))
           summary.expired += 1
         } catch {
           diagnostics.warning("retention: cannot remove \(item.name): \(error)")
         }
       }
     }
-    let present = Set(items.filter { !gone.contains($0.name) }.map { source.stateKey($0) })
+    let present = Set(items.map { source.stateKey($0) }.filter { !gone.contains($0) })
     if !summary.stopped { try state.compact(present: present, now: Int64(now)) }
     return summary
   }
@@ -125,6 +128,8 @@ public final class DiodeImporter {
       diagnostics.warning("\(deferral), left for the next pass")
       summary.deferred += 1
       return false
+    } catch let refused as FileReadError where refused.disqualifies {
+      return try reject(item, content: nil, reason: refused.explanation, &summary)
     } catch {
       diagnostics.error("cannot read \(item.name): \(error)")
       summary.deferred += 1
@@ -146,10 +151,7 @@ public final class DiodeImporter {
         summary.deferred += 1
         return false
       }
-      let moved = try source.quarantine(item, content: bytes, reason: error.reason)
-      summary.rejected += 1
-      try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
-      return true
+      return try reject(item, content: bytes, reason: error.reason, &summary)
     }
     switch try deliver(envelope, item) {
     case .delivered: break
@@ -157,10 +159,7 @@ public final class DiodeImporter {
       summary.failed += 1
       return false
     case .refused(let reason):
-      let moved = try source.quarantine(item, content: bytes, reason: reason)
-      summary.rejected += 1
-      try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: moved))
-      return true
+      return try reject(item, content: bytes, reason: reason, &summary)
     }
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
@@ -169,6 +168,28 @@ public final class DiodeImporter {
       return true
     }
     return false
+  }
+
+  /// Quarantines an item and reports it; returns whether it is gone from the source. An item
+  /// that cannot be moved aside (a read-only medium, an S3 object too large to copy) is reported
+  /// once with why, stays where it is, and does not stop the other files.
+  private func reject(_ item: DiodeItem, content: [UInt8]?, reason: String, _ summary: inout DiodeImportSummary) throws
+    -> Bool
+  {
+    let key = "\(source.stateKey(item))\u{0}\(item.size)\u{0}\(item.modified)"
+    let moved: String
+    do {
+      moved = try source.quarantine(item, content: content, reason: reason)
+    } catch {
+      guard unmovable.insert(key).inserted else { return false }
+      summary.rejected += 1
+      try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: nil, moveFailure: "\(error)"))
+      return false
+    }
+    unmovable.remove(key)
+    summary.rejected += 1
+    try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: moved))
+    return true
   }
 
   /// A file imported in an earlier run: delete it now if that run was stopped before it could.
@@ -183,6 +204,19 @@ public final class DiodeImporter {
 public struct DiodeRejection: Error, CustomStringConvertible {
   public var name: String
   public var reason: String
-  public var movedTo: String
-  public var description: String { "\(name): \(reason) (moved to \(movedTo))" }
+  /// Where it went; nil when it could not be moved aside (`moveFailure` says why).
+  public var movedTo: String?
+  public var moveFailure: String?
+
+  public init(name: String, reason: String, movedTo: String?, moveFailure: String? = nil) {
+    self.name = name
+    self.reason = reason
+    self.movedTo = movedTo
+    self.moveFailure = moveFailure
+  }
+
+  public var description: String {
+    if let movedTo { return "\(name): \(reason) (moved to \(movedTo))" }
+    return "\(name): \(reason); it could not be moved aside (\(moveFailure ?? "?")) and stays in place, reported once"
+  }
 }

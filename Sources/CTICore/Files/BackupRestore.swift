@@ -20,12 +20,15 @@ public struct RestoredBundle: Sendable {
 public final class BackupRestore {
   public let tree: BackupTree
   public let folders: [String]
+  /// Larger files are not read, and reported (`--max-file-bytes`).
+  public let maxFileBytes: Int
   /// For each file name, the indexes (in `folders`) of the folders holding it, ascending.
   private var index: [String: [Int]] = [:]
 
   /// Lists the tree under `path` and indexes the file names of every folder.
-  public init(path: String) throws(FileSystemError) {
+  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) throws(FileSystemError) {
     tree = BackupTree(path: path)
+    self.maxFileBytes = maxFileBytes
     guard FileSystem.isDirectory(tree.dataPath) else { throw FileSystemError("backup folder", tree.dataPath, ENOENT) }
     folders = try tree.buckets()
     for (position, folder) in folders.enumerated() {
@@ -42,10 +45,20 @@ public final class BackupRestore {
     var badFiles: [(String, String)] = []
     var objects: [RawObject] = []
     var present = Set<String>()
-    let names = try FileSystem.list(folderPath).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
-    for name in names {
+    var names: [String] = []
+    for entry in try FileSystem.entries(folderPath) {
+      guard let name = entry.name else {
+        // No object is stored under such a name; say so rather than pass it over.
+        if entry.bytes.suffix(5).elementsEqual(".json".utf8) {
+          badFiles.append((entry.displayName, "the file name is not valid UTF-8, so it is no <stix-id>.json"))
+        }
+        continue
+      }
+      if name.hasSuffix(".json") && !name.hasPrefix(".") { names.append(name) }
+    }
+    for name in names.sorted() {
       do {
-        for object in try Self.objects(inFile: folderPath + "/" + name) {
+        for object in try Self.objects(inFile: folderPath + "/" + name, maxBytes: maxFileBytes) {
           if let id = object.string("id"), present.insert(id).inserted { objects.append(object) }
         }
       } catch {
@@ -90,14 +103,22 @@ public final class BackupRestore {
     guard let name = try? SafeName.stixFileName(id), let holders = index[name] else { return nil }
     for holder in holders where holder > position {
       let path = tree.dataPath + "/" + folders[holder] + "/" + name
-      if let object = (try? Self.objects(inFile: path))?.first(where: { $0.string("id") == id }) { return object }
+      if let object = (try? Self.objects(inFile: path, maxBytes: maxFileBytes))?.first(where: { $0.string("id") == id }) {
+        return object
+      }
     }
     return nil
   }
 
-  /// The objects of one backup file.
-  static func objects(inFile path: String) throws -> [RawObject] {
-    let bytes = try FileSystem.read(path)
+  /// The objects of one backup file: a regular file of at most `maxBytes`, never a FIFO or a
+  /// link to a device (`FileSystem.readRegularFile`).
+  static func objects(inFile path: String, maxBytes: Int) throws -> [RawObject] {
+    let bytes: [UInt8]
+    do {
+      bytes = try FileSystem.readRegularFile(path, maxBytes: maxBytes)
+    } catch {
+      throw BackupError(error.explanation)
+    }
     let bundle = try RawObject(bytes)
     guard let elements = bundle.arrayElements("objects") else { throw BackupError("no objects list") }
     return try elements.map { range throws in try RawObject(bytes, range: range) }

@@ -71,8 +71,10 @@ public final class RestoreRun {
   public private(set) var unresolved = 0
   private let startPosition: Int
 
-  public init(path: String, statePath: String?, diagnostics: Diagnostics) throws {
-    restore = try BackupRestore(path: path)
+  public init(
+    path: String, statePath: String?, diagnostics: Diagnostics, maxFileBytes: Int = FileSystem.defaultMaxFileBytes
+  ) throws {
+    restore = try BackupRestore(path: path, maxFileBytes: maxFileBytes)
     self.statePath = statePath
     self.diagnostics = diagnostics
     var start = 0
