@@ -7,7 +7,7 @@ see each other:
                              "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}]}
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
-                             "delay"?: s, "drop"?: true}
+                             "delay"?: s, "drop"?: true, "huge"?: bytes, "chunked"?: true}
   GET  /_graphql/state?token=...   connectors, works, bundles, edits, requests (JSON)
 
 POST /graphql checks the bearer token, the operation name, the document (the platform's field
@@ -211,6 +211,8 @@ def route_graphql(handler, rest, query):
     if fault is not None:
         if fault.get("delay"):
             time.sleep(fault["delay"])
+        if fault.get("huge"):
+            return handler.huge(int(fault["huge"]), bool(fault.get("chunked")), float(fault.get("pause", 0)))
         if fault.get("drop"):
             handler.close_connection = True
             try:
