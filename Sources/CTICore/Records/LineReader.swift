@@ -8,6 +8,11 @@
 public struct Line: Sendable {
   public var number: Int
   public var bytes: [UInt8]
+
+  public init(number: Int, bytes: [UInt8]) {
+    self.number = number
+    self.bytes = bytes
+  }
 }
 
 /// Errors from reading NDJSON input.
