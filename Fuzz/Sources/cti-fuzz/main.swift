@@ -33,15 +33,21 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   return 0
 }
 
-let arguments = CommandLine.arguments
-guard arguments.count > 1, let target = FuzzTarget(rawValue: arguments[1]) else {
+// The target is the first argument. libFuzzer's -fork and -jobs modes run this binary again
+// with only their own arguments, so the choice is also passed down in CTI_FUZZ_TARGET.
+var arguments = CommandLine.arguments
+if arguments.count > 1, let target = FuzzTarget(rawValue: arguments[1]) {
+  selected = target
+  arguments.remove(at: 1)
+  setenv("CTI_FUZZ_TARGET", target.rawValue, 1)
+} else if let name = getenv("CTI_FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) {
+  selected = target
+} else {
   let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
   say("usage: cti-fuzz <\(names)> [libFuzzer options] [corpus or input files]\n")
   exit(64)
 }
-selected = target
-// argv without the target's name, for libFuzzer.
-var argv: [UnsafeMutablePointer<CChar>?] = [strdup(arguments[0])] + arguments.dropFirst(2).map { strdup($0) } + [nil]
+var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
 var argc = CInt(argv.count - 1)
 exit(
   argv.withUnsafeMutableBufferPointer { buffer in
