@@ -116,7 +116,8 @@ public final class LineReader {
         return line
       }
       scanned = end - start
-      if scanned > maxLineBytes {
+      // One byte more may be the CR of a CRLF (or of the input's last line): not part of the line.
+      if scanned > maxLineBytes + 1 || (scanned == maxLineBytes + 1 && buffer[end - 1] != 0x0D) {
         try skipRestOfLine()
         lineNumber += 1
         throw .lineTooLong(line: lineNumber, limit: maxLineBytes)
