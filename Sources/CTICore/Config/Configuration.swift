@@ -170,9 +170,9 @@ public struct Configuration: Sendable {
     }
   }
 
-  /// Most settings a config.yml may flatten to: far more than any real one holds, and a bound on
-  /// what aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).
-  public static let maxSettings = 10_000
+  /// Most nodes a config.yml may flatten: far more than any real one holds, and a bound on what
+  /// aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).
+  public static let maxNodes = 100_000
   /// Deepest nesting walked.
   public static let maxDepth = 64
 
@@ -190,9 +190,11 @@ public struct Configuration: Sendable {
     }
     var result: [String: String] = [:]
     var tooBig = false
+    var visited = 0
     func walk(_ node: Node, _ prefix: String, depth: Int) {
       guard !tooBig else { return }
-      guard depth <= maxDepth, result.count < maxSettings else {
+      visited += 1
+      guard depth <= maxDepth, visited <= maxNodes else {
         tooBig = true
         return
       }
@@ -213,7 +215,7 @@ public struct Configuration: Sendable {
     }
     if let node { walk(node, "", depth: 0) }
     if tooBig {
-      throw ConfigError("\(path): more than \(maxSettings) settings or \(maxDepth) levels (aliases that multiply?)")
+      throw ConfigError("\(path): more than \(maxNodes) values or \(maxDepth) levels (aliases that multiply?)")
     }
     return result
   }
