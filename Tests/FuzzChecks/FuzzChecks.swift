@@ -27,6 +27,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   /// The config.yml loader.
   case config
 
+  /// Removes the files the targets made, if any (at the end of a run).
+  public static func cleanUp() {
+    if FuzzChecks.madeWorkFolder { try? FileManager.default.removeItem(atPath: FuzzChecks.workFolder) }
+  }
+
   /// Runs the input; returns the invariants it broke (empty when all held).
   public func check(_ data: [UInt8]) -> [String] {
     var problems: [String] = []
@@ -97,8 +102,9 @@ enum FuzzChecks {
         expected.append("\(number): \(Array(line))")
       }
     }
+    try? FileSystem.makeDirectories(workFolder)
     let path = workFolder + "/lines.ndjson"
-    try? FileSystem.writeAtomically(data, to: path)
+    put(data, path)
     guard let reader = try? LineReader(path: path, maxLineBytes: lineLimit) else {
       problems.append("cannot open the input")
       return
@@ -195,17 +201,32 @@ enum FuzzChecks {
 
   // MARK: diode
 
+  /// A folder of this process's for the targets that need files: in memory (/dev/shm) when
+  /// there is one, as the fuzzers write files at every run.
+  /// CTI_FUZZ_WORK, when set, is the folder to make it in (scripts/fuzz removes it at the end).
   static let workFolder: String = {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("cti-fuzz-\(getpid())").path
+    var base = FileSystem.isDirectory("/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
+    if let chosen = getenv("CTI_FUZZ_WORK") { base = String(cString: chosen) }
+    let path = base + "/cti-fuzz-\(getpid())"
     try? FileSystem.makeDirectories(path)
+    madeWorkFolder = true
     return path
   }()
+  nonisolated(unsafe) static var madeWorkFolder = false
+
+  /// Writes a file in place (no temporary and rename: the fuzzers' files are their own).
+  static func put(_ bytes: [UInt8], _ path: String) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { return }
+    _ = FileSystem.writeAll(bytes, to: descriptor)
+    close(descriptor)
+  }
 
   static func diode(_ data: [UInt8], _ problems: inout [String]) {
     let folder = workFolder + "/diode"
-    try? FileSystem.makeDirectory(folder)
+    try? FileSystem.makeDirectories(folder)
     let path = folder + "/f.json"
-    try? FileSystem.writeAtomically(data, to: path)
+    put(data, path)
     defer { _ = try? FileSystem.removeFile(path) }
     let source = DirectorySource(path: folder, maxFileBytes: 1 << 20)
     guard let item = (try? source.list())?.first(where: { $0.name == "f.json" }) else {
@@ -236,9 +257,16 @@ enum FuzzChecks {
   /// named after their first object's id when it is a STIX id (so references resolve).
   static func restore(_ data: [UInt8], _ problems: inout [String]) {
     let root = workFolder + "/restore"
-    try? FileManager.default.removeItem(atPath: root)
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    for bucket in buckets { try? FileSystem.makeDirectories(root + "/opencti_data/" + bucket) }
+    // The same three folders each run, emptied before and after.
+    func empty() {
+      for bucket in buckets {
+        let folder = root + "/opencti_data/" + bucket
+        try? FileSystem.makeDirectories(folder)
+        for name in (try? FileSystem.list(folder)) ?? [] { unlink(folder + "/" + name) }
+      }
+    }
+    empty()
+    defer { empty() }
     for (index, part) in data.split(separator: 0, omittingEmptySubsequences: false).prefix(8).enumerated() {
       var name = "file\(index).json"
       if let object = try? RawObject(Array(part)), let elements = object.arrayElements("objects"),
@@ -247,7 +275,7 @@ enum FuzzChecks {
       {
         name = safe
       }
-      _ = try? FileSystem.writeAtomically(Array(part), to: root + "/opencti_data/" + buckets[index % 3] + "/" + name)
+      put(Array(part), root + "/opencti_data/" + buckets[index % 3] + "/" + name)
     }
     guard let restore = try? BackupRestore(path: root, maxFileBytes: 1 << 20) else {
       problems.append("the tree does not open")

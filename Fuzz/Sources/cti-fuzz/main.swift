@@ -47,6 +47,7 @@ if arguments.count > 1, let target = FuzzTarget(rawValue: arguments[1]) {
   say("usage: cti-fuzz <\(names)> [libFuzzer options] [corpus or input files]\n")
   exit(64)
 }
+atexit { FuzzTarget.cleanUp() }
 var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
 var argc = CInt(argv.count - 1)
 exit(

@@ -5,8 +5,9 @@ import Testing
 /// Every input the fuzzers ever crashed on (Tests/FuzzCrashes/<target>/, kept by scripts/fuzz)
 /// and every hand-made seed (Fuzz/Seeds/<target>/), run through the same checks as the fuzz
 /// targets: what broke once must keep holding. A file whose name starts with `known-` is a
-/// reported failure in code this branch does not own: it is run as a known issue.
-@Suite struct FuzzReplayTests {
+/// reported failure in code this branch does not own: it is run as a known issue. One target
+/// at a time: some share a scratch folder, removed after each.
+@Suite(.serialized) struct FuzzReplayTests {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
@@ -20,6 +21,7 @@ import Testing
 
   @Test(arguments: FuzzTarget.allCases)
   func storedInputsStillHold(_ target: FuzzTarget) throws {
+    defer { FuzzTarget.cleanUp() }
     let files = Self.inputs(target)
     #expect(!files.isEmpty, "no seeds for \(target.rawValue)")
     for file in files {
