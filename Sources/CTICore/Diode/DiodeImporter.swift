@@ -128,8 +128,11 @@ public final class DiodeImporter {
       diagnostics.warning("\(deferral), left for the next pass")
       summary.deferred += 1
       return false
-    } catch let refused as FileReadError where refused.disqualifies {
-      return try reject(item, content: nil, reason: refused.explanation, &summary)
+    } catch let refused as FileReadError {
+      if refused.disqualifies { return try reject(item, content: nil, reason: refused.explanation, &summary) }
+      diagnostics.error("cannot read \(item.name): \(refused.explanation)")
+      summary.deferred += 1
+      return false
     } catch {
       diagnostics.error("cannot read \(item.name): \(error)")
       summary.deferred += 1
