@@ -32,6 +32,11 @@ let package = Package(
       providers: [.apt(["libcurl4-openssl-dev"])]
     ),
     .systemLibrary(
+      name: "CRabbitMQ",
+      pkgConfig: "librabbitmq",
+      providers: [.apt(["librabbitmq-dev"])]
+    ),
+    .systemLibrary(
       name: "CCrypto",
       pkgConfig: "libcrypto",
       providers: [.apt(["libssl-dev"])]
@@ -41,6 +46,7 @@ let package = Package(
       dependencies: [
         "CCurl",
         "CCrypto",
+        "CRabbitMQ",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -48,7 +54,7 @@ let package = Package(
     ),
     .target(
       name: "CTITestSupport",
-      dependencies: ["CTICore"],
+      dependencies: ["CTICore", "CRabbitMQ"],
       path: "Tests/Support",
       exclude: ["fake_opencti.py", "fake_graphql.py", "moto_s3.py"]
     ),

@@ -9,7 +9,9 @@ struct CTIBackup: ParsableCommand {
     discussion: """
       Reads NDJSON stream events (as cti-stream writes them) from standard input and maintains \
       PATH/opencti_data/<bucket>/<stix-id>.json, the layout of OpenCTI's backup-files and \
-      restore-files connectors. Bare STIX objects and bundles are stored as creations.
+      restore-files connectors, one file per id. Bare STIX objects and bundles are stored as \
+      creations; objects without a date are filed by a documented fallback rule. \
+      A missing PATH is created.
 
       When OPENCTI_URL and OPENCTI_TOKEN are set (as in the official connector's \
       docker-compose), the files listed in an object's OpenCTI extension are downloaded and \
@@ -17,11 +19,11 @@ struct CTIBackup: ParsableCommand {
 
       Examples:
         cti-stream | cti-backup /backup
+        cti-stream --state s.json | cti-backup --state s.json /backup
         cti-stream --replay capture.sse | cti-backup --bucket minute --fsync /backup
-        cti-backup restore /backup | cti-push
+        cti-backup restore --state r.json /backup | cti-push --state r.json
 
-      Exit codes: 0 done; 1 some lines or files skipped (each reported on stderr); 65 a bad \
-      line with --strict; 66 PATH missing; 74 a file could not be written; 78 bad configuration.
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current,
     subcommands: [Backup.self, Restore.self],
@@ -52,10 +54,11 @@ extension CTIBackup {
       commandName: "backup",
       abstract: "Apply stream events from standard input to the backup tree (the default).",
       discussion: """
-        create and update events overwrite the object's file atomically, delete removes it (and a \
-        bucket folder it empties), merge writes the target and removes the merged sources' files. \
-        Heartbeats and unknown events are skipped. Bad lines are reported with their line number, \
-        counted and skipped (--strict stops at the first).
+        create and update events overwrite the object's file atomically (moving it first when its \
+        date moved it to another folder), delete removes it (and a bucket folder it empties), merge \
+        writes the target and removes the merged sources' files. Heartbeats and unknown events are \
+        skipped. Bad lines, and objects of a bundle that cannot be written, are reported with their \
+        line number, counted and skipped (--strict stops at the first).
         """
     )
 
@@ -69,6 +72,9 @@ extension CTIBackup {
 
     @Option(help: ArgumentHelp("Read events from this file instead of standard input.", valueName: "file"))
     var input: String?
+
+    @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the records before them are applied.", valueName: "file"))
+    var state: String?
 
     @OptionGroup(title: "Attachments (fetched when an OpenCTI URL and token are set)")
     var platform: OpenCTIOptions
@@ -93,8 +99,9 @@ extension CTIBackup {
             from: try platform.baseURL(configuration), token: platform.token(configuration),
             options: try platform.httpOptions(configuration))
         }
+        let checkpoints = try CheckpointCommitter(path: state, diagnostics: diagnostics)
         let reader = try input.map { path throws in try LineReader(path: path) } ?? LineReader()
-        try run.consume(reader)
+        try run.consume(reader, checkpoints: checkpoints)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }
         return diagnostics.finalStatus
       }
@@ -108,13 +115,16 @@ extension CTIBackup {
       discussion: """
         Reads a backup tree (cti-backup's, or the official connector's minute folders). Each \
         bundle holds the folder's objects, preceded by the objects they reference that are stored \
-        only in later folders, as OpenCTI's restore-files connector resolves them. With --state, \
-        the last folder written is remembered and a rerun goes on after it. Only regular files \
-        are read: a FIFO, a device or symbolic link, a file over --max-file-bytes or a name that \
-        is not UTF-8 is reported, not restored, and the run exits 1.
+        only in later folders, as OpenCTI's restore-files connector resolves them. An id stored in \
+        several folders is restored once, from the last. Entries of opencti_data that are not \
+        bucket folders are reported. Only regular files are read: a FIFO, a device or symbolic \
+        link, a file over --max-file-bytes or a name that is not UTF-8 is reported, not restored, \
+        and the run exits 1. With --state, the last folder written is remembered and a rerun goes \
+        on after it; into a pipe, the position travels as checkpoints that the last tool commits \
+        (give it the same --state).
 
         Example:
-          cti-backup restore --state restore.json /backup | cti-push
+          cti-backup restore --state r.json /backup | cti-push --state r.json
         """
     )
 
@@ -128,6 +138,8 @@ extension CTIBackup {
         "Skip, with an error, files larger than this, e.g. 512M (env CTI_MAX_FILE_BYTES; default 256M).", valueName: "size"))
     var maxFileBytes: String?
 
+    @OptionGroup var sourceState: SourceStateOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -137,8 +149,12 @@ extension CTIBackup {
         let path = try location.resolve(configuration)
         let limit = try configuration.byteCount(
           InputLimits.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
-        let run = try RestoreRun(path: path, statePath: state, diagnostics: diagnostics, maxFileBytes: limit)
-        try run.restore(to: RecordWriter())
+        let output = RecordWriter()
+        let sourceState = try SourceState(
+          path: state, tool: "cti-backup", output: output, commitOnWrite: sourceState.commitOnWrite)
+        let run = try RestoreRun(path: path, state: sourceState, diagnostics: diagnostics, maxFileBytes: limit)
+        try run.restore(to: output)
+        sourceState.finish(logger: diagnostics.logger)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }
         return diagnostics.finalStatus
       }

@@ -11,13 +11,17 @@ struct CTIDiode: ParsableCommand {
       connectors and the official diode-import connector on either side.
 
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb
-        cti-diode import /mnt/usb --state /var/lib/cti/diode.state | cti-push
-        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --state diode.state
+        cti-misp --feed https://… --state m.json | CONNECTOR_ID=$ID \\
+          CONNECTOR_NAME=MISP cti-diode export /mnt/usb --state m.json
+        cti-diode import /mnt/usb --state d.state | cti-push --state d.state
+        OPENCTI_URL=https://opencti OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --state diode.state
 
-      Exit codes: 0 done; 1 some files rejected or not pushed (see stderr); 65 a bad file with \
-      --strict; 66 folder missing; 69 S3 or OpenCTI unreachable; 74 local write failure; 76 \
-      unexpected answer; 77 credentials refused; 78 bad configuration.
+      Into a pipe with --state, cti-diode import sends its journal as checkpoint records and \
+      deletes a file only once the last tool (given the same --state) has committed it; \
+      cti-diode export commits the checkpoints it reads once the files before them are written.
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current,
     subcommands: [Import.self, Export.self]
@@ -62,10 +66,13 @@ struct Import: ParsableCommand {
 
       Examples:
         cti-diode import /mnt/usb | cti-push
-        cti-diode import /mnt/usb --state diode.state --no-delete-after-import --retention 7
-        S3_ACCESS_KEY=… S3_SECRET_KEY=… cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
-        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false cti-diode import
-        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… cti-diode import /mnt/usb --push --applicant-mappings src:dst
+        cti-diode import outbox --state diode.state --no-delete-after-import
+        S3_ACCESS_KEY=… S3_SECRET_KEY=… \\
+          cti-diode import s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl
+        DIODE_IMPORT_GET_FROM_DIRECTORY_PATH=/data CONNECTOR_RUN_AND_TERMINATE=false \\
+          cti-diode import
+        OPENCTI_URL=http://opencti:8080 OPENCTI_TOKEN=… \\
+          cti-diode import /mnt/usb --push --applicant-mappings src:dst
       """)
 
   @Argument(
@@ -122,6 +129,8 @@ struct Import: ParsableCommand {
 
   @OptionGroup(title: "S3") var s3: S3Options
 
+  @OptionGroup var sourceState: SourceStateOptions
+
   @OptionGroup var common: CommonOptions
 
   func run() throws {
@@ -132,8 +141,9 @@ struct Import: ParsableCommand {
         source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
         applicantMappings: applicantMappings, settle: settle, durableState: durableState, push: push ? true : nil,
         maxFileBytes: maxFileBytes)
-      let settings = try DiodeImportSettings(
+      var settings = try DiodeImportSettings(
         flags: flags, s3Flags: s3.flags, opencti: opencti, configuration: configuration, diagnostics: diagnostics)
+      settings.commitOnWrite = sourceState.commitOnWrite
       return try DiodeImportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
     }
   }
@@ -144,13 +154,19 @@ struct Export: ParsableCommand {
     abstract: "Write bundles or envelopes from stdin as diode files, in pycti's format.",
     discussion: """
       Each input line (a STIX bundle, a diode envelope or a single STIX object) becomes one file \
-      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as .tmp then renamed, with \
+      <connector name>-<YYYYMMDD-HHMMSS>-<epoch>.json, written as a hidden temporary then renamed, with \
       modification times that strictly increase. Envelopes keep their own connector and applicant.
 
+      A missing folder is created, with a notice (pycti's writer fails instead).
+
       Examples:
-        cti-misp --feed https://… | cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
-        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl < bundles.ndjson
-        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" cti-diode export /mnt/usb < bundles.ndjson
+        CONNECTOR_ID=$ID CONNECTOR_NAME=MISP cti-diode export outbox < bundles.ndjson
+        cti-misp --feed https://… |
+          cti-diode export /mnt/usb --connector-id $ID --connector-name MISP
+        cti-diode export s3://diode/connectors --s3-endpoint minio:9000 --no-s3-ssl \\
+          --connector-id $ID --connector-name MISP < bundles.ndjson
+        CONNECTOR_ID=… CONNECTOR_NAME="Common Vulnerabilities and Exposures" \\
+          cti-diode export /mnt/usb < bundles.ndjson
       """)
 
   @Argument(
@@ -192,6 +208,9 @@ struct Export: ParsableCommand {
   @Flag(help: "fsync each file and the folder.")
   var durable = false
 
+  @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the files before them are written.", valueName: "file"))
+  var state: String?
+
   @OptionGroup(title: "S3") var s3: S3Options
 
   @OptionGroup var common: CommonOptions
@@ -205,7 +224,7 @@ struct Export: ParsableCommand {
         connectorScope: connectorScope, connectorAuto: connectorAuto, validateBeforeImport: validateBeforeImport,
         applicantID: applicantId, update: update, retention: retention, durable: durable)
       let settings = try DiodeExportSettings(flags: flags, s3Flags: s3.flags, configuration: configuration)
-      return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run()
+      return try DiodeExportRun(settings: settings, diagnostics: diagnostics, quiet: common.quiet).run(statePath: state)
     }
   }
 }

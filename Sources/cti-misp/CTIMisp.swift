@@ -23,13 +23,20 @@ struct CTIMisp: ParsableCommand {
 
       Examples:
         cti-misp --feed https://feed.example.org/misp --state s.json | cti-push
-        cti-misp --feed ./feed --create-indicators --create-observables
+        cti-misp --feed ./feed --import-from-date 2000-01-01 --create-indicators
         MISP_FEED_IMPORT_FROM_DATE=P30D cti-misp --feed /srv/feed --state s.json
         jq -c . events/*.json | cti-misp --create-indicators > bundles.ndjson
         cti-misp --source s3 --bucket misp --prefix events/ --delete-consumed
         cti-misp --compat official --feed ./feed --import-from-date 2024-01-01
         cti-misp --feed ./feed --jobs 1 --create-indicators   # one event at a time
         OPENCTI_URL=http://octi cti-misp --feed ./feed --guess-threats-from-tags
+
+      With --state and stdout a pipe, the high-water mark goes down the pipe as checkpoint \
+      records; give the last tool the same --state and it saves the mark once the bundles \
+      before it are applied (cti-misp --feed F --state s.json | cti-push --state s.json). \
+      Reading standard input, cti-misp passes checkpoints and other records through unchanged.
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current
   )
@@ -112,6 +119,8 @@ struct CTIMisp: ParsableCommand {
   @Option(help: ArgumentHelp("Events converted at once in feed and S3 modes (default: the processors available, at most 4); 1 converts one at a time. Output order is the same.", valueName: "n"))
   var jobs: Int?
 
+  @OptionGroup var sourceState: SourceStateOptions
+
   @OptionGroup var common: CommonOptions
 
   func validate() throws {
@@ -147,7 +156,13 @@ struct CTIMisp: ParsableCommand {
       }
       let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       let now = ISO8601.Instant.now
-      let run = MISPRun(converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: RecordWriter(), diagnostics: diagnostics, now: now)
+      let writer = RecordWriter()
+      let state = try SourceState(
+        path: configuration.string(MISPSettings.state, flag: self.state), tool: "cti-misp", output: writer,
+        commitOnWrite: sourceState.commitOnWrite)
+      let run = try MISPRun(
+        converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: writer, diagnostics: diagnostics,
+        state: state, now: now)
       if let jobs { run.jobs = jobs }
       if sourceType == "s3" {
         guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
@@ -157,8 +172,7 @@ struct CTIMisp: ParsableCommand {
         let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
         try run.convertS3(
           client: client, bucket: bucketName, prefix: configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? "",
-          deleteConsumed: try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false),
-          statePath: configuration.string(MISPSettings.state, flag: state))
+          deleteConsumed: try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false))
       } else if let location = configuration.string(MISPSettings.url, flag: feed) {
         let feedSource: MISPFeedSource
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
@@ -173,13 +187,17 @@ struct CTIMisp: ParsableCommand {
           var path = location
           if path.hasPrefix("file://") { path.removeFirst("file://".count) }
           while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-          guard FileSystem.isDirectory(path) else { throw MISPFetchError("feed folder \(path) does not exist") }
+          switch FileSystem.kind(of: path) {
+          case .folder: break
+          case .missing: throw MISPFetchError("feed folder \(path) does not exist")
+          case .other: throw NotAFolderError(path, expected: "a MISP feed folder: manifest.json and <uuid>.json files")
+          }
           feedSource = MISPDirectorySource(path: path)
         }
         let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
-        try run.convertFeed(
-          feedSource, statePath: configuration.string(MISPSettings.state, flag: state), importFrom: importFrom)
+        try run.convertFeed(feedSource, importFrom: importFrom)
       } else {
+        diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
         try run.convertLines(LineReader())
       }
       if !common.quiet { diagnostics.logger.info("\(run.summary.description)") }

@@ -12,7 +12,10 @@ struct CTIPush: ParsableCommand {
       into bundles of at most --batch-size objects and --max-bytes bytes, referenced objects \
       first. Diode envelopes are pushed as their own connector, impersonating the mapped \
       applicant. Stream events are upserted; deletes and merges only with --apply-deletes and \
-      --apply-merges. Each connector pushed as gets one work per run, closed at the end (in \
+      --apply-merges. With --queue-protocol amqp, bundles are split as pycti splits them and \
+      published straight into the platform's RabbitMQ (the registration's config.connection, \
+      overridden by MQ_HOST, MQ_PORT, MQ_VHOST, MQ_USE_SSL, MQ_USER, MQ_PASS): choose it for \
+      volume when the broker is reachable; api needs only HTTPS. Each connector pushed as gets one work per run, closed at the end (in \
       error when something was rejected). Records that cannot be pushed go to --reject.
 
       Examples:
@@ -22,9 +25,12 @@ struct CTIPush: ParsableCommand {
         cti-push --check
         cti-push --dry-run < bundles.ndjson | jq .operation
 
-      Exit codes: 0 all pushed; 1 some records rejected; 69 OpenCTI unreachable or failing \
-      after retries; 76 unexpected answer or platform older than 6.3; 77 token refused; \
-      78 bad configuration.
+      With --state FILE (the source's state file), the checkpoints the source writes into the \
+      pipeline are committed into FILE once every record before them is pushed or rejected, so \
+      the source's state never runs ahead of the platform. SIGINT/SIGTERM push what is \
+      collected, commit, close the works and exit 0.
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current)
 
@@ -44,6 +50,9 @@ struct CTIPush: ParsableCommand {
   @Option(help: ArgumentHelp("Connector scope, comma-separated (env CONNECTOR_SCOPE).", valueName: "list"))
   var connectorScope: String?
 
+  @Option(help: ArgumentHelp("api (stixBundlePush, default) or amqp (the platform's RabbitMQ) (env CONNECTOR_QUEUE_PROTOCOL).", valueName: "protocol"))
+  var queueProtocol: String?
+
   @Option(help: ArgumentHelp("Map envelope applicants: src:dst,… (env DIODE_IMPORT_APPLICANT_MAPPINGS).", valueName: "map"))
   var applicantMap: String?
 
@@ -61,6 +70,12 @@ struct CTIPush: ParsableCommand {
 
   @Option(help: ArgumentHelp("Append records that could not be pushed to this NDJSON file.", valueName: "file"))
   var reject: String?
+
+  @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the records before them are pushed.", valueName: "file"))
+  var state: String?
+
+  @Option(help: ArgumentHelp("Push collected objects once the input pauses this long, in seconds or ISO-8601 (env CTI_PUSH_FLUSH_DELAY; default 1).", valueName: "duration"))
+  var flushDelay: String?
 
   @Option(help: ArgumentHelp("Seconds or ISO-8601 duration between pings (env CTI_PUSH_PING_INTERVAL; default 40).", valueName: "duration"))
   var pingInterval: String?
@@ -90,10 +105,12 @@ struct CTIPush: ParsableCommand {
         connectorName: connectorName, connectorType: connectorType, connectorScope: connectorScope,
         applicantMap: applicantMap, batchSize: batchSize, maxBytes: maxBytes, applyDeletes: applyDeletes ? true : nil,
         applyMerges: applyMerges ? true : nil, pingInterval: pingInterval, requestTimeout: requestTimeout,
-        maxOutage: maxOutage, http: try platform.httpOptions(configuration), offline: dryRun, warnings: &warnings)
+        maxOutage: maxOutage, flushDelay: flushDelay, http: try platform.httpOptions(configuration),
+        queueProtocol: queueProtocol, offline: dryRun,
+        warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       return try PushCommand(settings: settings, diagnostics: diagnostics, quiet: common.quiet)
-        .run(files: files, rejectPath: reject, dryRun: dryRun, checkOnly: check)
+        .run(files: files, rejectPath: reject, statePath: state, dryRun: dryRun, checkOnly: check)
     }
   }
 }

@@ -12,17 +12,22 @@ struct CTIStream: ParsableCommand {
       data, context). Settings use pycti's names, so a backup-files connector's environment \
       works as it is. The first run asks for everything (Last-Event-ID 0-0, recover=now) as \
       pycti does; with --state the position is saved after each written event (pycti's \
-      start_from/recover_until keys) and the next run resumes there. Drops, stalls (no byte \
+      start_from/recover_until keys) and the next run resumes there. When stdout is a pipe, \
+      the position goes down the pipe as checkpoint records instead, and the last tool of the \
+      pipeline, given the same --state, saves it once it has applied the events (so a stage \
+      that fails never lets the position run ahead). Drops, stalls (no byte \
       for --stall-timeout seconds) and server errors are followed by a reconnection with \
       backoff; 401/403 end the run with status 77, 404/410 with 78. SIGINT/SIGTERM finish the \
       current line, save the state and exit 0.
 
       Examples:
-        OPENCTI_URL=https://octi.example OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
-          cti-stream --state stream.json | cti-backup /backup
-        cti-stream --stream-id live --events create,update --max-events 100 > sample.ndjson
+        OPENCTI_URL=https://octi OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
+          cti-stream --state s.json | cti-backup --state s.json /backup
+        cti-stream --stream-id live --events create,update --max-events 100 > s.ndjson
         cti-stream --replay examples/stream-capture.sse | cti-backup /tmp/backup
         cti-stream --raw --from 2024-01-15T00:00:00Z --recover false --idle-exit 30
+
+      \(ExitStatus.helpSection)
       """,
     version: CTIVersion.current
   )
@@ -79,6 +84,8 @@ struct CTIStream: ParsableCommand {
 
   @Option(name: .long, help: ArgumentHelp("Give up (status 69) after this many failed connections in a row (default: never).", valueName: "n"))
   var maxReconnects: Int?
+
+  @OptionGroup var sourceState: SourceStateOptions
 
   @OptionGroup var common: CommonOptions
 
@@ -138,11 +145,14 @@ struct CTIStream: ParsableCommand {
     if let from { options.overrideFrom = from }
     if let recover { options.overrideRecover = .some(recoverValue(recover)) }
     options.statePath = configuration.string(LiveStreamSettings.state, flag: state)
+    options.commitOnWrite = sourceState.commitOnWrite
     if let events {
       let names = Set(events.split(separator: ",").map { $0.filter { $0 != " " }.lowercased() }.filter { !$0.isEmpty })
       let unknown = names.subtracting(Self.eventNames)
       guard unknown.isEmpty else {
-        throw ConfigError("--events: unknown event name(s) \(unknown.sorted().joined(separator: ", ")); use create, update, delete, merge")
+        throw ConfigError(
+          "--events: unknown event name(s) \(unknown.sorted().joined(separator: ", ")); use create, update, delete, merge",
+          fromCommandLine: true)
       }
       options.events = names
     }

@@ -74,6 +74,30 @@ import Testing
     #expect(folder.names("opencti_data/20240115T140000Z").contains(other + ".json"), "the next event is not lost")
   }
 
+  /// OpenCTI puts file names in the uri as they are; each path segment is percent-encoded as
+  /// pycti's requests sends it, so names with spaces, `#` or accents are fetched (issue 10).
+  @Test func fileNamesWithSpacesAndOtherCharactersAreFetched() throws {
+    let token = FakePlatform.unique("token")
+    let names = ["schema incidents.csv", "rapport é #2?.pdf", "100% (final)+;=@.txt"]
+    let base = FakePlatform.unique("import/Incident/d")
+    for (n, name) in names.enumerated() {
+      try platform.addFile(path: base + "/" + name, bytes: Array("file \(n)".utf8), token: token)
+    }
+    let id = stixID("incident", 503)
+    let line = eventWithFiles(id: id, files: names.map { ($0, "/storage/get/\(base)/\($0)", nil) })
+    let folder = try TemporaryFolder()
+    let result = try ToolRunner.run(
+      "cti-backup", [folder.path], stdin: Array(line.utf8),
+      environment: ["OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": token])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("attachments: 3 fetched, 0 failed"))
+    let stored = try files(in: folder, id: id)
+    for (n, name) in names.enumerated() {
+      #expect(stored[n]["data"] as? String == Data("file \(n)".utf8).base64EncodedString(), "\(name)")
+      #expect(stored[n]["uri"] as? String == "/storage/get/\(base)/\(name)", "the uri is kept as it came")
+    }
+  }
+
   @Test func withoutAPlatformObjectsAreStoredAsTheyCame() throws {
     let id = stixID("indicator", 502)
     let line = eventWithFiles(id: id, files: [("report.pdf", "/storage/get/x/report.pdf", nil)])

@@ -18,7 +18,7 @@ import Testing
     var events: [SSEEvent] = []
     try client.stream(
       HTTPRequest(.get, platform.baseURL + "/stream/\(stream.name)" + query, headers: headers, bearerToken: stream.token)
-    ) { chunk in parser.feed(chunk) { events.append($0) } }
+    ) { chunk in try parser.feed(chunk) { events.append($0) } }
     return events
   }
 
@@ -88,7 +88,7 @@ import Testing
     let error = try #require(throws: HTTPError.self) {
       try HTTPClient().stream(
         HTTPRequest(.get, platform.baseURL + "/stream/\(stream.name)", headers: ["Last-Event-ID": "0"], bearerToken: stream.token)
-      ) { parser.feed($0) { ids.append($0.id ?? "-") } }
+      ) { try parser.feed($0) { ids.append($0.id ?? "-") } }
     }
     guard case .connectionLost = error else { Issue.record("got \(error)"); return }
     #expect(ids == ["-", "1-0"])

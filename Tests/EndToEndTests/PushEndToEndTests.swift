@@ -347,7 +347,7 @@ import Testing
     let rejects = try String(contentsOfFile: rejectPath, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
     #expect(rejects.map { $0["line"]?.intValue } == [1, 2])
     #expect(rejects.allSatisfy { $0["error"]?.stringValue?.hasPrefix("not sent") == true })
-    #expect(kept.stderr.contains("2 records, 0 bundles, 0 objects pushed, 2 rejected, 0 works opened"))
+    #expect(kept.stderr.contains("2 records, 0 bundles, 0 objects pushed, 2 rejected (2 in \(rejectPath)), 0 works opened"))
   }
 
   @Test func pingsWhileRunning() throws {

@@ -111,15 +111,14 @@ enum FuzzChecks {
     }
     var got: [String] = []
     while true {
-      do throws(LineReaderError) {
+      do {
         guard let line = try reader.next() else { break }
         got.append("\(line.number): \(line.bytes)")
-      } catch {
-        guard case .lineTooLong(let line, _) = error else {
-          problems.append("\(error)")
-          break
-        }
+      } catch LineReaderError.lineTooLong(let line, _) {
         got.append("long \(line)")
+      } catch {
+        problems.append("\(error)")
+        break
       }
       if got.count > data.count + 1 {
         problems.append("more lines than bytes")
@@ -131,24 +130,37 @@ enum FuzzChecks {
 
   // MARK: sse
 
+  /// A small event limit, so that over-long lines and events are reached too.
+  static let sseLimit = 64
+
   static func sse(_ data: [UInt8], _ problems: inout [String]) {
-    var whole = SSEParser()
+    // Up to the first event too large (after which the connection is dropped and the parser
+    // reset), the events must not depend on how the bytes are cut.
+    var whole = SSEParser(maxEventBytes: sseLimit)
     var wholeEvents: [SSEEvent] = []
-    whole.feed(data) { wholeEvents.append($0) }
-    // The same bytes in pieces whose sizes the input picks.
-    var pieces = SSEParser()
+    var wholeFailed = false
+    do { try whole.feed(data) { wholeEvents.append($0) } } catch { wholeFailed = true }
+    var pieces = SSEParser(maxEventBytes: sseLimit)
     var pieceEvents: [SSEEvent] = []
+    var piecesFailed = false
     var index = 0
     var step = 0
-    while index < data.count {
+    while index < data.count, !piecesFailed {
       let size = Int(data[step % data.count] % 7) + 1
       step += 1
       let end = min(index + size, data.count)
-      pieces.feed(Array(data[index..<end])) { pieceEvents.append($0) }
+      do { try pieces.feed(Array(data[index..<end])) { pieceEvents.append($0) } } catch { piecesFailed = true }
       index = end
     }
     if wholeEvents != pieceEvents { problems.append("events depend on how the bytes are split") }
-    if whole.lastEventID != pieces.lastEventID { problems.append("last event id depends on the split") }
+    if wholeFailed != piecesFailed { problems.append("an event is too large or not depending on the split") }
+    if !wholeFailed, whole.lastEventID != pieces.lastEventID { problems.append("last event id depends on the split") }
+    for event in wholeEvents where event.data.count > sseLimit { problems.append("an event over the limit got through") }
+    // A fresh connection after an error starts clean.
+    whole.reset()
+    var after: [SSEEvent] = []
+    try? whole.feed(Array("data: x\n\n".utf8)) { after.append($0) }
+    if after.map(\.data) != [Array("x".utf8)] { problems.append("the parser does not recover after reset()") }
   }
 
   // MARK: record
@@ -156,7 +168,7 @@ enum FuzzChecks {
   static func record(_ data: [UInt8], _ problems: inout [String]) {
     guard let record = try? Record(Line(number: 1, bytes: data)) else { return }
     if !isJSON(data) { problems.append("a \(record.kind.rawValue) that is not valid JSON") }
-    if Record.kind(of: record.object) != record.kind { problems.append("kind is not stable") }
+    if (try? Record.kind(of: record.object)) != record.kind { problems.append("kind is not stable") }
   }
 
   // MARK: misp

@@ -31,13 +31,22 @@ extension FakePlatform {
     }
   }
 
-  /// Creates a platform answering to `token`, holding `entities`.
+  /// Creates a platform answering to `token`, holding `entities`. `amqp`, when given, is the
+  /// broker registerConnector reports in `config.connection` (default: host `rabbitmq`, port
+  /// 5672, guest/guest, as a docker-compose platform says).
   public func createGraphQLPlatform(
-    token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true, entities: [KnownEntity] = []
+    token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true, entities: [KnownEntity] = [],
+    amqp: AMQPEndpoint? = nil
   ) throws {
     var spec = JSONObject([("token", .string(token)), ("version", .string(version)), ("bypass", .bool(bypass))])
     if let userId { spec["user_id"] = .string(userId) }
     if !entities.isEmpty { spec["entities"] = .array(entities.map(\.spec)) }
+    if let amqp {
+      spec["amqp"] = [
+        "host": .string(amqp.host), "port": .int(amqp.port), "vhost": .string(amqp.vhost), "use_ssl": .bool(amqp.tls != nil),
+        "user": .string(amqp.user), "pass": .string(amqp.password),
+      ]
+    }
     try control("POST", "/_graphql/platform", body: .object(spec))
   }
 

@@ -89,6 +89,8 @@ public final class FakePlatform: Sendable {
     case status(Int)
     /// Sends `after` events and ends the response cleanly.
     case close(after: Int)
+    /// Sends `after` events, then `megabytes` MiB of one data line that never ends, then closes.
+    case endless(after: Int, megabytes: Int)
 
     var json: JSONValue {
       switch self {
@@ -96,6 +98,7 @@ public final class FakePlatform: Sendable {
       case .stall(let after, let seconds): ["kind": "stall", "after": .int(after), "seconds": .number(String(seconds))]
       case .status(let code): ["kind": "status", "status": .int(code)]
       case .close(let after): ["kind": "close", "after": .int(after)]
+      case .endless(let after, let megabytes): ["kind": "endless", "after": .int(after), "megabytes": .int(megabytes)]
       }
     }
   }
@@ -110,8 +113,10 @@ public final class FakePlatform: Sendable {
     /// Answer every connection with this status instead (401, 404, 410, 500…).
     public var status = 200
     public var heartbeat = 5.0
-    /// Seconds between events.
+    /// Seconds between events (between groups of `burst` events).
     public var delay = 0.0
+    /// Events sent back to back before each `delay`.
+    public var burst = 1
     /// Keep connections open after the last event (live tail) for up to `holdSeconds`.
     public var hold = true
     public var holdSeconds = 120.0
@@ -134,6 +139,7 @@ public final class FakePlatform: Sendable {
         ("events", .array(events.map(\.json))),
         ("snapshot", .array(snapshot.map { ["id": .string($0.id), "data": .string($0.data)] })),
         ("status", .int(status)), ("heartbeat", .number(String(heartbeat))), ("delay", .number(String(delay))),
+        ("burst", .int(burst)),
         ("hold", .bool(hold)), ("hold_seconds", .number(String(holdSeconds))), ("raw", .bool(raw)), ("no_recover", .bool(noRecover)),
         ("faults", .object(JSONObject(faults.map { (key: String($0.key), value: $0.value.json) }))),
       ])

@@ -4,11 +4,13 @@ Each test creates its own platform, keyed by its API token, so tests sharing the
 see each other:
 
   POST /_graphql/platform   {"token", "version"?: "6.8.10", "user_id"?, "bypass"?: true,
-                             "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}]}
+                             "entities"?: [{"entity_type", "name", "aliases"?, "standard_id", "x_mitre_id"?}],
+                             "amqp"?: {"host", "port", "vhost", "use_ssl", "user", "pass"}}
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
-                             "delay"?: s, "drop"?: true, "huge"?: bytes, "chunked"?: true}
-  GET  /_graphql/state?token=...   connectors, works, bundles, edits, requests (JSON)
+                             "delay"?: s, "drop"?: true, "huge"?: bytes, "chunked"?: true, "pause"?: s}
+  GET  /_graphql/state?token=...   connectors, works, bundles, edits, requests (JSON);
+                                   &only=bundles,works keeps just those keys
 
 POST /graphql checks the bearer token, the operation name, the document (the platform's field
 and argument names) and the variable shapes, then acts as the platform does (reference
@@ -141,7 +143,22 @@ def new_platform(spec):
             "user_id": spec.get("user_id", "88ec0c6a-13ce-5e39-b486-354fe4a7084f"),
             "bypass": spec.get("bypass", True), "faults": [], "connectors": {}, "works": {}, "bundles": [],
             "edits": [], "requests": [], "pings": [],
-            "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])]}
+            "entities": [dict(e, id=e.get("id") or "internal-%d" % i) for i, e in enumerate(spec.get("entities") or [])],
+            # The platform's RabbitMQ as registerConnector reports it (config.connection); the
+            # default is what a docker-compose platform says: its internal host name.
+            "amqp": dict({"host": "rabbitmq", "port": 5672, "vhost": "/", "use_ssl": False, "user": "guest",
+                          "pass": "guest"}, **(spec.get("amqp") or {}))}
+
+
+def connector_config(platform, connector_id):
+    """registerConnector's config: the platform's broker and the connector's queue names
+    (rabbitmq.js: push_<id>, push_routing_<id> on amqp.worker.exchange, listen_* on
+    amqp.connector.exchange). The test support declares those on the real broker."""
+    return {"connection": dict(platform["amqp"]),
+            "listen": "listen_%s" % connector_id, "listen_routing": "listen_routing_%s" % connector_id,
+            "listen_exchange": "amqp.connector.exchange",
+            "push": "push_%s" % connector_id, "push_routing": "push_routing_%s" % connector_id,
+            "push_exchange": "amqp.worker.exchange"}
 
 
 class GraphQLError(Exception):
@@ -170,6 +187,9 @@ def route_control(handler, rest, query):
             if platform is None:
                 return handler.answer(404, {"error": "no such platform"})
             state = {k: v for k, v in platform.items() if k not in ("faults",)}
+            if query.get("only"):
+                # Only these keys (the requests log grows large in long tests).
+                state = {k: v for k, v in state.items() if k in query["only"].split(",")}
             return handler.answer(200, json.loads(json.dumps(state)))
     handler.answer(404, "unknown graphql control call")
 
@@ -264,8 +284,11 @@ def execute(platform, operation, body, applicant):
                           "connector_user_id": platform["user_id"], "updated_at": now_iso()})
         connector["registrations"] += 1
         connectors[spec["id"]] = connector
-        return {"registerConnector": {"id": connector["id"], "connector_state": connector["connector_state"],
-                                      "connector_user_id": connector["connector_user_id"]}}
+        answer = {"id": connector["id"], "connector_state": connector["connector_state"],
+                  "connector_user_id": connector["connector_user_id"]}
+        if "config {" in (body.get("query") or ""):
+            answer["config"] = connector_config(platform, spec["id"])
+        return {"registerConnector": answer}
     if operation == "PingConnector":
         connector = connectors.get(variables["id"])
         if connector is None:

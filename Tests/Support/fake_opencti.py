@@ -81,7 +81,7 @@ class Scenario:
     spec keys: name, token (null = no auth), status (answer every connection with it),
     events [{id, event, data(str)}], snapshot [{id?, data(str)}] (sent as `create` when
     recover > from), generate {count, size} (pre-built bytes, for benchmarks), heartbeat (s),
-    delay (s between events), hold (keep the connection open after the last event; default
+    delay (s between events; with burst N, between groups of N events), hold (keep the connection open after the last event; default
     true), hold_seconds (max), faults {"<connection number>": {kind: drop|stall|status|close,
     after: <events sent first>, status, seconds}}, raw (also serve GET /stream for this token).
     """
@@ -97,6 +97,7 @@ class Scenario:
         self.no_recover = spec.get("no_recover", False)
         self.heartbeat = spec.get("heartbeat", 5.0)
         self.delay = spec.get("delay", 0.0)
+        self.burst = max(1, spec.get("burst", 1))
         self.hold = spec.get("hold", True)
         self.hold_seconds = spec.get("hold_seconds", 120)
         self.faults = spec.get("faults", {})
@@ -435,11 +436,21 @@ class Handler(BaseHTTPRequestHandler):
                 if kind == "close":
                     self.end_chunks()
                     return False
+                if kind == "endless":  # an event whose data line never ends
+                    self.chunk(b"id: 9999999999999-0\nevent: create\ndata: {\"x\":\"")
+                    piece = b"x" * (1 << 20)
+                    for _ in range(fault.get("megabytes", 64)):
+                        self.chunk(piece)
+                    self.abort()
+                    return False
             self.chunk(block)
             sent += 1
-            if scenario.delay:
-                time.sleep(scenario.delay)
             return True
+
+        def pause_if_due():
+            # After the heartbeat that may follow the event, so that a burst ends with it.
+            if scenario.delay and sent % scenario.burst == 0:
+                time.sleep(scenario.delay)
 
         def beat_if_due():
             nonlocal last_beat
@@ -456,6 +467,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not send(sse(item.get("id", "%d-0" % recover_key[0]), "create", item["data"])):
                     return
                 beat_if_due()
+                pause_if_due()
             position = recover_key
         with LOCK:
             index = len(scenario.events) if position is None else sum(1 for e in scenario.events if e[0] <= position)
@@ -471,6 +483,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 position = key
                 beat_if_due()
+                pause_if_due()
             if not scenario.hold or time.monotonic() > deadline:
                 return self.end_chunks()
             with LOCK:

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""Writes N synthetic OpenCTI stream events (NDJSON, about 1 KB each) for the benchmarks."""
+"""Writes N synthetic OpenCTI stream events (NDJSON, about 1 KB each) for the benchmarks.
+
+With --sse, writes them as the platform sends them instead (an SSE capture for
+`cti-stream --replay`): `id:` and `event:` fields, and the payload without those two as `data:`;
+--heartbeat-every=N adds a heartbeat (at the last event's id) after every N events.
+"""
 import json
 import sys
 import uuid
 
-count = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+sse = "--sse" in sys.argv[1:]
+beat = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--heartbeat-every=")), 0)
+count = int(arguments[0]) if arguments else 100000
 out = sys.stdout
 kinds = ["indicator", "malware", "relationship", "report", "identity"]
 for n in range(count):
@@ -26,4 +34,10 @@ for n in range(count):
     line = {"id": "%d-0" % (1705327229123 + n), "event": event, "version": "4", "type": event, "scope": "external",
             "message": "creates a %s `object %d`" % (kind, n), "origin": {"socket": "query", "user_id": str(uuid.UUID(int=3))},
             "data": data}
-    out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    if sse:
+        event_id, name = line.pop("id"), line.pop("event")
+        out.write("id: %s\nevent: %s\ndata: %s\n\n" % (event_id, name, json.dumps(line, ensure_ascii=False, separators=(",", ":"))))
+        if beat and (n + 1) % beat == 0:
+            out.write("id: %s\nevent: heartbeat\ndata: \"2024-01-15T14:00:00.000Z\"\n\n" % event_id)
+    else:
+        out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")

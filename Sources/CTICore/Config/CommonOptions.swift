@@ -18,11 +18,17 @@ public struct CommonOptions: ParsableArguments {
   @Flag(name: [.short, .long], help: "Only print warnings and errors on stderr (no summary).")
   public var quiet = false
 
+  @Option(name: .long, help: ArgumentHelp("The longest NDJSON line read or written, in bytes or with K/M/G (env CTI_MAX_LINE_BYTES; default 64M). Give every tool of a pipeline the same value.", valueName: "size"))
+  public var maxLineBytes: String?
+
   public init() {}
 
-  /// Loads the configuration (environment and config.yml) these options point at.
+  /// Loads the configuration (environment and config.yml) these options point at, and installs
+  /// the toolkit's line limit from it.
   public func configuration() throws(ConfigError) -> Configuration {
-    try Configuration(configFile: config)
+    let configuration = try Configuration(configFile: config)
+    try LineLimit.configure(configuration, flag: maxLineBytes)
+    return configuration
   }
 
   /// Sets up logging to stderr and returns the tool's logger and diagnostics collector.
@@ -31,7 +37,8 @@ public struct CommonOptions: ParsableArguments {
     var level = Logger.Level.info
     if let levelText {
       guard let parsed = StderrLogHandler.parseLevel(levelText) else {
-        throw ConfigError("log level '\(levelText)' is not one of debug, info, warn, error")
+        throw ConfigError(
+          "log level '\(levelText)' is not one of debug, info, warn, error", fromCommandLine: logLevel != nil)
       }
       level = parsed
     }
@@ -44,6 +51,15 @@ public struct CommonOptions: ParsableArguments {
     LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: finalLevel, format: format) }
     return Diagnostics(logger: Logger(label: tool), strict: strict)
   }
+}
+
+/// The switch every source with a `--state` file has: how the state is committed when the
+/// output goes down a pipe.
+public struct SourceStateOptions: ParsableArguments {
+  @Flag(name: .long, help: "With --state and stdout a pipe: write the state file as soon as the output is flushed, as before checkpoints, instead of leaving it to the last tool of the pipeline (which may then lose records a later stage never applied).")
+  public var commitOnWrite = false
+
+  public init() {}
 }
 
 /// Limits on what the tools read from files they do not control.

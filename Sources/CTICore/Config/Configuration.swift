@@ -2,10 +2,14 @@ import Foundation
 import Yams
 
 /// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
+/// A bad value given on the command line is a usage error (64); anything else is 78.
 public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible, LocalizedError {
   public var message: String
-  public var exitStatus: ExitStatus { .config }
-  public init(_ message: String) { self.message = message }
+  public var exitStatus: ExitStatus
+  public init(_ message: String, fromCommandLine: Bool = false) {
+    self.message = message
+    exitStatus = fromCommandLine ? .usage : .config
+  }
   public var description: String { message }
   public var errorDescription: String? { message }
 }
@@ -56,9 +60,12 @@ public struct Configuration: Sendable {
     filePath = nil
   }
 
+  /// Where a value given as a flag comes from, in messages.
+  public static let commandLine = "command line"
+
   /// The raw text of a setting and where it came from, or nil when nothing sets it.
   public func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
-    if let flag { return (flag, "command line") }
+    if let flag { return (flag, Configuration.commandLine) }
     for name in setting.environment {
       if let value = environment[name], !value.isEmpty { return (value, "environment \(name)") }
     }
@@ -93,42 +100,25 @@ public struct Configuration: Sendable {
     return value
   }
 
-  /// A size in bytes: a whole number, optionally followed by K, M or G (KiB, MiB, GiB; powers
-  /// of 1024, case and a trailing `B`/`iB` ignored), at least 1.
+  /// A size in bytes: a whole number, or one with K, M or G (powers of 1024), read as the
+  /// toolkit's line limit is (`LineLimit.parse`).
   public func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
-    guard let value = Configuration.parseByteCount(text), value > 0 else {
-      throw ConfigError("\(source): \(Self.quoted(text, setting)) is not a size in bytes such as 268435456, 256M or 1G")
+    guard let value = LineLimit.parse(text) else {
+      throw ConfigError(
+        "\(source): \(Self.quoted(text, setting)) is not a size in bytes such as 268435456, 256M or 1G",
+        fromCommandLine: source == Configuration.commandLine)
     }
     return value
-  }
-
-  /// `byteCount`'s reading of `text`; nil when it is not a size or does not fit in an Int.
-  public static func parseByteCount(_ text: String) -> Int? {
-    var rest = Substring(text.trimmingSpaces.uppercased())
-    if rest.hasSuffix("IB") {
-      rest = rest.dropLast(2)
-    } else if rest.hasSuffix("B") {
-      rest = rest.dropLast()
-    }
-    var shift = 0
-    switch rest.last {
-    case "K": shift = 10
-    case "M": shift = 20
-    case "G": shift = 30
-    default: break
-    }
-    if shift > 0 { rest = rest.dropLast() }
-    guard !rest.isEmpty, rest.utf8.allSatisfy({ (48...57).contains($0) }), let number = Int(rest) else { return nil }
-    let (value, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
-    return overflow ? nil : value
   }
 
   /// A duration in seconds: ISO-8601 (`PT5M`, `P30D`) or a plain number of seconds.
   public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
     guard let value = ISO8601.duration(text) ?? Double(text.trimmingSpaces) else {
-      throw ConfigError("\(source): \(Self.quoted(text, setting)) is not an ISO-8601 duration such as PT60S or P30D")
+      throw ConfigError(
+        "\(source): \(Self.quoted(text, setting)) is not a duration in seconds or ISO-8601 such as PT60S or P30D",
+        fromCommandLine: source == Configuration.commandLine)
     }
     return value
   }
@@ -146,7 +136,9 @@ public struct Configuration: Sendable {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
     let lowered = text.lowercased()
     guard choices.contains(lowered) else {
-      throw ConfigError("\(source): \(Self.quoted(text, setting)) is not one of \(choices.joined(separator: ", "))")
+      throw ConfigError(
+        "\(source): \(Self.quoted(text, setting)) is not one of \(choices.joined(separator: ", "))",
+        fromCommandLine: source == Configuration.commandLine)
     }
     return lowered
   }

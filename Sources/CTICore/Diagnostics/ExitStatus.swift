@@ -1,10 +1,11 @@
-/// The exit codes every cti tool uses (sysexits values where one fits). Documented in the README.
+/// The exit codes every cti tool uses (sysexits values where one fits). This table is the one
+/// source of the codes' meanings: every --help, man page and the README render `table`.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
-  /// Success, also when the reader of stdout went away (EPIPE).
+  /// Success, also when the reader of stdout went away (EPIPE) or a signal stopped the run.
   case ok = 0
   /// The run finished, but some records were bad or could not be handled (counted, reported).
   case partial = 1
-  /// Wrong flags or arguments.
+  /// Wrong flags or arguments, bad option values included.
   case usage = 64
   /// A bad record in `--strict` mode.
   case dataError = 65
@@ -28,20 +29,37 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   /// What the code means, for help texts and the README.
   public var meaning: String {
     switch self {
-    case .ok: "success (also when stdout was closed by the reader)"
+    case .ok: "success (also: stdout closed by its reader, or stopped by a signal)"
     case .partial: "finished, but some records were rejected or skipped (see stderr)"
-    case .usage: "wrong command-line usage"
+    case .usage: "wrong command-line usage, a bad option value included"
     case .dataError: "a bad input record with --strict"
     case .noInput: "an input file or folder is missing or unreadable"
-    case .unavailable: "OpenCTI or S3 unreachable, or failing after retries"
-    case .software: "internal error"
+    case .unavailable: "OpenCTI, S3 or the broker unreachable, or failing after retries"
+    case .software: "internal error (a bug: please report it)"
     case .ioError: "writing a file or stdout failed"
-    case .tempFail: "temporary failure, try again later"
-    case .protocolError: "unexpected answer from the remote side"
+    case .tempFail: "a request timed out or stalled; try again later"
+    case .protocolError: "unexpected answer from the remote side, or OpenCTI before 6.3"
     case .noPermission: "credentials refused (HTTP 401/403)"
-    case .config: "bad or missing configuration"
+    case .config: "bad or missing configuration (environment or config.yml)"
     }
   }
+
+  /// The table of codes, one per line, as help texts and the README show it.
+  public static var table: String {
+    allCases.map { status in
+      let code = String(status.rawValue)
+      return "  " + code + String(repeating: " ", count: 4 - code.count) + status.meaning
+    }.joined(separator: "\n")
+  }
+
+  /// The table as the README shows it (between `<!-- exit-codes:begin -->` and
+  /// `<!-- exit-codes:end -->`, checked by a test).
+  public static var markdownTable: String {
+    (["| code | meaning |", "|---|---|"] + allCases.map { "| \($0.rawValue) | \($0.meaning) |" }).joined(separator: "\n")
+  }
+
+  /// `--help`'s closing paragraph.
+  public static var helpSection: String { "Exit status:\n" + table }
 }
 
 /// An error that knows which exit code it stands for.

@@ -5,14 +5,16 @@
 #endif
 
 /// A one-line progress display on stderr, shown only when stderr is a terminal, redrawn at most
-/// twice a second and erased at the end.
+/// twice a second and erased at the end. It is drawn through a `StderrChannel`, which erases it
+/// before any message, so a message never lands on the end of a progress line.
 public final class Progress {
   private let enabled: Bool
+  private let channel: StderrChannel
   private var lastDraw = 0.0
-  private var drawn = false
 
-  public init(enabled: Bool = isatty(2) == 1) {
+  public init(enabled: Bool = isatty(2) == 1, channel: StderrChannel = .standard) {
     self.enabled = enabled
+    self.channel = channel
   }
 
   /// Shows `message` (for example `folder 12/340`), unless the last redraw was under 0.5 s ago.
@@ -22,19 +24,12 @@ public final class Progress {
     let seconds = Double(now.seconds) + Double(now.nanoseconds) / 1e9
     guard seconds - lastDraw >= 0.5 else { return }
     lastDraw = seconds
-    emit("\r\u{1B}[K" + message())
-    drawn = true
+    channel.showProgress(message())
   }
 
   /// Erases the progress line.
   public func finish() {
-    guard drawn else { return }
-    emit("\r\u{1B}[K")
-    drawn = false
-  }
-
-  private func emit(_ text: String) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress!, $0.count) }
+    guard enabled else { return }
+    channel.clearProgress()
   }
 }

@@ -14,17 +14,24 @@ public enum LogFormat: String, Sendable, CaseIterable {
   case json
 }
 
-/// A swift-log handler that writes one line per message to stderr, never stdout.
+/// A swift-log handler that writes one line per message to stderr, never stdout, through a
+/// `StderrChannel` (which erases the progress line first and collapses repeats).
 public struct StderrLogHandler: LogHandler {
   public var logLevel: Logger.Level
   public var metadata: Logger.Metadata = [:]
   public let label: String
   public let format: LogFormat
+  public let channel: StderrChannel
 
-  public init(label: String, level: Logger.Level, format: LogFormat) {
+  /// Metadata key `Diagnostics` sets on a bad line it holds back: the channel counts the line
+  /// instead of printing it.
+  public static let heldBadLineKey = "cti-held-bad-line"
+
+  public init(label: String, level: Logger.Level, format: LogFormat, channel: StderrChannel = .standard) {
     self.label = label
     logLevel = level
     self.format = format
+    self.channel = channel
   }
 
   public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -35,23 +42,33 @@ public struct StderrLogHandler: LogHandler {
   public func log(event: LogEvent) {
     var all = metadata
     if let extra = event.metadata { all.merge(extra) { $1 } }
+    let badLine = all.removeValue(forKey: Self.heldBadLineKey) != nil
+    channel.message(
+      label: label, level: event.level, format: format, text: event.message.description,
+      metadata: all.sorted(by: { $0.key < $1.key }).map { ($0.key, "\($0.value)") }, badLine: badLine)
+  }
+
+  /// One message as a line (newline included) in `format`.
+  static func render(
+    label: String, level: Logger.Level, format: LogFormat, message: String, metadata: [(String, String)]
+  ) -> [UInt8] {
     var line: [UInt8]
     switch format {
     case .text:
-      var text = label + ": " + Self.levelName(event.level) + ": " + event.message.description
-      for (key, value) in all.sorted(by: { $0.key < $1.key }) { text += " \(key)=\(value)" }
+      var text = label + ": " + Self.levelName(level) + ": " + message
+      for (key, value) in metadata { text += " \(key)=\(value)" }
       line = Array(text.utf8)
     case .json:
       var object = JSONObject()
       object["time"] = .string(ISO8601.format(.now))
-      object["level"] = .string(Self.levelName(event.level))
+      object["level"] = .string(Self.levelName(level))
       object["tool"] = .string(label)
-      object["message"] = .string(event.message.description)
-      for (key, value) in all.sorted(by: { $0.key < $1.key }) { object[key] = .string("\(value)") }
+      object["message"] = .string(message)
+      for (key, value) in metadata { object[key] = .string(value) }
       line = JSONWriter.serialize(.object(object))
     }
     line.append(0x0A)
-    _ = FileSystem.writeAll(line, to: 2)
+    return line
   }
 
   static func levelName(_ level: Logger.Level) -> String {

@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -21,6 +23,27 @@ public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
     case .missingFolder(let path): "\(path): no such folder"
     case .noSource:
       "nothing to read: give a folder, or set DIODE_IMPORT_GET_FROM_DIRECTORY_PATH"
+    }
+  }
+
+  /// The folder to import from must exist (a missing one may be a drive not mounted yet).
+  static func checkFolder(_ path: String) throws {
+    switch FileSystem.kind(of: path) {
+    case .folder: return
+    case .missing: throw DiodeError.missingFolder(path)
+    case .other: throw NotAFolderError(path, expected: "a diode folder holding *.json files")
+    }
+  }
+
+  /// The folder to export to is created when missing, with a notice (pycti's writer fails
+  /// instead, and a first run then needs a `mkdir`).
+  static func prepareExportFolder(_ path: String, logger: Logger) throws {
+    switch FileSystem.kind(of: path) {
+    case .folder: return
+    case .other: throw NotAFolderError(path, exitStatus: .ioError, expected: "the folder to write diode files into")
+    case .missing:
+      try FileSystem.makeDirectories(path)
+      logger.notice("created the export folder \(path), which did not exist")
     }
   }
 }
@@ -128,6 +151,9 @@ public struct DiodeImportSettings: Sendable {
   public static let s3Folder = Setting(env: "DIODE_IMPORT_GET_FROM_S3_FOLDER", key: "diode_import.get_from_s3_folder")
   public static let s3Retention = Setting(env: "DIODE_IMPORT_GET_FROM_S3_RETENTION", key: "diode_import.get_from_s3_retention")
 
+  /// Write the state journal even when stdout is a pipe (no checkpoints), and delete files once
+  /// their envelopes are written.
+  public var commitOnWrite = false
   /// The folder to read, if any.
   public var directory: String?
   /// The bucket and prefix to read, if any, with the endpoint.
@@ -218,14 +244,14 @@ public final class DiodeImportRun {
   }
 
   public func run() throws -> ExitStatus {
-    StopSignals.install()
     guard settings.directory != nil || settings.s3 != nil else { throw DiodeError.noSource }
     if settings.statePath == nil, !settings.options.deleteAfterImport {
       diagnostics.warning("without --state, files kept after import are imported again by the next run")
     }
-    let state = try ImportState(path: settings.statePath, durable: settings.durableState)
+    var options = settings.options
     let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
     var pusher: DiodePusher?
+    var sourceState: SourceState?
     if let push = settings.push {
       let transport = try HTTPGraphQLTransport(url: push.url, token: push.token, options: push.http, logger: diagnostics.logger)
       let started = DiodePusher(transport: transport, options: push.pipeline, diagnostics: diagnostics)
@@ -235,44 +261,79 @@ public final class DiodeImportRun {
       pusher = started
     } else {
       let output = RecordWriter()
+      let outputState = try SourceState(
+        path: settings.statePath, tool: "cti-diode", output: output, commitOnWrite: settings.commitOnWrite)
+      sourceState = outputState
+      if outputState.mode == .none, options.deleteAfterImport, !settings.commitOnWrite, SourceState.isPipe(1) {
+        diagnostics.warning(
+          "files are not deleted after import: stdout is a pipe and without --state nothing tells when the pipeline's last stage has their data; give --state FILE here and to the last tool (or --commit-on-write to delete once written)")
+        options.deleteAfterImport = false
+      }
       let mappings = settings.mappings
-      deliver = { file, _ in
+      let diagnostics = diagnostics
+      deliver = { file, item in
         let line = mappings.map { map in file.line(replacingApplicant: .some(file.applicantID.flatMap { map[$0] })) } ?? file.line()
-        try output.writeRecord(line)
+        do {
+          try output.writeRecord(line)
+        } catch OutputError.tooLarge(let size, let limit) {
+          diagnostics.error(
+            "\(item.name): its envelope makes a line of \(size) bytes, over the line limit of \(limit) bytes; left in place (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)")
+          return .failed
+        }
         return .delivered
       }
     }
+    let downstream = sourceState?.mode == .downstream
+    let state = try ImportState(path: settings.statePath, persists: !downstream, durable: settings.durableState)
+    let checkpoints = sourceState.flatMap { downstream ? ImportCheckpoints(sourceState: $0, state: state) : nil }
     // The official order: the folder first, then S3.
     var importers: [(check: () throws -> Void, importer: DiodeImporter)] = []
     if let directory = settings.directory {
       let importer = DiodeImporter(
-        source: DirectorySource(path: directory, maxFileBytes: settings.maxFileBytes), state: state, options: settings.options, diagnostics: diagnostics,
-        deliver: deliver)
-      importers.append(({ guard FileSystem.isDirectory(directory) else { throw DiodeError.missingFolder(directory) } }, importer))
+        source: DirectorySource(path: directory, maxFileBytes: settings.maxFileBytes), state: state, options: options,
+        diagnostics: diagnostics, checkpoints: checkpoints, deliver: deliver)
+      importers.append(({ try DiodeError.checkFolder(directory) }, importer))
     }
     if let s3 = settings.s3 {
       let source = S3Source(client: S3Client(endpoint: s3.endpoint), location: s3.location, maxFileBytes: settings.maxFileBytes)
-      let importer = DiodeImporter(source: source, state: state, options: s3.options, diagnostics: diagnostics, deliver: deliver)
+      var s3Options = s3.options
+      s3Options.deleteAfterImport = s3Options.deleteAfterImport && options.deleteAfterImport
+      let importer = DiodeImporter(
+        source: source, state: state, options: s3Options, diagnostics: diagnostics, checkpoints: checkpoints,
+        deliver: deliver)
       importers.append(({}, importer))
     }
     var total = DiodeImportSummary()
-    repeat {
-      for (check, importer) in importers where !total.stopped {
-        do {
-          try check()
-          pusher?.beginPass()
-          let summary = try importer.runPass()
-          total += summary
-          if settings.interval != nil, summary.imported + summary.rejected > 0 {
-            diagnostics.logger.info("\(importer.source.location): \(Self.describe(summary))")
+    var closed = false
+    do {
+      repeat {
+        for (check, importer) in importers where !total.stopped {
+          do {
+            try check()
+            pusher?.beginPass()
+            let summary = try importer.runPass()
+            total += summary
+            if settings.interval != nil, summary.imported + summary.rejected > 0 {
+              diagnostics.logger.info("\(importer.source.location): \(Self.describe(summary))")
+            }
+          } catch let error where settings.interval != nil && Self.isTransient(error) {
+            diagnostics.error("\(error); trying again in \(Int(settings.interval!)) s")
           }
-        } catch let error where settings.interval != nil && Self.isTransient(error) {
-          diagnostics.error("\(error); trying again in \(Int(settings.interval!)) s")
         }
-      }
-    } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
+      } while !total.stopped && settings.interval.map { Self.sleepUnlessStopped($0) } ?? false
+    } catch OutputError.closed {
+      closed = true
+    }
+    sourceState?.finish(logger: diagnostics.logger)
+    try checkpoints?.deleteCommitted()
     if !quiet {
-      diagnostics.logger.info("\(Self.describe(total))\(pusher.map { "; " + $0.summary } ?? "")")
+      var text = Self.describe(total)
+      if let checkpoints, checkpoints.waitingDeletions > 0 {
+        text += "; \(checkpoints.waitingDeletions) file\(checkpoints.waitingDeletions == 1 ? "" : "s") kept until the pipeline commits \(checkpoints.waitingDeletions == 1 ? "it" : "them")"
+      }
+      if closed { text += "; output closed by the reader (EPIPE)" }
+      if let pusher { text += "; " + pusher.summary }
+      diagnostics.logger.info("\(text)")
     }
     return diagnostics.finalStatus
   }
@@ -406,7 +467,9 @@ public struct DiodeExportSettings: Sendable {
   }
 }
 
-/// `cti-diode export`: stdin records to diode files.
+/// `cti-diode export`: stdin records to diode files. Checkpoints in the input are committed to
+/// `statePath` as soon as the files before them are written; a stop signal ends the input after
+/// the current record.
 public final class DiodeExportRun {
   public let settings: DiodeExportSettings
   public let diagnostics: Diagnostics
@@ -418,38 +481,58 @@ public final class DiodeExportRun {
     self.quiet = quiet
   }
 
-  public func run(input: LineReader = LineReader()) throws -> ExitStatus {
+  public func run(input: LineReader = LineReader(), statePath: String? = nil) throws -> ExitStatus {
+    let checkpoints = try CheckpointCommitter(path: statePath, diagnostics: diagnostics)
     let sink: any DiodeSink
     switch settings.destination {
     case .directory(let folder):
-      guard FileSystem.isDirectory(folder) else { throw DiodeError.missingFolder(folder) }
+      try DiodeError.prepareExportFolder(folder, logger: diagnostics.logger)
       sink = DirectorySink(path: folder, durable: settings.durable)
     case .s3(let location, let endpoint):
       sink = S3Sink(client: S3Client(endpoint: endpoint), location: location)
     }
     let exporter = try DiodeExporter(sink: sink, options: settings.options)
+    if exporter.staleTemporariesRemoved > 0 {
+      diagnostics.logger.notice("removed \(exporter.staleTemporariesRemoved) temporary files left by an interrupted run")
+    }
     var removed = try exporter.applyRetention()
-    while true {
-      let line: Line
+    var taken = 0
+    var deletesSkipped = 0
+    while let line = try input.next(reportingTo: diagnostics) {
+      let record: Record
       do {
-        guard let next = try input.next() else { break }
-        line = next
+        record = try Record(line)
       } catch {
         try diagnostics.reject(error)
         continue
       }
+      switch record.kind {
+      case .checkpoint:
+        checkpoints.receive(record, position: taken)
+        try checkpoints.commit(appliedThrough: taken)
+        continue
+      case .controlEvent:
+        continue
+      case .streamEvent where record.object.string("event") == "delete":
+        deletesSkipped += 1
+        continue
+      default:
+        taken += 1
+      }
       do {
-        try exporter.export(try Record(line))
-      } catch let error as RecordError {
-        try diagnostics.reject(error)
+        try exporter.export(record)
       } catch let error as DiodeExportError {
         try diagnostics.reject(error)
       }
     }
     if exporter.written > 0 { removed += try exporter.applyRetention() }
     if !quiet {
-      let files = "wrote \(exporter.written) file\(exporter.written == 1 ? "" : "s") to \(sink.location)"
-      diagnostics.logger.info("\(files)\(removed > 0 ? ", removed \(removed) by retention" : "")")
+      var text = "wrote \(exporter.written) file\(exporter.written == 1 ? "" : "s") to \(sink.location)"
+      if removed > 0 { text += ", removed \(removed) by retention" }
+      if deletesSkipped > 0 { text += ", \(deletesSkipped) delete event\(deletesSkipped == 1 ? "" : "s") not exported (diode files carry no deletions)" }
+      if let summary = checkpoints.summary { text += ", " + summary }
+      if input.stoppedBySignal { text += "; stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal")" }
+      diagnostics.logger.info("\(text)")
     }
     return diagnostics.finalStatus
   }

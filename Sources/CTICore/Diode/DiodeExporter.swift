@@ -18,9 +18,17 @@ public protocol DiodeSink {
   /// Files whose name starts with `prefix` and that are older than `before`.
   func expired(prefix: String, before: Double) throws -> [String]
   func delete(name: String) throws
+  /// Removes temporaries a killed run left behind; returns how many.
+  func removeStaleTemporaries() throws -> Int
 }
 
-/// A folder, written as pycti does: `<name>.json.tmp`, then a rename to `<name>.json`.
+extension DiodeSink {
+  public func removeStaleTemporaries() throws -> Int { 0 }
+}
+
+/// A folder, written as pycti does: a temporary file, then a rename to `<name>.json`. The
+/// temporary is FileSystem's hidden `.<name>.json.tmp-<pid>-<random>`, which no importer reads
+/// and a later run can recognise and remove after a crash.
 public struct DirectorySink: DiodeSink {
   public let path: String
   /// fsync each file before its rename and the folder after it.
@@ -46,8 +54,8 @@ public struct DirectorySink: DiodeSink {
 
   public func write(name: String, content: [UInt8], modified: Double) throws -> Double {
     let final = try SafeName.join(path, name)
-    let temporary = final + ".tmp"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let temporary = FileSystem.temporaryPath(for: final)
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw FileSystemError("create", temporary) }
     var failure: FileSystemError?
     if !FileSystem.writeAll(content, to: descriptor) { failure = FileSystemError("write", temporary) }
@@ -82,6 +90,10 @@ public struct DirectorySink: DiodeSink {
 
   public func delete(name: String) throws {
     try FileSystem.removeFile(try SafeName.join(path, name))
+  }
+
+  public func removeStaleTemporaries() throws -> Int {
+    try FileSystem.removeStaleTemporaries(in: path)
   }
 }
 
@@ -126,6 +138,8 @@ public final class DiodeExporter {
   private let clock: () -> Double
   /// Files written so far.
   public private(set) var written = 0
+  /// Temporaries of an interrupted run found and removed when the exporter started.
+  public private(set) var staleTemporariesRemoved = 0
   /// The smallest step between two files' times.
   public static let minimumStep = 0.001
 
@@ -136,6 +150,7 @@ public final class DiodeExporter {
     self.sink = sink
     self.options = options
     self.clock = clock
+    staleTemporariesRemoved = try sink.removeStaleTemporaries()
     // A file dated far in the future must not drag every new file there.
     let existing = try sink.latestModified() ?? 0
     lastModified = existing <= clock() + 86400 ? existing : 0
@@ -173,16 +188,25 @@ public final class DiodeExporter {
       update = envelope.update
       entitiesTypes = record.object.value("entities_types") ?? .null
       bundle = record.object.value("bundle") ?? .null
-    case .stixObject:
+    case .stixObject, .streamEvent:
+      // A stream event's object goes across like a bare object (a merge as its target's new
+      // state); deletions cannot be carried by a diode file and are left to the caller.
+      let object: RawObject
+      if record.kind == .streamEvent {
+        do { object = try StreamEvent(record.object).data } catch {
+          throw DiodeExportError(line: record.line, message: "\(error)")
+        }
+      } else {
+        object = record.object
+      }
       let configured = try configuredConnector(record)
       connector = DiodeFileFormat.connectorValue(configured, scopeAsList: options.scopeAsList)
       connectorName = configured.name
       applicant = options.applicantID
-      let object = JSONValue.object(try parse(record, record.object.parsed))
-      bundle = ["type": "bundle", "id": .string("bundle--" + UUID().uuidString.lowercased()), "objects": [object]]
-    case .streamEvent:
-      throw DiodeExportError(
-        line: record.line, message: "a stream event is not a bundle; convert it first (diode files carry bundles)")
+      let value = JSONValue.object(try parse(record, object.parsed))
+      bundle = ["type": "bundle", "id": .string("bundle--" + UUID().uuidString.lowercased()), "objects": [value]]
+    case .controlEvent, .checkpoint:
+      throw DiodeExportError(line: record.line, message: "a \(record.kind.rawValue) carries no STIX data to export")
     }
     let content = DiodeFileFormat.content(
       bundle: bundle, connector: connector, applicantID: applicant, bundleType: sink.bundleType,

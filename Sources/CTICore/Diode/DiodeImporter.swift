@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// What became of a file handed to the importer's `deliver`.
 public enum DiodeDelivery: Sendable, Equatable {
   /// Written out or pushed: the file is recorded as imported, and deleted when asked.
@@ -64,6 +70,8 @@ public final class DiodeImporter {
   public let state: ImportState
   public let options: DiodeImportOptions
   public let diagnostics: Diagnostics
+  /// Set when the state is committed by the pipeline's last stage: deletions wait for it.
+  public let checkpoints: ImportCheckpoints?
   private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
   /// Items that could not be moved aside, already reported: later passes try again quietly, so
@@ -72,6 +80,7 @@ public final class DiodeImporter {
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
+    checkpoints: ImportCheckpoints? = nil,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
     deliver: @escaping (DiodeFile, DiodeItem) throws -> DiodeDelivery
   ) {
@@ -79,6 +88,7 @@ public final class DiodeImporter {
     self.state = state
     self.options = options
     self.diagnostics = diagnostics
+    self.checkpoints = checkpoints
     self.clock = clock
     self.deliver = deliver
   }
@@ -99,7 +109,9 @@ public final class DiodeImporter {
     if options.retentionDays > 0, !summary.stopped {
       let limit = now - Double(options.retentionDays) * 86400
       for item in items where !gone.contains(source.stateKey(item)) && item.modified < limit {
-        guard state.isKnown(name: source.stateKey(item), size: item.size, modified: item.modified) else { continue }
+        let key = source.stateKey(item)
+        guard state.isKnown(name: key, size: item.size, modified: item.modified), checkpoints?.isUncommitted(key) != true
+        else { continue }
         do {
           try source.delete(item)
           gone.insert(source.stateKey(item))
@@ -111,6 +123,7 @@ public final class DiodeImporter {
     }
     let present = Set(items.map { source.stateKey($0) }.filter { !gone.contains($0) })
     if !summary.stopped { try state.compact(present: present, now: Int64(now)) }
+    try checkpoints?.send(force: true)
     return summary
   }
 
@@ -166,8 +179,12 @@ public final class DiodeImporter {
     }
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
+    if let checkpoints {
+      try checkpoints.delivered(key: key, delete: options.deleteAfterImport ? { [self] in try deleteImported(item) } : nil)
+      return false
+    }
     if options.deleteAfterImport {
-      try source.delete(item)
+      try deleteImported(item)
       return true
     }
     return false
@@ -195,11 +212,33 @@ public final class DiodeImporter {
     return true
   }
 
-  /// A file imported in an earlier run: delete it now if that run was stopped before it could.
+  /// A file imported in an earlier run (or pass, once committed): delete it now if that run was
+  /// stopped before it could.
   private func finishKnown(_ item: DiodeItem) throws -> Bool {
-    guard options.deleteAfterImport else { return false }
-    try source.delete(item)
+    guard options.deleteAfterImport, checkpoints?.isUncommitted(source.stateKey(item)) != true else { return false }
+    try deleteImported(item)
     return true
+  }
+
+  /// Deletes a delivered file. A folder that refuses (mounted read-only, not writable) would
+  /// fail the same way at the first file of every run, so the error says how to run there.
+  private func deleteImported(_ item: DiodeItem) throws {
+    do {
+      try source.delete(item)
+    } catch let error as FileSystemError where [EROFS, EACCES, EPERM].contains(error.code) {
+      throw DiodeReadOnlyFolder(underlying: error)
+    }
+  }
+}
+
+/// Deleting an imported file failed because the folder cannot be changed.
+public struct DiodeReadOnlyFolder: Error, ExitCoded, CustomStringConvertible {
+  public var underlying: FileSystemError
+  public var exitStatus: ExitStatus { underlying.exitStatus }
+  public var description: String {
+    "\(underlying): the folder cannot be changed, so imported files cannot be deleted; for a read-only "
+      + "folder, run with --no-delete-after-import --state FILE (the state remembers what was imported, "
+      + "so nothing is imported twice)"
   }
 }
 

@@ -33,16 +33,25 @@ public struct ImportedFile: Sendable, Equatable {
 /// delivered, so a kill loses at most the line being written (a torn last line is ignored).
 /// `compact` rewrites it atomically, keeping files still present and, for files gone, the last
 /// `forgetAfter` seconds of history (so a file copied in again soon is not imported twice).
+/// A line may also be a whole snapshot, `{"imported":[…]}`: the form a checkpoint carries, which
+/// the last stage of a pipeline writes as the file's only line.
 public final class ImportState {
   public let path: String?
+  /// Whether this process writes the file (false: it is only read, the pipeline's last stage
+  /// writes it from checkpoints).
+  public let persists: Bool
   public let durable: Bool
   public let forgetAfter: Int64
   public private(set) var entries: [String: ImportedFile] = [:]
   private var descriptor: Int32 = -1
 
-  /// Loads the journal at `path` (nil keeps the state in memory only, for one process).
-  public init(path: String?, durable: Bool = false, forgetAfter: Int64 = 30 * 86400) throws(FileSystemError) {
+  /// Loads the journal at `path` (nil keeps the state in memory only, for one process). With
+  /// `persists` false the file is read but never written.
+  public init(path: String?, persists: Bool = true, durable: Bool = false, forgetAfter: Int64 = 30 * 86400)
+    throws(FileSystemError)
+  {
     self.path = path
+    self.persists = persists && path != nil
     self.durable = durable
     self.forgetAfter = forgetAfter
     guard let path else { return }
@@ -52,9 +61,10 @@ public final class ImportState {
       endsTorn = !bytes.isEmpty && bytes.last != 0x0A
       for line in bytes.split(separator: 0x0A) {
         // A line that does not read is the torn tail of a killed run: that file was not recorded.
-        if let entry = Self.decode(Array(line)) { entries[entry.name] = entry }
+        for entry in Self.decodeLine(Array(line)) { entries[entry.name] = entry }
       }
     }
+    guard persists else { return }
     descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     // A torn tail must not glue itself to the next record.
@@ -80,7 +90,7 @@ public final class ImportState {
   /// Records an imported file; when this returns, the record is in the journal.
   public func record(_ file: ImportedFile) throws(FileSystemError) {
     entries[file.name] = file
-    guard path != nil else { return }
+    guard persists else { return }
     var line = Self.encode(file)
     line.append(0x0A)
     try append(line)
@@ -89,7 +99,7 @@ public final class ImportState {
   /// Rewrites the journal with the files in `present` and the recently imported ones.
   public func compact(present: Set<String>, now: Int64) throws(FileSystemError) {
     entries = entries.filter { present.contains($0.key) || now - $0.value.importedAt < forgetAfter }
-    guard let path else { return }
+    guard persists, let path else { return }
     var bytes: [UInt8] = []
     for entry in entries.values.sorted(by: { ($0.importedAt, $0.name) < ($1.importedAt, $1.name) }) {
       bytes.append(contentsOf: Self.encode(entry))
@@ -112,6 +122,27 @@ public final class ImportState {
       "name": .string(file.name), "size": .int(file.size), "sha256": .string(file.sha256),
       "mtime": .number("\(file.modified)"), "imported_at": .int(file.importedAt),
     ])
+  }
+
+  /// The whole state as one JSON value, `{"imported":[…]}`, oldest first: what a checkpoint
+  /// carries.
+  public var snapshot: [UInt8] {
+    var bytes = Array("{\"imported\":[".utf8)
+    for (position, entry) in entries.values.sorted(by: { ($0.importedAt, $0.name) < ($1.importedAt, $1.name) }).enumerated() {
+      if position > 0 { bytes.append(UInt8(ascii: ",")) }
+      bytes.append(contentsOf: Self.encode(entry))
+    }
+    bytes.append(contentsOf: "]}".utf8)
+    return bytes
+  }
+
+  /// The entries of one line of the file: an entry, or a snapshot of many.
+  static func decodeLine(_ line: [UInt8]) -> [ImportedFile] {
+    guard let object = try? RawObject(line) else { return [] }
+    if let elements = object.arrayElements("imported") {
+      return elements.compactMap { decode(Array(object.source[$0])) }
+    }
+    return decode(line).map { [$0] } ?? []
   }
 
   static func decode(_ line: [UInt8]) -> ImportedFile? {

@@ -36,6 +36,16 @@ public final class AttachmentFetcher {
     return JSONWriter.serialize(.object(tree))
   }
 
+  /// A storage path with each segment percent-encoded, as pycti's requests sends it: OpenCTI
+  /// puts the file name in the uri as it is (`…/schema incidents.csv`), which libcurl refuses.
+  /// The characters a path segment may hold (RFC 3986 pchar) stay; `%`, `?` and `#` are
+  /// encoded too, since the uri is never encoded already.
+  static func encodedPath(_ path: Substring) -> String {
+    path.split(separator: "/", omittingEmptySubsequences: false)
+      .map { PercentEncoding.encode(String($0), keeping: "!$&'()*+,;=:@") }
+      .joined(separator: "/")
+  }
+
   private func fill(_ entry: JSONValue, of id: String, report: (String) -> Void) -> JSONValue {
     guard var file = entry.objectValue, file["data"] == nil else { return entry }
     let name = file["name"]?.stringValue ?? "(unnamed)"
@@ -44,7 +54,7 @@ public final class AttachmentFetcher {
       report("\(id): file \(name): uri '\(file["uri"]?.stringValue ?? "")' has no storage/get path; stored without data")
       return entry
     }
-    let url = baseURL + uri[start.lowerBound...]
+    let url = baseURL + Self.encodedPath(uri[start.lowerBound...])
     do {
       let response = try client.send(HTTPRequest(.get, url, bearerToken: token)).requireSuccess()
       file["data"] = .string(Data(response.body).base64EncodedString())

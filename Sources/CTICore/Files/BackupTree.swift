@@ -13,13 +13,20 @@ public enum BucketSize: String, Sendable, CaseIterable {
     }
   }
 
-  /// The folder name (`YYYYMMDDTHHMMSSZ`, UTC) for a platform creation time.
+  /// The folder name (`YYYYMMDDTHHMMSSZ`, UTC) for a platform creation time. Times that would
+  /// round outside the years 0000 to 9999 (which the name cannot spell) are clamped to the
+  /// first or the last folder of that range, so every object gets a folder restore reads.
   public func folderName(for instant: ISO8601.Instant) -> String {
     let secondsOfDay = ((instant.seconds % 86400) + 86400) % 86400
     let dayStart = instant.seconds - secondsOfDay
     let rounded = (secondsOfDay + seconds / 2) / seconds * seconds
-    return ISO8601.compact(ISO8601.Instant(seconds: dayStart + rounded))
+    let latest = BucketSize.lastDayStart + 86400 - seconds
+    return ISO8601.compact(ISO8601.Instant(seconds: min(max(dayStart + rounded, BucketSize.firstDayStart), latest)))
   }
+
+  /// 0000-01-01T00:00:00Z and 9999-12-31T00:00:00Z in seconds since 1970.
+  static let firstDayStart = Int64(ISO8601.daysFromCivil(year: 0, month: 1, day: 1)) * 86400
+  static let lastDayStart = Int64(ISO8601.daysFromCivil(year: 9999, month: 12, day: 31)) * 86400
 }
 
 /// Why an event cannot be applied to the backup tree.
@@ -67,22 +74,46 @@ public struct BackupTree: Sendable {
     return object.string("created_at") ?? object.string("created")
   }
 
-  /// Where the file for `object` goes: its bucket folder and its file name.
-  public func location(of object: RawObject, bucket: BucketSize) throws(BackupError) -> (folder: String, file: String) {
+  /// Dates read when an object has neither `created_at` nor `created` (observed-data,
+  /// hand-made bundles): each keeps its value from one version of an object to the next,
+  /// unlike `modified`, so the object keeps its folder.
+  public static let stableDateFields = ["first_observed", "first_seen", "valid_from", "published", "start_time"]
+
+  /// The date an object is filed by and the field it came from: `creationTime`, else the first
+  /// of `stableDateFields` it has. Nil when it has none of them (cyber observables, most
+  /// x-mitre objects); an unreadable date is an error rather than a reason to look further.
+  public static func filingDate(of object: RawObject) throws(BackupError) -> (instant: ISO8601.Instant, field: String)? {
+    var found: (text: String, field: String)?
+    if let created = creationTime(of: object) {
+      found = (created, object.string("created") == created ? "created" : "created_at")
+    } else {
+      for field in stableDateFields {
+        if let value = object.string(field) {
+          found = (value, field)
+          break
+        }
+      }
+    }
+    guard let found else { return nil }
+    guard let instant = ISO8601.parse(found.text) else {
+      throw BackupError("date '\(found.text)' is not an ISO-8601 date")
+    }
+    return (instant, found.field)
+  }
+
+  /// An object's id and its file name (`<id>.json`), for ids shaped `<type>--<uuid>` only.
+  public static func fileName(of object: RawObject) throws(BackupError) -> (id: String, file: String) {
     guard let id = object.string("id") else { throw BackupError("the STIX object has no string id") }
-    let name: String
     do {
-      name = try SafeName.stixFileName(id)
+      return (id, try SafeName.stixFileName(id))
     } catch {
       throw BackupError("\(error)")
     }
-    guard let created = BackupTree.creationTime(of: object) else {
-      throw BackupError("\(id) has no created_at (OpenCTI extension) and no created")
-    }
-    guard let instant = ISO8601.parse(created) else {
-      throw BackupError("\(id): created_at '\(created)' is not an ISO-8601 date")
-    }
-    return (dataPath + "/" + bucket.folderName(for: instant), name)
+  }
+
+  /// The path of a bucket folder.
+  public func folderPath(_ bucket: String) -> String {
+    dataPath + "/" + bucket
   }
 
   /// The bytes of a backup file for one object: the object's own bytes inside a bundle.

@@ -28,10 +28,7 @@ public enum FileSystem {
     _ bytes: [UInt8], to path: String, durable: Bool = false, mode: mode_t = 0o644
   ) throws(FileSystemError) {
     let directory = parent(of: path)
-    // The name part is shortened so that the temporary stays within NAME_MAX even for a target
-    // whose own name is close to it.
-    let stem = SafeName.truncated(baseName(of: path), toBytes: maxNameBytes - 32)
-    let temporary = directory + "/." + stem + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let temporary = temporaryPath(for: path)
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard descriptor >= 0 else { throw FileSystemError("create", temporary) }
     var failure: FileSystemError?
@@ -44,6 +41,63 @@ public enum FileSystem {
       throw failure
     }
     if durable { try syncDirectory(directory) }
+  }
+
+  /// A fresh name beside `path` for writing it atomically: `.<name>.tmp-<pid>-<random>`. Hidden
+  /// and without a `.json` ending, so no reader (ours, restore-files, the diode importers) takes
+  /// it for a finished file; `isTemporaryName` recognises it after a crash.
+  public static func temporaryPath(for path: String) -> String {
+    // The name part is shortened so that the temporary stays within NAME_MAX even for a target
+    // whose own name is close to it.
+    let stem = SafeName.truncated(baseName(of: path), toBytes: maxNameBytes - 32)
+    return parent(of: path) + "/." + stem + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+  }
+
+  /// Whether a directory entry is one of `temporaryPath`'s names.
+  public static func isTemporaryName(_ name: String) -> Bool {
+    isTemporaryName(Array(name.utf8)[...])
+  }
+
+  /// `isTemporaryName` on the bytes of a name.
+  public static func isTemporaryName(_ name: ArraySlice<UInt8>) -> Bool {
+    guard name.first == UInt8(ascii: "."), let lastDash = name.lastIndex(of: UInt8(ascii: "-")) else { return false }
+    let random = name[(lastDash + 1)...]
+    let head = name[..<lastDash]
+    guard let pidDash = head.lastIndex(of: UInt8(ascii: "-")) else { return false }
+    let pid = head[(pidDash + 1)...]
+    let isDigits = { (part: ArraySlice<UInt8>) in !part.isEmpty && part.allSatisfy { (48...57).contains($0) } }
+    let stem = head[..<pidDash]
+    return isDigits(random) && isDigits(pid) && stem.count > 5 && stem.suffix(4).elementsEqual(".tmp".utf8)
+  }
+
+  /// How old a temporary must be before a later run takes it for the leftover of a killed one.
+  public static let staleTemporaryAge = 60.0
+
+  /// Removes `temporaryPath` leftovers older than `age` seconds from `folder` (a process killed
+  /// between creating and renaming them); returns how many went. Younger ones may belong to a
+  /// writer still at work and are left alone.
+  @discardableResult
+  public static func removeStaleTemporaries(in folder: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
+    -> Int
+  {
+    var removed = 0
+    for name in try list(folder) where isTemporaryName(name) {
+      if try removeIfStaleTemporary(folder + "/" + name, olderThan: age) { removed += 1 }
+    }
+    return removed
+  }
+
+  /// Removes one temporary (already known by its name) when its last change is older than
+  /// `age` seconds; says whether it did.
+  public static func removeIfStaleTemporary(_ path: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
+    -> Bool
+  {
+    var status = stat()
+    guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return false }
+    let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+    let now = ISO8601.Instant.now
+    guard Double(now.seconds) + Double(now.nanoseconds) / 1e9 - modified > age else { return false }
+    return try removeFile(path)
   }
 
   /// Writes all of `bytes` to an open descriptor, retrying short writes and EINTR; false on
@@ -270,6 +324,28 @@ public enum FileSystem {
     return entries
   }
 
+  /// Calls `body` with each name in a directory (without `.` and `..`), unsorted, as bytes that
+  /// are valid only during the call: no string is made per entry, for folders of many files.
+  public static func forEachName(in path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(FileSystemError) {
+    guard let directory = opendir(path) else { throw FileSystemError("opendir", path) }
+    defer { closedir(directory) }
+    while let entry = readdir(directory) {
+      withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        let length = bytes.firstIndex(of: 0) ?? bytes.count
+        let name = UnsafeBufferPointer(rebasing: bytes[..<length])
+        if name.count == 1 && name[0] == UInt8(ascii: ".") { return }
+        if name.count == 2 && name[0] == UInt8(ascii: ".") && name[1] == UInt8(ascii: ".") { return }
+        body(name)
+      }
+    }
+  }
+
+  /// Moves a file within one file system (`rename`), replacing what `to` names.
+  public static func move(_ from: String, to: String) throws(FileSystemError) {
+    if systemRename(from, to) != 0 { throw FileSystemError("rename", from) }
+  }
+
   /// Size and modification time of a file, or nil when it does not exist.
   public static func attributes(_ path: String) -> (size: Int, modified: Double, isDirectory: Bool)? {
     var status = stat()
@@ -383,9 +459,8 @@ public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertibl
   /// The reason alone, without the path (for a quarantine note).
   public var explanation: String {
     switch reason {
-    case .notRegular(let kind): "not a regular file (a \(kind)); not read"
-    case .tooLarge(let size, let limit):
-      "\(size) bytes, over the limit of \(limit) (--max-file-bytes, CTI_MAX_FILE_BYTES); not read"
+    case .notRegular(let kind): "not a regular file (a \(kind))"
+    case .tooLarge(let size, let limit): "\(size) bytes, over the limit of \(limit) (--max-file-bytes, CTI_MAX_FILE_BYTES)"
     case .system(let operation, let code): "\(operation): \(String(cString: strerror(code)))"
     }
   }

@@ -227,6 +227,13 @@ public struct JSONWriter {
   /// bundle becomes the `bundle: String!` variable of `stixBundlePush` without being re-serialised.
   public mutating func writeBytesAsString<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
     appendByte(UInt8(ascii: "\""))
+    writeStringContent(utf8)
+    appendByte(UInt8(ascii: "\""))
+  }
+
+  /// The inside of a JSON string for `utf8`, without the quotes: for a string written in pieces
+  /// (an over-long line kept in a reject file as it streams by).
+  public mutating func writeStringContent<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
     var run = utf8.startIndex
     var index = run
     while index != utf8.endIndex {
@@ -239,7 +246,6 @@ public struct JSONWriter {
       index = utf8.index(after: index)
     }
     appendBytes(utf8[run..<utf8.endIndex])
-    appendByte(UInt8(ascii: "\""))
   }
 
   private mutating func appendEscape(_ byte: UInt8) {

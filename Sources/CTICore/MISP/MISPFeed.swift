@@ -107,14 +107,13 @@ public struct MISPFeedState: Sendable, Equatable {
     return lastRun.flatMap(ISO8601.parse)?.seconds
   }
 
-  public func save(_ path: String) throws(FileSystemError) {
+  /// The state as the connector stores it, one JSON object.
+  public var bytes: [UInt8] {
     var object = JSONObject()
     object["last_run"] = lastRun.map(JSONValue.string)
     object["last_event"] = lastEvent.map(JSONValue.string)
     object["last_event_timestamp"] = lastEventTimestamp.map { .int($0) }
-    var bytes = JSONWriter.serialize(.object(object))
-    bytes.append(0x0A)
-    try FileSystem.writeAtomically(bytes, to: path, durable: true)
+    return JSONWriter.serialize(.object(object))
   }
 
   /// Python's `isoformat()` of a UTC instant, as the connector stores it.
@@ -130,6 +129,10 @@ public struct MISPRunSummary: Sendable {
   public var converted = 0
   public var skipped = 0
   public var failed: [String] = []
+  /// Records of other kinds passed through from standard input (checkpoints, bundles…).
+  public var passedThrough = 0
+  /// Why the run ended before its input did.
+  public var stopReason: String?
   public var objects: [String: Int] = [:]
   public var bytes = 0
   /// Values kept verbatim that STIX validators may reject (a domain like `_dmarc.example.com`).
@@ -139,8 +142,11 @@ public struct MISPRunSummary: Sendable {
     let types = objects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     var text = "\(read) events read, \(converted) converted, \(failed.count) failed"
     if listed > 0 { text = "\(listed) listed, \(skipped) already imported, " + text }
+    if passedThrough > 0 { text += ", \(passedThrough) other records passed through" }
     if keptValues > 0 { text += ", \(keptValues) values kept verbatim that may not be valid STIX syntax" }
-    return text + "; objects: " + (types.isEmpty ? "none" : types)
+    text += "; objects: " + (types.isEmpty ? "none" : types)
+    if let stopReason { text += "; " + stopReason }
+    return text
   }
 
   mutating func add(_ conversion: MISPConversion) {
@@ -152,11 +158,14 @@ public struct MISPRunSummary: Sendable {
 }
 
 /// Converts events and writes one bundle per line, in order. Feed and S3 events are converted
-/// on up to `jobs` threads (`MISPEventPipeline`); memory stays bounded by a few events.
+/// on up to `jobs` threads (`MISPEventPipeline`); memory stays bounded by a few events. The
+/// position is committed through `state` (the state file, or checkpoints down a pipe) only past
+/// events whose bundles are out; a stop signal ends the run between events.
 public final class MISPRun {
   public let converter: MISPConverter
   public let writer: RecordWriter
   public let diagnostics: Diagnostics
+  public let state: SourceState
   public private(set) var summary = MISPRunSummary()
   /// Threads converting feed or S3 events at once; 1 converts them one at a time.
   public var jobs = MISPEventPipeline.defaultJobs
@@ -164,39 +173,63 @@ public final class MISPRun {
   /// "event 12/46" on stderr when it is a terminal.
   let progress = Progress()
 
-  public init(converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, now: ISO8601.Instant = .now) {
+  public init(
+    converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, state: SourceState? = nil,
+    now: ISO8601.Instant = .now
+  ) throws {
     self.converter = converter
     self.writer = writer
     self.diagnostics = diagnostics
+    self.state = try state ?? SourceState(path: nil, tool: "cti-misp", output: writer)
     self.now = now
   }
 
-  /// Lines of `{"Event": …}` or bare events (a whole file as one line works too).
+  /// Lines of `{"Event": …}` or bare events (a whole file as one line works too). Lines that are
+  /// already records of the NDJSON contract pass through unchanged, in order (checkpoints of an
+  /// upstream source among them); control events are dropped.
   public func convertLines(_ reader: LineReader) throws {
-    while let line = try reader.next() {
-      if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-      summary.read += 1
-      do {
-        let value = try JSONParser.parse(line.bytes)
-        let conversion = try converter.convert(value, now: now)
-        try writer.writeRecord(conversion.bundle)
-        summary.add(conversion)
-      } catch let error as OutputError {
-        throw error
-      } catch {
-        summary.failed.append("line \(line.number)")
-        try diagnostics.reject(error, line: line.number)
+    do {
+      while let line = try reader.next(reportingTo: diagnostics) {
+        if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        if let kind = Self.recordKind(line.bytes) {
+          if kind != .controlEvent {
+            try writer.writeRecord(line.bytes)
+            summary.passedThrough += 1
+          }
+          continue
+        }
+        summary.read += 1
+        do {
+          let value = try JSONParser.parse(line.bytes)
+          let conversion = try converter.convert(value, now: now)
+          try writer.writeRecord(conversion.bundle)
+          summary.add(conversion)
+        } catch let error as OutputError where error.isWriteFailure {
+          throw error
+        } catch {
+          summary.failed.append("line \(line.number)")
+          try diagnostics.reject(error, line: line.number)
+        }
       }
+      try writer.flush()
+    } catch OutputError.closed {
+      summary.stopReason = "output closed by the reader (EPIPE)"
     }
-    try writer.flush()
+    if reader.stoppedBySignal { summary.stopReason = "stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal")" }
+  }
+
+  /// The kind of a line that is a record of the NDJSON contract rather than a MISP event.
+  static func recordKind(_ bytes: [UInt8]) -> RecordKind? {
+    guard let object = try? RawObject(bytes) else { return nil }
+    return try? Record.kind(of: object)
   }
 
   /// A feed: the manifest's events newer than the state's mark (else `importFrom`, else now),
   /// oldest first. The state advances after each bundle is flushed, never past an event that
   /// failed, so the next run retries it.
-  public func convertFeed(_ source: MISPFeedSource, statePath: String?, importFrom: Int64?) throws {
-    var state = try statePath.map(MISPFeedState.load) ?? MISPFeedState()
-    let start = state.mark ?? importFrom ?? now.seconds
+  public func convertFeed(_ source: MISPFeedSource, importFrom: Int64?) throws {
+    var feedState = try state.path.map(MISPFeedState.load) ?? MISPFeedState()
+    let start = feedState.mark ?? importFrom ?? now.seconds
     let manifestBytes = try source.file("manifest.json")
     let entries = try MISPManifestEntry.parse(manifestBytes)
     summary.listed = entries.count
@@ -204,52 +237,97 @@ public final class MISPRun {
     let pending = entries.filter { $0.problem == nil && $0.timestamp > start }
     let unusable = entries.filter { $0.problem != nil }
     summary.skipped = entries.count - pending.count - unusable.count
+    if feedState.mark == nil, pending.isEmpty, summary.skipped > 0 {
+      explainEmptyFirstRun(start: start, importFrom: importFrom, statePath: state.path)
+    }
     var blocked = false
+    var advanced = false
     defer { progress.finish() }
     let events = pipeline(count: pending.count) { try source.file(pending[$0].uuid + ".json") }
-    for (index, entry) in pending.enumerated() {
-      progress.update("cti-misp: event \(index + 1)/\(pending.count + unusable.count)")
-      summary.read += 1
-      do {
-        let conversion = try events.next().get()
-        try writer.writeRecord(conversion.bundle)
-        try writer.flush()
-        summary.add(conversion)
-      } catch let error as OutputError {
-        throw error
-      } catch {
+    do {
+      for (index, entry) in pending.enumerated() {
+        if stopRequested() { break }
+        progress.update("cti-misp: event \(index + 1)/\(pending.count + unusable.count)")
+        guard try writeNext(events, name: entry.uuid, failure: { EventFailure(uuid: entry.uuid, underlying: $0) }) else {
+          blocked = true
+          continue
+        }
+        // Advance only past whole timestamp groups, and never beyond a failed event.
+        let nextTimestamp = index + 1 < pending.count ? pending[index + 1].timestamp : Int64.max
+        if !blocked, nextTimestamp > entry.timestamp {
+          feedState.lastRun = MISPFeedState.isoformat(now)
+          feedState.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: entry.timestamp))
+          feedState.lastEventTimestamp = entry.timestamp
+          try state.commit(feedState.bytes)
+          advanced = true
+        }
+      }
+      for entry in unusable {
+        summary.read += 1
         blocked = true
         summary.failed.append(entry.uuid)
-        try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: error))
-        continue
+        try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
       }
-      // Advance only past whole timestamp groups, and never beyond a failed event.
-      let nextTimestamp = index + 1 < pending.count ? pending[index + 1].timestamp : Int64.max
-      if !blocked, nextTimestamp > entry.timestamp, let statePath {
-        state.lastRun = MISPFeedState.isoformat(now)
-        state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: entry.timestamp))
-        state.lastEventTimestamp = entry.timestamp
-        try state.save(statePath)
+      if !advanced, feedState.lastEventTimestamp == nil, !blocked {
+        // Nothing new: remember the starting point so a first run without import_from_date
+        // does not move with the clock.
+        feedState.lastRun = MISPFeedState.isoformat(now)
+        feedState.lastEventTimestamp = start
+        feedState.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
+        try state.commit(feedState.bytes)
       }
+    } catch OutputError.closed {
+      summary.stopReason = "output closed by the reader (EPIPE)"
     }
-    for entry in unusable {
-      summary.read += 1
-      blocked = true
-      summary.failed.append(entry.uuid)
-      try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
+    state.finish(logger: diagnostics.logger)
+  }
+
+  /// Writes the next event's bundle and flushes it; false when the event could not be fetched,
+  /// converted or written (a bundle over the line limit is not written), reported through
+  /// `failure`. A failed output ends the run.
+  func writeNext(_ events: MISPEventPipeline, name: String, failure: (any Error) -> any Error) throws -> Bool {
+    summary.read += 1
+    do {
+      let conversion = try events.next().get()
+      try writer.writeRecord(conversion.bundle)
+      try writer.flush()
+      summary.add(conversion)
+      return true
+    } catch let error as OutputError where error.isWriteFailure {
+      throw error
+    } catch {
+      summary.failed.append(name)
+      try diagnostics.reject(failure(error))
+      return false
     }
-    if let statePath, state.lastEventTimestamp == nil, !blocked {
-      // Nothing new: remember the starting point so a first run without import_from_date
-      // does not move with the clock.
-      state.lastRun = MISPFeedState.isoformat(now)
-      state.lastEventTimestamp = start
-      state.lastEvent = MISPFeedState.isoformat(ISO8601.Instant(seconds: start))
-      try state.save(statePath)
-    }
+  }
+
+  /// Whether a stop signal asks the run to end before the next event.
+  func stopRequested() -> Bool {
+    guard let signal = StopSignals.received else { return false }
+    summary.stopReason = "stopped by \(StopSignals.name(signal))"
+    return true
   }
 }
 
 extension MISPRun {
+  /// A first run that converts nothing because every event is older than its start looks like
+  /// a broken feed ("46 already imported"): say why, and how to import them.
+  func explainEmptyFirstRun(start: Int64, importFrom: Int64?, statePath: String?) {
+    let since = ISO8601.format(ISO8601.Instant(seconds: start), fractionDigits: 0)
+    var text = "first run: all \(summary.skipped) events of the feed are older than "
+    if importFrom == nil {
+      text += "its start, now (\(since)), so none was converted; give --import-from-date "
+        + "(MISP_FEED_IMPORT_FROM_DATE), e.g. 2000-01-01 or P30D, to import older events"
+    } else {
+      text += "--import-from-date (\(since)), so none was converted; give an earlier date to import them"
+    }
+    if let statePath {
+      text += " (and remove \(statePath), which now starts at \(since))"
+    }
+    diagnostics.logger.warning("\(text)")
+  }
+
   /// Event files fetched in order by `fetch`, parsed and converted on `jobs` threads.
   func pipeline(count: Int, fetch: @escaping (Int) throws -> [UInt8]) -> MISPEventPipeline {
     let converter = converter
@@ -310,34 +388,46 @@ extension MISPRun {
   /// records `{"last_file": <basename>}`. A consumed object is deleted only with
   /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
   /// reported with its key and left in the bucket.
-  public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool, statePath: String?) throws {
+  public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool) throws {
     let objects = try client.listObjects(bucket: bucket, prefix: prefix).filter { !$0.key.hasSuffix("/") }
       .sorted { $0.key < $1.key }
     summary.listed = objects.count
     defer { progress.finish() }
+    // Keys to delete once the checkpoint after them is committed downstream.
+    var consumed: [(checkpoint: Int, key: String)] = []
+    func deleteCommitted() throws {
+      let committed = state.checkCommitted()
+      while let first = consumed.first, first.checkpoint <= committed {
+        try client.deleteObject(bucket: bucket, key: first.key)
+        consumed.removeFirst()
+      }
+    }
     let events = pipeline(count: objects.count) { try client.getObject(bucket: bucket, key: objects[$0].key) }
-    for (index, object) in objects.enumerated() {
-      progress.update("cti-misp: object \(index + 1)/\(objects.count)")
-      summary.read += 1
-      do {
-        let conversion = try events.next().get()
-        try writer.writeRecord(conversion.bundle)
-        try writer.flush()
-        summary.add(conversion)
-      } catch let error as OutputError {
-        throw error
-      } catch {
-        summary.failed.append(object.key)
-        try diagnostics.reject(S3ObjectFailure(bucket: bucket, key: object.key, underlying: error))
-        continue
-      }
-      if deleteConsumed { try client.deleteObject(bucket: bucket, key: object.key) }
-      if let statePath {
+    do {
+      for (index, object) in objects.enumerated() {
+        if stopRequested() { break }
+        progress.update("cti-misp: object \(index + 1)/\(objects.count)")
+        let failure = { S3ObjectFailure(bucket: bucket, key: object.key, underlying: $0) }
+        guard try writeNext(events, name: object.key, failure: failure) else { continue }
         let name = String(object.key.split(separator: "/").last ?? Substring(object.key))
-        var bytes = JSONWriter.serialize(["last_file": .string(name)])
-        bytes.append(0x0A)
-        try FileSystem.writeAtomically(bytes, to: statePath, durable: true)
+        try state.commit(JSONWriter.serialize(["last_file": .string(name)]), force: true)
+        if deleteConsumed {
+          if state.mode == .downstream {
+            consumed.append((state.sent, object.key))
+            try deleteCommitted()
+          } else {
+            try client.deleteObject(bucket: bucket, key: object.key)
+          }
+        }
       }
+    } catch OutputError.closed {
+      summary.stopReason = "output closed by the reader (EPIPE)"
+    }
+    state.finish(logger: diagnostics.logger)
+    try deleteCommitted()
+    if !consumed.isEmpty {
+      diagnostics.logger.notice(
+        "\(consumed.count) S3 object\(consumed.count == 1 ? "" : "s") kept: the pipeline has not committed \(consumed.count == 1 ? "its" : "their") bundles yet")
     }
   }
 }

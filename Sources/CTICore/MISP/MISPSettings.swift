@@ -14,8 +14,10 @@ public enum MISPSettings {
     env: "MISP_FEED_CREATE_OBJECT_OBSERVABLES", key: "misp_feed.create_object_observables")
   public static let createTagsAsLabels = Setting(
     env: "MISP_FEED_CREATE_TAGS_AS_LABELS", key: "misp_feed.create_tags_as_labels")
+  /// The official docker-compose.yml spells it GUESS_THREAT_FROM_TAGS, which the connector
+  /// still accepts; both work, so that block can be kept as it is.
   public static let guessThreatsFromTags = Setting(
-    env: "MISP_FEED_GUESS_THREATS_FROM_TAGS", key: "misp_feed.guess_threats_from_tags")
+    env: "MISP_FEED_GUESS_THREATS_FROM_TAGS", "MISP_FEED_GUESS_THREAT_FROM_TAGS", key: "misp_feed.guess_threats_from_tags")
   public static let authorFromTags = Setting(env: "MISP_FEED_AUTHOR_FROM_TAGS", key: "misp_feed.author_from_tags")
   public static let markingsFromTags = Setting(env: "MISP_FEED_MARKINGS_FROM_TAGS", key: "misp_feed.markings_from_tags")
   public static let importToIdsNoScore = Setting(

@@ -6,7 +6,16 @@ public struct StagedObject: Sendable {
   public let id: String
   public let bytes: ArraySlice<UInt8>
   /// The values of its top-level `*_ref` and `*_refs` keys, in key order.
-  public let references: [String]
+  public var references: [String] {
+    referenceFields.flatMap { field -> [String] in
+      switch field.value {
+      case .one(let id): id.map { [$0] } ?? []
+      case .many(let ids): ids
+      }
+    }
+  }
+  /// Its top-level `*_ref` and `*_refs` keys, in key order, as pycti's splitter walks them.
+  public let referenceFields: [ReferenceField]
   /// Other ids pycti indexes an object under: `x_opencti_id` and the OpenCTI extension's `id`.
   public let aliases: [String]
   public let line: Int
@@ -17,21 +26,17 @@ public struct StagedObject: Sendable {
     self.id = id
     bytes = object.bytes
     self.line = line
-    references = object.references()
-    var aliases: [String] = []
-    if let internalId = object.string("x_opencti_id") { aliases.append(internalId) }
-    if let extensionId = object.object("extensions")?.object(openCTIExtensionID)?.string("id") {
-      aliases.append(extensionId)
-    }
-    self.aliases = aliases
+    referenceFields = (try? ReferenceField.fields(of: object, strict: false)) ?? []
+    aliases = pyctiAliases(object)
   }
 }
 
 /// Orders objects the way pycti's bundle splitter does, so that an object comes after the
-/// objects it references: each object gets a dependency count (1, plus the counts of the
-/// objects of the same set it references, followed recursively; references to objects outside
-/// the set add nothing, cycles are cut), then objects are sorted by that count, keeping input
-/// order between equal counts.
+/// objects it references: each object gets pycti's dependency count `nb_deps` (the walk of
+/// `DependencyWalk`: 1, plus the counts of the objects of the same set it references, followed
+/// recursively; references to objects outside the set add nothing, cycles are cut), then
+/// objects are sorted by that count, keeping input order between equal counts. Nothing is
+/// dropped or changed here: the platform's worker splits the bundles it receives itself.
 public enum DependencyOrder {
   public static func sorted(_ objects: [StagedObject]) -> [StagedObject] {
     let counts = dependencyCounts(objects)
@@ -39,32 +44,21 @@ public enum DependencyOrder {
     return order.map { objects[$0] }
   }
 
-  /// The dependency count of each object (pycti's `nb_deps`).
+  /// The dependency count of each object (pycti's `nb_deps`). References nested deeper than
+  /// pycti can follow leave every count at 1 (input order).
   public static func dependencyCounts(_ objects: [StagedObject]) -> [Int] {
-    var index: [String: Int] = [:]
-    for (position, object) in objects.enumerated() {
-      if index[object.id] == nil { index[object.id] = position }
-      for alias in object.aliases where index[alias] == nil { index[alias] = position }
+    let nodes = objects.map {
+      DependencyWalk.Node(
+        id: $0.id, aliases: $0.aliases, type: "", fields: $0.referenceFields,
+        changed: Array(repeating: false, count: $0.referenceFields.count))
     }
-    var cache = [Int?](repeating: nil, count: objects.count)
-
-    func count(_ position: Int, parents: [String]) -> Int {
-      if let known = cache[position] { return known }
-      let object = objects[position]
-      var total = 1
-      var seen = Set<String>()
-      for reference in object.references where seen.insert(reference).inserted {
-        guard let target = index[reference], reference != object.id, target != position, !parents.contains(reference)
-        else { continue }
-        // A referenced object that itself references this one would make a cycle of two.
-        if objects[target].references.contains(object.id) { continue }
-        total += count(target, parents: parents + [reference])
-      }
-      cache[position] = total
-      return total
+    var walk = DependencyWalk(nodes: nodes)
+    do {
+      try walk.run()
+    } catch {
+      return Array(repeating: 1, count: objects.count)
     }
-
-    return objects.indices.map { count($0, parents: []) }
+    return objects.map { object in walk.rawData[object.id].flatMap { walk.nodes[$0].nbDeps } ?? 1 }
   }
 }
 

@@ -34,7 +34,7 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
     case .about:
       "query About { about { version } }"
     case .registerConnector:
-      "mutation RegisterConnector($input: RegisterConnectorInput) { registerConnector(input: $input) { id connector_state connector_user_id } }"
+      "mutation RegisterConnector($input: RegisterConnectorInput) { registerConnector(input: $input) { id connector_state connector_user_id config { connection { host vhost use_ssl port user pass } listen listen_routing listen_exchange push push_routing push_exchange } } }"
     case .pingConnector:
       "mutation PingConnector($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id connector_state } }"
     case .workAdd:

@@ -46,6 +46,11 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
   case badResponse(String, operation: GraphQLOperation)
   /// The platform is older than what the tool needs.
   case unsupportedVersion(String, minimum: String)
+  /// Publishing to the platform's RabbitMQ failed (AMQP push), after the publisher's own
+  /// reconnects and retries.
+  case broker(AMQPError)
+  /// pycti's splitter finds nothing to send in the bundle, or cannot read it (AMQP push).
+  case unsplittable(String)
 
   public var exitStatus: ExitStatus {
     switch self {
@@ -54,6 +59,8 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
     case .httpStatus(let status, _, _): status == 429 || status >= 500 ? .unavailable : .protocolError
     case .network: .unavailable
     case .badResponse, .unsupportedVersion: .protocolError
+    case .broker(let error): error.exitStatus
+    case .unsplittable: .dataError
     }
   }
 
@@ -74,7 +81,10 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
     case .graphQL(let error): error.isPermissionDenied
     case .permissionDenied, .network, .unsupportedVersion: true
     case .httpStatus(let status, _, _): status == 429 || status >= 500 || status == 404
-    case .badResponse: false
+    case .badResponse, .unsplittable: false
+    // The publisher has already waited out what can be waited out: any broker failure stops
+    // the run's pushing.
+    case .broker: true
     }
   }
 
@@ -89,6 +99,8 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
     case .badResponse(let message, let operation): "\(operation.rawValue): unexpected answer: \(message)"
     case .unsupportedVersion(let version, let minimum):
       "OpenCTI \(version) is too old: stixBundlePush needs \(minimum) or later"
+    case .broker(let error): error.description
+    case .unsplittable(let message): "cannot split the bundle as pycti does: \(message)"
     }
   }
 }
@@ -129,18 +141,28 @@ public enum GraphQLResponse {
     return version
   }
 
-  /// What `registerConnector` answers.
+  /// What `registerConnector` answers (the document is pycti's, `config` included).
   public struct RegisteredConnector: Sendable, Equatable {
     public var id: String
     public var connectorState: String?
     public var connectorUserId: String?
+    /// The connector's queues and the platform's RabbitMQ, for AMQP push.
+    public var config: ConnectorQueueConfig?
+
+    public init(id: String, connectorState: String? = nil, connectorUserId: String? = nil, config: ConnectorQueueConfig? = nil) {
+      self.id = id
+      self.connectorState = connectorState
+      self.connectorUserId = connectorUserId
+      self.config = config
+    }
   }
 
   public static func registeredConnector(_ body: [UInt8]) throws(OpenCTIError) -> RegisteredConnector {
     let connector = try field(data(body, operation: .registerConnector), "registerConnector", operation: .registerConnector)
     guard let id = connector.string("id") else { throw .badResponse("no connector id", operation: .registerConnector) }
     return RegisteredConnector(
-      id: id, connectorState: connector.string("connector_state"), connectorUserId: connector.string("connector_user_id"))
+      id: id, connectorState: connector.string("connector_state"), connectorUserId: connector.string("connector_user_id"),
+      config: ConnectorQueueConfig(connector.object("config")))
   }
 
   /// The `connector_state` returned by `pingConnector` (nil when null or missing).

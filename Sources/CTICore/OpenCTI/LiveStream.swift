@@ -26,6 +26,8 @@ public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
   /// The reconnection limit was reached.
   case gaveUp(reconnects: Int, lastError: String)
   case replayUnreadable(path: String, detail: String)
+  /// An event in a capture is over the line limit: the replay stops before it.
+  case replayEventTooLarge(String)
 
   public var exitStatus: ExitStatus {
     switch self {
@@ -33,6 +35,7 @@ public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
     case .unavailableStream: .config
     case .gaveUp: .unavailable
     case .replayUnreadable: .noInput
+    case .replayEventTooLarge: .dataError
     }
   }
 
@@ -46,6 +49,7 @@ public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
         : "HTTP \(status) from \(url): no such stream (check CONNECTOR_LIVE_STREAM_ID / --stream-id and OPENCTI_URL)"
     case .gaveUp(let reconnects, let lastError): "giving up after \(reconnects) reconnections; last error: \(lastError)"
     case .replayUnreadable(let path, let detail): "cannot read capture \(path): \(detail)"
+    case .replayEventTooLarge(let detail): "\(detail); the replay stops before it"
     }
   }
 }
@@ -67,6 +71,8 @@ public struct LiveStreamOptions: Sendable {
   public var overrideFrom: String?
   public var overrideRecover: String??
   public var statePath: String?
+  /// Write the state file even when the output is a pipe (no checkpoints).
+  public var commitOnWrite = false
   /// Event names to write; nil writes every data event.
   public var events: Set<String>?
   /// Also write `connected` and `heartbeat` events.
@@ -90,22 +96,30 @@ public struct LiveStreamOptions: Sendable {
 
 /// Reads an OpenCTI live stream (or a recorded capture) and writes one NDJSON line per event,
 /// keeping the resume point in a pycti-style state file. The state only advances past an event
-/// once its line has been written out, so a crash or kill can repeat events but never lose one.
+/// once its line has been written out, so a crash or kill can repeat events but never lose one;
+/// into a pipe, the state travels as checkpoints that the pipeline's last stage commits
+/// (`SourceState`).
 public final class LiveStreamSession {
   public let options: LiveStreamOptions
   public let diagnostics: Diagnostics
   private let writer: RecordWriter
+  private let sourceState: SourceState
   private var logger: Logger { diagnostics.logger }
 
   private var parser = SSEParser()
   private var state: LiveStreamState
   /// The id of the last event handled in the current chunk (written, not yet flushed).
   private var pendingPosition: String?
-  private var savedState: LiveStreamState?
+  /// The state last committed (written, or sent as a checkpoint).
+  private var committedState: LiveStreamState?
   private var lastSave = 0.0
   private var lastDataEvent = MonotonicClock.now()
   private var line: [UInt8] = []
+  /// Events written since the last flush, by type: they count once they are out.
+  private var unflushed: [String: Int] = [:]
+  private var unflushedTotal = 0
 
+  /// Events written and flushed.
   public private(set) var written = 0
   public private(set) var countsByType: [String: Int] = [:]
   public private(set) var heartbeatCount = 0
@@ -119,13 +133,16 @@ public final class LiveStreamSession {
     self.writer = writer
     self.diagnostics = diagnostics
     writer.flushEachRecord = false
+    sourceState = try SourceState(
+      path: options.statePath, tool: "cti-stream", output: writer, outputDescriptor: writer.descriptor,
+      commitOnWrite: options.commitOnWrite)
     let loaded = try options.statePath.flatMap { path in try LiveStreamState.load(path) }
     var state =
       loaded ?? LiveStreamState(startFrom: options.firstFrom, recoverUntil: options.firstRecover ?? Self.nowISO())
     if let from = options.overrideFrom { state.startFrom = from }
     if let recover = options.overrideRecover { state.recoverUntil = recover }
     self.state = state
-    savedState = loaded
+    committedState = loaded
     line.reserveCapacity(4096)
   }
 
@@ -173,6 +190,13 @@ public final class LiveStreamSession {
         }
         guard error.isTransient else { throw error }
         failure = error.description
+      } catch let error as SSEEventTooLarge {
+        // Dropped; the position stays before it and the platform sends it again.
+        diagnostics.error("\(error); reconnecting from \(state.startFrom ?? "live")")
+        failure = "an event over the line limit"
+      } catch let error as OversizedEvent {
+        diagnostics.error("\(error); reconnecting from \(state.startFrom ?? "live")")
+        failure = "an event over the line limit"
       }
       if parser.hasPartialEvent { logger.debug("dropped an event cut by the connection end; it is asked for again") }
       try commit()
@@ -205,18 +229,26 @@ public final class LiveStreamSession {
         if count == 0 { break }
         try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
       }
-    } catch is StopRequest {}
+    } catch is StopRequest {
+    } catch let error as SSEEventTooLarge {
+      throw LiveStreamError.replayEventTooLarge("\(error)")
+    } catch let error as OversizedEvent {
+      throw LiveStreamError.replayEventTooLarge("\(error)")
+    }
     if parser.hasPartialEvent { diagnostics.warning("the capture ends inside an event; that event was not written") }
     if stopReason == nil { stopReason = "end of capture" }
   }
 
-  /// Flushes output and saves the state one last time.
+  /// Flushes output and commits the state one last time. An output that failed was reported
+  /// by whoever met the failure; the position of what did reach the reader is still saved.
   private func finish() {
     do { try commit(force: true) } catch {
-      // The output failed: save the position of what did reach the reader, never more.
-      do { try saveState(force: true) } catch { diagnostics.error("\(error)") }
-      if (error as? OutputError) != .closed { diagnostics.error("\(error)") }
+      if writer.failure == nil { diagnostics.error("\(error)") }
+      if sourceState.mode == .direct {
+        do { try saveState(force: true) } catch { diagnostics.error("\(error)") }
+      }
     }
+    sourceState.finish(logger: logger)
   }
 
   // MARK: Events
@@ -233,11 +265,11 @@ public final class LiveStreamSession {
   private func handle(_ event: SSEEvent) throws {
     switch event.type {
     case "connected":
-      if options.heartbeats { try write(event) }
+      if options.heartbeats { try writeReporting(event) }
       return
     case "heartbeat":
       heartbeatCount += 1
-      if options.heartbeats { try write(event) }
+      if options.heartbeats { try writeReporting(event) }
       if let id = event.id { pendingPosition = id }
       try commit(force: true)
       return
@@ -254,27 +286,35 @@ public final class LiveStreamSession {
       return
     }
     if options.events?.contains(event.type) ?? true {
-      do {
-        try write(event)
-        written += 1
-        countsByType[event.type, default: 0] += 1
+      if try writeReporting(event) {
+        unflushedTotal += 1
+        unflushed[event.type, default: 0] += 1
         lastDataEvent = MonotonicClock.now()
-      } catch let error as StreamEventError {
-        // Counted and skipped (the position moves past it); with --strict the run stops here.
-        try diagnostics.reject(error)
       }
     }
     pendingPosition = id
-    if let limit = options.maxEvents, written >= limit {
+    if let limit = options.maxEvents, written + unflushedTotal >= limit {
       stopReason = "--max-events \(limit) reached"
       throw StopRequest()
     }
   }
 
-  private func write(_ event: SSEEvent) throws {
+  /// Writes an event's line. A payload that is not JSON is reported and skipped (the position
+  /// moves past it; with --strict the run stops); a line over the limit stops the position
+  /// before the event (`OversizedEvent`). Says whether the line was written.
+  @discardableResult
+  private func writeReporting(_ event: SSEEvent) throws -> Bool {
     line.removeAll(keepingCapacity: true)
-    try StreamEventLine.append(event, to: &line)
-    try writer.writeRecord(line)
+    do {
+      try StreamEventLine.append(event, to: &line)
+      try writer.writeRecord(line)
+      return true
+    } catch let error as StreamEventError {
+      try diagnostics.reject(error)
+      return false
+    } catch OutputError.tooLarge(let size, let limit) {
+      throw OversizedEvent(id: event.id, size: size, limit: limit)
+    }
   }
 
   private func flushOnly() throws {
@@ -285,6 +325,10 @@ public final class LiveStreamSession {
   /// it when due.
   private func commit(force: Bool = false) throws {
     try writer.flush()
+    written += unflushedTotal
+    for (type, count) in unflushed { countsByType[type, default: 0] += count }
+    unflushed.removeAll(keepingCapacity: true)
+    unflushedTotal = 0
     if let pending = pendingPosition {
       state.startFrom = pending
       pendingPosition = nil
@@ -293,11 +337,11 @@ public final class LiveStreamSession {
   }
 
   private func saveState(force: Bool) throws {
-    guard let path = options.statePath, state != savedState else { return }
+    guard sourceState.mode != .none, state != committedState else { return }
     let now = MonotonicClock.now()
     guard force || now - lastSave >= options.stateInterval else { return }
-    try state.save(path)
-    savedState = state
+    try sourceState.commit(state.bytes)
+    committedState = state
     lastSave = now
   }
 
@@ -339,13 +383,25 @@ public final class LiveStreamSession {
     if !byType.isEmpty { text += " (\(byType))" }
     text += ", \(heartbeatCount) heartbeat\(heartbeatCount == 1 ? "" : "s"), \(reconnects) reconnect\(reconnects == 1 ? "" : "s")"
     if diagnostics.skipped > 0 { text += ", \(diagnostics.skipped) bad event\(diagnostics.skipped == 1 ? "" : "s") skipped" }
-    text += ", last id \(state.startFrom ?? "none")"
+    text += ", last id written \(state.startFrom ?? "none")"
     if let stopReason { text += "; \(stopReason)" }
+    if writer.failure == .closed { text += "; output closed by the reader (EPIPE)" }
     return text
   }
 
   static func format(_ seconds: Double) -> String {
     let tenths = Int((seconds * 10).rounded())
     return "\(tenths / 10).\(tenths % 10)"
+  }
+}
+
+/// A stream event whose line would be over the line limit: not written, and the position does not
+/// pass it (the next tool would refuse the line).
+struct OversizedEvent: Error, CustomStringConvertible {
+  var id: String?
+  var size: Int
+  var limit: Int
+  var description: String {
+    "event \(id ?? "(no id)") makes a line of \(size) bytes, over the line limit of \(limit) bytes; not written, and the position stays before it (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
   }
 }

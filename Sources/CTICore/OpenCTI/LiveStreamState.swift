@@ -37,17 +37,13 @@ public struct LiveStreamState: Equatable, Sendable {
     return ["no", "none", "No", "None", "false", "False", ""].contains(text) ? nil : text
   }
 
-  public var json: [UInt8] {
+  /// The state as one JSON object (the state file holds it and a newline).
+  public var bytes: [UInt8] {
     var object = JSONObject()
     object["start_from"] = startFrom.map { .string($0) } ?? .null
     object["recover_until"] = recoverUntil.map { .string($0) } ?? .bool(false)
     for member in others { object[member.key] = member.value }
-    return JSONWriter.serialize(.object(object)) + [0x0A]
-  }
-
-  /// Writes the state atomically (temporary file + rename).
-  public func save(_ path: String) throws {
-    try FileSystem.writeAtomically(json, to: path)
+    return JSONWriter.serialize(.object(object))
   }
 
   public static func == (lhs: LiveStreamState, rhs: LiveStreamState) -> Bool {

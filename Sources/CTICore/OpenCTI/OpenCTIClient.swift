@@ -89,7 +89,8 @@ public final class PushSession: PushTarget {
   public private(set) var works: [(connectorId: String, workId: String)] = []
   /// The works not closed yet, by connector id.
   private var openWorks: [String: String] = [:]
-  private var registered = Set<String>()
+  /// What registerConnector answered for each connector registered so far, by id.
+  public private(set) var registrations: [String: GraphQLResponse.RegisteredConnector] = [:]
   private let clock: () -> ISO8601.Instant
 
   public init(client: OpenCTIClient, connector: ConnectorRegistration?, clock: @escaping () -> ISO8601.Instant = { .now }) {
@@ -98,10 +99,16 @@ public final class PushSession: PushTarget {
     self.clock = clock
   }
 
-  /// Checks the platform (version gate) and registers the tool's connector, if it has one.
-  public func start() throws(OpenCTIError) {
-    platformVersion = try client.requireBundlePush()
+  /// Checks the platform (version gate, unless `requireBundlePush` is false: AMQP push works
+  /// with every 6.x) and registers the tool's connector, if it has one.
+  public func start(requireBundlePush: Bool = true) throws(OpenCTIError) {
+    platformVersion = requireBundlePush ? try client.requireBundlePush() : try client.version()
     if let connector { try ensureRegistered(connector) }
+  }
+
+  /// The registration answer of `connector`, registering it first if needed.
+  public func registration(for connector: ConnectorRegistration) throws(OpenCTIError) -> GraphQLResponse.RegisteredConnector {
+    try ensureRegistered(connector)
   }
 
   /// The id of the open work of `connector`, opening one when there is none.
@@ -115,11 +122,13 @@ public final class PushSession: PushTarget {
     return workId
   }
 
-  private func ensureRegistered(_ connector: ConnectorRegistration) throws(OpenCTIError) {
-    guard !registered.contains(connector.id) else { return }
+  @discardableResult
+  private func ensureRegistered(_ connector: ConnectorRegistration) throws(OpenCTIError) -> GraphQLResponse.RegisteredConnector {
+    if let known = registrations[connector.id] { return known }
     let answer = try client.register(connector)
     if connector.id == self.connector?.id { connectorUserId = answer.connectorUserId }
-    registered.insert(connector.id)
+    registrations[connector.id] = answer
+    return answer
   }
 
   /// Pushes a bundle into the open work of its connector. A one-object bundle gets its

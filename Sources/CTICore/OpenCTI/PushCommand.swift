@@ -19,14 +19,18 @@ public struct PushCommand {
 
   private var httpOptions: HTTPClientOptions { settings.http }
 
-  public func run(files: [String], rejectPath: String?, dryRun: Bool, checkOnly: Bool) throws -> ExitStatus {
+  public func run(files: [String], rejectPath: String?, statePath: String?, dryRun: Bool, checkOnly: Bool) throws
+    -> ExitStatus
+  {
     if checkOnly {
       let client = OpenCTIClient(transport: try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: httpOptions, logger: diagnostics.logger))
       let version = try client.requireBundlePush()
       diagnostics.logger.notice("OpenCTI \(version) at \(settings.url): token accepted, stixBundlePush available")
       return .ok
     }
-    let rejects = try rejectPath.map { path throws(FileSystemError) in try Self.openForAppend(path) }
+    let checkpoints = try CheckpointCommitter(path: statePath, diagnostics: diagnostics)
+    if dryRun { checkpoints.block("a dry run pushes nothing") }
+    let rejects = try rejectPath.map { path throws(FileSystemError) in try RejectFile(path: path) }
     defer { if let rejects { try? rejects.flush() } }
     let transport: GraphQLTransport
     let pingTransport: GraphQLTransport?
@@ -38,7 +42,8 @@ public struct PushCommand {
       pingTransport = try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: httpOptions, logger: diagnostics.logger)
     }
     let run = PushRun(
-      settings: settings, transport: transport, pingTransport: pingTransport, diagnostics: diagnostics, rejects: rejects)
+      settings: settings, transport: transport, pingTransport: pingTransport, diagnostics: diagnostics, rejects: rejects,
+      checkpoints: checkpoints)
     var status = ExitStatus.ok
     do {
       status = try run.run(readers: files.isEmpty ? ["-"] : files)
@@ -48,12 +53,5 @@ public struct PushCommand {
     }
     if !quiet { diagnostics.logger.notice("\(run.summary)") }
     return status
-  }
-
-  /// Opens (creating it if needed) a file to append reject lines to.
-  static func openForAppend(_ path: String) throws(FileSystemError) -> RecordWriter {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else { throw FileSystemError("open", path) }
-    return RecordWriter(descriptor: descriptor, flushEachRecord: true)
   }
 }

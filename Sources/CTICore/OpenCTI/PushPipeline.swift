@@ -6,6 +6,14 @@ public protocol PushTarget: AnyObject {
     throws(OpenCTIError)
   func deleteObject(id: String) throws(OpenCTIError)
   func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError)
+  /// Returns once everything pushed so far is applied where it went (a broker has confirmed
+  /// it): what is pushed before a checkpoint counts as applied only after this.
+  func settle() throws(OpenCTIError)
+}
+
+extension PushTarget {
+  /// A target whose pushes return once they are accepted has nothing to wait for.
+  public func settle() throws(OpenCTIError) {}
 }
 
 /// What a push run did, for the summary line.
@@ -21,6 +29,7 @@ public struct PushCounts: Sendable, Equatable {
   public var mergesSkipped = 0
   /// `connected`, `heartbeat` and other events without data.
   public var controlEvents = 0
+  public var checkpoints = 0
   public init() {}
 }
 
@@ -28,7 +37,9 @@ public struct PushCounts: Sendable, Equatable {
 /// bundles, bundles are cut to the batch limits in dependency order, diode envelopes are pushed
 /// as their connector with the mapped applicant, deletes and merges are applied when asked.
 /// A record that cannot be pushed is reported, counted and written to the reject output with
-/// its line number and the error, so it can be sent again.
+/// its line number and the error, so it can be sent again. Checkpoints in the input are committed
+/// once every record before them has been pushed or rejected; objects still collected for a
+/// bundle count as not pushed yet.
 public final class PushPipeline {
   public struct Options: Sendable {
     public var batcher: BundleBatcher
@@ -60,30 +71,55 @@ public final class PushPipeline {
 
   private let target: PushTarget
   private let diagnostics: Diagnostics
-  private let rejects: RecordWriter?
+  private let rejects: RejectFile?
+  /// Commits the input's checkpoints (`--state`); nil for a caller without checkpoints.
+  public let checkpoints: CheckpointCommitter?
+  /// Records taken in so far, and how many of the first of them are pushed or rejected.
+  private var taken = 0
+  private var settled = 0
+  /// `taken` when the newest pending object was collected.
+  private var pendingThrough = 0
   private var pending: [StagedObject] = []
   private var pendingBytes = 0
   /// The whole input record of each pending object, by line, for the reject output.
   private var pendingRecords: [Int: ArraySlice<UInt8>] = [:]
   private var warnedApplicants = Set<String>()
 
-  public init(target: PushTarget, options: Options, diagnostics: Diagnostics, rejects: RecordWriter? = nil) {
+  public init(
+    target: PushTarget, options: Options, diagnostics: Diagnostics, rejects: RejectFile? = nil,
+    checkpoints: CheckpointCommitter? = nil
+  ) {
     self.target = target
     self.options = options
     self.diagnostics = diagnostics
     self.rejects = rejects
+    self.checkpoints = checkpoints
   }
 
   /// Handles one input line.
   public func process(_ line: Line) throws {
-    counts.records += 1
     let record: Record
     do {
       record = try Record(line)
     } catch {
+      counts.records += 1
       try reject(line: line.number, text: line.bytes, error)
       return
     }
+    switch record.kind {
+    case .checkpoint:
+      counts.checkpoints += 1
+      checkpoints?.receive(record, position: taken)
+      try commitCheckpoints()
+      return
+    case .controlEvent:
+      counts.controlEvents += 1
+      return
+    default:
+      counts.records += 1
+    }
+    taken += 1
+    defer { if pending.isEmpty { settled = taken } }
     if let platformFailure {
       try reject(line: record.line, record: record.object.bytes, NotSent(cause: platformFailure))
       return
@@ -105,7 +141,9 @@ public final class PushPipeline {
         }
         try pushContent(of: envelope, line: record.line)
       case .streamEvent:
-        try handleEvent(StreamEventAction(record.object), record: record)
+        try handleEvent(StreamEventAction(StreamEvent(record.object)), record: record)
+      case .checkpoint, .controlEvent:
+        break
       }
     } catch let problem as RecordProblem {
       try reject(line: record.line, record: record.object.bytes, problem)
@@ -138,15 +176,42 @@ public final class PushPipeline {
   }
 
   /// Gives up on the platform (it failed before anything could be sent): every record from now
-  /// on is rejected without being sent.
+  /// on is rejected without being sent, and no checkpoint is committed.
   public func abandon(because error: OpenCTIError) {
     platformFailure = platformFailure ?? error
+    checkpoints?.block("the platform failed: \(error)")
   }
 
-  /// Pushes what is still collected. Call at the end of the input.
+  /// Pushes what is collected when the input pauses, so that records never wait for more input
+  /// (or for its end) to be sent, and their checkpoints get committed.
+  public func flushIdle() throws {
+    guard !pending.isEmpty else { return }
+    try flushPending()
+    settled = taken
+    try commitCheckpoints()
+  }
+
+  /// Pushes what is still collected and commits the last checkpoint. Call at the end of the
+  /// input.
   public func finish() throws {
     try flushPending()
+    settled = taken
+    try commitCheckpoints()
     try rejects?.flush()
+  }
+
+  /// Commits the newest checkpoint all of whose records are pushed (and settled) or rejected.
+  private func commitCheckpoints() throws {
+    guard let checkpoints, checkpoints.hasWaiting else { return }
+    do {
+      try target.settle()
+    } catch {
+      platformFailure = platformFailure ?? error
+      checkpoints.block("the platform failed: \(error)")
+      diagnostics.error("\(error); the records pushed since the last checkpoint may not have arrived")
+      return
+    }
+    try checkpoints.commit(appliedThrough: settled)
   }
 
   // MARK: Routing
@@ -174,8 +239,6 @@ public final class PushPipeline {
         counts.mergesSkipped += 1
       }
       try stage(merged, line: record.line, record: record.object.bytes)
-    case .control:
-      counts.controlEvents += 1
     }
   }
 
@@ -211,6 +274,7 @@ public final class PushPipeline {
     }
     if !pending.isEmpty, pendingBytes + staged.bytes.count + 1 > limit { try flushPending() }
     pending.append(staged)
+    pendingThrough = taken
     pendingBytes += staged.bytes.count + 1
     pendingRecords[line] = record
     if pending.count >= options.batcher.maxObjects { try flushPending() }
@@ -218,6 +282,7 @@ public final class PushPipeline {
 
   private func flushPending() throws {
     guard !pending.isEmpty else { return }
+    let through = pendingThrough
     let objects = pending
     let records = pendingRecords
     pending = []
@@ -244,6 +309,7 @@ public final class PushPipeline {
         }
       }
     }
+    settled = max(settled, through)
   }
 
   // MARK: Bundles
@@ -306,14 +372,14 @@ public final class PushPipeline {
         return
       } catch {
         let waited = MonotonicClock.now() - started
-        if error.isOutage, waited < options.outageTolerance {
+        if error.isOutage, waited < options.outageTolerance, !StopSignals.requested {
           let delay = min(backoff.nextDelay(), options.outageTolerance - waited)
           diagnostics.warning("\(error); the platform looks down, trying again in \(Int(delay.rounded(.up))) s")
-          MonotonicClock.sleep(delay)
-          continue
+          if MonotonicClock.sleep(delay, shouldStop: { StopSignals.requested }) { continue }
         }
-        if error.isPlatformFailure, platformFailure == nil {
+        if error.isPlatformFailure || error.isOutage, platformFailure == nil {
           platformFailure = error
+          checkpoints?.block("the platform failed: \(error)")
           diagnostics.error("\(error); the remaining records are rejected without being sent")
         }
         throw RecordFailure(error: error)
@@ -329,34 +395,14 @@ public final class PushPipeline {
 
   private func reject(line: Int, record: ArraySlice<UInt8>, _ error: any Error) throws {
     counts.rejected += 1
-    if let rejects {
-      var writer = JSONWriter(capacity: record.count + 128)
-      writer.append("{\"line\":")
-      writer.write(.int(line))
-      writer.append(",\"error\":")
-      writer.writeString("\(error)")
-      writer.append(",\"record\":")
-      writer.writeRaw(record)
-      writer.append("}")
-      try rejects.writeRecord(writer.bytes)
-    }
+    try rejects?.write(line: line, error: error, record: record)
     try diagnostics.reject(error, line: line)
   }
 
   /// A line that is not a record: kept as text, since it may not be JSON.
   private func reject(line: Int, text: [UInt8], _ error: any Error) throws {
     counts.rejected += 1
-    if let rejects {
-      var writer = JSONWriter(capacity: text.count + 128)
-      writer.append("{\"line\":")
-      writer.write(.int(line))
-      writer.append(",\"error\":")
-      writer.writeString("\(error)")
-      writer.append(",\"text\":")
-      writer.writeString(String(decoding: text, as: UTF8.self))
-      writer.append("}")
-      try rejects.writeRecord(writer.bytes)
-    }
+    try rejects?.write(line: line, error: error, text: text)
     try diagnostics.reject(error, line: line)
   }
 }

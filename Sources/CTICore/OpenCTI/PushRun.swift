@@ -16,6 +16,7 @@ public enum PushSettingKeys {
   public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
   public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
   public static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
+  public static let flushDelay = Setting(env: "CTI_PUSH_FLUSH_DELAY", key: "cti_push.flush_delay")
 }
 
 /// The settings of one push run, resolved.
@@ -29,6 +30,12 @@ public struct PushSettings: Sendable {
   public var requestTimeout: Double
   /// TLS and timeouts for the platform's connections.
   public var http: HTTPClientOptions
+  /// Seconds the input may pause before collected objects are pushed anyway.
+  public var flushDelay = 1.0
+  /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
+  public var queueProtocol: QueueProtocol = .api
+  /// The MQ_* overrides and TLS settings for `amqp`.
+  public var amqp = AMQPSettings()
 
   /// Resolves the connector and push settings; `flags` are the command-line values (nil when
   /// not given). URL, token and connector id are required unless `offline` (a dry run).
@@ -36,7 +43,9 @@ public struct PushSettings: Sendable {
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    maxOutage: String? = nil, http: HTTPClientOptions = HTTPClientOptions(), offline: Bool, warnings: inout [String]
+    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(),
+    queueProtocol: String? = nil, offline: Bool,
+    warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
     let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
     let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
@@ -50,10 +59,20 @@ public struct PushSettings: Sendable {
     let connector = ConnectorRegistration(
       id: id.isEmpty ? "dry-run" : id, name: name, type: type,
       scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
-    let objects = try configuration.int(PushSettingKeys.batchSize, flag: batchSize, default: BundleBatcher.defaultMaxObjects)
-    let bytes = try configuration.int(PushSettingKeys.maxBytes, flag: maxBytes, default: BundleBatcher.defaultMaxBytes)
-    guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more") }
-    guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024") }
+    var chosenProtocol = try QueueProtocol.resolve(configuration, flag: queueProtocol, warnings: &warnings)
+    if chosenProtocol == .amqp, offline {
+      warnings.append("--dry-run shows the stixBundlePush requests: AMQP messages are not rehearsed")
+      chosenProtocol = .api
+    }
+    // Over AMQP each bundle is split by pycti's splitter as a whole (as pycti does), so by
+    // default bundles are not cut into batches first.
+    let wholeBundles = chosenProtocol == .amqp
+    let objects = try configuration.int(
+      PushSettingKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
+    let bytes = try configuration.int(
+      PushSettingKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
+    guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more", fromCommandLine: batchSize != nil) }
+    guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024", fromCommandLine: maxBytes != nil) }
     var applicants = ApplicantMap()
     if let text = configuration.string(PushSettingKeys.applicantMappings, flag: applicantMap) {
       applicants = ApplicantMap(parsing: text, warnings: &warnings)
@@ -69,12 +88,15 @@ public struct PushSettings: Sendable {
     guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
     let timeout = try configuration.duration(PushSettingKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
     guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
+    let delay = try configuration.duration(PushSettingKeys.flushDelay, flag: flushDelay, default: 1) ?? 1
+    guard delay > 0 else { throw ConfigError("the flush delay must be more than 0 seconds", fromCommandLine: flushDelay != nil) }
     var http = http
     http.requestTimeout = timeout
     http.userAgent = "cti-push/0.1 (libcurl)"
     return PushSettings(
       url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
-      http: http)
+      http: http, flushDelay: delay, queueProtocol: chosenProtocol,
+      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings())
   }
 }
 
@@ -93,22 +115,29 @@ extension PushSettings {
 public final class PushRun {
   public let settings: PushSettings
   public let session: PushSession
+  /// The AMQP target when the queue protocol is `amqp` (nil: stixBundlePush through `session`).
+  public let amqp: AMQPPushTarget?
   public let pipeline: PushPipeline
   private let pinger: ConnectorPinger?
   private let diagnostics: Diagnostics
-  private let keepsRejects: Bool
+  private let rejects: RejectFile?
+  /// Why reading stopped early, for the summary.
+  public private(set) var stopReason: String?
 
   /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
   /// from their own thread.
   public init(
     settings: PushSettings, transport: GraphQLTransport, pingTransport: GraphQLTransport?, diagnostics: Diagnostics,
-    rejects: RecordWriter?
+    rejects: RejectFile?, checkpoints: CheckpointCommitter? = nil
   ) {
     self.settings = settings
     self.diagnostics = diagnostics
-    keepsRejects = rejects != nil
+    self.rejects = rejects
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
-    pipeline = PushPipeline(target: session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects)
+    amqp = settings.queueProtocol == .amqp ? AMQPPushTarget(session: session, settings: settings.amqp, logger: diagnostics.logger) : nil
+    pipeline = PushPipeline(
+      target: amqp ?? session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects,
+      checkpoints: checkpoints)
     pinger = pingTransport.map {
       ConnectorPinger(
         client: OpenCTIClient(transport: $0), connectorId: settings.connector.id, interval: settings.pingInterval,
@@ -119,11 +148,11 @@ public final class PushRun {
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
   public func run(readers paths: [String]) throws -> ExitStatus {
     do {
-      try session.start()
+      if let amqp { try amqp.start() } else { try session.start() }
     } catch {
-      // Without the platform nothing can be sent; with a reject file the input still goes there,
-      // so that nothing is lost.
-      guard keepsRejects, error.isPlatformFailure else { throw error }
+      // Nothing can be sent. With a reject file every record read goes there; without one,
+      // nothing is read. Either way no checkpoint is committed.
+      guard rejects != nil else { throw error }
       diagnostics.error("\(error); every record goes to the reject file")
       pipeline.abandon(because: error)
       try readAll(paths)
@@ -153,20 +182,36 @@ public final class PushRun {
   }
 
   private func closeWorks(rejected: Int) {
+    let message = rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run"
     do {
-      try session.finish(
-        inError: rejected > 0,
-        message: rejected > 0 ? "\(rejected) record(s) could not be pushed" : "Connector successfully run")
+      // Over AMQP the works close only once the broker has confirmed every message.
+      if let amqp {
+        try amqp.finish(inError: rejected > 0, message: message)
+      } else {
+        try session.finish(inError: rejected > 0, message: message)
+      }
     } catch {
       diagnostics.error("closing the works failed: \(error)")
     }
+    amqp?.close()
   }
 
+  /// Feeds every line to the pipeline. Collected objects are pushed whenever the input pauses
+  /// for `settings.flushDelay`; a stop signal ends the input after the current record.
   private func readAll(_ paths: [String]) throws {
     for path in paths {
       let reader = path == "-" ? LineReader() : try LineReader(path: path)
+      reader.idleInterval = settings.flushDelay
+      reader.idle = { [pipeline] in try pipeline.flushIdle() }
+      reader.overlongLines = rejects
       while let line = try reader.next(reportingTo: diagnostics) {
+        try rejects?.checkOverlong()
         try pipeline.process(line)
+      }
+      try rejects?.checkOverlong()
+      if reader.stoppedBySignal {
+        stopReason = "stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal")"
+        return
       }
     }
   }
@@ -175,11 +220,19 @@ public final class PushRun {
   public var summary: String {
     let counts = pipeline.counts
     var text = "\(counts.records) records, \(counts.bundles) bundles, \(counts.objects) objects pushed, "
-    text += "\(diagnostics.skipped) rejected, \(session.works.count) works opened"
+    text += "\(diagnostics.skipped) rejected"
+    if let rejects { text += " (\(rejects.count) in \(rejects.path))" }
+    text += ", \(session.works.count) works opened"
+    if let amqp {
+      text += ", \(amqp.counts.messages) messages published over AMQP"
+      if amqp.counts.incompatible > 0 { text += ", \(amqp.counts.incompatible) objects OpenCTI would not import" }
+    }
     if counts.deletes > 0 { text += ", \(counts.deletes) deleted" }
     if counts.merges > 0 { text += ", \(counts.merges) merged" }
     if counts.deletesSkipped > 0 { text += ", \(counts.deletesSkipped) deletes skipped (--apply-deletes)" }
     if counts.mergesSkipped > 0 { text += ", \(counts.mergesSkipped) merges skipped (--apply-merges)" }
+    if let checkpoints = pipeline.checkpoints?.summary { text += ", " + checkpoints }
+    if let stopReason { text += "; " + stopReason }
     return text
   }
 }

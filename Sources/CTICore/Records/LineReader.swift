@@ -31,21 +31,42 @@ public enum LineReaderError: Error, Equatable, ExitCoded, CustomStringConvertibl
 
   public var description: String {
     switch self {
-    case .lineTooLong(let line, let limit): "line \(line): longer than the limit of \(limit) bytes, skipped"
+    case .lineTooLong(let line, let limit):
+      "line \(line): longer than the line limit of \(limit) bytes, skipped (raise it with --max-line-bytes or CTI_MAX_LINE_BYTES)"
     case .readFailed(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
     }
   }
 }
 
+/// Told the bytes of a line over the limit as they are skipped, so that a tool can keep it
+/// somewhere (cti-push's `--reject`) without ever holding it whole.
+public protocol OverlongLineSink: AnyObject {
+  func beginOverlongLine(_ number: Int)
+  func overlongLineBytes(_ bytes: UnsafeRawBufferPointer)
+  func endOverlongLine()
+}
+
 /// Reads newline-delimited records from a file descriptor, byte for byte. CRLF endings are
-/// accepted, blank lines are skipped (but counted), and a line over `maxLineBytes` is reported
-/// as an error and skipped, never held in memory whole.
+/// accepted, blank lines are skipped (but counted), and a line over `maxLineBytes` (the
+/// toolkit's `LineLimit`) is reported as an error and skipped, never held in memory whole.
+///
+/// A stop signal (SIGINT/SIGTERM, `StopSignals`) ends the input as if it had ended there: the
+/// line being read is dropped, `next()` returns nil and `stoppedBySignal` is set. While it waits
+/// for input, `idle` is called every `idleInterval` seconds (a batching tool sends what it
+/// holds instead of waiting for more).
 public final class LineReader {
-  /// 64 MiB, the default limit on one line.
-  public static let defaultMaxLineBytes = 64 << 20
+  /// The toolkit's line limit in force (`LineLimit.bytes`, 64 MiB unless configured).
+  public static var defaultMaxLineBytes: Int { LineLimit.bytes }
 
   public let maxLineBytes: Int
   public let name: String
+  /// Called while no input arrives, every `idleInterval` seconds.
+  public var idle: (() throws -> Void)?
+  public var idleInterval = 1.0
+  /// Receives the bytes of lines over the limit.
+  public weak var overlongLines: (any OverlongLineSink)?
+  /// The input was cut short by a stop signal.
+  public private(set) var stoppedBySignal = false
   private let descriptor: Int32
   private let ownsDescriptor: Bool
   private var buffer: [UInt8]
@@ -81,26 +102,32 @@ public final class LineReader {
   /// The number of the last line returned (or skipped).
   public var currentLine: Int { lineNumber }
 
-  /// The next non-blank line, or nil at the end of the input. Throws `lineTooLong` for an
-  /// oversized line (already skipped: call again to go on).
-  public func next() throws(LineReaderError) -> Line? {
+  /// The next non-blank line, or nil at the end of the input (or on a stop signal). Throws
+  /// `lineTooLong` for an oversized line (already skipped: call again to go on).
+  public func next() throws -> Line? {
     while true {
       guard let line = try nextRaw() else { return nil }
       if !line.bytes.isEmpty { return line }
     }
   }
 
-  private func nextRaw() throws(LineReaderError) -> Line? {
+  private func nextRaw() throws -> Line? {
     var scanned = 0
     while true {
+      if stoppedBySignal { return nil }
       let searchFrom = start + scanned
       if let newline = findNewline(from: searchFrom) {
         lineNumber += 1
         var lineEnd = newline
         if lineEnd > start, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
         if lineEnd - start > maxLineBytes {
+          if let sink = overlongLines {
+            sink.beginOverlongLine(lineNumber)
+            buffer.withUnsafeBytes { sink.overlongLineBytes(UnsafeRawBufferPointer(rebasing: $0[start..<lineEnd])) }
+            sink.endOverlongLine()
+          }
           start = newline + 1
-          throw .lineTooLong(line: lineNumber, limit: maxLineBytes)
+          throw LineReaderError.lineTooLong(line: lineNumber, limit: maxLineBytes)
         }
         let line = Line(number: lineNumber, bytes: Array(buffer[start..<lineEnd]))
         start = newline + 1
@@ -118,9 +145,9 @@ public final class LineReader {
       scanned = end - start
       // One byte more may be the CR of a CRLF (or of the input's last line): not part of the line.
       if scanned > maxLineBytes + 1 || (scanned == maxLineBytes + 1 && buffer[end - 1] != 0x0D) {
-        try skipRestOfLine()
         lineNumber += 1
-        throw .lineTooLong(line: lineNumber, limit: maxLineBytes)
+        try skipRestOfLine()
+        throw LineReaderError.lineTooLong(line: lineNumber, limit: maxLineBytes)
       }
       try fill()
     }
@@ -134,8 +161,9 @@ public final class LineReader {
     }
   }
 
-  /// Makes room and reads more bytes after `end`; sets `atEOF` at the end of the input.
-  private func fill() throws(LineReaderError) {
+  /// Makes room and reads more bytes after `end`; sets `atEOF` at the end of the input, and
+  /// `stoppedBySignal` when a stop signal came first.
+  private func fill() throws {
     if start > 0 {
       let pending = end - start
       if pending > 0 {
@@ -149,26 +177,61 @@ public final class LineReader {
     if end == buffer.count {
       buffer.append(contentsOf: repeatElement(0, count: buffer.count))
     }
+    guard try waitForInput() else { return }
     let count = buffer.withUnsafeMutableBufferPointer { pointer in
-      readRetrying(descriptor, pointer.baseAddress! + end, pointer.count - end)
+      read(descriptor, pointer.baseAddress! + end, pointer.count - end)
     }
-    if count < 0 { throw .readFailed(path: name, errno: errno) }
+    if count < 0 {
+      if errno == EINTR {
+        if StopSignals.requested { stoppedBySignal = true }
+        return
+      }
+      throw LineReaderError.readFailed(path: name, errno: errno)
+    }
     if count == 0 { atEOF = true }
     end += count
   }
 
-  /// Drops bytes up to and including the next newline (or the end of input).
-  private func skipRestOfLine() throws(LineReaderError) {
-    start = end
+  /// Waits until the descriptor has input (or its end), calling `idle` on the way; false when a
+  /// stop signal came first.
+  private func waitForInput() throws -> Bool {
+    var waited = 0.0
+    while true {
+      if StopSignals.requested {
+        stoppedBySignal = true
+        return false
+      }
+      var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&poller, 1, 250)
+      if ready > 0 { return true }
+      if ready < 0, errno != EINTR { return true }  // let read() report it
+      if ready == 0, let idle {
+        waited += 0.25
+        if waited >= idleInterval {
+          waited = 0
+          try idle()
+        }
+      }
+    }
+  }
+
+  /// Drops bytes up to and including the next newline (or the end of input), handing them to
+  /// `overlongLines` if set.
+  private func skipRestOfLine() throws {
+    let sink = overlongLines
+    sink?.beginOverlongLine(lineNumber)
+    defer { sink?.endOverlongLine() }
     while true {
       if let newline = findNewline(from: start) {
+        if let sink { buffer.withUnsafeBytes { sink.overlongLineBytes(UnsafeRawBufferPointer(rebasing: $0[start..<newline])) } }
         start = newline + 1
         return
       }
+      if let sink, end > start { buffer.withUnsafeBytes { sink.overlongLineBytes(UnsafeRawBufferPointer(rebasing: $0[start..<end])) } }
       start = 0
       end = 0
       try fill()
-      if atEOF && end == 0 { return }
+      if stoppedBySignal || (atEOF && end == 0) { return }
     }
   }
 }
@@ -180,7 +243,7 @@ extension LineReader {
     while true {
       do {
         return try next()
-      } catch {
+      } catch let error as LineReaderError {
         guard case .lineTooLong = error else { throw error }
         try diagnostics.reject(error)
       }

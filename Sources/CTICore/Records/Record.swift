@@ -1,13 +1,21 @@
-/// The four kinds of line the NDJSON contract knows (docs/records.md).
+/// The kinds of line the NDJSON contract knows (docs/records.md). Every tool reads its input
+/// through `Record`, so a line means the same thing to all of them.
 public enum RecordKind: String, Sendable, CaseIterable {
-  /// `{"id","event","data",…}`: an OpenCTI live-stream event as cti-stream writes it.
+  /// `{"id","event":"create|update|delete|merge","data":{…}}`: an OpenCTI live-stream event, in
+  /// cti-stream's flat form or pycti's nested form (`"data":{"data":<STIX>,"context":…}`).
   case streamEvent = "stream event"
+  /// `connected`, `heartbeat` or `no-recover`: stream events that carry no STIX data. Their
+  /// `data`, when there is one, may be any JSON value (a heartbeat's is a date string).
+  case controlEvent = "control event"
   /// `{"type":"bundle","objects":[…]}`.
   case bundle
   /// `{"connector":…, "applicant_id":…, "bundle":…}`: the send_to_directory file format.
   case diodeEnvelope = "diode envelope"
   /// A single STIX object (`{"type":…, "id":"<type>--<uuid>", …}`).
   case stixObject = "STIX object"
+  /// `{"type":"cti-checkpoint","tool":…,"state":…}`: a source's state, covering every record
+  /// before it; the last stage of a pipeline commits it (docs/records.md, "Checkpoints").
+  case checkpoint
 }
 
 /// Why a line is not a record a tool can use.
@@ -32,7 +40,7 @@ public struct Record: Sendable {
   public let kind: RecordKind
 
   /// Reads `line`; throws a `RecordError` naming the line when it is not JSON or not one of the
-  /// four kinds.
+  /// kinds.
   public init(_ line: Line) throws(RecordError) {
     self.line = line.number
     do {
@@ -48,25 +56,95 @@ public struct Record: Sendable {
       }
       throw RecordError(line: line.number, "not JSON: \(error)")
     }
-    guard let kind = Record.kind(of: object) else {
-      throw RecordError(
-        line: line.number,
-        "not a stream event, bundle, diode envelope or STIX object (keys: \(object.keys.prefix(6).joined(separator: ", ")))")
+    do {
+      kind = try Record.kind(of: object)
+    } catch {
+      throw RecordError(line: line.number, error.message)
     }
-    self.kind = kind
   }
 
   /// Recognises the kind of a top-level object by the keys it routes on.
-  public static func kind(of object: RawObject) -> RecordKind? {
-    if object.valueKind("event") == UInt8(ascii: "\""), object.valueKind("data") == UInt8(ascii: "{") {
+  public static func kind(of object: RawObject) throws(RecordProblem) -> RecordKind {
+    if let event = object.string("event") {
+      if StreamEvent.controlNames.contains(event) { return .controlEvent }
+      guard object.valueKind("data") == UInt8(ascii: "{") else {
+        throw RecordProblem("stream event '\(event)' has no data object")
+      }
       return .streamEvent
     }
     if object.valueKind("bundle") == UInt8(ascii: "{"), object.valueKind("connector") == UInt8(ascii: "{") {
       return .diodeEnvelope
     }
-    guard let type = object.string("type") else { return nil }
-    if type == "bundle" { return object.valueKind("objects") == UInt8(ascii: "[") ? .bundle : nil }
+    guard let type = object.string("type") else { throw notARecord(object) }
+    if type == "bundle" {
+      guard object.valueKind("objects") == UInt8(ascii: "[") else { throw RecordProblem("bundle has no objects list") }
+      return .bundle
+    }
+    if type == Checkpoint.type {
+      guard object.valueRange("state") != nil else { throw RecordProblem("checkpoint has no state") }
+      return .checkpoint
+    }
     if let id = object.string("id"), STIXIdentifier.isValid(id), id.hasPrefix(type + "--") { return .stixObject }
-    return nil
+    throw notARecord(object)
+  }
+
+  private static func notARecord(_ object: RawObject) -> RecordProblem {
+    RecordProblem(
+      "not a stream event, bundle, diode envelope, STIX object or checkpoint (keys: \(object.keys.prefix(6).joined(separator: ", ")))")
+  }
+}
+
+/// Why a record cannot be used as it is.
+public struct RecordProblem: Error, Equatable, Sendable, CustomStringConvertible {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// A data event of the live stream, in either of its two forms: cti-stream's (the SSE `data:`
+/// payload's members follow `id` and `event`, so the STIX object is `data`) and pycti's (the
+/// payload kept whole under `data`, so the STIX object is `data.data`).
+public struct StreamEvent: Sendable {
+  /// The events that carry no STIX object.
+  public static let controlNames: Set<String> = ["connected", "heartbeat", "no-recover"]
+  /// The events that apply a STIX object.
+  public static let dataNames: Set<String> = ["create", "update", "delete", "merge"]
+
+  /// `create`, `update`, `delete` or `merge` (other names are refused).
+  public let name: String
+  /// The SSE event id (`<epoch-ms>-<seq>`), when the line has one.
+  public let eventID: String?
+  /// The STIX object.
+  public let data: RawObject
+  /// The platform's `context` (an update's patch, a merge's sources).
+  public let context: RawObject?
+
+  public init(_ object: RawObject) throws(RecordProblem) {
+    guard let name = object.string("event") else { throw RecordProblem("stream event has no event name") }
+    guard StreamEvent.dataNames.contains(name) else { throw RecordProblem("unknown stream event '\(name)'") }
+    guard var stix = object.object("data") else { throw RecordProblem("\(name) event has no data object") }
+    var context = object.object("context")
+    if stix.string("id") == nil, let nested = stix.object("data") {
+      context = stix.object("context")
+      stix = nested
+    }
+    guard let id = stix.string("id"), STIXIdentifier.isValid(id) else {
+      throw RecordProblem("\(name) event data has no valid STIX id")
+    }
+    self.name = name
+    eventID = object.string("id")
+    data = stix
+    self.context = context
+  }
+
+  /// The STIX id of the object.
+  public var id: String { data.string("id") ?? "" }
+
+  /// A merge's sources (`context.sources`), as objects; empty for other events.
+  public var mergeSources: [RawObject] {
+    guard let context, let ranges = context.arrayElements("sources") else { return [] }
+    return ranges.compactMap { range in
+      context.source[range.lowerBound] == UInt8(ascii: "{") ? try? RawObject(context.source, range: range) : nil
+    }
   }
 }

@@ -9,18 +9,31 @@ public enum OutputError: Error, Equatable, ExitCoded, CustomStringConvertible {
   /// The reader of the output went away (EPIPE): a normal end for a filter.
   case closed
   case writeFailed(errno: Int32)
+  /// The record is longer than the toolkit's line limit, so the next tool would refuse it; it
+  /// was not written (and the writer goes on).
+  case tooLarge(size: Int, limit: Int)
 
   public var exitStatus: ExitStatus {
     switch self {
     case .closed: .ok
     case .writeFailed: .ioError
+    case .tooLarge: .dataError
     }
+  }
+
+  /// The output itself failed (closed or broken), as opposed to one record refused for its size:
+  /// nothing more can be written.
+  public var isWriteFailure: Bool {
+    if case .tooLarge = self { return false }
+    return true
   }
 
   public var description: String {
     switch self {
     case .closed: "output closed by the reader"
     case .writeFailed(let code): "writing the output failed: \(String(cString: strerror(code)))"
+    case .tooLarge(let size, let limit):
+      "a record of \(size) bytes is over the line limit of \(limit) bytes and was not written (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
     }
   }
 }
@@ -30,17 +43,20 @@ public enum OutputError: Error, Equatable, ExitCoded, CustomStringConvertible {
 /// complete, which is what a filter in a live pipeline needs; state may be advanced once
 /// `writeRecord` returns.
 public final class RecordWriter {
-  private let descriptor: Int32
+  public let descriptor: Int32
   private var pending: [UInt8] = []
   public var flushEachRecord: Bool
+  /// Records longer than this are refused (`OutputError.tooLarge`): the toolkit's line limit.
+  public var maxRecordBytes: Int
   /// Records written so far.
   public private(set) var recordCount = 0
   /// Bytes written so far (line endings included).
   public private(set) var byteCount = 0
 
-  public init(descriptor: Int32 = 1, flushEachRecord: Bool = true) {
+  public init(descriptor: Int32 = 1, flushEachRecord: Bool = true, maxRecordBytes: Int = LineLimit.bytes) {
     self.descriptor = descriptor
     self.flushEachRecord = flushEachRecord
+    self.maxRecordBytes = maxRecordBytes
     pending.reserveCapacity(Self.bufferSize)
   }
 
@@ -53,6 +69,7 @@ public final class RecordWriter {
   /// Writes one record followed by a newline. `record` must not contain a raw newline.
   public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
     if let failure { throw failure }
+    if record.count > maxRecordBytes { throw .tooLarge(size: record.count, limit: maxRecordBytes) }
     if record.count >= Self.bufferSize {
       // A big record (a whole MISP event's bundle) goes out from its own memory: copying it
       // into `pending` would cost a copy of that size and keep the memory afterwards.
@@ -72,6 +89,14 @@ public final class RecordWriter {
     pending.append(0x0A)
     if flushEachRecord || pending.count >= Self.bufferSize { try flush() }
     recordCount += 1
+  }
+
+  /// Writes part of a record, without a line end and without the size limit: for a record too
+  /// big to build in memory, streamed in pieces and ended by `writeRecord` of its last piece.
+  public func writeFragment<Bytes: Collection>(_ bytes: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+    if let failure { throw failure }
+    pending.append(contentsOf: bytes)
+    if pending.count >= Self.bufferSize { try flush() }
   }
 
   /// What `pending` holds before it is sent even without `flushEachRecord`.

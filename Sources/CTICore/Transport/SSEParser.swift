@@ -32,7 +32,12 @@ public struct SSEEvent: Sendable, Equatable {
 ///   (digits only) are recognised; other fields are ignored; one space after the colon is dropped.
 /// - A blank line dispatches the event unless its data is empty. An unfinished event at the end
 ///   of a connection is never dispatched (`reset()`).
+/// - A line or an event's data longer than `maxEventBytes` (the toolkit's line limit) throws
+///   `SSEEventTooLarge` at once and the event is dropped, so a malformed stream (an endless line,
+///   data lines that never end in a blank line) cannot take memory without bound.
 public struct SSEParser {
+  /// The most bytes one line or one event's data may hold.
+  public let maxEventBytes: Int
   /// The last `id:` seen on this stream (kept across events and reconnections).
   public private(set) var lastEventID = ""
   /// The reconnection time in milliseconds last given by `retry:`.
@@ -48,7 +53,9 @@ public struct SSEParser {
   private var eventType: String?
   private var blockID: String?
 
-  public init() {}
+  public init(maxEventBytes: Int = LineLimit.bytes) {
+    self.maxEventBytes = maxEventBytes
+  }
 
   /// Forgets an unfinished line and event, as at the start of a new connection. `lastEventID` and
   /// `retry` are kept.
@@ -62,12 +69,14 @@ public struct SSEParser {
   /// Whether bytes of an unfinished line or event are pending (an event cut by the connection).
   public var hasPartialEvent: Bool { !partialLine.isEmpty || dataLines > 0 || eventType != nil || blockID != nil }
 
-  public mutating func feed(_ bytes: [UInt8], onEvent: (SSEEvent) throws -> Void) rethrows {
+  public mutating func feed(_ bytes: [UInt8], onEvent: (SSEEvent) throws -> Void) throws {
     try bytes.withUnsafeBytes { try feed($0, onEvent: onEvent) }
   }
 
-  /// Parses a chunk, calling `onEvent` for every event it completes, in order.
-  public mutating func feed(_ chunk: UnsafeRawBufferPointer, onEvent: (SSEEvent) throws -> Void) rethrows {
+  /// Parses a chunk, calling `onEvent` for every event it completes, in order. Throws what
+  /// `onEvent` throws, or `SSEEventTooLarge` (the event is dropped; call `reset()` before
+  /// feeding the next connection's bytes).
+  public mutating func feed(_ chunk: UnsafeRawBufferPointer, onEvent: (SSEEvent) throws -> Void) throws {
     guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), chunk.count > 0 else { return }
     let count = chunk.count
     var index = 0
@@ -81,9 +90,11 @@ public struct SSEParser {
       let crLimit = (lf ?? count) - index
       let cr = crLimit > 0 ? memchr(base + index, 0x0D, crLimit).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } : nil
       guard let end = cr ?? lf else {
+        if partialLine.count + remaining > maxEventBytes { try overflow(partialLine.count + remaining) }
         partialLine.append(contentsOf: UnsafeBufferPointer(start: base + index, count: remaining))
         return
       }
+      if partialLine.count + (end - index) > maxEventBytes { try overflow(partialLine.count + end - index) }
       if partialLine.isEmpty {
         try processLine(UnsafeBufferPointer(start: base + index, count: end - index), onEvent)
       } else {
@@ -105,7 +116,14 @@ public struct SSEParser {
     }
   }
 
-  private mutating func processLine(_ input: UnsafeBufferPointer<UInt8>, _ onEvent: (SSEEvent) throws -> Void) rethrows {
+  /// Drops the event being read and says why.
+  private mutating func overflow(_ size: Int) throws -> Never {
+    let id = blockID
+    reset()
+    throw SSEEventTooLarge(id: id, size: size, limit: maxEventBytes)
+  }
+
+  private mutating func processLine(_ input: UnsafeBufferPointer<UInt8>, _ onEvent: (SSEEvent) throws -> Void) throws {
     var line = input
     if atStreamStart {
       atStreamStart = false
@@ -128,6 +146,7 @@ public struct SSEParser {
     let value = UnsafeBufferPointer(rebasing: line[valueStart...])
     switch field.count {
     case 4 where Self.equals(field, "data"):
+      if data.count + value.count + 1 > maxEventBytes { try overflow(data.count + value.count + 1) }
       if dataLines > 0 { data.append(0x0A) }
       data.append(contentsOf: value)
       dataLines += 1
@@ -148,7 +167,7 @@ public struct SSEParser {
     }
   }
 
-  private mutating func dispatch(_ onEvent: (SSEEvent) throws -> Void) rethrows {
+  private mutating func dispatch(_ onEvent: (SSEEvent) throws -> Void) throws {
     defer { clearEvent() }
     guard dataLines > 0 else { return }
     let event = SSEEvent(id: blockID, type: eventType.flatMap { $0.isEmpty ? nil : $0 } ?? "message", data: data)
@@ -165,5 +184,18 @@ public struct SSEParser {
 
   private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
     text.withUTF8Buffer { $0.elementsEqual(bytes) }
+  }
+}
+
+/// An SSE line or event over the parser's limit: the event was dropped unread.
+public struct SSEEventTooLarge: Error, ExitCoded, CustomStringConvertible {
+  /// The event's id, when its `id:` line came before the overflow.
+  public var id: String?
+  /// How many bytes it had reached when it was dropped.
+  public var size: Int
+  public var limit: Int
+  public var exitStatus: ExitStatus { .dataError }
+  public var description: String {
+    "an event\(id.map { " (id \($0))" } ?? "") passed the line limit of \(limit) bytes (\(size) bytes so far) and was dropped (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
   }
 }

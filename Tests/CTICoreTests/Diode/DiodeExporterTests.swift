@@ -26,7 +26,7 @@ let sampleBundle =
     let times = names.map { FileSystem.attributes(folder + "/" + $0)!.modified }
     #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
     #expect(names[0].hasPrefix("misp_feed-") && names[0].hasSuffix("-1718030034.25.json"))
-    #expect(try FileSystem.list(folder).allSatisfy { !$0.hasSuffix(".tmp") })
+    #expect(try FileSystem.list(folder).allSatisfy { !$0.hasSuffix(".tmp") && !FileSystem.isTemporaryName($0) })
     let file = try JSONParser.parse(try FileSystem.read(folder + "/" + names[0]))
     #expect(file.objectValue?.keys == ["bundle_type", "applicant_id", "connector", "entities_types", "bundle", "update"])
     #expect(file["bundle_type"] == "DIRECTORY_BUNDLE")
@@ -106,5 +106,19 @@ let sampleBundle =
       sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector, retentionDays: 7), clock: { now })
     #expect(try exporter.applyRetention() == 1)
     #expect(try FileSystem.list(folder).sorted() == ["misp_feed-new.json", "misp_feed-old.json.tmp", "other-old.json"])
+  }
+
+  /// A kill -9 between writing and renaming leaves a temporary; the next export removes it once
+  /// it is older than a minute (issue 11).
+  @Test func startingRemovesTemporariesOfAKilledRun() throws {
+    let folder = temporaryFolder()
+    defer { removeTree(folder) }
+    let stale = FileSystem.temporaryPath(for: folder + "/misp_feed-20240610-143354-1718030034.123456.json")
+    let young = FileSystem.temporaryPath(for: folder + "/misp_feed-20240610-143355-1718030035.json")
+    for path in [stale, young] { try FileSystem.writeAtomically(Array("{".utf8), to: path) }
+    setModified(stale, Date().timeIntervalSince1970 - 120)
+    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector))
+    #expect(exporter.staleTemporariesRemoved == 1)
+    #expect(try FileSystem.list(folder) == [FileSystem.baseName(of: young)])
   }
 }

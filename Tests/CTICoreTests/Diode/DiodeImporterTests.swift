@@ -311,3 +311,32 @@ final class ImportHarness {
     #expect(note.contains("connector type 'BOGUS' is unknown"))
   }
 }
+
+/// A folder source whose deletions fail as on a read-only mount.
+struct ReadOnlyFolderSource: DiodeSource {
+  let folder: DirectorySource
+  var location: String { folder.location }
+  func list() throws -> [DiodeItem] { try folder.list() }
+  func read(_ item: DiodeItem) throws -> [UInt8] { try folder.read(item) }
+  func delete(_ item: DiodeItem) throws { throw FileSystemError("unlink", folder.path + "/" + item.name, EROFS) }
+  func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
+    try folder.quarantine(item, content: content, reason: reason)
+  }
+  func stateKey(_ item: DiodeItem) -> String { folder.stateKey(item) }
+}
+
+@Suite struct DiodeReadOnlyFolderTests {
+  @Test func aReadOnlyFolderSuggestsKeepingTheFilesWithAState() throws {
+    let folder = temporaryFolder()
+    defer { removeTree(folder) }
+    try FileSystem.writeAtomically(diodeFile("a"), to: folder + "/a.json")
+    let importer = DiodeImporter(
+      source: ReadOnlyFolderSource(folder: DirectorySource(path: folder)), state: try ImportState(path: nil),
+      options: DiodeImportOptions(), diagnostics: quietDiagnostics()
+    ) { _, _ in .delivered }
+    let error = try #require(throws: DiodeReadOnlyFolder.self) { try importer.runPass() }
+    #expect("\(error)".contains("Read-only file system"))
+    #expect("\(error)".contains("--no-delete-after-import --state FILE"))
+    #expect(error.exitStatus == .ioError)
+  }
+}

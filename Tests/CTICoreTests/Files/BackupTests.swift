@@ -23,9 +23,29 @@ let indicatorB = "indicator--c2ec1f5e-0000-4000-8000-00000000000b"
     ("2024-01-15T14:29:59.9Z", .hour, "20240115T140000Z"),
     ("2024-01-15T14:30:00Z", .hour, "20240115T150000Z"),
     ("2024-12-31T23:45:00Z", .hour, "20250101T000000Z"),
+    // Out of the years a folder name can spell: clamped to the first or last folder (issue 11).
+    ("9999-12-31T23:59:29Z", .minute, "99991231T235900Z"),
+    ("9999-12-31T23:59:59Z", .minute, "99991231T235900Z"),
+    ("9999-12-31T23:59:59Z", .hour, "99991231T230000Z"),
+    ("9999-12-31T22:30:00Z", .hour, "99991231T230000Z"),
+    ("0000-01-01T00:00:00+01:00", .minute, "00000101T000000Z"),
+    ("0000-01-01T00:00:00+01:00", .hour, "00000101T000000Z"),
+    ("0000-01-01T00:00:31Z", .minute, "00000101T000100Z"),
   ])
   func foldersAreNamedByTheRoundedUTCTime(createdAt: String, size: BucketSize, folder: String) throws {
     #expect(size.folderName(for: try #require(ISO8601.parse(createdAt))) == folder)
+    #expect(BackupTree.isBucketName(folder), "restore reads every folder the writer makes")
+  }
+
+  @Test func filingDatesFallBackToStableDatesButNeverToModified() throws {
+    func date(_ json: String) throws -> (String, String)? {
+      try BackupTree.filingDate(of: try RawObject(Array(json.utf8))).map { (ISO8601.format($0.instant), $0.field) }
+    }
+    #expect(try date(#"{"created":"2024-01-02T00:00:00Z","first_observed":"2020-01-01T00:00:00Z"}"#)! == ("2024-01-02T00:00:00.000Z", "created"))
+    #expect(try date(#"{"type":"observed-data","first_observed":"2020-02-25T09:02:29.040Z","modified":"2024-01-01T00:00:00Z"}"#)! == ("2020-02-25T09:02:29.040Z", "first_observed"))
+    #expect(try date(#"{"type":"ipv4-addr","value":"198.51.100.7"}"#) == nil)
+    #expect(try date(#"{"type":"x-mitre-asset","modified":"2024-01-01T00:00:00Z"}"#) == nil)
+    #expect(throws: BackupError.self) { try date(#"{"created":"soon","first_observed":"2020-01-01T00:00:00Z"}"#) }
   }
 
   @Test func creationTimeFallsBackLikeTheOfficialConnector() throws {
@@ -86,7 +106,7 @@ let indicatorB = "indicator--c2ec1f5e-0000-4000-8000-00000000000b"
     ]
     for line in lines { #expect(try writer.apply(Record(Line(number: 1, bytes: Array(line.utf8)))) == .written) }
     #expect(try FileSystem.list(root + "/opencti_data/20240115T140000Z").count == 3)
-    #expect(throws: BackupError.self) {
+    #expect(throws: BackupObjectError.self) {
       try writer.apply(Record(Line(number: 1, bytes: Array(#"{"type":"bundle","objects":[1]}"#.utf8))))
     }
   }
@@ -99,7 +119,19 @@ let indicatorB = "indicator--c2ec1f5e-0000-4000-8000-00000000000b"
     #expect(try FileSystem.list(root + "/opencti_data").isEmpty)
   }
 
-  @Test func missingBackupPathIsAnError() {
-    #expect(throws: FileSystemError.self) { try BackupWriter(path: "/nonexistent-cti", bucket: .hour, durable: false) }
+  @Test func aMissingBackupPathIsCreatedAndAFileIsRefused() throws {
+    let root = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let writer = try BackupWriter(path: root + "/new/backup", bucket: .hour, durable: true)
+    #expect(writer.opening.createdRoot)
+    #expect(FileSystem.isDirectory(root + "/new/backup/opencti_data"))
+    #expect(try !BackupWriter(path: root + "/new/backup", bucket: .hour, durable: false).opening.createdRoot)
+
+    try FileSystem.writeAtomically(Array("x".utf8), to: root + "/file")
+    #expect(throws: NotAFolderError(root + "/file", role: "backup path")) {
+      try BackupWriter(path: root + "/file", bucket: .hour, durable: false)
+    }
+    #expect(NotAFolderError("/x", role: "backup path").exitStatus == .noInput)
+    #expect(throws: NotAFolderError.self) { try BackupRestore(path: root + "/file") }
   }
 }

@@ -37,6 +37,25 @@ func temporaryDirectory() throws -> String {
 }
 
 @Suite struct FileSystemTests {
+  @Test func staleTemporariesAreRecognisedByNameAndRemovedByAge() throws {
+    let folder = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = FileSystem.temporaryPath(for: folder + "/indicator--1.json")
+    #expect(FileSystem.isTemporaryName(FileSystem.baseName(of: temporary)))
+    for name in ["indicator--1.json", ".indicator--1.json", "x.json.tmp", ".x.json.tmp-12", ".tmp-1-2", ".x.json.tmp-a-2"] {
+      #expect(!FileSystem.isTemporaryName(name), "\(name)")
+    }
+    let stale = folder + "/.a.json.tmp-1-2"
+    let young = folder + "/.b.json.tmp-1-3"
+    let old = folder + "/a.json"
+    for path in [stale, young, old] { try FileSystem.writeAtomically(Array("x".utf8), to: path) }
+    for path in [stale, old] {
+      try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -61)], ofItemAtPath: path)
+    }
+    #expect(try FileSystem.removeStaleTemporaries(in: folder) == 1)
+    #expect(try FileSystem.list(folder).sorted() == [".b.json.tmp-1-3", "a.json"])
+  }
+
   @Test func atomicWriteReplacesWholeFilesAndLeavesNoTemporaries() throws {
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }

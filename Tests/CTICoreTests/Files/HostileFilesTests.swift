@@ -96,14 +96,16 @@ final class FIFOTrap: @unchecked Sendable {
     #expect(SafeName.truncated("aé", toBytes: 2) == "a")
   }
 
-  @Test func byteCountsAcceptPowerOfTwoSuffixes() {
-    #expect(Configuration.parseByteCount("268435456") == 268_435_456)
-    #expect(Configuration.parseByteCount("256M") == 256 << 20)
-    #expect(Configuration.parseByteCount("256MiB") == 256 << 20)
-    #expect(Configuration.parseByteCount("1g") == 1 << 30)
-    #expect(Configuration.parseByteCount("64 KB") == nil)
-    #expect(Configuration.parseByteCount("99999999999999999999G") == nil)
-    #expect(Configuration.parseByteCount("-1") == nil)
+  @Test func fileSizeSettingsReadLikeTheLineLimit() throws {
+    let configuration = Configuration(environment: ["CTI_MAX_FILE_BYTES": "256M"])
+    #expect(try configuration.byteCount(InputLimits.maxFileBytes, default: 1) == 256 << 20)
+    #expect(try configuration.byteCount(InputLimits.maxFileBytes, flag: "4K", default: 1) == 4096)
+    #expect(throws: ConfigError("command line: 'lots' is not a size in bytes such as 268435456, 256M or 1G", fromCommandLine: true)) {
+      try configuration.byteCount(InputLimits.maxFileBytes, flag: "lots", default: 1)
+    }
+    #expect(throws: ConfigError.self) {
+      try Configuration(environment: ["CTI_MAX_FILE_BYTES": "99999999999999999999G"]).byteCount(InputLimits.maxFileBytes, default: 1)
+    }
   }
 }
 

@@ -480,4 +480,12 @@ private func official(_ options: inout MISPOptions) {
       try MISPSettings.options(Configuration(environment: ["MISP_FEED_CREATE_REPORTS": "maybe"], file: [:]), flags: MISPSettings.Flags())
     }
   }
+
+  @Test func theOfficialComposeFilesSpellingOfGuessThreatsIsRead() throws {
+    let official = Configuration(environment: ["MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
+    #expect(try MISPSettings.options(official, flags: MISPSettings.Flags()).guessThreatsFromTags)
+    let both = Configuration(
+      environment: ["MISP_FEED_GUESS_THREATS_FROM_TAGS": "false", "MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
+    #expect(try !MISPSettings.options(both, flags: MISPSettings.Flags()).guessThreatsFromTags)
+  }
 }

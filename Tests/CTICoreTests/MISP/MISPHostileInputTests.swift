@@ -97,10 +97,12 @@ import Testing
       let descriptor = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
       defer { close(descriptor) }
       let diagnostics = Diagnostics(logger: Logger(label: "test"))
-      let misp = MISPRun(
-        converter: MISPConverter(options: MISPOptions()), writer: RecordWriter(descriptor: descriptor),
-        diagnostics: diagnostics, now: ISO8601.Instant(seconds: 1_800_000_000))
-      try misp.convertFeed(MISPDirectorySource(path: folder.path), statePath: statePath, importFrom: 0)
+      let writer = RecordWriter(descriptor: descriptor)
+      let misp = try MISPRun(
+        converter: MISPConverter(options: MISPOptions()), writer: writer, diagnostics: diagnostics,
+        state: SourceState(path: statePath, tool: "cti-misp", output: writer, outputDescriptor: descriptor),
+        now: ISO8601.Instant(seconds: 1_800_000_000))
+      try misp.convertFeed(MISPDirectorySource(path: folder.path), importFrom: 0)
       #expect(misp.summary.failed.sorted() == ["bad", "nan", "neg"])
       #expect(diagnostics.errors == 3)
       #expect(misp.summary.converted == (run == 1 ? 2 : 0))

@@ -64,32 +64,34 @@ import Testing
     }
   }
 
+  func action(_ object: RawObject) throws -> StreamEventAction {
+    try StreamEventAction(StreamEvent(object))
+  }
+
   @Test func streamEventsMapToActions() throws {
     let indicator = stixObject("indicator", 1)
-    guard case .upsert(let object) = try StreamEventAction(raw("{\"id\":\"1-0\",\"event\":\"update\",\"type\":\"update\",\"data\":\(indicator),\"context\":{\"patch\":[]}}")) else {
+    guard case .upsert(let object) = try action(raw("{\"id\":\"1-0\",\"event\":\"update\",\"type\":\"update\",\"data\":\(indicator),\"context\":{\"patch\":[]}}")) else {
       Issue.record("not an upsert"); return
     }
     #expect(String(decoding: object.bytes, as: UTF8.self) == indicator)
-    guard case .delete(let id) = try StreamEventAction(raw("{\"id\":\"1-0\",\"event\":\"delete\",\"data\":\(indicator)}")) else {
+    guard case .delete(let id) = try action(raw("{\"id\":\"1-0\",\"event\":\"delete\",\"data\":\(indicator)}")) else {
       Issue.record("not a delete"); return
     }
     #expect(id == stixId("indicator", 1))
     let merge = "{\"id\":\"1-0\",\"event\":\"merge\",\"data\":\(indicator),\"context\":{\"sources\":[\(stixObject("indicator", 2)),\(stixObject("indicator", 3))]}}"
-    guard case .merge(let target, let sources) = try StreamEventAction(raw(merge)) else { Issue.record("not a merge"); return }
+    guard case .merge(let target, let sources) = try action(raw(merge)) else { Issue.record("not a merge"); return }
     #expect(target.string("id") == stixId("indicator", 1))
     #expect(sources == [stixId("indicator", 2), stixId("indicator", 3)])
-    guard case .control("heartbeat") = try StreamEventAction(raw(#"{"id":"1-0","event":"heartbeat","data":{}}"#)) else {
-      Issue.record("not control"); return
-    }
-    #expect(throws: RecordProblem.self) { try StreamEventAction(raw("{\"id\":\"1-0\",\"event\":\"merge\",\"data\":\(indicator)}")) }
-    #expect(throws: RecordProblem.self) { try StreamEventAction(raw("{\"id\":\"1-0\",\"event\":\"sync\",\"data\":\(indicator)}")) }
-    #expect(throws: RecordProblem.self) { try StreamEventAction(raw(#"{"id":"1-0","event":"create","data":{"name":"no id"}}"#)) }
+    #expect(try Record.kind(of: raw(#"{"id":"1-0","event":"heartbeat","data":{}}"#)) == .controlEvent)
+    #expect(throws: RecordProblem.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"merge\",\"data\":\(indicator)}")) }
+    #expect(throws: RecordProblem.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"sync\",\"data\":\(indicator)}")) }
+    #expect(throws: RecordProblem.self) { try action(raw(#"{"id":"1-0","event":"create","data":{"name":"no id"}}"#)) }
   }
 
   @Test func theWholeSSEPayloadUnderDataIsReadToo() throws {
     let indicator = stixObject("indicator", 1)
     let nested = "{\"id\":\"1-0\",\"event\":\"merge\",\"data\":{\"version\":\"4\",\"type\":\"merge\",\"data\":\(indicator),\"context\":{\"sources\":[\(stixObject("indicator", 2))]}}}"
-    guard case .merge(let target, let sources) = try StreamEventAction(raw(nested)) else { Issue.record("not a merge"); return }
+    guard case .merge(let target, let sources) = try action(raw(nested)) else { Issue.record("not a merge"); return }
     #expect(target.string("id") == stixId("indicator", 1))
     #expect(sources == [stixId("indicator", 2)])
   }

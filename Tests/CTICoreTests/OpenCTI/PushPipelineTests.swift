@@ -16,6 +16,15 @@ final class RecordingTarget: PushTarget {
   var merges: [(String, [String])] = []
   /// Errors for the next pushes, in order.
   var failures: [OpenCTIError] = []
+  /// How often the pipeline waited for everything pushed to be applied, and the error to fail
+  /// that wait with.
+  var settles = 0
+  var settleFailure: OpenCTIError?
+
+  func settle() throws(OpenCTIError) {
+    settles += 1
+    if let settleFailure { throw settleFailure }
+  }
 
   func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?) throws(OpenCTIError) {
     if !failures.isEmpty { throw failures.removeFirst() }
@@ -33,12 +42,20 @@ struct PipelineFixture {
   let target = RecordingTarget()
   let diagnostics = Diagnostics(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
   let rejectPath: String
+  let statePath: String
   let pipeline: PushPipeline
 
   init(_ options: PushPipeline.Options = .init()) {
     rejectPath = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(UUID().uuidString).ndjson").path
-    let descriptor = open(rejectPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    pipeline = PushPipeline(target: target, options: options, diagnostics: diagnostics, rejects: RecordWriter(descriptor: descriptor))
+    statePath = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString).json").path
+    pipeline = PushPipeline(
+      target: target, options: options, diagnostics: diagnostics, rejects: try? RejectFile(path: rejectPath),
+      checkpoints: try? CheckpointCommitter(path: statePath, diagnostics: diagnostics))
+  }
+
+  /// What the state file holds, if anything.
+  var committedState: String? {
+    (try? FileSystem.read(statePath)).map { String(decoding: $0, as: UTF8.self) }
   }
 
   func run(_ lines: [String]) throws {
@@ -187,5 +204,83 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
     #expect(rejects.map { $0["line"]?.intValue } == [1, 2, 3])
     #expect(rejects[1]["error"]?.stringValue?.hasPrefix("not sent, the platform failed earlier") == true)
     #expect(fixture.pipeline.platformFailure?.exitStatus == .unavailable)
+  }
+}
+
+func checkpointLine(_ n: Int) -> String {
+  #"{"type":"cti-checkpoint","tool":"cti-test","state":{"n":\#(n)}}"#
+}
+
+@Suite struct PushCheckpointTests {
+  @Test func aCheckpointWaitsForTheObjectsCollectedBeforeIt() throws {
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 10)))
+    try fixture.pipeline.process(Line(number: 1, bytes: Array(stixObject("indicator", 1).utf8)))
+    try fixture.pipeline.process(Line(number: 2, bytes: Array(checkpointLine(1).utf8)))
+    #expect(fixture.committedState == nil, "the object is still collected, not pushed")
+    try fixture.pipeline.process(Line(number: 3, bytes: Array(stixObject("indicator", 2).utf8)))
+    try fixture.pipeline.flushIdle()
+    #expect(fixture.target.pushes.map(\.objects.count) == [2])
+    #expect(fixture.committedState == "{\"n\":1}\n")
+  }
+
+  @Test func aCheckpointAfterPushedBundlesIsCommittedAtOnce() throws {
+    let fixture = PipelineFixture()
+    try fixture.pipeline.process(Line(number: 1, bytes: Array(bundle([stixObject("indicator", 1)]).utf8)))
+    try fixture.pipeline.process(Line(number: 2, bytes: Array(checkpointLine(7).utf8)))
+    #expect(fixture.committedState == "{\"n\":7}\n")
+    #expect(fixture.pipeline.counts.checkpoints == 1)
+    #expect(fixture.pipeline.counts.records == 1, "a checkpoint is not a record to push")
+  }
+
+  @Test func aCheckpointBeforeObjectsCutIntoTwoBundlesIsCommittedWithTheFirst() throws {
+    // The second object does not fit beside the first: the first goes alone, and the checkpoint
+    // that followed it no longer waits for the second.
+    let big = String(repeating: "x", count: 700)
+    let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 10, maxBytes: 1200)))
+    try fixture.pipeline.process(Line(number: 1, bytes: Array(stixObject("note", 1, "\"content\":\"\(big)\"").utf8)))
+    try fixture.pipeline.process(Line(number: 2, bytes: Array(checkpointLine(1).utf8)))
+    try fixture.pipeline.process(Line(number: 3, bytes: Array(stixObject("note", 2, "\"content\":\"\(big)\"").utf8)))
+    #expect(fixture.target.pushes.count == 1)
+    try fixture.pipeline.process(Line(number: 4, bytes: Array(checkpointLine(2).utf8)))
+    #expect(fixture.committedState == "{\"n\":1}\n")
+    try fixture.pipeline.finish()
+    #expect(fixture.committedState == "{\"n\":2}\n")
+  }
+
+  @Test func aFailedPlatformStopsCommitsEvenWithARejectFile() throws {
+    let fixture = PipelineFixture(.init(outageTolerance: 0))
+    fixture.target.failures = [.network("connection refused", operation: .stixBundlePush)]
+    try fixture.run([bundle([stixObject("indicator", 1)]), checkpointLine(1), stixObject("indicator", 2), checkpointLine(2)])
+    #expect(fixture.committedState == nil)
+    #expect(try fixture.rejects().count == 2, "both records went to the reject file")
+    #expect(fixture.pipeline.checkpoints?.blockedBy != nil)
+  }
+
+  @Test func aCheckpointWaitsUntilTheTargetHasSettledWhatWasPushed() throws {
+    let fixture = PipelineFixture()
+    try fixture.pipeline.process(Line(number: 1, bytes: Array(bundle([stixObject("indicator", 1)]).utf8)))
+    #expect(fixture.target.settles == 0, "no checkpoint, no wait")
+    try fixture.pipeline.process(Line(number: 2, bytes: Array(checkpointLine(1).utf8)))
+    #expect(fixture.target.settles == 1)
+    #expect(fixture.committedState == "{\"n\":1}\n")
+    fixture.target.settleFailure = .network("broker gone", operation: .stixBundlePush)
+    try fixture.pipeline.process(Line(number: 3, bytes: Array(bundle([stixObject("indicator", 2)]).utf8)))
+    try fixture.pipeline.process(Line(number: 4, bytes: Array(checkpointLine(2).utf8)))
+    #expect(fixture.committedState == "{\"n\":1}\n", "unconfirmed pushes keep the state where it was")
+    #expect(fixture.pipeline.checkpoints?.blockedBy != nil)
+  }
+
+  @Test func badRecordsAreReportedAndDoNotHoldTheCheckpointBack() throws {
+    let fixture = PipelineFixture()
+    try fixture.run(["{not json", checkpointLine(1)])
+    #expect(fixture.committedState == "{\"n\":1}\n")
+    #expect(try fixture.rejects().map { $0["line"]?.intValue } == [1])
+  }
+
+  @Test func controlEventsAreSkippedSilently() throws {
+    let fixture = PipelineFixture()
+    try fixture.run([#"{"id":"4-0","event":"heartbeat","data":"2024-01-15T15:16:08Z"}"#, #"{"event":"connected"}"#])
+    #expect(fixture.pipeline.counts.controlEvents == 2)
+    #expect(fixture.pipeline.counts.rejected == 0)
   }
 }

@@ -12,11 +12,20 @@ extension ToolRunner {
   static func start(
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:]
   ) throws -> RunningTool {
+    try start(tool, arguments, input: .bytes(stdin), environment: environment)
+  }
+
+  /// Starts `tool` with its stdin and stdout where the caller says: a descriptor (one end of a
+  /// pipe, kept open by the caller) or the usual file.
+  static func start(
+    _ tool: String, _ arguments: [String] = [], input: RunningTool.Input, output: RunningTool.Output = .file,
+    environment: [String: String] = [:]
+  ) throws -> RunningTool {
     RecordWriter.ignoreBrokenPipe()
     let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     env.merge(environment) { $1 }
-    return try RunningTool(path: path, arguments: arguments, environment: env, stdin: stdin)
+    return try RunningTool(path: path, arguments: arguments, environment: env, input: input, output: output)
   }
 }
 
@@ -29,17 +38,50 @@ final class RunningTool {
   let processIdentifier: pid_t
   private var exitStatus: Int32?
 
-  init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]) throws {
+  /// Where the tool's stdin comes from.
+  enum Input {
+    /// These bytes, from a file (the tool sees their end at once).
+    case bytes([UInt8])
+    /// An open descriptor of the caller's (a pipe's read end), duplicated as the tool's stdin.
+    case descriptor(Int32)
+  }
+
+  /// Where the tool's stdout goes.
+  enum Output {
+    /// A file of its own (`stdoutSoFar`).
+    case file
+    /// An open descriptor of the caller's (a pipe's write end), duplicated as the tool's stdout.
+    case descriptor(Int32)
+  }
+
+  convenience init(path: String, arguments: [String], environment: [String: String], stdin: [UInt8]) throws {
+    try self.init(path: path, arguments: arguments, environment: environment, input: .bytes(stdin), output: .file)
+  }
+
+  /// Descriptors handed over are duplicated onto 0 or 1 in the child; the caller's copies should
+  /// be opened close-on-exec (so no other child inherits them) and closed once every tool using
+  /// them has started.
+  init(path: String, arguments: [String], environment: [String: String], input: Input, output: Output) throws {
     folder = try TemporaryFolder()
     stdoutURL = folder.url.appendingPathComponent("stdout")
     stderrURL = folder.url.appendingPathComponent("stderr")
-    let stdinURL = folder.url.appendingPathComponent("stdin")
-    try Data(stdin).write(to: stdinURL)
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    switch input {
+    case .bytes(let stdin):
+      let stdinURL = folder.url.appendingPathComponent("stdin")
+      try Data(stdin).write(to: stdinURL)
+      posix_spawn_file_actions_addopen(&actions, 0, stdinURL.path, O_RDONLY, 0)
+    case .descriptor(let descriptor):
+      posix_spawn_file_actions_adddup2(&actions, descriptor, 0)
+    }
+    switch output {
+    case .file:
+      posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    case .descriptor(let descriptor):
+      posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+    }
     posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)

@@ -69,6 +69,14 @@ enum ToolRunner {
       environment: ["HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/"], currentDirectory: nil, timeout: timeout)
   }
 
+  /// Runs another program (a shell around a tool, say) with `environment` added to PATH.
+  static func runProgramWithEnvironment(
+    _ path: String, _ arguments: [String], stdin: [UInt8] = [], environment: [String: String], timeout: TimeInterval = 120
+  ) throws -> ToolResult {
+    try execute(
+      URL(fileURLWithPath: path), arguments, stdin: stdin, environment: environment, currentDirectory: nil, timeout: timeout)
+  }
+
   private static func execute(
     _ executable: URL, _ arguments: [String], stdin: [UInt8], environment: [String: String], currentDirectory: URL?,
     timeout: TimeInterval
@@ -83,21 +91,21 @@ enum ToolRunner {
     process.environment = env
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     let input = Pipe()
-    let output = Pipe()
     let errors = Pipe()
+    // stdout is a regular file, as with `tool > file`: a source given --state writes its state
+    // file itself (into a pipe it would send checkpoints instead; see `runPipeline`).
+    let outputFolder = try TemporaryFolder()
+    let outputURL = outputFolder.url.appendingPathComponent("stdout")
+    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    let output = try FileHandle(forWritingTo: outputURL)
+    defer { try? output.close() }
     process.standardInput = input
     process.standardOutput = output
     process.standardError = errors
     try process.run()
 
     let group = DispatchGroup()
-    nonisolated(unsafe) var outBytes = Data()
     nonisolated(unsafe) var errBytes = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outBytes = output.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
     group.enter()
     DispatchQueue.global().async {
       errBytes = errors.fileHandleForReading.readDataToEndOfFile()
@@ -114,6 +122,7 @@ enum ToolRunner {
       group.wait()
     }
     process.waitUntilExit()
+    let outBytes = (try? Data(contentsOf: outputURL)) ?? Data()
     return ToolResult(
       status: process.terminationStatus, stdout: [UInt8](outBytes), stderr: String(decoding: errBytes, as: UTF8.self),
       timedOut: timedOut)

@@ -1,0 +1,165 @@
+/// How records reach the platform: `stixBundlePush` over HTTPS (`api`, our default: it needs no
+/// broker access) or straight into the platform's RabbitMQ (`amqp`, pycti's default, for volume).
+public enum QueueProtocol: String, Sendable, CaseIterable {
+  case api
+  case amqp
+
+  /// `--queue-protocol`, CONNECTOR_QUEUE_PROTOCOL or `connector.queue_protocol`; the older
+  /// QUEUE_PROTOCOL is still read, with a deprecation warning, as pycti does.
+  public static func resolve(_ configuration: Configuration, flag: String?, warnings: inout [String]) throws(ConfigError)
+    -> QueueProtocol
+  {
+    var source = configuration.lookup(AMQPSettingKeys.queueProtocol, flag: flag)
+    if source == nil, let legacy = configuration.lookup(AMQPSettingKeys.legacyQueueProtocol) {
+      warnings.append("QUEUE_PROTOCOL is deprecated, please use CONNECTOR_QUEUE_PROTOCOL instead")
+      source = legacy
+    }
+    guard let (text, from) = source else { return .api }
+    guard let value = QueueProtocol(rawValue: text.trimmingSpaces.lowercased()) else {
+      throw ConfigError("\(from): '\(text)' is not a queue protocol (api or amqp)")
+    }
+    return value
+  }
+}
+
+/// pycti's names for the broker settings (`opencti_connector_helper.py`): MQ_* in the
+/// environment, `mq.*` in config.yml.
+public enum AMQPSettingKeys {
+  public static let queueProtocol = Setting(env: "CONNECTOR_QUEUE_PROTOCOL", key: "connector.queue_protocol")
+  public static let legacyQueueProtocol = Setting(env: "QUEUE_PROTOCOL")
+  public static let host = Setting(env: "MQ_HOST", key: "mq.host")
+  public static let port = Setting(env: "MQ_PORT", key: "mq.port")
+  public static let vhost = Setting(env: "MQ_VHOST", key: "mq.vhost")
+  public static let useSSL = Setting(env: "MQ_USE_SSL", key: "mq.use_ssl")
+  public static let user = Setting(env: "MQ_USER", key: "mq.user")
+  public static let password = Setting(env: "MQ_PASS", key: "mq.pass", secret: true)
+  public static let caCertificate = Setting(env: "MQ_USE_SSL_CA", key: "mq.use_ssl_ca")
+  public static let certificate = Setting(env: "MQ_USE_SSL_CERT", key: "mq.use_ssl_cert")
+  public static let key = Setting(env: "MQ_USE_SSL_KEY", key: "mq.use_ssl_key", secret: true)
+  public static let passphrase = Setting(env: "MQ_USE_SSL_PASSPHRASE", key: "mq.use_ssl_passphrase", secret: true)
+  public static let rejectUnauthorized = Setting(env: "MQ_USE_SSL_REJECT_UNAUTHORIZED", key: "mq.use_ssl_reject_unauthorized")
+}
+
+/// What registerConnector's `config` says about the connector's queues: the platform's
+/// RabbitMQ (`connection`, which carries its credentials) and where to publish.
+public struct ConnectorQueueConfig: Sendable, Equatable {
+  public var host: String?
+  public var port: Int?
+  public var vhost: String?
+  public var useSSL: Bool?
+  public var user: String?
+  public var password: String?
+  public var pushExchange: String?
+  public var pushRouting: String?
+  public var push: String?
+  public var listen: String?
+  public var listenRouting: String?
+  public var listenExchange: String?
+
+  public init(
+    host: String? = nil, port: Int? = nil, vhost: String? = nil, useSSL: Bool? = nil, user: String? = nil,
+    password: String? = nil, pushExchange: String? = nil, pushRouting: String? = nil, push: String? = nil,
+    listen: String? = nil, listenRouting: String? = nil, listenExchange: String? = nil
+  ) {
+    self.host = host
+    self.port = port
+    self.vhost = vhost
+    self.useSSL = useSSL
+    self.user = user
+    self.password = password
+    self.pushExchange = pushExchange
+    self.pushRouting = pushRouting
+    self.push = push
+    self.listen = listen
+    self.listenRouting = listenRouting
+    self.listenExchange = listenExchange
+  }
+
+  /// Reads a `ConnectorConfig` object; nil when there is none.
+  public init?(_ config: RawObject?) {
+    guard let config else { return nil }
+    let connection = config.object("connection")
+    host = connection?.string("host")
+    port = connection?.value("port").flatMap { $0.intValue ?? $0.stringValue.flatMap { Int($0) } }
+    vhost = connection?.string("vhost")
+    useSSL = connection?.value("use_ssl")?.boolValue
+    user = connection?.string("user")
+    password = connection?.string("pass")
+    pushExchange = config.string("push_exchange")
+    pushRouting = config.string("push_routing")
+    push = config.string("push")
+    listen = config.string("listen")
+    listenRouting = config.string("listen_routing")
+    listenExchange = config.string("listen_exchange")
+  }
+}
+
+/// The broker settings of a run, resolved once: the MQ_* overrides (each nil when not given,
+/// so the platform's value stands) and pycti's TLS settings. `endpoint(for:)` combines them
+/// with a registration's `config.connection`, as pycti's helper does at start-up (the platform
+/// reports its internal host name, often `rabbitmq`, hence the overrides).
+public struct AMQPSettings: Sendable, Equatable {
+  public var host: String?
+  public var port: Int?
+  public var vhost: String?
+  public var useSSL: Bool?
+  public var user: String?
+  public var password: String?
+  /// Used when TLS is on.
+  public var tls: AMQPTLS
+
+  public init(
+    host: String? = nil, port: Int? = nil, vhost: String? = nil, useSSL: Bool? = nil, user: String? = nil,
+    password: String? = nil, tls: AMQPTLS = AMQPTLS()
+  ) {
+    self.host = host
+    self.port = port
+    self.vhost = vhost
+    self.useSSL = useSSL
+    self.user = user
+    self.password = password
+    self.tls = tls
+  }
+
+  public static func resolve(_ configuration: Configuration) throws(ConfigError) -> AMQPSettings {
+    var settings = AMQPSettings()
+    settings.host = configuration.string(AMQPSettingKeys.host)
+    if let (text, source) = configuration.lookup(AMQPSettingKeys.port) {
+      guard let port = Int(text.trimmingSpaces), (1...65535).contains(port) else {
+        throw ConfigError("\(source): '\(text)' is not a port number")
+      }
+      settings.port = port
+    }
+    settings.vhost = configuration.string(AMQPSettingKeys.vhost)
+    if configuration.lookup(AMQPSettingKeys.useSSL) != nil {
+      settings.useSSL = try configuration.bool(AMQPSettingKeys.useSSL, default: false)
+    }
+    settings.user = configuration.string(AMQPSettingKeys.user)
+    settings.password = configuration.string(AMQPSettingKeys.password)
+    settings.tls = AMQPTLS(
+      caCertificate: configuration.string(AMQPSettingKeys.caCertificate),
+      certificate: configuration.string(AMQPSettingKeys.certificate),
+      key: configuration.string(AMQPSettingKeys.key),
+      passphrase: configuration.string(AMQPSettingKeys.passphrase),
+      verifyPeer: try configuration.bool(AMQPSettingKeys.rejectUnauthorized, default: false))
+    return settings
+  }
+
+  /// The broker to publish to for a connector: its `config.connection` with the overrides.
+  public func endpoint(for config: ConnectorQueueConfig?) throws(ConfigError) -> AMQPEndpoint {
+    let platform = config ?? ConnectorQueueConfig()
+    guard let host = host ?? platform.host, !host.isEmpty else {
+      throw ConfigError("the platform gave no RabbitMQ host for the connector and MQ_HOST is not set")
+    }
+    guard let port = port ?? platform.port else {
+      throw ConfigError("the platform gave no RabbitMQ port for the connector and MQ_PORT is not set")
+    }
+    guard let user = user ?? platform.user else {
+      throw ConfigError("the platform gave no RabbitMQ user for the connector and MQ_USER is not set")
+    }
+    let secure = useSSL ?? platform.useSSL ?? false
+    return AMQPEndpoint(
+      host: host, port: port, vhost: vhost ?? platform.vhost ?? "/", user: user, password: password ?? platform.password ?? "",
+      tls: secure ? tls : nil)
+  }
+}
