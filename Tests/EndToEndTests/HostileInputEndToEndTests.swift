@@ -200,6 +200,7 @@ import Testing
     ("cti-backup", ["/tmp"], "opencti:\n  token: \(secret): x\n"),
     ("cti-backup", ["restore", "/tmp"], "opencti:\n\ttoken: \(secret)\n"),
     ("cti-push", ["--dry-run"], "opencti:\n  token: '\(secret)\n"),
+    ("cti-push", ["--dry-run"], "mq:\n  pass: \(secret)\n   bad: indent\n"),
     ("cti-misp", [], "misp_feed:\n  http_authorization_header: Basic \(secret)\n - x\n"),
     ("cti-misp", [], "misp_feed:\n  aws:\n    secret_access_key: [\(secret)\n"),
     ("cti-diode", ["import", "/tmp"], "s3:\n  secret_key: *\(secret)\n"),
