@@ -14,7 +14,11 @@ let tools = [
 let package = Package(
   name: "cti",
   platforms: [.macOS(.v13)],
-  products: [.library(name: "CTICore", targets: ["CTICore"])]
+  products: [
+    .library(name: "CTICore", targets: ["CTICore"]),
+    // The fuzz targets' checks, for the libFuzzer driver in Fuzz/ and the replay tests.
+    .library(name: "CTIFuzzChecks", targets: ["CTIFuzzChecks"]),
+  ]
     + tools.map { .executable(name: $0, targets: [$0]) },
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,9 +58,14 @@ let package = Package(
       path: "Tests/Support",
       exclude: ["fake_opencti.py", "fake_graphql.py", "moto_s3.py"]
     ),
+    .target(
+      name: "CTIFuzzChecks",
+      dependencies: ["CTICore"],
+      path: "Tests/FuzzChecks"
+    ),
     .testTarget(
       name: "CTICoreTests",
-      dependencies: ["CTICore", "CCurl", "CTITestSupport"],
+      dependencies: ["CTICore", "CCurl", "CTITestSupport", "CTIFuzzChecks"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(

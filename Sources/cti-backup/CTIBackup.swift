@@ -150,9 +150,11 @@ extension CTIBackup {
         bundle holds the folder's objects, preceded by the objects they reference that are stored \
         only in later folders, as OpenCTI's restore-files connector resolves them. An id stored in \
         several folders is restored once, from the last. Entries of opencti_data that are not \
-        bucket folders are reported. With --state, the last folder written is remembered and a \
-        rerun goes on after it; into a pipe, the position travels as checkpoints that the last \
-        tool commits (give it the same --state).
+        bucket folders are reported. Only regular files are read: a FIFO, a device or symbolic \
+        link, a file over --max-file-bytes or a name that is not UTF-8 is reported, not restored, \
+        and the run exits 1. With --state, the last folder written is remembered and a rerun goes \
+        on after it; into a pipe, the position travels as checkpoints that the last tool commits \
+        (give it the same --state).
 
         Example:
           cti-backup restore --state r.json /backup | cti-push --state r.json
@@ -164,6 +166,11 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Remember the last folder written here ({\"current\": …}) and resume after it.", valueName: "file"))
     var state: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "Skip, with an error, files larger than this, e.g. 512M (env CTI_MAX_FILE_BYTES; default 256M).", valueName: "size"))
+    var maxFileBytes: String?
+
     @OptionGroup var sourceState: SourceStateOptions
 
     @OptionGroup var common: CommonOptions
@@ -173,10 +180,12 @@ extension CTIBackup {
         let configuration = try common.configuration()
         let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
         let path = try location.resolve(configuration)
+        let limit = try configuration.byteCount(
+          InputLimits.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
         let output = RecordWriter()
         let sourceState = try SourceState(
           path: state, tool: "cti-backup", output: output, commitOnWrite: sourceState.commitOnWrite)
-        let run = try RestoreRun(path: path, state: sourceState, diagnostics: diagnostics)
+        let run = try RestoreRun(path: path, state: sourceState, diagnostics: diagnostics, maxFileBytes: limit)
         try run.restore(to: output)
         sourceState.finish(logger: diagnostics.logger)
         if !common.quiet { diagnostics.logger.info("\(run.summary)") }

@@ -52,9 +52,11 @@ struct Import: ParsableCommand {
       Files are read in modification-time order, then by name. What was imported is remembered \
       by name, size and SHA-256 in --state, never by timestamp, so files copied with old or \
       equal mtimes (rsync -a, cp -p) are imported exactly once. Invalid files are moved to \
-      DIR/.rejected/ with a .reason note. One pass by default; --interval (or \
-      CONNECTOR_DURATION_PERIOD) passes again that long after each pass, each pass ending with a \
-      checkpoint; SIGTERM stops cleanly between files, and at once between passes.
+      DIR/.rejected/ with a .reason note; so are entries that are not regular files (FIFOs, \
+      devices, symbolic links) and files over --max-file-bytes, which are never read. One pass \
+      by default; --interval (or CONNECTOR_DURATION_PERIOD) passes again that long after each \
+      pass, each pass ending with a checkpoint; SIGTERM stops cleanly between files, and at once \
+      between passes.
 
       With --push each file is pushed to OPENCTI_URL instead, as the official importer does: \
       as its own connector (registered once per run), impersonating its applicant mapped \
@@ -116,6 +118,12 @@ struct Import: ParsableCommand {
   @Flag(help: "fsync the state journal after each file.")
   var durableState = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Refuse unread, and quarantine, files larger than this, e.g. 512M (env CTI_MAX_FILE_BYTES; default 256M).",
+      valueName: "size"))
+  var maxFileBytes: String?
+
   @Flag(help: "Push each file to OpenCTI (OPENCTI_URL, OPENCTI_TOKEN) instead of writing it to stdout (env CTI_DIODE_IMPORT_PUSH).")
   var push = false
 
@@ -133,7 +141,8 @@ struct Import: ParsableCommand {
       let diagnostics = try common.diagnostics(tool: "cti-diode", configuration: configuration)
       let flags = DiodeImportSettings.Flags(
         source: source, state: state, deleteAfterImport: deleteAfterImport, retention: retention, interval: interval,
-        applicantMappings: applicantMappings, settle: settle, durableState: durableState, push: push ? true : nil)
+        applicantMappings: applicantMappings, settle: settle, durableState: durableState, push: push ? true : nil,
+        maxFileBytes: maxFileBytes)
       var settings = try DiodeImportSettings(
         flags: flags, s3Flags: s3.flags, opencti: opencti, configuration: configuration, diagnostics: diagnostics)
       settings.commitOnWrite = sourceState.commitOnWrite

@@ -62,6 +62,9 @@ extension FakePlatform {
     case delay(Double)
     /// Closes the connection without an answer.
     case drop
+    /// A 200 answer of `bytes` bytes (announced with Content-Length, or chunked), written 1 MiB
+    /// at a time `pause` seconds apart.
+    case huge(Int, chunked: Bool = false, pause: Double = 0)
   }
 
   /// Makes the `count` requests of `operation` after the first `skip` ones fail with `fault`.
@@ -76,6 +79,10 @@ extension FakePlatform {
       spec["code"] = .string(code)
     case .delay(let seconds): spec["delay"] = .number(String(seconds))
     case .drop: spec["drop"] = true
+    case .huge(let bytes, let chunked, let pause):
+      spec["huge"] = .int(bytes)
+      spec["chunked"] = .bool(chunked)
+      spec["pause"] = .number(String(pause))
     }
     try control("POST", "/_graphql/fault", body: .object(spec))
   }

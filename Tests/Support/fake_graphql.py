@@ -11,7 +11,7 @@ see each other:
                              what connector(id){connector_queue_details} reports from now on
   POST /_graphql/fault      {"token", "operation", "skip"?: 0, "count"?: 1,
                              "status"?: 500|429, "retry_after"?: s, "error"?: msg, "code"?: CODE,
-                             "delay"?: s, "drop"?: true}
+                             "delay"?: s, "drop"?: true, "huge"?: bytes, "chunked"?: true, "pause"?: s}
   GET  /_graphql/state?token=...   connectors, works, bundles, edits, requests (JSON);
                                    &only=bundles,works keeps just those keys
 
@@ -267,6 +267,8 @@ def route_graphql(handler, rest, query):
     if fault is not None:
         if fault.get("delay"):
             time.sleep(fault["delay"])
+        if fault.get("huge"):
+            return handler.huge(int(fault["huge"]), bool(fault.get("chunked")), float(fault.get("pause", 0)))
         if fault.get("drop"):
             handler.close_connection = True
             try:

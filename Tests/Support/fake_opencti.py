@@ -182,6 +182,33 @@ class Handler(BaseHTTPRequestHandler):
     def end_chunks(self):
         self.wfile.write(b"0\r\n\r\n")
 
+    def huge(self, length, chunked=False, pause=0.0, seconds=20):
+        """An answer of `length` bytes of JSON-looking text (Content-Length, or chunked), sent in
+        1 MiB writes `pause` seconds apart for at most `seconds`: a client that does not refuse
+        it reads until then."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+        block = b'{"data":"' + b"x" * ((1 << 20) - 9)
+        sent, deadline = 0, time.time() + seconds
+        try:
+            while sent < length and time.time() < deadline:
+                piece = block[:min(len(block), length - sent)]
+                if chunked:
+                    self.chunk(piece)
+                else:
+                    self.wfile.write(piece)
+                sent += len(piece)
+                if pause:
+                    time.sleep(pause)
+        except OSError:
+            pass
+        return self.abort()
+
     def abort(self):
         """Closes the socket without finishing the chunked body: a dropped connection."""
         self.close_connection = True
@@ -302,6 +329,8 @@ class Handler(BaseHTTPRequestHandler):
             self.chunk(b": hello\n\n")
             time.sleep(float(parts[1]))
             return self.abort()
+        if kind == "huge":  # /_test/huge/<length>[?chunked=1&pause=s]: announces length bytes, sends them
+            return self.huge(int(parts[1]), query.get("chunked") == "1", float(query.get("pause", "0")))
         if kind == "drop":  # headers and half a body, then the socket closes
             self.send_response(200)
             self.send_header("Content-Length", "1000")

@@ -32,6 +32,8 @@ public struct RestoredBundle: Sendable {
 public final class BackupRestore {
   public let tree: BackupTree
   public let folders: [String]
+  /// Larger files are not read, and reported (`--max-file-bytes`).
+  public let maxFileBytes: Int
   /// Entries of `opencti_data` that are not bucket folders, or bucket folders that cannot be
   /// listed, with the reason: reported by the caller, never skipped without a word.
   public let unrecognised: [(name: String, reason: String, isFolder: Bool)]
@@ -39,13 +41,19 @@ public final class BackupRestore {
   private var index: [String: [Int32]] = [:]
 
   /// Lists the tree under `path` and indexes the file names of every folder.
-  public init(path: String) throws {
+  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) throws {
     tree = BackupTree(path: path)
+    self.maxFileBytes = maxFileBytes
     if FileSystem.exists(path), !FileSystem.isDirectory(path) { throw NotAFolderError(path, role: "backup path") }
     guard FileSystem.isDirectory(tree.dataPath) else { throw FileSystemError("backup folder", tree.dataPath, ENOENT) }
     var folders: [String] = []
     var unrecognised: [(String, String, Bool)] = []
-    for name in try FileSystem.list(tree.dataPath).sorted() {
+    let entries = try FileSystem.entries(tree.dataPath)
+    for entry in entries where entry.name == nil {
+      let isFolder = FileSystem.entryAttributes(pathBytes: Array((tree.dataPath + "/").utf8) + entry.bytes)?.kind == "directory"
+      unrecognised.append((entry.displayName, "the name is not valid UTF-8", isFolder))
+    }
+    for name in entries.compactMap(\.name).sorted() {
       guard FileSystem.isDirectory(tree.folderPath(name)) else {
         unrecognised.append((name, "not a folder", false))
         continue
@@ -80,14 +88,21 @@ public final class BackupRestore {
     var objects: [RawObject] = []
     var present = Set<String>()
     var superseded = 0
-    let names: [String]
+    var names: [String] = []
     do {
-      names = try FileSystem.list(folderPath).sorted()
+      for entry in try FileSystem.entries(folderPath) {
+        guard let name = entry.name else {
+          // No object is stored under such a name; say so rather than pass it over.
+          badFiles.append((entry.displayName, "the file name is not valid UTF-8, so it is no <stix-id>.json"))
+          continue
+        }
+        names.append(name)
+      }
     } catch {
       return RestoredBundle(
         folder: folder, bytes: [], objectCount: 0, pulledIn: 0, unresolved: [], badFiles: [("", "\(error)")])
     }
-    for name in names {
+    for name in names.sorted() {
       guard Self.isBackupFile(name) else {
         // A temporary belongs to a writer at work (or a killed one); anything else is reported.
         if !FileSystem.isTemporaryName(name) { badFiles.append((name, "not a backup file (<id>.json)")) }
@@ -98,7 +113,7 @@ public final class BackupRestore {
         continue
       }
       do {
-        for object in try Self.objects(inFile: folderPath + "/" + name) {
+        for object in try Self.objects(inFile: folderPath + "/" + name, maxBytes: maxFileBytes) {
           if let id = object.string("id"), present.insert(id).inserted { objects.append(object) }
         }
       } catch {
@@ -167,13 +182,20 @@ public final class BackupRestore {
     if holder < position { return .earlier }
     guard holder > position else { return .missing }
     let path = tree.folderPath(folders[Int(holder)]) + "/" + name
-    guard let object = (try? Self.objects(inFile: path))?.first(where: { $0.string("id") == id }) else { return .missing }
+    guard let object = (try? Self.objects(inFile: path, maxBytes: maxFileBytes))?.first(where: { $0.string("id") == id })
+    else { return .missing }
     return .found(object)
   }
 
-  /// The objects of one backup file.
-  static func objects(inFile path: String) throws -> [RawObject] {
-    let bytes = try FileSystem.read(path)
+  /// The objects of one backup file: a regular file of at most `maxBytes`, never a FIFO or a
+  /// link to a device (`FileSystem.readRegularFile`).
+  static func objects(inFile path: String, maxBytes: Int) throws -> [RawObject] {
+    let bytes: [UInt8]
+    do {
+      bytes = try FileSystem.readRegularFile(path, maxBytes: maxBytes)
+    } catch {
+      throw BackupError(error.explanation)
+    }
     let bundle = try RawObject(bytes)
     guard let elements = bundle.arrayElements("objects") else { throw BackupError("no objects list") }
     return try elements.map { range throws in try RawObject(bytes, range: range) }

@@ -115,8 +115,10 @@ public final class RestoreRun {
   public private(set) var foldersNotRestored = 0
   private let startPosition: Int
 
-  public init(path: String, state: SourceState, diagnostics: Diagnostics) throws {
-    restore = try BackupRestore(path: path)
+  public init(
+    path: String, state: SourceState, diagnostics: Diagnostics, maxFileBytes: Int = FileSystem.defaultMaxFileBytes
+  ) throws {
+    restore = try BackupRestore(path: path, maxFileBytes: maxFileBytes)
     self.state = state
     self.diagnostics = diagnostics
     var start = 0

@@ -86,7 +86,7 @@ public struct Configuration: Sendable {
     if let flag { return flag }
     guard let (text, source) = lookup(setting) else { return fallback }
     guard let value = Configuration.parseBool(text) else {
-      throw ConfigError("\(source): '\(text)' is not a boolean (true/false, yes/no, 1/0)")
+      throw ConfigError("\(source): \(Self.quoted(text, setting)) is not a boolean (true/false, yes/no, 1/0)")
     }
     return value
   }
@@ -94,7 +94,21 @@ public struct Configuration: Sendable {
   public func int(_ setting: Setting, flag: Int? = nil, default fallback: Int) throws(ConfigError) -> Int {
     if let flag { return flag }
     guard let (text, source) = lookup(setting) else { return fallback }
-    guard let value = Int(text.trimmingSpaces) else { throw ConfigError("\(source): '\(text)' is not a whole number") }
+    guard let value = Int(text.trimmingSpaces) else {
+      throw ConfigError("\(source): \(Self.quoted(text, setting)) is not a whole number")
+    }
+    return value
+  }
+
+  /// A size in bytes: a whole number, or one with K, M or G (powers of 1024), read as the
+  /// toolkit's line limit is (`LineLimit.parse`).
+  public func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
+    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    guard let value = LineLimit.parse(text) else {
+      throw ConfigError(
+        "\(source): \(Self.quoted(text, setting)) is not a size in bytes such as 268435456, 256M or 1G",
+        fromCommandLine: source == Configuration.commandLine)
+    }
     return value
   }
 
@@ -103,7 +117,7 @@ public struct Configuration: Sendable {
     guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
     guard let value = ISO8601.duration(text) ?? Double(text.trimmingSpaces) else {
       throw ConfigError(
-        "\(source): '\(text)' is not a duration in seconds or ISO-8601 such as PT60S or P30D",
+        "\(source): \(Self.quoted(text, setting)) is not a duration in seconds or ISO-8601 such as PT60S or P30D",
         fromCommandLine: source == Configuration.commandLine)
     }
     return value
@@ -123,9 +137,15 @@ public struct Configuration: Sendable {
     let lowered = text.lowercased()
     guard choices.contains(lowered) else {
       throw ConfigError(
-        "\(source): '\(text)' is not one of \(choices.joined(separator: ", "))", fromCommandLine: source == Configuration.commandLine)
+        "\(source): \(Self.quoted(text, setting)) is not one of \(choices.joined(separator: ", "))",
+        fromCommandLine: source == Configuration.commandLine)
     }
     return lowered
+  }
+
+  /// A value quoted for a message: a secret's as `***`.
+  public static func quoted(_ text: String, _ setting: Setting) -> String {
+    setting.isSecret ? "***" : "'\(text)'"
   }
 
   /// A value shown safely: secrets as `***`.
@@ -142,21 +162,39 @@ public struct Configuration: Sendable {
     }
   }
 
-  /// Flattens a YAML document into dotted keys with scalar text values.
+  /// Most nodes a config.yml may flatten: far more than any real one holds, and a bound on what
+  /// aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).
+  public static let maxNodes = 100_000
+  /// Deepest nesting walked.
+  public static let maxDepth = 64
+
+  /// Flattens a YAML document into dotted keys with scalar text values. A document that does
+  /// not parse is reported by position and libyaml's description only: never with the text
+  /// around it, which may be a token or a secret key.
   public static func flatten(yaml: String, path: String = "config.yml") throws(ConfigError) -> [String: String] {
     let node: Node?
     do {
       node = try Yams.compose(yaml: yaml)
+    } catch let error as YamlError {
+      throw ConfigError("\(path): not valid YAML: \(describe(error))")
     } catch {
-      throw ConfigError("\(path): not valid YAML: \(error)")
+      throw ConfigError("\(path): not valid YAML")
     }
     var result: [String: String] = [:]
-    func walk(_ node: Node, _ prefix: String) {
+    var tooBig = false
+    var visited = 0
+    func walk(_ node: Node, _ prefix: String, depth: Int) {
+      guard !tooBig else { return }
+      visited += 1
+      guard depth <= maxDepth, visited <= maxNodes else {
+        tooBig = true
+        return
+      }
       switch node {
       case .mapping(let mapping):
         for (key, value) in mapping {
           guard let name = key.string else { continue }
-          walk(value, prefix.isEmpty ? name : prefix + "." + name)
+          walk(value, prefix.isEmpty ? name : prefix + "." + name, depth: depth + 1)
         }
       case .sequence(let sequence):
         result[prefix] = sequence.compactMap { $0.string }.joined(separator: ",")
@@ -167,7 +205,29 @@ public struct Configuration: Sendable {
       case .alias: break
       }
     }
-    if let node { walk(node, "") }
+    if let node { walk(node, "", depth: 0) }
+    if tooBig {
+      throw ConfigError("\(path): more than \(maxNodes) values or \(maxDepth) levels (aliases that multiply?)")
+    }
     return result
+  }
+
+  /// A YAML error as position and libyaml's fixed wording. Yams' own description quotes the
+  /// offending line, and the duplicate-key error the keys: both left out.
+  static func describe(_ error: YamlError) -> String {
+    func at(_ mark: Mark) -> String { "line \(mark.line), column \(mark.column)" }
+    switch error {
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      let while_ = context.map { "\($0.text) (\(at($0.mark))): " } ?? ""
+      return "\(at(mark)): \(while_)\(problem)"
+    case .reader(let problem, let offset, _, _):
+      return offset.map { "character \($0 + 1): \(problem)" } ?? problem
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      return "\(at(context.mark)): \(duplicates.count == 1 ? "a key appears" : "keys appear") twice in one mapping"
+    case .memory: return "out of memory"
+    case .dataCouldNotBeDecoded: return "not UTF-8 text"
+    default: return "unreadable"
+    }
   }
 }

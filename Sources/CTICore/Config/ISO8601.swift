@@ -22,8 +22,21 @@ public enum ISO8601 {
       return Instant(seconds: Int64(spec.tv_sec), nanoseconds: Int32(spec.tv_nsec))
     }
 
-    /// Milliseconds since 1970, as Redis stream ids use them.
-    public var milliseconds: Int64 { seconds * 1000 + Int64(nanoseconds / 1_000_000) }
+    /// Milliseconds since 1970, as Redis stream ids use them (saturated at the ends of Int64
+    /// rather than trapping on an instant read from hostile input).
+    public var milliseconds: Int64 {
+      let (product, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+      if overflow { return seconds < 0 ? .min : .max }
+      let (sum, sumOverflow) = product.addingReportingOverflow(Int64(nanoseconds / 1_000_000))
+      return sumOverflow ? (product < 0 ? .min : .max) : sum
+    }
+
+    /// The instants STIX and Python's `datetime` can write: years 0001 to 9999 (UTC). Input
+    /// timestamps outside it are refused where they are read.
+    public static let supportedSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// Whether this instant falls in `supportedSeconds`.
+    public var isSupported: Bool { Self.supportedSeconds.contains(seconds) }
   }
 
   /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]]` with `Z`, `±HH:MM`, `±HHMM` or no zone
@@ -96,15 +109,19 @@ public enum ISO8601 {
   }
 
   /// Formats an instant as `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (UTC); `fractionDigits` 0, 3 or 6.
+  /// Any `Int64` formats without trapping (years beyond 9999 get more digits); callers that
+  /// need a valid STIX timestamp check `Instant.isSupported` first.
   public static func format(_ instant: Instant, fractionDigits: Int = 3) -> String {
-    let days = Int(instant.seconds >= 0 ? instant.seconds / 86400 : (instant.seconds - 86399) / 86400)
-    let secondsOfDay = Int(instant.seconds - Int64(days) * 86400)
+    // Floor division without the `seconds - 86399` that overflowed near Int64.min.
+    let remainder = instant.seconds % 86400
+    let secondsOfDay = Int(remainder < 0 ? remainder + 86400 : remainder)
+    let days = Int(instant.seconds / 86400 - (remainder < 0 ? 1 : 0))
     let (year, month, day) = civilFromDays(days)
     var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondsOfDay / 3600, 2) + ":"
       + pad(secondsOfDay / 60 % 60, 2) + ":" + pad(secondsOfDay % 60, 2)
     if fractionDigits > 0 {
       var divisor = 1_000_000_000
-      for _ in 0..<fractionDigits { divisor /= 10 }
+      for _ in 0..<min(fractionDigits, 9) { divisor /= 10 }
       text += "." + pad(Int(instant.nanoseconds) / divisor, fractionDigits)
     }
     return text + "Z"
@@ -149,8 +166,13 @@ public enum ISO8601 {
       default: return nil
       }
     }
-    return any && number.isEmpty ? total : nil
+    // Past a million years a duration is nonsense, and its conversion to whole seconds would trap.
+    guard any, number.isEmpty, total.isFinite, total <= maxDurationSeconds else { return nil }
+    return total
   }
+
+  /// The longest duration `duration` accepts: about 31.7 million years, far below Int64 seconds.
+  public static let maxDurationSeconds = 1e15
 
   static func daysIn(month: Int, year: Int) -> Int {
     switch month {

@@ -7,6 +7,9 @@ public enum OpenCTISettings {
   /// pycti's switch; only an explicit false turns verification off here (the default is on).
   public static let sslVerify = Setting(env: "OPENCTI_SSL_VERIFY", key: "opencti.ssl_verify")
   public static let caBundle = Setting(env: "CTI_CA_BUNDLE", key: "cti.ca_bundle")
+  /// The largest GraphQL answer accepted (`HTTPClientOptions.maxGraphQLResponseBytes`).
+  public static let maxGraphQLResponseBytes = Setting(
+    env: "CTI_MAX_GRAPHQL_RESPONSE_BYTES", key: "cti.max_graphql_response_bytes")
 }
 
 /// The options every tool that talks to OpenCTI shares: URL, token and TLS.
@@ -47,6 +50,8 @@ public struct OpenCTIOptions: ParsableArguments {
     if let bundle = options.caBundle, !FileSystem.exists(bundle) {
       throw ConfigError("CA bundle \(bundle) does not exist")
     }
+    options.maxGraphQLResponseBytes = try configuration.byteCount(
+      OpenCTISettings.maxGraphQLResponseBytes, default: HTTPClientOptions.defaultMaxGraphQLResponseBytes)
     return options
   }
 }

@@ -113,11 +113,13 @@ public struct DiodeImportSettings: Sendable {
     public var durableState: Bool
     /// `--push`: push each file to OpenCTI instead of writing it to stdout.
     public var push: Bool?
+    /// `--max-file-bytes`, as given.
+    public var maxFileBytes: String?
 
     public init(
       source: String? = nil, state: String? = nil, deleteAfterImport: Bool? = nil, retention: Int? = nil,
       interval: String? = nil, applicantMappings: String? = nil, settle: String? = nil, durableState: Bool = false,
-      push: Bool? = nil
+      push: Bool? = nil, maxFileBytes: String? = nil
     ) {
       self.source = source
       self.state = state
@@ -128,6 +130,7 @@ public struct DiodeImportSettings: Sendable {
       self.settle = settle
       self.durableState = durableState
       self.push = push
+      self.maxFileBytes = maxFileBytes
     }
   }
 
@@ -166,6 +169,8 @@ public struct DiodeImportSettings: Sendable {
   public var mappings: ApplicantMap?
   /// Set with `--push`: where each file is pushed instead of being written to stdout.
   public var push: DiodePushSettings?
+  /// Larger files (and S3 objects) are refused unread and quarantined.
+  public var maxFileBytes = FileSystem.defaultMaxFileBytes
 
   /// `opencti` (URL, token, TLS) is only read with `--push`.
   public init(
@@ -193,6 +198,8 @@ public struct DiodeImportSettings: Sendable {
     }
     statePath = configuration.string(Self.stateFile, flag: flags.state)
     durableState = flags.durableState
+    maxFileBytes = try configuration.byteCount(
+      InputLimits.maxFileBytes, flag: flags.maxFileBytes, default: FileSystem.defaultMaxFileBytes)
     let retention = try configuration.int(Self.directoryRetention, flag: flags.retention, default: 7)
     guard retention >= 0 else { throw ConfigError("retention must be 0 or more days, not \(retention)") }
     let settle = try configuration.duration(Setting(), flag: flags.settle, default: 60) ?? 60
@@ -280,12 +287,12 @@ public final class DiodeImportRun {
     var importers: [(check: () throws -> Void, importer: DiodeImporter)] = []
     if let directory = settings.directory {
       let importer = DiodeImporter(
-        source: DirectorySource(path: directory), state: state, options: options, diagnostics: diagnostics,
-        checkpoints: checkpoints, deliver: deliver)
+        source: DirectorySource(path: directory, maxFileBytes: settings.maxFileBytes), state: state, options: options,
+        diagnostics: diagnostics, checkpoints: checkpoints, deliver: deliver)
       importers.append(({ try DiodeError.checkFolder(directory) }, importer))
     }
     if let s3 = settings.s3 {
-      let source = S3Source(client: S3Client(endpoint: s3.endpoint), location: s3.location)
+      let source = S3Source(client: S3Client(endpoint: s3.endpoint), location: s3.location, maxFileBytes: settings.maxFileBytes)
       var s3Options = s3.options
       s3Options.deleteAfterImport = s3Options.deleteAfterImport && options.deleteAfterImport
       let importer = DiodeImporter(

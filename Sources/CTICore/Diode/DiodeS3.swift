@@ -31,10 +31,13 @@ public struct S3Location: Sendable, Equatable {
 public struct S3Source: DiodeSource {
   public let client: S3Client
   public let target: S3Location
+  /// Objects over this size are refused unread (`--max-file-bytes`).
+  public let maxFileBytes: Int
 
-  public init(client: S3Client, location: S3Location) {
+  public init(client: S3Client, location: S3Location, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
     self.client = client
     target = location
+    self.maxFileBytes = maxFileBytes
   }
 
   public var location: String { target.description }
@@ -47,7 +50,10 @@ public struct S3Source: DiodeSource {
   }
 
   public func read(_ item: DiodeItem) throws -> [UInt8] {
-    try client.getObject(bucket: target.bucket, key: item.name)
+    guard item.size <= maxFileBytes else {
+      throw FileReadError(path: "s3://\(target.bucket)/\(item.name)", reason: .tooLarge(size: item.size, limit: maxFileBytes))
+    }
+    return try client.getObject(bucket: target.bucket, key: item.name, maxBytes: maxFileBytes)
   }
 
   public func delete(_ item: DiodeItem) throws {
@@ -55,8 +61,10 @@ public struct S3Source: DiodeSource {
   }
 
   /// Copies the object under `rejected/` (a free name there), writes the note, then deletes the
-  /// original: if anything fails on the way, the original is still there.
-  public func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String {
+  /// original: if anything fails on the way, the original is still there. An object refused
+  /// unread (too large) cannot be copied and stays where it is.
+  public func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
+    guard let content else { throw DiodeReadDeferral("an object refused unread cannot be copied aside; left in place") }
     let base = String(item.name.dropFirst(target.prefix.count)).replacingAll("/", with: "_")
     let taken = Set(try client.listObjects(bucket: target.bucket, prefix: rejectedPrefix + base).map(\.key))
     var key = rejectedPrefix + base

@@ -35,7 +35,7 @@ public enum FileSystem {
     if !writeAll(bytes, to: descriptor) { failure = FileSystemError("write", temporary) }
     if failure == nil, durable, fsync(descriptor) != 0 { failure = FileSystemError("fsync", temporary) }
     if close(descriptor) != 0, failure == nil { failure = FileSystemError("close", temporary) }
-    if failure == nil, rename(temporary, path) != 0 { failure = FileSystemError("rename", path) }
+    if failure == nil, systemRename(temporary, path) != 0 { failure = FileSystemError("rename", path) }
     if let failure {
       unlink(temporary)
       throw failure
@@ -47,7 +47,10 @@ public enum FileSystem {
   /// and without a `.json` ending, so no reader (ours, restore-files, the diode importers) takes
   /// it for a finished file; `isTemporaryName` recognises it after a crash.
   public static func temporaryPath(for path: String) -> String {
-    parent(of: path) + "/." + baseName(of: path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    // The name part is shortened so that the temporary stays within NAME_MAX even for a target
+    // whose own name is close to it.
+    let stem = SafeName.truncated(baseName(of: path), toBytes: maxNameBytes - 32)
+    return parent(of: path) + "/." + stem + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
   }
 
   /// Whether a directory entry is one of `temporaryPath`'s names.
@@ -133,7 +136,8 @@ public enum FileSystem {
     defer { close(descriptor) }
     var status = stat()
     let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
-    var result = [UInt8](repeating: 0, count: max(size, 4096))
+    // One byte more than the size, so that reading the end does not double the buffer.
+    var result = [UInt8](repeating: 0, count: max(size + 1, 4096))
     var count = 0
     while true {
       if count == result.count { result.append(contentsOf: repeatElement(0, count: result.count)) }
@@ -144,6 +148,121 @@ public enum FileSystem {
     }
     result.removeSubrange(count...)
     return result
+  }
+
+  /// NAME_MAX on Linux and the BSDs: the longest name one directory entry can have, in bytes.
+  public static let maxNameBytes = 255
+
+  /// The default of `--max-file-bytes` (CTI_MAX_FILE_BYTES): 256 MiB. Far above the biggest
+  /// bundles connectors write (MITRE ATT&CK's is some 45 MB), under the 512 MiB message limit
+  /// OpenCTI's RabbitMQ is deployed with, and small enough that holding one such file and its
+  /// parsed form stays well under a gigabyte.
+  public static let defaultMaxFileBytes = 256 << 20
+
+  /// Reads a whole file from input that is not trusted (a diode folder, a backup tree): only a
+  /// regular file of at most `maxBytes` bytes. A FIFO, device, socket, directory or symbolic link
+  /// is refused without being read, so nothing blocks and nothing endless is read; the file is
+  /// opened non-blocking and without following a link, checked with fstat on the open
+  /// descriptor, and never more than `maxBytes + 1` bytes are read, even when it grows.
+  public static func readRegularFile(_ path: String, maxBytes: Int) throws(FileReadError) -> [UInt8] {
+    try readRegularFile(pathBytes: Array(path.utf8), displayPath: path, maxBytes: maxBytes)
+  }
+
+  /// `readRegularFile` for a path given as bytes (a name that is not valid UTF-8).
+  public static func readRegularFile(pathBytes: [UInt8], displayPath: String, maxBytes: Int) throws(FileReadError)
+    -> [UInt8]
+  {
+    let result: Result<[UInt8], FileReadError> = withCPath(pathBytes) { cPath in
+      var status = stat()
+      // A first look without opening: opening a device can have effects of its own.
+      if lstat(cPath, &status) == 0, let kind = nonRegularKind(status.st_mode) {
+        return .failure(FileReadError(path: displayPath, reason: .notRegular(kind)))
+      }
+      let descriptor = open(cPath, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
+      guard descriptor >= 0 else {
+        let code = errno
+        // O_NOFOLLOW on a link: the name was replaced by a link since the lstat above.
+        if code == ELOOP { return .failure(FileReadError(path: displayPath, reason: .notRegular("symbolic link"))) }
+        return .failure(FileReadError(path: displayPath, reason: .system(operation: "open", code: code)))
+      }
+      defer { close(descriptor) }
+      guard fstat(descriptor, &status) == 0 else {
+        return .failure(FileReadError(path: displayPath, reason: .system(operation: "fstat", code: errno)))
+      }
+      if let kind = nonRegularKind(status.st_mode) {
+        return .failure(FileReadError(path: displayPath, reason: .notRegular(kind)))
+      }
+      let size = Int(status.st_size)
+      guard size <= maxBytes else {
+        return .failure(FileReadError(path: displayPath, reason: .tooLarge(size: size, limit: maxBytes)))
+      }
+      var bytes = [UInt8](repeating: 0, count: size + 1)
+      var count = 0
+      while true {
+        if count == bytes.count {
+          // It grew while being read: go on, but never past the limit.
+          guard count <= maxBytes else {
+            return .failure(FileReadError(path: displayPath, reason: .tooLarge(size: count, limit: maxBytes)))
+          }
+          bytes.append(contentsOf: repeatElement(0, count: min(max(bytes.count, 4096), maxBytes + 1 - count)))
+        }
+        let got = bytes.withUnsafeMutableBytes { readRetrying(descriptor, $0.baseAddress! + count, $0.count - count) }
+        if got < 0 {
+          return .failure(FileReadError(path: displayPath, reason: .system(operation: "read", code: errno)))
+        }
+        if got == 0 { break }
+        count += got
+      }
+      bytes.removeSubrange(count...)
+      return .success(bytes)
+    }
+    return try result.get()
+  }
+
+  /// What a file is when it is not a regular file, for messages; nil for a regular file.
+  static func nonRegularKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG: nil
+    case S_IFIFO: "FIFO"
+    case S_IFCHR: "character device"
+    case S_IFBLK: "block device"
+    case S_IFSOCK: "socket"
+    case S_IFDIR: "directory"
+    case S_IFLNK: "symbolic link"
+    default: "special file"
+    }
+  }
+
+  /// Calls `body` with `bytes` as a NUL-terminated C path.
+  static func withCPath<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T {
+    var terminated = bytes
+    terminated.append(0)
+    return terminated.withUnsafeBufferPointer { buffer in
+      buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
+    }
+  }
+
+  /// Like `attributes`, for a path given as bytes and without following a final symbolic
+  /// link: what the directory entry itself is.
+  public static func entryAttributes(pathBytes: [UInt8]) -> (size: Int, modified: Double, kind: String?)? {
+    var status = stat()
+    guard withCPath(pathBytes, { lstat($0, &status) }) == 0 else { return nil }
+    let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+    return (Int(status.st_size), modified, nonRegularKind(status.st_mode))
+  }
+
+  /// Removes a file named by bytes. Returns false when there was nothing to remove.
+  @discardableResult
+  public static func removeFile(pathBytes: [UInt8], displayPath: String) throws(FileSystemError) -> Bool {
+    if withCPath(pathBytes, { unlink($0) }) == 0 { return true }
+    if errno == ENOENT { return false }
+    throw FileSystemError("unlink", displayPath)
+  }
+
+  /// Renames a file named by bytes to `target`.
+  public static func rename(pathBytes: [UInt8], displayPath: String, to target: String) throws(FileSystemError) {
+    let result = withCPath(pathBytes) { source in target.withCString { systemRename(source, $0) } }
+    if result != 0 { throw FileSystemError("rename", displayPath) }
   }
 
   /// Whether `path` names an existing directory.
@@ -186,18 +305,23 @@ public enum FileSystem {
     rmdir(path) == 0
   }
 
-  /// The names in a directory (without `.` and `..`), unsorted.
+  /// The names in a directory (without `.` and `..`), unsorted. Names that are not valid UTF-8
+  /// cannot be a `String` and are left out: callers that must see or report them use `entries`.
   public static func list(_ path: String) throws(FileSystemError) -> [String] {
+    try entries(path).compactMap(\.name)
+  }
+
+  /// The entries of a directory (without `.` and `..`), unsorted, with their names' bytes as the
+  /// file system holds them.
+  public static func entries(_ path: String) throws(FileSystemError) -> [DirectoryEntry] {
     guard let directory = opendir(path) else { throw FileSystemError("opendir", path) }
     defer { closedir(directory) }
-    var names: [String] = []
+    var entries: [DirectoryEntry] = []
     while let entry = readdir(directory) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-      if name != "." && name != ".." { names.append(name) }
+      let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+      if bytes != [0x2E] && bytes != [0x2E, 0x2E] { entries.append(DirectoryEntry(bytes: bytes)) }
     }
-    return names
+    return entries
   }
 
   /// Calls `body` with each name in a directory (without `.` and `..`), unsorted, as bytes that
@@ -219,7 +343,7 @@ public enum FileSystem {
 
   /// Moves a file within one file system (`rename`), replacing what `to` names.
   public static func move(_ from: String, to: String) throws(FileSystemError) {
-    if rename(from, to) != 0 { throw FileSystemError("rename", from) }
+    if systemRename(from, to) != 0 { throw FileSystemError("rename", from) }
   }
 
   /// Size and modification time of a file, or nil when it does not exist.
@@ -245,4 +369,101 @@ public enum FileSystem {
     guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
     return String(decoding: utf8[(slash + 1)...], as: UTF8.self)
   }
+}
+
+/// rename(2), out of the reach of `FileSystem.rename`'s name.
+private func systemRename(_ source: UnsafePointer<CChar>, _ target: UnsafePointer<CChar>) -> Int32 {
+  rename(source, target)
+}
+
+/// A directory entry's name exactly as the file system holds it. File names are bytes, and a
+/// folder filled by another system (a diode medium, a restored tree) may hold names that are
+/// not UTF-8, which a `String` cannot carry.
+public struct DirectoryEntry: Sendable, Hashable {
+  /// The name's bytes.
+  public var bytes: [UInt8]
+  /// The name, when it is valid UTF-8.
+  public var name: String? { String(validating: bytes, as: UTF8.self) }
+
+  public init(bytes: [UInt8]) { self.bytes = bytes }
+
+  /// The name for messages: itself when it is UTF-8, else with each byte that is not part of a
+  /// valid UTF-8 sequence written as `%XX`.
+  public var displayName: String {
+    if let name { return name }
+    var text = ""
+    var index = 0
+    while index < bytes.count {
+      let length = DirectoryEntry.validSequenceLength(bytes, at: index)
+      if length > 0 {
+        text += String(decoding: bytes[index..<(index + length)], as: UTF8.self)
+        index += length
+      } else {
+        let hex = Array("0123456789ABCDEF".utf8)
+        text += String(decoding: [UInt8(ascii: "%"), hex[Int(bytes[index] >> 4)], hex[Int(bytes[index] & 15)]], as: UTF8.self)
+        index += 1
+      }
+    }
+    return text
+  }
+
+  /// The length of the valid UTF-8 sequence starting at `index`, 0 when none starts there.
+  static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
+    let first = bytes[index]
+    let length: Int
+    switch first {
+    case 0x00...0x7F: return 1
+    case 0xC2...0xDF: length = 2
+    case 0xE0...0xEF: length = 3
+    case 0xF0...0xF4: length = 4
+    default: return 0
+    }
+    guard index + length <= bytes.count else { return 0 }
+    return String(validating: bytes[index..<(index + length)], as: UTF8.self) == nil ? 0 : length
+  }
+}
+
+/// Why `FileSystem.readRegularFile` did not read a file.
+public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertible {
+  public enum Reason: Equatable, Sendable {
+    /// A FIFO, device, socket, directory or symbolic link: never read.
+    case notRegular(String)
+    /// Bigger than the limit (`--max-file-bytes`).
+    case tooLarge(size: Int, limit: Int)
+    /// A system call failed (permissions, I/O): a later attempt may succeed.
+    case system(operation: String, code: Int32)
+  }
+
+  public var path: String
+  public var reason: Reason
+
+  public init(path: String, reason: Reason) {
+    self.path = path
+    self.reason = reason
+  }
+
+  /// Whether the file as it is can never be read (its kind or its size), rather than a failure
+  /// a later attempt may not meet.
+  public var disqualifies: Bool {
+    if case .system = reason { return false }
+    return true
+  }
+
+  public var exitStatus: ExitStatus {
+    switch reason {
+    case .notRegular, .tooLarge: .dataError
+    case .system(_, let code): code == ENOENT ? .noInput : .ioError
+    }
+  }
+
+  /// The reason alone, without the path (for a quarantine note).
+  public var explanation: String {
+    switch reason {
+    case .notRegular(let kind): "not a regular file (a \(kind))"
+    case .tooLarge(let size, let limit): "\(size) bytes, over the limit of \(limit) (--max-file-bytes, CTI_MAX_FILE_BYTES)"
+    case .system(let operation, let code): "\(operation): \(String(cString: strerror(code)))"
+    }
+  }
+
+  public var description: String { "\(path): \(explanation)" }
 }

@@ -42,6 +42,20 @@ public enum SafeName {
     return id + ".json"
   }
 
+  /// `name` cut to at most `limit` bytes of UTF-8, at a character boundary.
+  public static func truncated(_ name: String, toBytes limit: Int) -> String {
+    guard name.utf8.count > limit else { return name }
+    var result = ""
+    var used = 0
+    for character in name {
+      let size = character.utf8.count
+      if used + size > limit { break }
+      result.append(character)
+      used += size
+    }
+    return result
+  }
+
   /// A short printable form of an untrusted name for messages.
   public static func quoted(_ name: String) -> String {
     let shown = name.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined()

@@ -5,6 +5,8 @@ import Logging
 /// the operations that may be repeated (`GraphQLOperation.mayRepeat`: pushes are upserts);
 /// 429 and refused connections are retried for all, since the platform did not act on them. A
 /// 200 with `errors[]` is an answer and is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
+/// Answers are capped at `HTTPClientOptions.maxGraphQLResponseBytes`, refused from the headers
+/// when announced bigger.
 public final class HTTPGraphQLTransport: GraphQLTransport {
   public let endpoint: String
   private let token: String
@@ -18,7 +20,9 @@ public final class HTTPGraphQLTransport: GraphQLTransport {
     while base.hasSuffix("/") { base.removeLast() }
     endpoint = base + "/graphql"
     self.token = token
-    client = HTTPClient(options: options, logger: logger)
+    var capped = options
+    capped.maxResponseBytes = min(options.maxResponseBytes, options.maxGraphQLResponseBytes)
+    client = HTTPClient(options: capped, logger: logger)
   }
 
   public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {

@@ -8,6 +8,11 @@
 public struct Line: Sendable {
   public var number: Int
   public var bytes: [UInt8]
+
+  public init(number: Int, bytes: [UInt8]) {
+    self.number = number
+    self.bytes = bytes
+  }
 }
 
 /// Errors from reading NDJSON input.
@@ -138,7 +143,8 @@ public final class LineReader {
         return line
       }
       scanned = end - start
-      if scanned > maxLineBytes {
+      // One byte more may be the CR of a CRLF (or of the input's last line): not part of the line.
+      if scanned > maxLineBytes + 1 || (scanned == maxLineBytes + 1 && buffer[end - 1] != 0x0D) {
         lineNumber += 1
         try skipRestOfLine()
         throw LineReaderError.lineTooLong(line: lineNumber, limit: maxLineBytes)

@@ -111,3 +111,60 @@ import Testing
     #expect(ISO8601.duration(text) == nil)
   }
 }
+
+/// A config.yml that does not parse must not print the secret on the line it stumbles on
+/// (issue 11, item 10): Yams' own messages quote that line.
+@Suite struct ConfigurationSecretTests {
+  static let secret = "tok-5f1d2c9a-SECRET-e8b7"
+
+  static let documents: [String] = [
+    "opencti:\n  url: http://x\n  token: \"\(secret)\n  other: 1\n",
+    "opencti:\n  token: \(secret): more\n",
+    "opencti:\n\ttoken: \(secret)\n",
+    "opencti:\n  token: \(secret)\n   - item\n",
+    "opencti:\n  token: '\(secret)\n",
+    "s3:\n  secret_key: *\(secret)\n",
+    "opencti:\n  token: \(secret)\n  token: \(secret)2\n",
+    "misp_feed:\n  http_authorization_header: Basic \(secret)\n - x\n",
+    "opencti:\n  token: [\(secret)\n",
+    "opencti:\n  token: \(secret)\u{1}\n",
+    "opencti: {token: \(secret)\n",
+    "opencti:\n  token: !!binary \(secret)%\n",
+    "amqp:\n  MQ_PASS: \(secret)\n   bad: indent\n",
+  ]
+
+  @Test(arguments: documents)
+  func parseErrorsNeverShowTheLine(_ yaml: String) throws {
+    do {
+      let settings = try Configuration.flatten(yaml: yaml)
+      // A document that parses has nothing to report; its secret stays a value.
+      #expect(settings.values.contains { $0.contains(Self.secret) } || settings.isEmpty)
+    } catch {
+      #expect(!error.message.contains("SECRET"), "\(error.message)")
+      #expect(error.message.contains("line") || error.message.contains("character"), "\(error.message)")
+    }
+  }
+
+  @Test func bytesGivenForASecretAreMaskedInMessages() {
+    let configuration = Configuration(environment: [:], file: ["opencti.token": Self.secret])
+    #expect(throws: ConfigError("config.yml opencti.token: *** is not a whole number")) {
+      try configuration.int(OpenCTISettings.token, default: 0)
+    }
+  }
+
+  @Test func aliasesThatMultiplyAreRefused() {
+    var yaml = "a0: &a0 {x: 1, y: 2}\n"
+    for level in 1...30 { yaml += "a\(level): &a\(level) {x: *a\(level - 1), y: *a\(level - 1)}\n" }
+    #expect(throws: ConfigError.self) { try Configuration.flatten(yaml: yaml) }
+  }
+
+  /// Found by the config fuzzer: with null leaves no setting is ever added, so counting settings
+  /// did not stop the walk over 2^24 paths (a minute per load).
+  @Test func aliasesThatMultiplyNullsAreRefusedAtOnce() {
+    var yaml = "a0: &a0 {x: , y: ~}\n"
+    for level in 1...24 { yaml += "a\(level): &a\(level) {x: *a\(level - 1), y: *a\(level - 1)}\n" }
+    let started = MonotonicClock.now()
+    #expect(throws: ConfigError.self) { try Configuration.flatten(yaml: yaml) }
+    #expect(MonotonicClock.now() - started < 2)
+  }
+}

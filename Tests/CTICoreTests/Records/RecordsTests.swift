@@ -41,6 +41,15 @@ func temporaryFile(_ bytes: [UInt8]) throws -> String {
     #expect(got.map(\.0) == [1, 2, 3, 4])
   }
 
+  /// Found by the lines fuzzer: a line of exactly the limit whose CR was the last byte read was
+  /// counted one byte too long.
+  @Test func aLineOfTheLimitWithItsCRIsNotTooLong() throws {
+    #expect(try lines("*\r\n" + String(repeating: "~", count: 32) + "\r", max: 32).map(\.1) == ["*", String(repeating: "~", count: 32)])
+    #expect(try lines("abcd\r", max: 4).map(\.1) == ["abcd"])
+    #expect(try lines("abcd\rx", max: 4).map(\.1) == ["<too long>"])
+    #expect(try lines("abcde", max: 4).map(\.1) == ["<too long>"])
+  }
+
   @Test func overlongLinesAreReportedThroughDiagnosticsAndSkipped() throws {
     let path = try temporaryFile(Array(("a\n" + String(repeating: "x", count: 100) + "\nb\n").utf8))
     defer { unlink(path) }

@@ -35,14 +35,28 @@ enum ToolRunner {
       .deletingLastPathComponent().deletingLastPathComponent()
   }()
 
+  /// The address-space ceiling hostile-input runs get: ample for the tools' real work (a few
+  /// hundred MB on these inputs), so an unbounded buffer fails its allocation, and with it the
+  /// test, long before it can take the machine's memory.
+  static let hostileMemoryLimit = 768 << 20
+
   /// Runs `tool` with `arguments`, feeding `stdin`, with a clean environment plus `environment`.
+  /// With `memoryLimit` (bytes), the tool runs under `ulimit -v` of that much address space,
+  /// set by /bin/sh before it execs the tool.
   static func run(
     _ tool: String, _ arguments: [String] = [], stdin: [UInt8] = [], environment: [String: String] = [:],
-    currentDirectory: URL? = nil, timeout: TimeInterval = 60
+    currentDirectory: URL? = nil, timeout: TimeInterval = 60, memoryLimit: Int? = nil
   ) throws -> ToolResult {
-    try execute(
-      binDirectory.appendingPathComponent(tool), arguments, stdin: stdin, environment: environment,
-      currentDirectory: currentDirectory, timeout: timeout)
+    let executable = binDirectory.appendingPathComponent(tool)
+    guard let memoryLimit else {
+      return try execute(
+        executable, arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory,
+        timeout: timeout)
+    }
+    let script = "ulimit -v \(memoryLimit / 1024) || exit 125; exec \"$0\" \"$@\""
+    return try execute(
+      URL(fileURLWithPath: "/bin/sh"), ["-c", script, executable.path] + arguments, stdin: stdin,
+      environment: environment, currentDirectory: currentDirectory, timeout: timeout)
   }
 
   /// Runs another program (a test helper such as the STIX validator) the same way, with HOME

@@ -74,6 +74,9 @@ public final class DiodeImporter {
   public let checkpoints: ImportCheckpoints?
   private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
+  /// Items that could not be moved aside, already reported: later passes try again quietly, so
+  /// that a polling run does not repeat the report at every pass.
+  private var unmovable: Set<String> = []
 
   public init(
     source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
@@ -100,25 +103,25 @@ public final class DiodeImporter {
         summary.stopped = true
         break
       }
-      if try process(item, &summary) { gone.insert(item.name) }
+      if try process(item, &summary) { gone.insert(source.stateKey(item)) }
     }
     let now = clock()
     if options.retentionDays > 0, !summary.stopped {
       let limit = now - Double(options.retentionDays) * 86400
-      for item in items where !gone.contains(item.name) && item.modified < limit {
+      for item in items where !gone.contains(source.stateKey(item)) && item.modified < limit {
         let key = source.stateKey(item)
         guard state.isKnown(name: key, size: item.size, modified: item.modified), checkpoints?.isUncommitted(key) != true
         else { continue }
         do {
           try source.delete(item)
-          gone.insert(item.name)
+          gone.insert(source.stateKey(item))
           summary.expired += 1
         } catch {
           diagnostics.warning("retention: cannot remove \(item.name): \(error)")
         }
       }
     }
-    let present = Set(items.filter { !gone.contains($0.name) }.map { source.stateKey($0) })
+    let present = Set(items.map { source.stateKey($0) }.filter { !gone.contains($0) })
     if !summary.stopped { try state.compact(present: present, now: Int64(now)) }
     try checkpoints?.send(force: true)
     return summary
@@ -136,6 +139,11 @@ public final class DiodeImporter {
       bytes = try source.read(item)
     } catch let deferral as DiodeReadDeferral {
       diagnostics.warning("\(deferral), left for the next pass")
+      summary.deferred += 1
+      return false
+    } catch let refused as FileReadError {
+      if refused.disqualifies { return try reject(item, content: nil, reason: refused.explanation, &summary) }
+      diagnostics.error("cannot read \(item.name): \(refused.explanation)")
       summary.deferred += 1
       return false
     } catch {
@@ -159,10 +167,7 @@ public final class DiodeImporter {
         summary.deferred += 1
         return false
       }
-      let moved = try source.quarantine(item, content: bytes, reason: error.reason)
-      summary.rejected += 1
-      try diagnostics.reject(DiodeRejection(name: item.name, reason: error.reason, movedTo: moved))
-      return true
+      return try reject(item, content: bytes, reason: error.reason, &summary)
     }
     switch try deliver(envelope, item) {
     case .delivered: break
@@ -170,10 +175,7 @@ public final class DiodeImporter {
       summary.failed += 1
       return false
     case .refused(let reason):
-      let moved = try source.quarantine(item, content: bytes, reason: reason)
-      summary.rejected += 1
-      try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: moved))
-      return true
+      return try reject(item, content: bytes, reason: reason, &summary)
     }
     try state.record(ImportedFile(name: key, size: bytes.count, sha256: hash, modified: item.modified, importedAt: Int64(clock())))
     summary.imported += 1
@@ -186,6 +188,28 @@ public final class DiodeImporter {
       return true
     }
     return false
+  }
+
+  /// Quarantines an item and reports it; returns whether it is gone from the source. An item
+  /// that cannot be moved aside (a read-only medium, an S3 object too large to copy) is reported
+  /// once with why, stays where it is, and does not stop the other files.
+  private func reject(_ item: DiodeItem, content: [UInt8]?, reason: String, _ summary: inout DiodeImportSummary) throws
+    -> Bool
+  {
+    let key = "\(source.stateKey(item))\u{0}\(item.size)\u{0}\(item.modified)"
+    let moved: String
+    do {
+      moved = try source.quarantine(item, content: content, reason: reason)
+    } catch {
+      guard unmovable.insert(key).inserted else { return false }
+      summary.rejected += 1
+      try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: nil, moveFailure: "\(error)"))
+      return false
+    }
+    unmovable.remove(key)
+    summary.rejected += 1
+    try diagnostics.reject(DiodeRejection(name: item.name, reason: reason, movedTo: moved))
+    return true
   }
 
   /// A file imported in an earlier run (or pass, once committed): delete it now if that run was
@@ -222,6 +246,19 @@ public struct DiodeReadOnlyFolder: Error, ExitCoded, CustomStringConvertible {
 public struct DiodeRejection: Error, CustomStringConvertible {
   public var name: String
   public var reason: String
-  public var movedTo: String
-  public var description: String { "\(name): \(reason) (moved to \(movedTo))" }
+  /// Where it went; nil when it could not be moved aside (`moveFailure` says why).
+  public var movedTo: String?
+  public var moveFailure: String?
+
+  public init(name: String, reason: String, movedTo: String?, moveFailure: String? = nil) {
+    self.name = name
+    self.reason = reason
+    self.movedTo = movedTo
+    self.moveFailure = moveFailure
+  }
+
+  public var description: String {
+    if let movedTo { return "\(name): \(reason) (moved to \(movedTo))" }
+    return "\(name): \(reason); it could not be moved aside (\(moveFailure ?? "?")) and stays in place, reported once"
+  }
 }

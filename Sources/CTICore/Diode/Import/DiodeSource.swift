@@ -6,16 +6,20 @@
 
 /// A candidate diode file: a `*.json` file in a folder or an object under an S3 prefix.
 public struct DiodeItem: Sendable, Equatable {
-  /// File name in the folder, or object key.
+  /// File name in the folder, or object key. A file name that is not valid UTF-8 shows its
+  /// stray bytes as `%XX` here (messages, state, order); `fileName` holds the real bytes.
   public var name: String
   public var size: Int
   /// mtime, or LastModified (seconds since 1970).
   public var modified: Double
+  /// The file name's bytes when they are not valid UTF-8 (nil otherwise).
+  public var fileName: [UInt8]?
 
-  public init(name: String, size: Int, modified: Double) {
+  public init(name: String, size: Int, modified: Double, fileName: [UInt8]? = nil) {
     self.name = name
     self.size = size
     self.modified = modified
+    self.fileName = fileName
   }
 }
 
@@ -31,12 +35,14 @@ public protocol DiodeSource {
   var location: String { get }
   /// The candidate files, in any order.
   func list() throws -> [DiodeItem]
-  /// The whole content of an item. Throws `DiodeReadDeferral` when it changed while being read.
+  /// The whole content of an item. Throws `DiodeReadDeferral` when it changed while being read,
+  /// and a `FileReadError` that `disqualifies` for an item that can never be read as it is (not
+  /// a regular file, over the size limit).
   func read(_ item: DiodeItem) throws -> [UInt8]
   func delete(_ item: DiodeItem) throws
-  /// Moves an invalid item (whose content is `content`) aside with a note saying why; returns
-  /// where it went.
-  func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String
+  /// Moves an invalid item aside with a note saying why; returns where it went. `content` is
+  /// its content, nil when it was refused unread.
+  func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String
   /// The name the item is remembered by in the import state.
   func stateKey(_ item: DiodeItem) -> String
 }
@@ -50,54 +56,86 @@ public func diodeImportOrder(_ lhs: DiodeItem, _ rhs: DiodeItem) -> Bool {
 /// A folder of diode files, as pycti's send_to_directory writes them.
 public struct DirectorySource: DiodeSource {
   public let path: String
+  /// Files over this size are refused unread and quarantined (`--max-file-bytes`).
+  public let maxFileBytes: Int
   /// The quarantine folder's name inside `path`.
   public static let rejectedFolder = ".rejected"
 
-  public init(path: String) { self.path = path }
+  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
+    self.path = path
+    self.maxFileBytes = maxFileBytes
+  }
 
   public var location: String { path }
 
-  /// `*.json` regular files directly in the folder; `*.tmp`, dotfiles and folders are left out.
+  /// `*.json` entries directly in the folder; `*.tmp`, dotfiles and folders are left out.
+  /// Entries that are not regular files (FIFOs, devices, links) are listed, so that the import
+  /// reports and quarantines them rather than passing them over in silence, and so are names
+  /// that are not UTF-8, kept byte for byte.
   public func list() throws -> [DiodeItem] {
     var items: [DiodeItem] = []
-    for name in try FileSystem.list(path) where name.hasSuffix(".json") && !name.hasPrefix(".") {
-      guard let attributes = FileSystem.attributes(path + "/" + name), !attributes.isDirectory else { continue }
-      items.append(DiodeItem(name: name, size: attributes.size, modified: attributes.modified))
+    for entry in try FileSystem.entries(path) {
+      let bytes = entry.bytes
+      guard bytes.count > 5, bytes.first != UInt8(ascii: "."), bytes.suffix(5).elementsEqual(".json".utf8),
+        let attributes = FileSystem.entryAttributes(pathBytes: pathBytes(bytes)), attributes.kind != "directory"
+      else { continue }
+      items.append(
+        DiodeItem(
+          name: entry.displayName, size: attributes.size, modified: attributes.modified,
+          fileName: entry.name == nil ? bytes : nil))
     }
     return items
   }
 
   public func read(_ item: DiodeItem) throws -> [UInt8] {
-    let file = path + "/" + item.name
-    let bytes = try FileSystem.read(file)
-    guard let after = FileSystem.attributes(file), after.size == bytes.count, after.modified == item.modified,
+    let file = pathBytes(item)
+    let bytes = try FileSystem.readRegularFile(pathBytes: file, displayPath: item.name, maxBytes: maxFileBytes)
+    guard let after = FileSystem.entryAttributes(pathBytes: file), after.size == bytes.count, after.modified == item.modified,
       bytes.count == item.size
     else { throw DiodeReadDeferral("\(item.name) changed while it was read (still being written?)") }
     return bytes
   }
 
   public func delete(_ item: DiodeItem) throws {
-    try FileSystem.removeFile(path + "/" + item.name)
+    try FileSystem.removeFile(pathBytes: pathBytes(item), displayPath: path + "/" + item.name)
   }
 
   /// Moves the file to `.rejected/` (a free name there) and writes `<name>.reason` beside it.
-  public func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String {
+  /// Names are kept within NAME_MAX with the note's suffix and a counter, and a `.rejected` that
+  /// is not a plain folder (a link planted on the medium) is never written through.
+  public func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
     let folder = path + "/" + Self.rejectedFolder
     try FileSystem.makeDirectory(folder)
-    var target = item.name
+    guard FileSystem.entryAttributes(pathBytes: Array(folder.utf8))?.kind == "directory" else {
+      throw FileSystemError("quarantine into", folder, ENOTDIR)
+    }
+    let base = Self.quarantineName(item.name)
+    var target = base
     var attempt = 1
     while FileSystem.exists(folder + "/" + target) || FileSystem.exists(folder + "/" + target + ".reason") {
       attempt += 1
-      target = item.name + "." + String(attempt)
+      target = base + "." + String(attempt)
     }
     try FileSystem.writeAtomically(diodeRejectionNote(item, reason: reason), to: folder + "/" + target + ".reason")
-    if rename(path + "/" + item.name, folder + "/" + target) != 0 {
-      throw FileSystemError("rename", path + "/" + item.name)
-    }
+    try FileSystem.rename(pathBytes: pathBytes(item), displayPath: path + "/" + item.name, to: folder + "/" + target)
     return Self.rejectedFolder + "/" + target
   }
 
+  /// The name a quarantined file gets: its own, or for a name too long to take `.reason` and a
+  /// counter within NAME_MAX, its first 200 bytes, a hash of the whole name and `.json` (the
+  /// note keeps the full name).
+  static func quarantineName(_ name: String) -> String {
+    let room = FileSystem.maxNameBytes - ".reason".utf8.count - ".999999".utf8.count
+    guard name.utf8.count > room else { return name }
+    let hash = Digest.sha256.hex(Array(name.utf8)).prefix(16)
+    return SafeName.truncated(name, toBytes: 200) + "-" + hash + ".json"
+  }
+
   public func stateKey(_ item: DiodeItem) -> String { item.name }
+
+  private func pathBytes(_ item: DiodeItem) -> [UInt8] { pathBytes(item.fileName ?? Array(item.name.utf8)) }
+
+  private func pathBytes(_ name: [UInt8]) -> [UInt8] { Array((path + "/").utf8) + name }
 }
 
 /// The `.reason` note written beside a quarantined file.

@@ -42,6 +42,7 @@ public struct MISPConverter: Sendable {
     }
     if let wrapped = value["Event"] { value = wrapped }
     guard let event = value.objectValue else { throw MISPEventError("not a MISP event object") }
+    try MISPTimestamps.check(event)
     var run = EventConversion(options: options, event: event, now: now)
     if options.guessThreatsFromTags, let threatGuesser {
       do {

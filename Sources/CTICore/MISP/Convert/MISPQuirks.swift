@@ -12,6 +12,8 @@
 /// Not a quirk: "a failed event download"
 /// Not a quirk: "S3 source"
 /// Not a quirk: "`guess_threats_from_tags`, an empty tag value"
+/// Not a quirk: "a timestamp near the ends of a 64-bit integer" (the official connector crashes; both modes skip the event)
+/// Not a quirk: "a manifest entry with an unusable timestamp" (both modes report it and go on)
 struct MISPQuirks: Sendable, Equatable {
   // MARK: Attribute values
 

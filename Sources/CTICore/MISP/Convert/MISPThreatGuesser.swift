@@ -99,6 +99,8 @@ extension MISPThreatGuesser {
     var options = HTTPClientOptions()
     options.insecure = !(try configuration.bool(OpenCTISettings.sslVerify, default: true))
     options.caBundle = configuration.string(OpenCTISettings.caBundle)
+    options.maxGraphQLResponseBytes = try configuration.byteCount(
+      OpenCTISettings.maxGraphQLResponseBytes, default: HTTPClientOptions.defaultMaxGraphQLResponseBytes)
     let client = OpenCTIClient(transport: try HTTPGraphQLTransport(url: url, token: token, options: options, logger: logger))
     do {
       _ = try client.version()

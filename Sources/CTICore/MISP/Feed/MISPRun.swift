@@ -126,11 +126,14 @@ public final class MISPRun {
     let start = feedState.mark ?? importFrom ?? now.seconds
     let manifestBytes = try source.file("manifest.json")
     let entries = try MISPManifestEntry.parse(manifestBytes)
-    let pending = entries.filter { $0.timestamp > start }
+    // Entries with a problem (sorted last) are always pending: each run reports them again.
+    let pending = entries.filter { $0.problem == nil && $0.timestamp > start }
+    let unusable = entries.filter { $0.problem != nil }
     summary.listed += entries.count
-    summary.skipped += entries.count - pending.count
-    if feedState.mark == nil, pending.isEmpty, !entries.isEmpty {
-      explainEmptyFirstRun(skipped: entries.count, start: start, importFrom: importFrom, statePath: state.path)
+    summary.skipped += entries.count - pending.count - unusable.count
+    if feedState.mark == nil, pending.isEmpty, entries.count > unusable.count {
+      explainEmptyFirstRun(
+        skipped: entries.count - unusable.count, start: start, importFrom: importFrom, statePath: state.path)
     }
     var blocked = false
     var advanced = false
@@ -139,7 +142,7 @@ public final class MISPRun {
     do {
       for (index, entry) in pending.enumerated() {
         if stopRequested() { break }
-        progress.update("cti-misp: event \(index + 1)/\(pending.count)")
+        progress.update("cti-misp: event \(index + 1)/\(pending.count + unusable.count)")
         guard try writeNext(events, name: entry.uuid, failure: { EventFailure(uuid: entry.uuid, underlying: $0) }) else {
           blocked = true
           continue
@@ -153,6 +156,12 @@ public final class MISPRun {
           try state.commit(feedState.bytes)
           advanced = true
         }
+      }
+      for entry in unusable {
+        summary.read += 1
+        blocked = true
+        summary.failed.append(entry.uuid)
+        try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
       }
       if !advanced, feedState.lastEventTimestamp == nil, !blocked {
         // Nothing new: remember the starting point so a first run without import_from_date

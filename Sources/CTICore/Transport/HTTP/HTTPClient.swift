@@ -25,8 +25,14 @@ public struct HTTPClientOptions: Sendable {
   /// Hosts that bypass the proxy (libcurl's CURLOPT_NOPROXY syntax); nil uses `no_proxy`.
   public var noProxy: String?
   public var followRedirects = false
-  /// Largest body `send` keeps in memory.
+  /// Largest body `send` keeps in memory: an answer announcing more is refused from its headers
+  /// (CURLOPT_MAXFILESIZE_LARGE), one that grows past it while arriving is cut off.
   public var maxResponseBytes = 1 << 30
+  /// Largest GraphQL answer `HTTPGraphQLTransport` accepts (CTI_MAX_GRAPHQL_RESPONSE_BYTES): the
+  /// platform's answers to the tools' operations are ids, a version, a connector, a few entities.
+  public var maxGraphQLResponseBytes = HTTPClientOptions.defaultMaxGraphQLResponseBytes
+  /// 16 MiB: thousands of times the biggest answer the tools ask for.
+  public static let defaultMaxGraphQLResponseBytes = 16 << 20
   public var userAgent = "cti/0.1 (libcurl)"
   public var retry = RetryPolicy()
 
@@ -111,7 +117,7 @@ public final class HTTPClient {
     let limit = options.maxResponseBytes
     let url = HTTPError.displayURL(request.url)
     let finalHead = try perform(
-      request, streaming: false, shouldStop: nil,
+      request, streaming: false, shouldStop: nil, maxBodyBytes: limit,
       onResponse: { head = $0 },
       onData: { chunk throws(HTTPError) in
         if body.count + chunk.count > limit { throw .tooLarge(url: url, limit: limit) }
@@ -134,11 +140,11 @@ public final class HTTPClient {
     onResponse: (HTTPResponseHead) throws -> Void = { _ in },
     onData: (UnsafeRawBufferPointer) throws -> Void
   ) throws -> HTTPResponseHead {
-    try perform(request, streaming: true, shouldStop: shouldStop, onResponse: onResponse, onData: onData)
+    try perform(request, streaming: true, shouldStop: shouldStop, maxBodyBytes: nil, onResponse: onResponse, onData: onData)
   }
 
   private func perform(
-    _ request: HTTPRequest, streaming: Bool, shouldStop: (() -> Bool)?,
+    _ request: HTTPRequest, streaming: Bool, shouldStop: (() -> Bool)?, maxBodyBytes: Int?,
     onResponse: (HTTPResponseHead) throws -> Void,
     onData: (UnsafeRawBufferPointer) throws -> Void
   ) throws -> HTTPResponseHead {
@@ -148,17 +154,23 @@ public final class HTTPClient {
           let transfer = Transfer(
             onHead: onResponse, onData: onData, shouldStop: shouldStop, deliverAnyStatus: !streaming,
             stallTimeout: streaming ? options.stallTimeout : 0, handle: handle)
-          return try run(request, transfer: transfer, totalTimeout: streaming ? nil : (request.timeout ?? options.requestTimeout))
+          return try run(
+            request, transfer: transfer, totalTimeout: streaming ? nil : (request.timeout ?? options.requestTimeout),
+            maxBodyBytes: maxBodyBytes)
         }
       }
     }
   }
 
-  private func run(_ request: HTTPRequest, transfer: Transfer, totalTimeout: Double?) throws -> HTTPResponseHead {
+  private func run(_ request: HTTPRequest, transfer: Transfer, totalTimeout: Double?, maxBodyBytes: Int?) throws
+    -> HTTPResponseHead
+  {
     let url = HTTPError.displayURL(request.url)
     curl_easy_reset(handle)
     let headerList = try configure(request, totalTimeout: totalTimeout)
     defer { curl_slist_free_all(headerList) }
+    // libcurl refuses an announced Content-Length over the limit before any of the body arrives.
+    if let maxBodyBytes { _ = cti_curl_setopt_offset(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBodyBytes)) }
     let context = Unmanaged.passUnretained(transfer).toOpaque()
     set(CURLOPT_WRITEFUNCTION, writeCallback)
     set(CURLOPT_WRITEDATA, context)

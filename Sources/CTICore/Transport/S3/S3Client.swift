@@ -121,10 +121,16 @@ public final class S3Client {
     }
   }
 
-  /// An object's whole content.
-  public func getObject(bucket: String, key: String) throws -> [UInt8] {
+  /// An object's whole content, refused (`FileReadError.tooLarge`) as soon as it passes
+  /// `maxBytes`, whatever the listing or the answer's headers said.
+  public func getObject(bucket: String, key: String, maxBytes: Int = FileSystem.defaultMaxFileBytes) throws -> [UInt8] {
     var content: [UInt8] = []
-    try getObject(bucket: bucket, key: key) { content.append(contentsOf: $0) }
+    try getObject(bucket: bucket, key: key) { chunk in
+      guard content.count + chunk.count <= maxBytes else {
+        throw FileReadError(path: "s3://\(bucket)/\(key)", reason: .tooLarge(size: content.count + chunk.count, limit: maxBytes))
+      }
+      content.append(contentsOf: chunk)
+    }
     return content
   }
 

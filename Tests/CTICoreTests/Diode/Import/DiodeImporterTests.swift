@@ -319,7 +319,7 @@ struct ReadOnlyFolderSource: DiodeSource {
   func list() throws -> [DiodeItem] { try folder.list() }
   func read(_ item: DiodeItem) throws -> [UInt8] { try folder.read(item) }
   func delete(_ item: DiodeItem) throws { throw FileSystemError("unlink", folder.path + "/" + item.name, EROFS) }
-  func quarantine(_ item: DiodeItem, content: [UInt8], reason: String) throws -> String {
+  func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
     try folder.quarantine(item, content: content, reason: reason)
   }
   func stateKey(_ item: DiodeItem) -> String { folder.stateKey(item) }

@@ -9,7 +9,8 @@ import Testing
     let entries = try MISPManifestEntry.parse(Array(manifest.utf8))
     #expect(entries.map(\.uuid) == ["c", "a", "b"])
     #expect(entries.map(\.timestamp) == [5, 20, 20])
-    #expect(throws: MISPEventError.self) { try MISPManifestEntry.parse(Array(#"{"a":{}}"#.utf8)) }
+    #expect(try MISPManifestEntry.parse(Array(#"{"a":{}}"#.utf8)).first?.problem == "no numeric timestamp")
+    #expect(throws: MISPEventError.self) { try MISPManifestEntry.parse(Array(#"[]"#.utf8)) }
   }
 
   @Test func manifestKeysNeverLeaveTheFeed() {

@@ -294,3 +294,46 @@ import Testing
     return text
   }
 }
+
+/// Answers bigger than the client keeps (issue 11, item 11).
+@Suite struct HTTPAnswerSizeTests {
+  let platform = FakePlatform.shared
+
+  @Test func an_announced_length_over_the_limit_is_refused_from_the_headers() throws {
+    var options = HTTPClientOptions()
+    options.retry = .none
+    options.maxResponseBytes = 8 << 20
+    // 1 MiB every half second: reading up to the limit would take four seconds.
+    let url = platform.baseURL + "/_test/huge/2147483648?pause=0.5"
+    let started = MonotonicClock.now()
+    let error = try #require(throws: HTTPError.self) { try HTTPClient(options: options).send(HTTPRequest(.get, url)) }
+    #expect(error == .tooLarge(url: HTTPError.displayURL(url), limit: 8 << 20))
+    #expect(MonotonicClock.now() - started < 2)
+  }
+
+  @Test func an_unannounced_body_is_cut_off_at_the_limit() throws {
+    var options = HTTPClientOptions()
+    options.retry = .none
+    options.maxResponseBytes = 1 << 20
+    let url = platform.baseURL + "/_test/huge/3000000?chunked=1"
+    let error = try #require(throws: HTTPError.self) { try HTTPClient(options: options).send(HTTPRequest(.get, url)) }
+    #expect(error == .tooLarge(url: HTTPError.displayURL(url), limit: 1 << 20))
+  }
+
+  @Test func graphql_answers_have_their_own_smaller_cap() throws {
+    let token = FakePlatform.unique("huge-graphql")
+    try platform.createGraphQLPlatform(token: token)
+    try platform.injectGraphQLFault(token: token, operation: "About", .huge(2_147_483_648, pause: 0.5))
+    var options = HTTPClientOptions()
+    options.retry = .none
+    #expect(options.maxGraphQLResponseBytes == 16 << 20)
+    let transport = try HTTPGraphQLTransport(url: platform.baseURL, token: token, options: options, logger: .init(label: "t"))
+    let started = MonotonicClock.now()
+    #expect {
+      _ = try transport.send(GraphQLRequest.about(), applicant: nil)
+    } throws: { error in
+      "\(error)".contains("larger than \(16 << 20) bytes")
+    }
+    #expect(MonotonicClock.now() - started < 2)
+  }
+}
