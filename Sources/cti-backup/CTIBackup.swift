@@ -72,8 +72,8 @@ struct BackupLocation: ParsableArguments {
   var `protocol`: String?
 
   func resolve(_ configuration: Configuration) throws -> String {
-    _ = try configuration.choice(BackupSettings.protocolName, flag: self.protocol, choices: ["local"], default: "local")
-    guard let path = configuration.string(BackupSettings.path, flag: path) else {
+    _ = try configuration.choice(BackupKeys.protocolName, flag: self.protocol, choices: ["local"], default: "local")
+    guard let path = configuration.string(BackupKeys.path, flag: path) else {
       throw ConfigError("no backup path: give PATH, or set BACKUP_PATH or backup.path in config.yml")
     }
     return path
@@ -123,11 +123,11 @@ extension CTIBackup {
         let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
         let path = try location.resolve(configuration)
         let size = try configuration.choice(
-          BackupSettings.bucket, flag: bucket, choices: BucketSize.allCases.map(\.rawValue), default: "hour")
-        let durable = try configuration.bool(BackupSettings.fsync, flag: fsync ? true : nil, default: false)
+          BackupKeys.bucket, flag: bucket, choices: BucketSize.allCases.map(\.rawValue), default: "hour")
+        let durable = try configuration.bool(BackupKeys.fsync, flag: fsync ? true : nil, default: false)
         let run = try BackupRun(
           path: path, bucket: BucketSize(rawValue: size) ?? .hour, durable: durable, diagnostics: diagnostics)
-        if !noAttachments, configuration.string(OpenCTISettings.url, flag: platform.url) != nil {
+        if !noAttachments, configuration.string(OpenCTIKeys.url, flag: platform.url) != nil {
           run.fetchAttachments(
             from: try platform.baseURL(configuration), token: platform.token(configuration),
             options: try platform.httpOptions(configuration))
@@ -181,7 +181,7 @@ extension CTIBackup {
         let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
         let path = try location.resolve(configuration)
         let limit = try configuration.byteCount(
-          InputLimits.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
+          InputLimitKeys.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
         let output = RecordWriter()
         let sourceState = try SourceState(
           path: state, tool: "cti-backup", output: output, commitOnWrite: sourceState.commitOnWrite)

@@ -140,7 +140,7 @@ struct CTIMisp: ParsableCommand {
     try ToolMain.run(tool: "cti-misp") {
       let configuration = try common.configuration()
       let diagnostics = try common.diagnostics(tool: "cti-misp", configuration: configuration)
-      var flags = MISPSettings.Flags()
+      var flags = MISPKeys.Flags()
       flags.compatibility = compat
       flags.createReports = createReports
       flags.reportType = reportType
@@ -155,7 +155,7 @@ struct CTIMisp: ParsableCommand {
       flags.unsupportedAsText = importUnsupportedObservablesAsText
       flags.unsupportedAsTextTransparent = importUnsupportedObservablesAsTextTransparent
       flags.withAttachments = importWithAttachments
-      let options = try MISPSettings.options(configuration, flags: flags)
+      let options = try MISPKeys.options(configuration, flags: flags)
       var threatGuesser: MISPThreatGuesser?
       if options.guessThreatsFromTags {
         threatGuesser = try MISPThreatGuesser.connect(configuration, logger: diagnostics.logger)
@@ -163,16 +163,16 @@ struct CTIMisp: ParsableCommand {
           diagnostics.warning("guess_threats_from_tags is unavailable: it looks tag values up in OpenCTI and OPENCTI_URL (config opencti.url) is not set; ignored")
         }
       }
-      let sourceType = try configuration.choice(MISPSettings.sourceType, flag: source, choices: ["url", "s3"], default: "url")
+      let sourceType = try configuration.choice(MISPKeys.sourceType, flag: source, choices: ["url", "s3"], default: "url")
       var warnings: [String] = []
       let schedule = try Schedule.resolve(
-        configuration, interval: interval, loopingDefault: MISPSettings.defaultPeriod, legacy: MISPSettings.interval,
+        configuration, interval: interval, loopingDefault: MISPKeys.defaultPeriod, legacy: MISPKeys.interval,
         legacyUnit: 60, warnings: &warnings)
       for warning in warnings { diagnostics.warning(warning) }
       let now = ISO8601.Instant.now
       let writer = RecordWriter()
       let state = try SourceState(
-        path: configuration.string(MISPSettings.state, flag: self.state), tool: "cti-misp", output: writer,
+        path: configuration.string(MISPKeys.state, flag: self.state), tool: "cti-misp", output: writer,
         commitOnWrite: sourceState.commitOnWrite)
       let run = try MISPRun(
         converter: MISPConverter(options: options, threatGuesser: threatGuesser), writer: writer, diagnostics: diagnostics,
@@ -180,23 +180,23 @@ struct CTIMisp: ParsableCommand {
       if let jobs { run.jobs = jobs }
       let convert: () throws -> Void
       if sourceType == "s3" {
-        guard let bucketName = configuration.string(MISPSettings.bucketName, flag: bucket) else {
+        guard let bucketName = configuration.string(MISPKeys.bucketName, flag: bucket) else {
           throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
         }
-        let endpoint = try MISPSettings.s3Endpoint(configuration, flag: s3Endpoint)
+        let endpoint = try MISPKeys.s3Endpoint(configuration, flag: s3Endpoint)
         let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
-        let bucketPrefix = configuration.string(MISPSettings.bucketPrefix, flag: prefix) ?? ""
-        let delete = try configuration.bool(MISPSettings.deleteConsumed, flag: deleteConsumed, default: false)
+        let bucketPrefix = configuration.string(MISPKeys.bucketPrefix, flag: prefix) ?? ""
+        let delete = try configuration.bool(MISPKeys.deleteConsumed, flag: deleteConsumed, default: false)
         convert = { try run.convertS3(client: client, bucket: bucketName, prefix: bucketPrefix, deleteConsumed: delete) }
-      } else if let location = configuration.string(MISPSettings.url, flag: feed) {
+      } else if let location = configuration.string(MISPKeys.url, flag: feed) {
         let feedSource: MISPFeedSource
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
-          var httpOptions = HTTPClientOptions()
-          httpOptions.insecure = !(try configuration.bool(MISPSettings.sslVerify, flag: sslVerify, default: true))
+          var httpOptions = HTTPClientSettings()
+          httpOptions.insecure = !(try configuration.bool(MISPKeys.sslVerify, flag: sslVerify, default: true))
           httpOptions.caBundle = caBundle
           feedSource = MISPHTTPSource(
             url: location,
-            authorization: configuration.string(MISPSettings.authorizationHeader, flag: httpAuthorizationHeader),
+            authorization: configuration.string(MISPKeys.authorizationHeader, flag: httpAuthorizationHeader),
             client: HTTPClient(options: httpOptions, logger: diagnostics.logger))
         } else {
           var path = location
@@ -209,7 +209,7 @@ struct CTIMisp: ParsableCommand {
           }
           feedSource = MISPDirectorySource(path: path)
         }
-        let importFrom = try MISPSettings.importFrom(configuration, flag: importFromDate, now: now)
+        let importFrom = try MISPKeys.importFrom(configuration, flag: importFromDate, now: now)
         convert = { try run.convertFeed(feedSource, importFrom: importFrom) }
       } else {
         if interval != nil { throw ConfigError("--interval needs a feed (--feed) or --source s3", fromCommandLine: true) }

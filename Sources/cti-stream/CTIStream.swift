@@ -104,7 +104,7 @@ struct CTIStream: ParsableCommand {
       let diagnostics = try common.diagnostics(tool: "cti-stream", configuration: configuration)
       StopSignals.install()
       let replayPath = try replaySource(configuration)
-      var options = LiveStreamOptions(baseURL: replayPath == nil ? try platform.baseURL(configuration) : "")
+      var options = LiveStreamSettings(baseURL: replayPath == nil ? try platform.baseURL(configuration) : "")
       try resolve(&options, configuration)
       let session = try LiveStreamSession(options: options, writer: RecordWriter(), diagnostics: diagnostics)
       defer { if !common.quiet { diagnostics.logger.info("\(session.summary)") } }
@@ -120,31 +120,31 @@ struct CTIStream: ParsableCommand {
   /// The capture to read: --replay, or a file:// URL given as the platform URL.
   func replaySource(_ configuration: Configuration) throws -> String? {
     if let replay { return replay }
-    guard let url = configuration.string(OpenCTISettings.url, flag: platform.url), url.hasPrefix("file://") else { return nil }
+    guard let url = configuration.string(OpenCTIKeys.url, flag: platform.url), url.hasPrefix("file://") else { return nil }
     return String(url.dropFirst("file://".count))
   }
 
   /// Flags > environment > config.yml > pycti's defaults, in one place.
-  func resolve(_ options: inout LiveStreamOptions, _ configuration: Configuration) throws {
+  func resolve(_ options: inout LiveStreamSettings, _ configuration: Configuration) throws {
     options.token = platform.token(configuration)
     options.http = try platform.httpOptions(configuration)
     if let stallTimeout { options.http.stallTimeout = stallTimeout }
     if !raw, !options.baseURL.isEmpty {
-      guard let id = configuration.string(LiveStreamSettings.streamID, flag: streamID), !id.isEmpty, id != "ChangeMe" else {
+      guard let id = configuration.string(LiveStreamKeys.streamID, flag: streamID), !id.isEmpty, id != "ChangeMe" else {
         throw ConfigError("no live stream id: give --stream-id (or --raw), or set CONNECTOR_LIVE_STREAM_ID")
       }
       options.streamID = id
     }
-    options.listenDelete = try configuration.bool(LiveStreamSettings.listenDelete, flag: listenDelete, default: true)
-    options.noDependencies = try configuration.bool(LiveStreamSettings.noDependencies, flag: noDependencies, default: true)
-    options.withInferences = try configuration.bool(LiveStreamSettings.withInferences, flag: withInferences, default: false)
-    if let start = configuration.string(LiveStreamSettings.startTimestamp) {
+    options.listenDelete = try configuration.bool(LiveStreamKeys.listenDelete, flag: listenDelete, default: true)
+    options.noDependencies = try configuration.bool(LiveStreamKeys.noDependencies, flag: noDependencies, default: true)
+    options.withInferences = try configuration.bool(LiveStreamKeys.withInferences, flag: withInferences, default: false)
+    if let start = configuration.string(LiveStreamKeys.startTimestamp) {
       options.firstFrom = start.contains("-") ? start : start + "-0"
     }
-    options.firstRecover = configuration.string(LiveStreamSettings.recoverISODate).flatMap(recoverValue)
+    options.firstRecover = configuration.string(LiveStreamKeys.recoverISODate).flatMap(recoverValue)
     if let from { options.overrideFrom = from }
     if let recover { options.overrideRecover = .some(recoverValue(recover)) }
-    options.statePath = configuration.string(LiveStreamSettings.state, flag: state)
+    options.statePath = configuration.string(LiveStreamKeys.state, flag: state)
     options.commitOnWrite = sourceState.commitOnWrite
     if let events {
       let names = Set(events.split(separator: ",").map { $0.filter { $0 != " " }.lowercased() }.filter { !$0.isEmpty })

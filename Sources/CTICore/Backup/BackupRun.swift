@@ -1,5 +1,5 @@
 /// The settings cti-backup reads, with the official connector's names.
-public enum BackupSettings {
+public enum BackupKeys {
   public static let path = Setting(env: "BACKUP_PATH", key: "backup.path")
   public static let protocolName = Setting(env: "BACKUP_PROTOCOL", key: "backup.protocol")
   public static let bucket = Setting(env: "BACKUP_BUCKET", key: "backup.bucket")
@@ -32,7 +32,7 @@ public final class BackupRun {
 
   /// Downloads attachments from the platform at `baseURL` before objects are written; a file
   /// that cannot be fetched is reported as an error (the object is still written).
-  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientOptions) {
+  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientSettings) {
     writer.attachments = AttachmentFetcher(baseURL: baseURL, token: token, options: options)
     let diagnostics = diagnostics
     writer.attachmentProblem = { [unowned self] message in diagnostics.error("line \(self.currentLine): \(message)") }

@@ -156,10 +156,10 @@ public struct DiodeImportSettings: Sendable {
   /// The folder to read, if any.
   public var directory: String?
   /// The bucket and prefix to read, if any, with the endpoint.
-  public var s3: (location: S3Location, endpoint: S3Endpoint, options: DiodeImportOptions)?
+  public var s3: (location: S3Location, endpoint: S3Endpoint, options: DiodeImporterSettings)?
   public var statePath: String?
   public var durableState: Bool
-  public var options: DiodeImportOptions
+  public var options: DiodeImporterSettings
   /// One pass, or a pass every period (`--interval`, CONNECTOR_DURATION_PERIOD, or 60 s with
   /// CONNECTOR_RUN_AND_TERMINATE=false as the official importer).
   public var schedule: Schedule
@@ -199,11 +199,11 @@ public struct DiodeImportSettings: Sendable {
     statePath = configuration.string(Self.stateFile, flag: flags.state)
     durableState = flags.durableState
     maxFileBytes = try configuration.byteCount(
-      InputLimits.maxFileBytes, flag: flags.maxFileBytes, default: FileSystem.defaultMaxFileBytes)
+      InputLimitKeys.maxFileBytes, flag: flags.maxFileBytes, default: FileSystem.defaultMaxFileBytes)
     let retention = try configuration.int(Self.directoryRetention, flag: flags.retention, default: 7)
     guard retention >= 0 else { throw ConfigError("retention must be 0 or more days, not \(retention)") }
     let settle = try configuration.duration(Setting(), flag: flags.settle, default: 60) ?? 60
-    options = DiodeImportOptions(
+    options = DiodeImporterSettings(
       deleteAfterImport: try configuration.bool(Self.deleteAfterImport, flag: flags.deleteAfterImport, default: true),
       retentionDays: retention, settleSeconds: settle)
     // The official importer waits a fixed 60 s between passes when it does not run and terminate.
@@ -419,7 +419,7 @@ public struct DiodeExportSettings: Sendable {
 
   public var destination: Destination
   public var durable: Bool
-  public var options: DiodeExportOptions
+  public var options: DiodeExporterSettings
 
   public init(flags: Flags, s3Flags: S3Flags = S3Flags(), configuration: Configuration) throws(ConfigError) {
     var retentionSetting = Self.directoryRetention
@@ -452,7 +452,7 @@ public struct DiodeExportSettings: Sendable {
     }
     let retention = try configuration.int(retentionSetting, flag: flags.retention, default: 0)
     guard retention >= 0 else { throw ConfigError("retention must be 0 or more days, not \(retention)") }
-    options = DiodeExportOptions(
+    options = DiodeExporterSettings(
       connector: connector, applicantID: configuration.string(Self.applicantID, flag: flags.applicantID),
       update: flags.update, retentionDays: retention)
   }

@@ -17,7 +17,7 @@ public struct PushCommand {
     self.quiet = quiet
   }
 
-  private var httpOptions: HTTPClientOptions { settings.http }
+  private var httpOptions: HTTPClientSettings { settings.http }
 
   public func run(files: [String], rejectPath: String?, statePath: String?, dryRun: Bool, checkOnly: Bool) throws
     -> ExitStatus

@@ -41,7 +41,7 @@ public struct PushCounts: Sendable, Equatable {
 /// once every record before them has been pushed or rejected; objects still collected for a
 /// bundle count as not pushed yet.
 public final class PushPipeline {
-  public struct Options: Sendable {
+  public struct Settings: Sendable {
     public var batcher: BundleBatcher
     public var applyDeletes: Bool
     public var applyMerges: Bool
@@ -63,7 +63,7 @@ public final class PushPipeline {
     }
   }
 
-  public let options: Options
+  public let options: Settings
   public private(set) var counts = PushCounts()
   /// Set once the platform failed in a way that does not depend on the record (down after the
   /// retries, token refused): later records are rejected without being sent.
@@ -89,7 +89,7 @@ public final class PushPipeline {
   private var leftOut: [IncompatibleObject] = []
 
   public init(
-    target: PushTarget, options: Options, diagnostics: Diagnostics, rejects: RejectFile? = nil,
+    target: PushTarget, options: Settings, diagnostics: Diagnostics, rejects: RejectFile? = nil,
     checkpoints: CheckpointCommitter? = nil
   ) {
     self.target = target

@@ -2,8 +2,8 @@ import Logging
 
 /// Where each cti-push setting comes from (flag > environment > config.yml > default). The
 /// names are the official connectors': `CONNECTOR_*` and the diode importer's
-/// `DIODE_IMPORT_APPLICANT_MAPPINGS`; the platform's are `OpenCTISettings`.
-public enum PushSettingKeys {
+/// `DIODE_IMPORT_APPLICANT_MAPPINGS`; the platform's are `OpenCTIKeys`.
+public enum PushKeys {
   public static let connectorId = Setting(env: "CONNECTOR_ID", key: "connector.id")
   public static let connectorName = Setting(env: "CONNECTOR_NAME", key: "connector.name")
   public static let connectorType = Setting(env: "CONNECTOR_TYPE", key: "connector.type")
@@ -27,12 +27,12 @@ public struct PushSettings: Sendable {
   public var url: String
   public var token: String
   public var connector: ConnectorRegistration
-  public var pipeline: PushPipeline.Options
+  public var pipeline: PushPipeline.Settings
   public var pingInterval: Double
   /// Seconds one GraphQL request may take (pycti uses 300).
   public var requestTimeout: Double
   /// TLS and timeouts for the platform's connections.
-  public var http: HTTPClientOptions
+  public var http: HTTPClientSettings
   /// Seconds the input may pause before collected objects are pushed anyway.
   public var flushDelay = 1.0
   /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
@@ -53,22 +53,22 @@ public struct PushSettings: Sendable {
     _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
     connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
     applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(),
+    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientSettings = HTTPClientSettings(),
     queueProtocol: String? = nil, queueThreshold: String? = nil, queueCheckInterval: String? = nil, offline: Bool,
     warnings: inout [String]
   ) throws(ConfigError) -> PushSettings {
-    let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
-    let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
-    let id = try required(configuration, PushSettingKeys.connectorId, connectorId, flag: "connector-id", offline: offline)
-    let typeText = configuration.string(PushSettingKeys.connectorType, flag: connectorType, default: ConnectorType.externalImport.rawValue)
+    let url = try required(configuration, OpenCTIKeys.url, url, flag: "url", offline: offline)
+    let token = try required(configuration, OpenCTIKeys.token, token, flag: "token", offline: offline)
+    let id = try required(configuration, PushKeys.connectorId, connectorId, flag: "connector-id", offline: offline)
+    let typeText = configuration.string(PushKeys.connectorType, flag: connectorType, default: ConnectorType.externalImport.rawValue)
     guard let type = ConnectorType(parsing: typeText) else {
       throw ConfigError("connector type '\(typeText)' is not one of \(ConnectorType.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    let name = configuration.string(PushSettingKeys.connectorName, flag: connectorName, default: "cti-push")
+    let name = configuration.string(PushKeys.connectorName, flag: connectorName, default: "cti-push")
     guard name.count >= 2 else { throw ConfigError("connector name '\(name)' is too short (OpenCTI wants 2 characters or more)") }
     let connector = ConnectorRegistration(
       id: id.isEmpty ? "dry-run" : id, name: name, type: type,
-      scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
+      scope: configuration.list(PushKeys.connectorScope, flag: connectorScope))
     var chosenProtocol = try QueueProtocol.resolve(configuration, flag: queueProtocol, warnings: &warnings)
     if chosenProtocol == .amqp, offline {
       warnings.append("--dry-run shows the stixBundlePush requests: AMQP messages are not rehearsed")
@@ -78,37 +78,37 @@ public struct PushSettings: Sendable {
     // default bundles are not cut into batches first.
     let wholeBundles = chosenProtocol == .amqp
     let objects = try configuration.int(
-      PushSettingKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
+      PushKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
     let bytes = try configuration.int(
-      PushSettingKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
+      PushKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
     guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more", fromCommandLine: batchSize != nil) }
     guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024", fromCommandLine: maxBytes != nil) }
     var applicants = ApplicantMap()
-    if let text = configuration.string(PushSettingKeys.applicantMappings, flag: applicantMap) {
+    if let text = configuration.string(PushKeys.applicantMappings, flag: applicantMap) {
       applicants = ApplicantMap(parsing: text, warnings: &warnings)
     }
-    let options = PushPipeline.Options(
+    let options = PushPipeline.Settings(
       batcher: BundleBatcher(maxObjects: objects, maxBytes: bytes),
-      applyDeletes: try configuration.bool(PushSettingKeys.applyDeletes, flag: applyDeletes, default: false),
-      applyMerges: try configuration.bool(PushSettingKeys.applyMerges, flag: applyMerges, default: false),
+      applyDeletes: try configuration.bool(PushKeys.applyDeletes, flag: applyDeletes, default: false),
+      applyMerges: try configuration.bool(PushKeys.applyMerges, flag: applyMerges, default: false),
       applicants: applicants,
-      outageTolerance: try configuration.duration(PushSettingKeys.maxOutage, flag: maxOutage, default: 900) ?? 900)
-    let interval = try configuration.duration(PushSettingKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
+      outageTolerance: try configuration.duration(PushKeys.maxOutage, flag: maxOutage, default: 900) ?? 900)
+    let interval = try configuration.duration(PushKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
       ?? ConnectorPinger.defaultInterval
     guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
-    let timeout = try configuration.duration(PushSettingKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
+    let timeout = try configuration.duration(PushKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
     guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
-    let delay = try configuration.duration(PushSettingKeys.flushDelay, flag: flushDelay, default: 1) ?? 1
+    let delay = try configuration.duration(PushKeys.flushDelay, flag: flushDelay, default: 1) ?? 1
     guard delay > 0 else { throw ConfigError("the flush delay must be more than 0 seconds", fromCommandLine: flushDelay != nil) }
     var threshold = QueueBackPressure.defaultThreshold
-    if let (text, source) = configuration.lookup(PushSettingKeys.queueThreshold, flag: queueThreshold) {
+    if let (text, source) = configuration.lookup(PushKeys.queueThreshold, flag: queueThreshold) {
       guard let value = Double(text.trimmingSpaces), value > 0, value.isFinite else {
         throw ConfigError("\(source): the queue threshold must be a number of MB above 0, not '\(text)'", fromCommandLine: source == Configuration.commandLine)
       }
       threshold = value
     }
     let check = try configuration.duration(
-      PushSettingKeys.queueCheckInterval, flag: queueCheckInterval, default: QueueBackPressure.defaultCheckInterval)
+      PushKeys.queueCheckInterval, flag: queueCheckInterval, default: QueueBackPressure.defaultCheckInterval)
       ?? QueueBackPressure.defaultCheckInterval
     guard check > 0 else { throw ConfigError("the queue check interval must be more than 0 seconds", fromCommandLine: queueCheckInterval != nil) }
     var http = http
@@ -119,7 +119,7 @@ public struct PushSettings: Sendable {
       http: http, flushDelay: delay, queueProtocol: chosenProtocol,
       amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings(),
       queueThreshold: threshold, queueCheckInterval: check,
-      runAndTerminate: try configuration.bool(Schedule.runAndTerminate, default: false))
+      runAndTerminate: try configuration.bool(ScheduleKeys.runAndTerminate, default: false))
   }
 }
 

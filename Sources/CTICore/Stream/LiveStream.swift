@@ -7,7 +7,7 @@ import Logging
 #endif
 
 /// pycti's names for the live-stream settings (reference §D).
-public enum LiveStreamSettings {
+public enum LiveStreamKeys {
   public static let streamID = Setting(env: "CONNECTOR_LIVE_STREAM_ID", key: "connector.live_stream_id")
   public static let listenDelete = Setting(env: "CONNECTOR_LIVE_STREAM_LISTEN_DELETE", key: "connector.live_stream_listen_delete")
   public static let noDependencies = Setting(env: "CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES", key: "connector.live_stream_no_dependencies")
@@ -55,7 +55,7 @@ public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
 }
 
 /// What a cti-stream run does: where to connect, where to start, what to write, when to stop.
-public struct LiveStreamOptions: Sendable {
+public struct LiveStreamSettings: Sendable {
   public var baseURL: String
   public var token: String?
   /// A stream collection id (`live` is the global stream); nil reads the raw `/stream`.
@@ -86,7 +86,7 @@ public struct LiveStreamOptions: Sendable {
   public var maxReconnectDelay = 60.0
   /// Reconnections allowed in a row without receiving an event; nil = forever.
   public var maxReconnects: Int?
-  public var http = HTTPClientOptions()
+  public var http = HTTPClientSettings()
 
   public init(baseURL: String) { self.baseURL = baseURL }
 
@@ -100,7 +100,7 @@ public struct LiveStreamOptions: Sendable {
 /// into a pipe, the state travels as checkpoints that the pipeline's last stage commits
 /// (`SourceState`).
 public final class LiveStreamSession {
-  public let options: LiveStreamOptions
+  public let options: LiveStreamSettings
   public let diagnostics: Diagnostics
   private let writer: RecordWriter
   private let sourceState: SourceState
@@ -128,7 +128,7 @@ public final class LiveStreamSession {
   public private(set) var stopReason: String?
 
   /// Prepares a run: loads the state file (if any) and works out the start position.
-  public init(options: LiveStreamOptions, writer: RecordWriter, diagnostics: Diagnostics) throws {
+  public init(options: LiveStreamSettings, writer: RecordWriter, diagnostics: Diagnostics) throws {
     self.options = options
     self.writer = writer
     self.diagnostics = diagnostics

@@ -148,7 +148,7 @@ import Testing
   @Test func bytesGivenForASecretAreMaskedInMessages() {
     let configuration = Configuration(environment: [:], file: ["opencti.token": Self.secret])
     #expect(throws: ConfigError("config.yml opencti.token: *** is not a whole number")) {
-      try configuration.int(OpenCTISettings.token, default: 0)
+      try configuration.int(OpenCTIKeys.token, default: 0)
     }
   }
 

@@ -98,7 +98,7 @@ public struct DirectorySink: DiodeSink {
 }
 
 /// The writing side's settings (pycti's CONNECTOR_* values) for records that are plain bundles.
-public struct DiodeExportOptions: Sendable {
+public struct DiodeExporterSettings: Sendable {
   /// The connector named in files made from plain bundles; nil means such records are refused.
   public var connector: DiodeConnector?
   public var scopeAsList: Bool
@@ -133,7 +133,7 @@ public struct DiodeExportError: Error, CustomStringConvertible, ExitCoded {
 /// official importer) misses none of them.
 public final class DiodeExporter {
   public let sink: any DiodeSink
-  public let options: DiodeExportOptions
+  public let options: DiodeExporterSettings
   private var lastModified: Double
   private let clock: () -> Double
   /// Files written so far.
@@ -144,7 +144,7 @@ public final class DiodeExporter {
   public static let minimumStep = 0.001
 
   public init(
-    sink: any DiodeSink, options: DiodeExportOptions,
+    sink: any DiodeSink, options: DiodeExporterSettings,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 }
   ) throws {
     self.sink = sink

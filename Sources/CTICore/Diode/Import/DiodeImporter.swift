@@ -16,7 +16,7 @@ public enum DiodeDelivery: Sendable, Equatable {
 }
 
 /// How an import pass treats files.
-public struct DiodeImportOptions: Sendable {
+public struct DiodeImporterSettings: Sendable {
   /// Remove each file once it was delivered (DIODE_IMPORT_DELETE_AFTER_IMPORT).
   public var deleteAfterImport: Bool
   /// Remove imported files older than this many days; 0 turns it off. Unread files are never
@@ -68,7 +68,7 @@ public struct DiodeImportSummary: Sendable, Equatable {
 public final class DiodeImporter {
   public let source: any DiodeSource
   public let state: ImportState
-  public let options: DiodeImportOptions
+  public let options: DiodeImporterSettings
   public let diagnostics: Diagnostics
   /// Set when the state is committed by the pipeline's last stage: deletions wait for it.
   public let checkpoints: ImportCheckpoints?
@@ -79,7 +79,7 @@ public final class DiodeImporter {
   private var unmovable: Set<String> = []
 
   public init(
-    source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
+    source: any DiodeSource, state: ImportState, options: DiodeImporterSettings, diagnostics: Diagnostics,
     checkpoints: ImportCheckpoints? = nil,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
     deliver: @escaping (DiodeFile, DiodeItem) throws -> DiodeDelivery

@@ -7,8 +7,8 @@ public struct DiodePushSettings: Sendable {
 
   public var url: String
   public var token: String
-  public var http: HTTPClientOptions
-  public var pipeline: PushPipeline.Options
+  public var http: HTTPClientSettings
+  public var pipeline: PushPipeline.Settings
 
   /// Resolves URL and token (both required) and TLS through the shared OpenCTI options.
   public init(configuration: Configuration, opencti: OpenCTIOptions, applicants: ApplicantMap?) throws(ConfigError) {
@@ -18,7 +18,7 @@ public struct DiodePushSettings: Sendable {
     }
     self.token = token
     http = try opencti.httpOptions(configuration)
-    pipeline = PushPipeline.Options(applicants: applicants ?? ApplicantMap())
+    pipeline = PushPipeline.Settings(applicants: applicants ?? ApplicantMap())
   }
 }
 
@@ -34,7 +34,7 @@ public final class DiodePusher {
   public private(set) var pushed = 0
   public private(set) var failed = 0
 
-  public init(transport: GraphQLTransport, options: PushPipeline.Options, diagnostics: Diagnostics) {
+  public init(transport: GraphQLTransport, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.diagnostics = diagnostics
     session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
     pipeline = PushPipeline(target: session, options: options, diagnostics: diagnostics)

@@ -1,5 +1,5 @@
 /// cti-misp's settings: the official connector's environment names and config.yml keys.
-public enum MISPSettings {
+public enum MISPKeys {
   public static let url = Setting(env: "MISP_FEED_URL", key: "misp_feed.url")
   public static let sourceType = Setting(env: "MISP_FEED_SOURCE_TYPE", key: "misp_feed.source_type")
   public static let sslVerify = Setting(env: "MISP_FEED_SSL_VERIFY", key: "misp_feed.ssl_verify")
@@ -64,11 +64,11 @@ public enum MISPSettings {
   }
 
   /// The conversion options: flags, then environment, then config.yml, then the defaults.
-  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPOptions {
-    var options = MISPOptions()
+  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPConversionSettings {
+    var options = MISPConversionSettings()
     let compat = try configuration.choice(
-      compatibility, flag: flags.compatibility, choices: MISPOptions.Compatibility.allCases.map(\.rawValue), default: "fixed")
-    options.compatibility = MISPOptions.Compatibility(rawValue: compat) ?? .fixed
+      compatibility, flag: flags.compatibility, choices: MISPConversionSettings.Compatibility.allCases.map(\.rawValue), default: "fixed")
+    options.compatibility = MISPConversionSettings.Compatibility(rawValue: compat) ?? .fixed
     options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: true)
     options.reportType = configuration.string(reportType, flag: flags.reportType, default: "misp-event")
     options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: false)
