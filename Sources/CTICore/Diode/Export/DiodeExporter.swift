@@ -106,11 +106,11 @@ public struct DiodeExporterSettings: Sendable {
   /// `update` for files made from plain bundles.
   public var update: Bool
   /// Remove this exporter's own files older than this many days; 0 turns it off.
-  public var retentionDays: Int
+  public var retentionDays: Double
 
   public init(
     connector: DiodeConnector? = nil, scopeAsList: Bool = false, applicantID: String? = nil, update: Bool = false,
-    retentionDays: Int = 0
+    retentionDays: Double = 0
   ) {
     self.connector = connector
     self.scopeAsList = scopeAsList
@@ -233,7 +233,7 @@ public final class DiodeExporter {
     guard options.retentionDays > 0, let connector = options.connector else { return 0 }
     let prefix = DiodeFileFormat.namePrefix(connectorName: connector.name) + "-"
     var removed = 0
-    for name in try sink.expired(prefix: prefix, before: clock() - Double(options.retentionDays) * 86400) {
+    for name in try sink.expired(prefix: prefix, before: clock() - options.retentionDays * 86400) {
       try sink.delete(name: name)
       removed += 1
     }

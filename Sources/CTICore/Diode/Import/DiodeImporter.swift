@@ -21,12 +21,12 @@ public struct DiodeImporterSettings: Sendable {
   public var deleteAfterImport: Bool
   /// Remove imported files older than this many days; 0 turns it off. Unread files are never
   /// removed.
-  public var retentionDays: Int
+  public var retentionDays: Double
   /// A file whose JSON ends early and that changed less than this many seconds ago is taken as
   /// still being copied in, and left for the next pass instead of being quarantined.
   public var settleSeconds: Double
 
-  public init(deleteAfterImport: Bool = true, retentionDays: Int = 7, settleSeconds: Double = 60) {
+  public init(deleteAfterImport: Bool = true, retentionDays: Double = 7, settleSeconds: Double = 60) {
     self.deleteAfterImport = deleteAfterImport
     self.retentionDays = retentionDays
     self.settleSeconds = settleSeconds
@@ -107,7 +107,7 @@ public final class DiodeImporter {
     }
     let now = clock()
     if options.retentionDays > 0, !summary.stopped {
-      let limit = now - Double(options.retentionDays) * 86400
+      let limit = now - options.retentionDays * 86400
       for item in items where !gone.contains(source.stateKey(item)) && item.modified < limit {
         let key = source.stateKey(item)
         guard state.isKnown(name: key, size: item.size, modified: item.modified), checkpoints?.isUncommitted(key) != true
