@@ -87,7 +87,8 @@ public final class OpenCTIClient {
 /// closes the work after each file, so each file gets its own.
 public final class PushSession: PushTarget {
   public let client: OpenCTIClient
-  /// The tool's own connector; nil for a tool that only pushes as impersonated connectors.
+  /// The tool's own connector, registered by `start`; nil for a tool that only pushes as the
+  /// connectors of diode envelopes. Every push names the connector it is made as.
   public let connector: ConnectorRegistration?
   /// The platform's version, once `start` has run.
   public private(set) var platformVersion: String?
@@ -142,15 +143,12 @@ public final class PushSession: PushTarget {
   /// Pushes a bundle into the open work of its connector. A one-object bundle gets its
   /// expectation added first: the worker only adds expectations when it splits a bigger bundle,
   /// so without it the work would never count that object.
-  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?)
+  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration, applicant: String?)
     throws(OpenCTIError)
   {
-    guard let pushedAs = connector ?? self.connector else {
-      preconditionFailure("a PushSession without a connector of its own can only push as another connector")
-    }
-    let workId = try work(for: pushedAs)
+    let workId = try work(for: connector)
     if objectCount == 1 { try client.addExpectations(workId: workId, count: 1) }
-    try client.pushBundle(bundle, objectCount: objectCount, connectorId: pushedAs.id, workId: workId, applicant: applicant)
+    try client.pushBundle(bundle, objectCount: objectCount, connectorId: connector.id, workId: workId, applicant: applicant)
   }
 
   /// Closes the open work of `connector` with `toProcessed`, if it has one; its next bundle

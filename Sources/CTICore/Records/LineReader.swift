@@ -16,7 +16,7 @@ public struct Line: Sendable {
 }
 
 /// Errors from reading NDJSON input.
-public enum LineReaderError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public enum LineReaderError: ToolError, Equatable {
   /// The line was longer than the limit; it was skipped up to its end.
   case lineTooLong(line: Int, limit: Int)
   /// The input could not be opened or read.

@@ -61,7 +61,7 @@ import Testing
   }
 
   @Test func unknownConnectorTypesAreRefusedWithAReason() {
-    #expect(throws: RecordProblem("envelope connector c1 has an unknown type 'IMPORT'")) {
+    #expect(throws: RecordError("envelope connector c1 has an unknown type 'IMPORT'")) {
       try registration(#"{"id":"c1","name":"CVE","type":"IMPORT"}"#)
     }
   }
@@ -85,9 +85,9 @@ import Testing
     #expect(target.string("id") == stixId("indicator", 1))
     #expect(sources == [stixId("indicator", 2), stixId("indicator", 3)])
     #expect(try Record.kind(of: raw(#"{"id":"1-0","event":"heartbeat","data":{}}"#)) == .controlEvent)
-    #expect(throws: RecordProblem.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"merge\",\"data\":\(indicator)}")) }
-    #expect(throws: RecordProblem.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"sync\",\"data\":\(indicator)}")) }
-    #expect(throws: RecordProblem.self) { try action(raw(#"{"id":"1-0","event":"create","data":{"name":"no id"}}"#)) }
+    #expect(throws: RecordError.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"merge\",\"data\":\(indicator)}")) }
+    #expect(throws: RecordError.self) { try action(raw("{\"id\":\"1-0\",\"event\":\"sync\",\"data\":\(indicator)}")) }
+    #expect(throws: RecordError.self) { try action(raw(#"{"id":"1-0","event":"create","data":{"name":"no id"}}"#)) }
   }
 
   @Test func theWholeSSEPayloadUnderDataIsReadToo() throws {

@@ -57,9 +57,10 @@ public struct ReferenceField: Sendable, Equatable {
 }
 
 /// A bundle pycti's splitter cannot handle (where pycti raises an exception).
-public struct SplitError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct SplitError: ToolError, Equatable, Sendable {
   public var message: String
   public init(_ message: String) { self.message = message }
+  public var exitStatus: ExitStatus { .dataError }
   public var description: String { message }
 }
 
@@ -248,7 +249,7 @@ public enum PyctiTypes {
 }
 
 /// An object pycti's splitter does not send, and why.
-public struct IncompatibleObject: Error, Sendable, Equatable, CustomStringConvertible {
+public struct IncompatibleObject: Sendable, Equatable, CustomStringConvertible {
   public var id: String
   public var type: String
   public var reason: String
