@@ -467,3 +467,12 @@ public struct FileReadError: ToolError, Equatable {
 
   public var description: String { "\(path): \(explanation)" }
 }
+
+/// `read(2)` that retries on EINTR.
+func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+  while true {
+    let result = read(descriptor, pointer, count)
+    if result < 0 && errno == EINTR { continue }
+    return result
+  }
+}

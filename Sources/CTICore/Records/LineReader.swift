@@ -250,12 +250,3 @@ extension LineReader {
     }
   }
 }
-
-/// `read(2)` that retries on EINTR.
-func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-  while true {
-    let result = read(descriptor, pointer, count)
-    if result < 0 && errno == EINTR { continue }
-    return result
-  }
-}
