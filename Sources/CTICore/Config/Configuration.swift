@@ -3,7 +3,7 @@ import Yams
 
 /// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
 /// A bad value given on the command line is a usage error (64); anything else is 78.
-public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible, LocalizedError {
+public struct ConfigError: ToolError, Equatable {
   public var message: String
   public var exitStatus: ExitStatus
   public init(_ message: String, fromCommandLine: Bool = false) {
@@ -11,7 +11,6 @@ public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible,
     exitStatus = fromCommandLine ? .usage : .config
   }
   public var description: String { message }
-  public var errorDescription: String? { message }
 }
 
 /// Where one setting can be given: a flag value (already parsed by ArgumentParser), environment

@@ -7,7 +7,7 @@ import ArgumentParser
 #endif
 
 /// Runs a tool's body and turns what it throws into the documented exit codes: a closed stdout
-/// is a clean exit, `ExitCoded` errors print their message on stderr and exit with their code,
+/// is a clean exit, `ToolError`s print their message on stderr and exit with their code,
 /// malformed JSON that reached the top (a state or config file) exits 65, and anything else is a
 /// bug: exit 70 with its message. SIGPIPE is ignored (a closed stdout shows up as EPIPE) and
 /// SIGINT/SIGTERM become a request to stop (`StopSignals`) that every tool honours between
@@ -25,14 +25,14 @@ public enum ToolMain {
       status = .ok
     } catch let error as ExitCode {
       throw error
-    } catch let error as ExitCoded {
-      printError(tool: tool, "\(error)")
-      status = error.exitStatus
     } catch let error as ValidationError {
       throw error
     } catch let error as JSONError {
       printError(tool: tool, "not valid JSON: \(error)")
       status = .dataError
+    } catch let error as ToolError {
+      printError(tool: tool, "\(error)")
+      status = error.exitStatus
     } catch {
       printError(tool: tool, "\(error)")
       status = .software

@@ -7,7 +7,7 @@ import Logging
 #endif
 
 /// Problems that stop cti-diode before or between passes.
-public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
+public enum DiodeError: ToolError {
   case missingFolder(String)
   case noSource
 
@@ -512,7 +512,7 @@ public final class DiodeExportRun {
       }
       do {
         try exporter.export(record)
-      } catch let error as DiodeExportError {
+      } catch let error as RecordError {
         try diagnostics.reject(error)
       }
     }

@@ -5,7 +5,7 @@
 #endif
 
 /// A failed file-system call, with the path and the system's reason.
-public struct FileSystemError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct FileSystemError: ToolError, Equatable {
   public var operation: String
   public var path: String
   public var code: Int32
@@ -424,7 +424,7 @@ public struct DirectoryEntry: Sendable, Hashable {
 }
 
 /// Why `FileSystem.readRegularFile` did not read a file.
-public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct FileReadError: ToolError, Equatable {
   public enum Reason: Equatable, Sendable {
     /// A FIFO, device, socket, directory or symbolic link: never read.
     case notRegular(String)
@@ -466,4 +466,13 @@ public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertibl
   }
 
   public var description: String { "\(path): \(explanation)" }
+}
+
+/// `read(2)` that retries on EINTR.
+func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+  while true {
+    let result = read(descriptor, pointer, count)
+    if result < 0 && errno == EINTR { continue }
+    return result
+  }
 }

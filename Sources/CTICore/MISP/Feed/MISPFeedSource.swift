@@ -1,5 +1,5 @@
 /// A problem fetching one feed file (missing, unreadable, HTTP error after retries).
-public struct MISPFetchError: Error, CustomStringConvertible, ExitCoded {
+public struct MISPFetchError: ToolError {
   public var message: String
   public var exitStatus: ExitStatus
   public init(_ message: String, exitStatus: ExitStatus = .noInput) {
