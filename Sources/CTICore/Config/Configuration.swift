@@ -47,7 +47,10 @@ public struct Configuration: Sendable {
     filePath = chosen
     file = [:]
     if let chosen {
-      guard let bytes = try? FileSystem.read(chosen) else { throw ConfigError("cannot read config file \(chosen)") }
+      let bytes: [UInt8]
+      do { bytes = try FileSystem.read(chosen, maxBytes: Configuration.maxFileBytes) } catch {
+        throw ConfigError("cannot read config file \(chosen): \(String(cString: strerror(error.code)))")
+      }
       file = try Configuration.flatten(yaml: String(decoding: bytes, as: UTF8.self), path: chosen)
     }
   }
@@ -160,6 +163,10 @@ public struct Configuration: Sendable {
     default: nil
     }
   }
+
+  /// The largest config.yml read (official ones are a few kilobytes): a bound on what a wrong
+  /// path, say a device or a huge file, can make the tool hold.
+  package static let maxFileBytes = 4 << 20
 
   /// Most nodes a config.yml may flatten: far more than any real one holds, and a bound on what
   /// aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).

@@ -9,7 +9,13 @@ public struct FileSystemError: ToolError, Equatable {
   public var operation: String
   public var path: String
   public var code: Int32
-  public var exitStatus: ExitStatus { code == ENOENT ? .noInput : .ioError }
+  public var exitStatus: ExitStatus {
+    switch code {
+    case ENOENT: .noInput
+    case EFBIG: .dataError  // over a size limit: the data, not the disk, is at fault
+    default: .ioError
+    }
+  }
   public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 
   init(_ operation: String, _ path: String, _ code: Int32 = errno) {
@@ -129,13 +135,15 @@ public enum FileSystem {
     if fsync(descriptor) != 0 { throw FileSystemError("fsync", path) }
   }
 
-  /// Reads a whole file.
-  public static func read(_ path: String) throws(FileSystemError) -> [UInt8] {
+  /// Reads a whole file, or a pipe to its end, refusing (EFBIG) one over `maxBytes` rather than
+  /// holding it all in memory.
+  public static func read(_ path: String, maxBytes: Int = defaultMaxFileBytes) throws(FileSystemError) -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     defer { close(descriptor) }
     var status = stat()
     let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+    guard size <= maxBytes else { throw FileSystemError("read", path, EFBIG) }
     // One byte more than the size, so that reading the end does not double the buffer.
     var result = [UInt8](repeating: 0, count: max(size + 1, 4096))
     var count = 0
@@ -145,6 +153,8 @@ public enum FileSystem {
       if got < 0 { throw FileSystemError("read", path) }
       if got == 0 { break }
       count += got
+      // A pipe or a file that grows: never hold more than the limit.
+      guard count <= maxBytes else { throw FileSystemError("read", path, EFBIG) }
     }
     result.removeSubrange(count...)
     return result
