@@ -73,7 +73,7 @@ public final class ToolContext {
 }
 
 /// The entry point's work: process setup, parsing, and turning what a run throws into the
-/// documented exit codes. A closed stdout is a clean exit; `ExitCoded` errors print their
+/// documented exit codes. A closed stdout is a clean exit; `ToolError`s print their
 /// message and exit with their code; malformed JSON that reached the top (a state file) exits
 /// 65; anything else is a bug: exit 70 with its message.
 public enum ToolMain {
@@ -205,10 +205,10 @@ public enum ToolMain {
     switch error {
     case let error as OutputError where error == .closed:
       return .ok
-    case let error as ExitCoded:
-      (status, message) = (error.exitStatus, "\(error)")
     case let error as JSONError:
       (status, message) = (.dataError, "not valid JSON: \(error)")
+    case let error as ToolError:
+      (status, message) = (error.exitStatus, "\(error)")
     case let error as ValidationError:
       (status, message) = (.usage, error.message)
     default:

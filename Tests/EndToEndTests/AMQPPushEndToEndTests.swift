@@ -20,6 +20,8 @@ import Testing
   struct Run {
     let token: String
     let connectorId: String
+    /// The tool's own connector, registered by `start`.
+    let connector: ConnectorRegistration
     let target: AMQPPushTarget
     var pushQueue: String { "push_\(connectorId)" }
   }
@@ -36,12 +38,12 @@ import Testing
     try platform.createGraphQLPlatform(token: token, userId: "connector-user", amqp: reported ?? broker.endpoint)
     try broker.declareConnectorQueues(connectorId: connectorId)
     let transport = try HTTPGraphQLTransport(url: platform.baseURL, token: token, logger: logger)
-    let session = PushSession(
-      client: OpenCTIClient(transport: transport), connector: ConnectorRegistration(id: connectorId, name: "AMQP test"))
+    let connector = ConnectorRegistration(id: connectorId, name: "AMQP test")
+    let session = PushSession(client: OpenCTIClient(transport: transport), connector: connector)
     let settings = try AMQPSettings.resolve(Configuration(environment: environment))
     let target = AMQPPushTarget(session: session, settings: settings, publisherOptions: options, logger: logger)
     if start { try target.start() }
-    return Run(token: token, connectorId: connectorId, target: target)
+    return Run(token: token, connectorId: connectorId, connector: connector, target: target)
   }
 
   func bundle(_ id: String, _ objects: [String]) -> [UInt8] {
@@ -83,7 +85,7 @@ import Testing
     ]
     var incompatible: [String] = []
     run.target.onIncompatible = { object, _ in incompatible.append(object.id) }
-    for input in inputs { try run.target.pushBundle(input, objectCount: 0, as: nil, applicant: nil) }
+    for input in inputs { try run.target.pushBundle(input, objectCount: 0, as: run.connector, applicant: nil) }
     try run.target.finish(inError: false, message: "done")
     let messages = try broker.drain(run.pushQueue).map(decode)
     let splits = try inputs.map { try SplitBundle(RawObject($0)) }
@@ -121,7 +123,7 @@ import Testing
   @Test func messagesArePersistentWithPyctisProperties() throws {
     let broker = try RabbitMQ.shared()
     let run = try run()
-    try run.target.pushBundle(bundle("bundle--p", [object("malware", 1)]), objectCount: 1, as: nil, applicant: nil)
+    try run.target.pushBundle(bundle("bundle--p", [object("malware", 1)]), objectCount: 1, as: run.connector, applicant: nil)
     try run.target.settle()
     let message = try #require(try broker.drain(run.pushQueue).first)
     #expect(message.deliveryMode == 2)
@@ -136,7 +138,7 @@ import Testing
     let run = try run()
     try platform.injectGraphQLFault(token: run.token, operation: "AddExpectations", .error("work deleted"))
     #expect(throws: OpenCTIError.self) {
-      try run.target.pushBundle(bundle("bundle--e", [object("malware", 1), object("malware", 2)]), objectCount: 2, as: nil, applicant: nil)
+      try run.target.pushBundle(bundle("bundle--e", [object("malware", 1), object("malware", 2)]), objectCount: 2, as: run.connector, applicant: nil)
     }
     try run.target.settle()
     #expect(try broker.messageCount(run.pushQueue) == 0)
@@ -149,7 +151,7 @@ import Testing
     try broker.declareConnectorQueues(connectorId: envelope.id)
     try run.target.pushBundle(bundle("bundle--a", [object("malware", 1)]), objectCount: 1, as: envelope, applicant: "mapped-user")
     try run.target.pushBundle(bundle("bundle--b", [object("malware", 2)]), objectCount: 1, as: envelope, applicant: nil)
-    try run.target.pushBundle(bundle("bundle--c", [object("malware", 3)]), objectCount: 1, as: nil, applicant: nil)
+    try run.target.pushBundle(bundle("bundle--c", [object("malware", 3)]), objectCount: 1, as: run.connector, applicant: nil)
     try run.target.finish(inError: false, message: "done")
     let theirs = try broker.drain("push_\(envelope.id)").map(decode)
     let ours = try broker.drain(run.pushQueue).map(decode)
@@ -177,7 +179,7 @@ import Testing
     let overridden = try run(
       reported: nowhere,
       environment: ["MQ_HOST": "127.0.0.1", "MQ_PORT": String(broker.port), "MQ_USER": broker.user, "MQ_PASS": broker.password])
-    try overridden.target.pushBundle(bundle("bundle--o", [object("malware", 1)]), objectCount: 1, as: nil, applicant: nil)
+    try overridden.target.pushBundle(bundle("bundle--o", [object("malware", 1)]), objectCount: 1, as: overridden.connector, applicant: nil)
     try overridden.target.settle()
     #expect(try broker.drain(overridden.pushQueue).count == 1)
     // A wrong password is a refusal (77), not an outage.
@@ -295,7 +297,7 @@ import Testing
     let broker = try RabbitMQ.shared()
     let run = try run()
     let first = (1...10).map { number in bundle("bundle--first-\(number)", (1...5).map { object("malware", number * 100 + $0) }) }
-    for input in first { try run.target.pushBundle(input, objectCount: 5, as: nil, applicant: nil) }
+    for input in first { try run.target.pushBundle(input, objectCount: 5, as: run.connector, applicant: nil) }
     try run.target.settle()
     let restarted = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
@@ -305,7 +307,7 @@ import Testing
     }
     let second = (11...30).map { number in bundle("bundle--second-\(number)", (1...5).map { object("malware", number * 100 + $0) }) }
     for input in second {
-      try run.target.pushBundle(input, objectCount: 5, as: nil, applicant: nil)
+      try run.target.pushBundle(input, objectCount: 5, as: run.connector, applicant: nil)
       usleep(20_000)
     }
     try run.target.finish(inError: false, message: "done")

@@ -22,6 +22,25 @@ import Testing
     }
   }
 
+  /// The rounds every test runs: `KillLoop.iterations` random kills, each followed by `check`,
+  /// then one run of `finish` (or `start`) to completion in which both stages exit 0, and
+  /// `check` again.
+  func killThenComplete(
+    _ loop: inout KillLoop, start: () throws -> ToolPipeline, finish: (() throws -> ToolPipeline)? = nil,
+    check: (String) throws -> Void
+  ) throws -> (source: ToolResult, sink: ToolResult) {
+    for number in stride(from: 1, through: KillLoop.iterations, by: 1) {
+      let round = loop.round(number, try start(), window: 0.05...0.5)
+      expectSinkEndedAlone(round, loop)
+      try check("\(round)")
+    }
+    let last = try (finish?() ?? start()).wait(timeout: 60)
+    #expect(last.source.status == 0, "\(loop.repeatHint)\n\(last.source.stderr)")
+    #expect(last.sink.status == 0, "\(loop.repeatHint)\n\(last.sink.stderr)")
+    try check("after the run to completion")
+    return last
+  }
+
   // MARK: cti-stream | cti-backup
 
   @Test func streamIntoBackup() throws {
@@ -63,19 +82,14 @@ import Testing
       #expect(missing.count == 0, "\(context): the state is at \(text) but events \(missing.prefix(5)) (\(missing.count) in all) before it are not in the backup; \(loop.repeatHint)")
     }
 
-    for number in stride(from: 1, through: KillLoop.iterations, by: 1) {
-      let round = loop.round(number, try start(), window: 0.05...0.5)
-      expectSinkEndedAlone(round, loop)
-      checkState("\(round)")
-    }
     // The last run stops once the events after the state are written (an idle timeout could
     // fire before a busy machine delivers the first one).
-    let resumeAfter = readState(state)?["start_from"]?.stringValue.flatMap(PipelineFixtures.position) ?? (0, 0)
-    let remaining = (1...count).filter { PipelineFixtures.position(PipelineFixtures.streamEventId($0))! > resumeAfter }.count
-    let last = try start(remaining > 0 ? ["--max-events", String(remaining)] : ["--idle-exit", "1"]).wait(timeout: 60)
-    #expect(last.source.status == 0, "\(loop.repeatHint)\n\(last.source.stderr)")
-    #expect(last.sink.status == 0, "\(loop.repeatHint)\n\(last.sink.stderr)")
-    checkState("after the run to completion")
+    func finish() throws -> ToolPipeline {
+      let resumeAfter = readState(state)?["start_from"]?.stringValue.flatMap(PipelineFixtures.position) ?? (0, 0)
+      let remaining = (1...count).filter { PipelineFixtures.position(PipelineFixtures.streamEventId($0))! > resumeAfter }.count
+      return try start(remaining > 0 ? ["--max-events", String(remaining)] : ["--idle-exit", "1"])
+    }
+    let last = try killThenComplete(&loop, start: { try start() }, finish: finish, check: checkState)
     let files = stored()
     let missing = (1...count).filter { !files.contains(PipelineFixtures.streamObjectId($0)) }
     #expect(missing.count == 0, "events never applied: \(missing.prefix(10)) (\(missing.count)); \(loop.repeatHint)\n\(last.source.stderr)\n\(last.sink.stderr)")
@@ -111,15 +125,7 @@ import Testing
       #expect(missing.count == 0, "\(context): the state is at \(mark) but events \(missing.prefix(5)) (\(missing.count) in all) before it were not pushed; \(loop.repeatHint)")
     }
 
-    for number in stride(from: 1, through: KillLoop.iterations, by: 1) {
-      let round = loop.round(number, try start(), window: 0.05...0.5)
-      expectSinkEndedAlone(round, loop)
-      try checkState("\(round)")
-    }
-    let last = try start().wait(timeout: 60)
-    #expect(last.source.status == 0, "\(loop.repeatHint)\n\(last.source.stderr)")
-    #expect(last.sink.status == 0, "\(loop.repeatHint)\n\(last.sink.stderr)")
-    try checkState("after the run to completion")
+    _ = try killThenComplete(&loop, start: { try start() }, check: checkState)
     let pushed = try platform.pushedObjectIds(token: token)
     let missing = (1...count).filter { !expected[$0 - 1].isSubset(of: pushed) }
     #expect(missing.count == 0, "events never pushed: \(missing.prefix(10)) (\(missing.count)); \(loop.repeatHint)")
@@ -154,15 +160,7 @@ import Testing
       #expect(!FileManager.default.fileExists(atPath: diode + "/.rejected"), "\(context): \(loop.repeatHint)")
     }
 
-    for number in stride(from: 1, through: KillLoop.iterations, by: 1) {
-      let round = loop.round(number, try start(), window: 0.05...0.5)
-      expectSinkEndedAlone(round, loop)
-      try check("\(round)")
-    }
-    let last = try start().wait(timeout: 60)
-    #expect(last.source.status == 0, "\(loop.repeatHint)\n\(last.source.stderr)")
-    #expect(last.sink.status == 0, "\(loop.repeatHint)\n\(last.sink.stderr)")
-    try check("after the run to completion")
+    let last = try killThenComplete(&loop, start: { try start() }, check: check)
     let pushed = try platform.pushedObjectIds(token: token)
     let missing = files.filter { !Set($0.value).isSubset(of: pushed) }.map(\.key)
     #expect(missing.count == 0, "files never pushed: \(missing.sorted().prefix(10)); \(loop.repeatHint)")
@@ -198,15 +196,7 @@ import Testing
       #expect(missing.count == 0, "\(context): the state is at folder \(current) but folders \(missing.prefix(5)) before it were not pushed; \(loop.repeatHint)")
     }
 
-    for number in stride(from: 1, through: KillLoop.iterations, by: 1) {
-      let round = loop.round(number, try start(), window: 0.05...0.5)
-      expectSinkEndedAlone(round, loop)
-      try checkState("\(round)")
-    }
-    let last = try start().wait(timeout: 60)
-    #expect(last.source.status == 0, "\(loop.repeatHint)\n\(last.source.stderr)")
-    #expect(last.sink.status == 0, "\(loop.repeatHint)\n\(last.sink.stderr)")
-    try checkState("after the run to completion")
+    _ = try killThenComplete(&loop, start: { try start() }, check: checkState)
     let pushed = try platform.pushedObjectIds(token: token)
     let missing = folders.filter { !(tree[$0] ?? []).isSubset(of: pushed) }
     #expect(missing.count == 0, "folders never pushed: \(missing.prefix(10)); \(loop.repeatHint)")

@@ -40,6 +40,19 @@ import Testing
     #expect(sink.tornLines.isEmpty, "\(tool): torn lines on stdout: \(sink.tornLines)")
   }
 
+  /// SIGTERM once `tool` has written two lines into `sink`, which reads on to the end as the
+  /// last stage of a pipeline would; the tool exits 0 with whole lines only.
+  func terminateAfterTwoLines(_ tool: RunningTool, into sink: TestSink, _ name: String) -> ToolResult {
+    sink.started()
+    sink.read(lines: 2, timeout: 20)
+    tool.signal(SIGTERM)
+    sink.readToEnd(timeout: 20)
+    let result = tool.wait(timeout: 15)
+    #expect(result.status == 0 && !result.timedOut, "\(result.stderr)")
+    expectWholeLines(sink, name)
+    return result
+  }
+
   // MARK: Sources reading a platform or files
 
   @Test func ctiStream() throws {
@@ -72,16 +85,10 @@ import Testing
     let tool = try ToolRunner.start(
       "cti-misp", ["--feed", feed, "--state", state, "--import-from-date", "2000-01-01", "--create-indicators", "--jobs", "1"],
       input: .bytes([]), output: sink.output)
-    sink.started()
     // The bundles (about 400 KB) fill the pipe: cti-misp is in the middle of its feed when the
-    // signal comes, and this test reads on as the last stage of a pipeline would.
-    sink.read(lines: 2, timeout: 20)
-    tool.signal(SIGTERM)
-    sink.readToEnd(timeout: 20)
-    let result = tool.wait(timeout: 15)
-    #expect(result.status == 0 && !result.timedOut, "\(result.stderr)")
+    // signal comes.
+    let result = terminateAfterTwoLines(tool, into: sink, "cti-misp")
     #expect(result.stderr.contains("stopped by SIGTERM"), "\(result.stderr)")
-    expectWholeLines(sink, "cti-misp")
     let bundles = sink.records.filter { $0.string("type") == "bundle" }
     #expect(bundles.count > 0 && bundles.count < 40)
     #expect(sink.records.last?.string("type") == Checkpoint.type, "the last bundle is followed by its checkpoint")
@@ -96,14 +103,8 @@ import Testing
     let state = folder.path + "/diode.state"
     let sink = try TestSink(statePath: state)
     let tool = try ToolRunner.start("cti-diode", ["import", diode, "--state", state], input: .bytes([]), output: sink.output)
-    sink.started()
-    sink.read(lines: 2, timeout: 20)
-    tool.signal(SIGTERM)
-    sink.readToEnd(timeout: 20)
-    let result = tool.wait(timeout: 15)
-    #expect(result.status == 0 && !result.timedOut, "\(result.stderr)")
+    let result = terminateAfterTwoLines(tool, into: sink, "cti-diode import")
     #expect(result.stderr.contains("stopped by a signal"), "\(result.stderr)")
-    expectWholeLines(sink, "cti-diode import")
     let fileOfBundle = Dictionary(uniqueKeysWithValues: (1...30).map { (PipelineFixtures.diodeBundleId($0), PipelineFixtures.diodeFileName($0)) })
     let delivered = Set(sink.records.compactMap { $0.object("bundle")?.string("id").flatMap { fileOfBundle[$0] } })
     #expect(delivered.count > 0 && delivered.count < 30)
@@ -119,14 +120,8 @@ import Testing
     let state = folder.path + "/restore.json"
     let sink = try TestSink(statePath: state)
     let tool = try ToolRunner.start("cti-backup", ["restore", "--state", state, backup], input: .bytes([]), output: sink.output)
-    sink.started()
-    sink.read(lines: 2, timeout: 20)
-    tool.signal(SIGTERM)
-    sink.readToEnd(timeout: 20)
-    let result = tool.wait(timeout: 15)
-    #expect(result.status == 0 && !result.timedOut, "\(result.stderr)")
+    let result = terminateAfterTwoLines(tool, into: sink, "cti-backup restore")
     #expect(result.stderr.contains("folders restored") && result.stderr.contains("stopped by SIGTERM"), "\(result.stderr)")
-    expectWholeLines(sink, "cti-backup restore")
     let bundles = sink.records.filter { $0.string("type") == "bundle" }
     #expect(bundles.count > 0 && bundles.count < tree.count)
     #expect(sink.records.last?.string("type") == Checkpoint.type)

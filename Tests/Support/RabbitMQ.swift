@@ -318,14 +318,7 @@ extension RabbitMQ {
           _ = amqp_queue_declare(connection.state, connection.channel, name, 0, 1, 0, 0, amqp_empty_table)
         }
         try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.declare", refusedMeansAccess: false)
-        withBytes(queue) { name in
-          withBytes(exchange) { exchangeName in
-            withBytes(routing) { key in
-              _ = amqp_queue_bind(connection.state, connection.channel, name, exchangeName, key, amqp_empty_table)
-            }
-          }
-        }
-        try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.bind", refusedMeansAccess: false)
+        try bind(queue, to: exchange, routingKey: routing, on: connection)
       }
     }
   }
@@ -355,15 +348,19 @@ extension RabbitMQ {
         }
       }
       try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.declare", refusedMeansAccess: false)
-      withBytes(queue) { name in
-        withBytes(exchange) { exchangeName in
-          withBytes(routingKey) { key in
-            _ = amqp_queue_bind(connection.state, connection.channel, name, exchangeName, key, amqp_empty_table)
-          }
+      try bind(queue, to: exchange, routingKey: routingKey, on: connection)
+    }
+  }
+
+  private func bind(_ queue: String, to exchange: String, routingKey: String, on connection: AMQPConnection) throws {
+    withBytes(queue) { name in
+      withBytes(exchange) { exchangeName in
+        withBytes(routingKey) { key in
+          _ = amqp_queue_bind(connection.state, connection.channel, name, exchangeName, key, amqp_empty_table)
         }
       }
-      try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.bind", refusedMeansAccess: false)
     }
+    try connection.check(amqp_get_rpc_reply(connection.state), during: "queue.bind", refusedMeansAccess: false)
   }
 
   /// How many messages wait in `queue`.

@@ -30,7 +30,7 @@ public enum BucketSize: String, Sendable, CaseIterable {
 }
 
 /// Why an event cannot be applied to the backup tree.
-public struct BackupError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct BackupError: ToolError, Equatable {
   public var message: String
   public var exitStatus: ExitStatus { .dataError }
   public init(_ message: String) { self.message = message }

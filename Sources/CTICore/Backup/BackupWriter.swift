@@ -40,7 +40,7 @@ public struct BackupOpening: Sendable, Equatable {
 }
 
 /// One object of a bundle that could not be written; the rest of the bundle is written.
-public struct BackupObjectError: Error, ExitCoded, CustomStringConvertible {
+public struct BackupObjectError: ToolError {
   /// Its place in the bundle, from 1.
   public var position: Int
   public var count: Int

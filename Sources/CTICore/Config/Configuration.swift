@@ -3,7 +3,7 @@ import Yams
 
 /// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
 /// A bad value given on the command line is a usage error (64); anything else is 78.
-public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible, LocalizedError {
+public struct ConfigError: ToolError, Equatable {
   public var message: String
   public var exitStatus: ExitStatus
   public init(_ message: String, fromCommandLine: Bool = false) {
@@ -11,7 +11,6 @@ public struct ConfigError: Error, Equatable, ExitCoded, CustomStringConvertible,
     exitStatus = fromCommandLine ? .usage : .config
   }
   public var description: String { message }
-  public var errorDescription: String? { message }
 }
 
 /// Where one setting can be given: a flag value (already parsed by ArgumentParser), environment
@@ -51,7 +50,10 @@ public struct Configuration: Sendable {
     filePath = chosen
     file = [:]
     if let chosen {
-      guard let bytes = try? FileSystem.read(chosen) else { throw ConfigError("cannot read config file \(chosen)") }
+      let bytes: [UInt8]
+      do { bytes = try FileSystem.read(chosen, maxBytes: Configuration.maxFileBytes) } catch {
+        throw ConfigError("cannot read config file \(chosen): \(String(cString: strerror(error.code)))")
+      }
       file = try Configuration.flatten(yaml: String(decoding: bytes, as: UTF8.self), path: chosen)
     }
   }
@@ -207,6 +209,10 @@ public struct Configuration: Sendable {
     default: nil
     }
   }
+
+  /// The largest config.yml read (official ones are a few kilobytes): a bound on what a wrong
+  /// path, say a device or a huge file, can make the tool hold.
+  package static let maxFileBytes = 4 << 20
 
   /// Most nodes a config.yml may flatten: far more than any real one holds, and a bound on what
   /// aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).

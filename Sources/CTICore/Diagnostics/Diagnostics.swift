@@ -99,7 +99,7 @@ public final class Diagnostics {
 }
 
 /// The first bad record under `--strict`.
-public struct StrictStop: Error, ExitCoded, CustomStringConvertible {
+public struct StrictStop: ToolError {
   public var underlying: any Error
   public var exitStatus: ExitStatus { .dataError }
   public var description: String { "stopped at the first bad record (--strict): \(underlying)" }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The exit codes every cti tool uses (sysexits values where one fits). This table is the one
 /// source of the codes' meanings: every --help, man page and the README render `table`.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
@@ -62,7 +64,14 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   public static var helpSection: String { "Exit status:\n" + table }
 }
 
-/// An error that knows which exit code it stands for.
-public protocol ExitCoded: Error {
+/// What every error of the toolkit is: one message and one exit status. The message is the
+/// `description` (what `"\(error)"` prints on stderr and in reject files), and it is also the
+/// `LocalizedError` text, so `localizedDescription` says the same thing. A tool that ends on
+/// such an error prints the message and exits with `exitStatus`.
+public protocol ToolError: LocalizedError, CustomStringConvertible {
   var exitStatus: ExitStatus { get }
+}
+
+extension ToolError {
+  public var errorDescription: String? { description }
 }

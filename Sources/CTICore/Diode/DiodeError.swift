@@ -1,7 +1,7 @@
 import Logging
 
 /// Problems that stop cti-diode before or between passes.
-public enum DiodeError: Error, ExitCoded, CustomStringConvertible {
+public enum DiodeError: ToolError {
   case missingFolder(String)
   case noSource
 

@@ -1,6 +1,6 @@
 /// Why a diode file cannot be imported. The text goes into the `.reason` note beside the
 /// quarantined file.
-public struct DiodeValidationError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct DiodeValidationError: ToolError, Equatable, Sendable {
   public var reason: String
   /// The JSON ended early: the file may still be being written.
   public var truncated: Bool
@@ -10,6 +10,7 @@ public struct DiodeValidationError: Error, Equatable, CustomStringConvertible, S
     self.truncated = truncated
   }
 
+  public var exitStatus: ExitStatus { .dataError }
   public var description: String { reason }
 }
 

@@ -5,11 +5,17 @@
 #endif
 
 /// A failed file-system call, with the path and the system's reason.
-public struct FileSystemError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct FileSystemError: ToolError, Equatable {
   public var operation: String
   public var path: String
   public var code: Int32
-  public var exitStatus: ExitStatus { code == ENOENT ? .noInput : .ioError }
+  public var exitStatus: ExitStatus {
+    switch code {
+    case ENOENT: .noInput
+    case EFBIG: .dataError  // over a size limit: the data, not the disk, is at fault
+    default: .ioError
+    }
+  }
   public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 
   init(_ operation: String, _ path: String, _ code: Int32 = errno) {
@@ -129,13 +135,15 @@ public enum FileSystem {
     if fsync(descriptor) != 0 { throw FileSystemError("fsync", path) }
   }
 
-  /// Reads a whole file.
-  public static func read(_ path: String) throws(FileSystemError) -> [UInt8] {
+  /// Reads a whole file, or a pipe to its end, refusing (EFBIG) one over `maxBytes` rather than
+  /// holding it all in memory.
+  public static func read(_ path: String, maxBytes: Int = defaultMaxFileBytes) throws(FileSystemError) -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     defer { close(descriptor) }
     var status = stat()
     let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+    guard size <= maxBytes else { throw FileSystemError("read", path, EFBIG) }
     // One byte more than the size, so that reading the end does not double the buffer.
     var result = [UInt8](repeating: 0, count: max(size + 1, 4096))
     var count = 0
@@ -145,6 +153,8 @@ public enum FileSystem {
       if got < 0 { throw FileSystemError("read", path) }
       if got == 0 { break }
       count += got
+      // A pipe or a file that grows: never hold more than the limit.
+      guard count <= maxBytes else { throw FileSystemError("read", path, EFBIG) }
     }
     result.removeSubrange(count...)
     return result
@@ -424,7 +434,7 @@ public struct DirectoryEntry: Sendable, Hashable {
 }
 
 /// Why `FileSystem.readRegularFile` did not read a file.
-public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct FileReadError: ToolError, Equatable {
   public enum Reason: Equatable, Sendable {
     /// A FIFO, device, socket, directory or symbolic link: never read.
     case notRegular(String)
@@ -466,4 +476,13 @@ public struct FileReadError: Error, Equatable, ExitCoded, CustomStringConvertibl
   }
 
   public var description: String { "\(path): \(explanation)" }
+}
+
+/// `read(2)` that retries on EINTR.
+func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+  while true {
+    let result = read(descriptor, pointer, count)
+    if result < 0 && errno == EINTR { continue }
+    return result
+  }
 }

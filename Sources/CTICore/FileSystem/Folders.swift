@@ -1,7 +1,7 @@
 /// A path given where a folder is expected names a file (or something else): said plainly,
 /// since the system's own message for it ("No such file or directory", "Not a directory")
 /// points the wrong way.
-public struct NotAFolderError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct NotAFolderError: ToolError, Equatable {
   public var path: String
   /// What the path is for, in front of it in the message (`backup path`).
   public var role: String?

@@ -1,5 +1,5 @@
 /// Why an untrusted name cannot be used inside a directory.
-public struct UnsafeNameError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct UnsafeNameError: ToolError, Equatable {
   public var name: String
   public var reason: String
   public var exitStatus: ExitStatus { .dataError }

@@ -1,5 +1,5 @@
 /// What went wrong while reading JSON, and where (a byte offset into the text).
-public struct JSONError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct JSONError: ToolError, Equatable, Sendable {
   public var message: String
   /// Zero-based byte offset of the problem.
   public var offset: Int
@@ -9,6 +9,7 @@ public struct JSONError: Error, Equatable, CustomStringConvertible, Sendable {
     self.offset = offset
   }
 
+  public var exitStatus: ExitStatus { .dataError }
   public var description: String { "\(message) at byte \(offset + 1)" }
 }
 

@@ -1,5 +1,5 @@
 /// An error the platform reported in a GraphQL answer's `errors[]` (the HTTP status is 200).
-public struct GraphQLError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct GraphQLError: ToolError, Equatable, Sendable {
   public var message: String
   /// `extensions.code` (for example `AUTH_REQUIRED`, `GRAPHQL_VALIDATION_FAILED`), when given.
   public var code: String?
@@ -20,6 +20,10 @@ public struct GraphQLError: Error, Equatable, Sendable, CustomStringConvertible 
     return tags.contains { ["AUTH_REQUIRED", "AUTH_FAILURE", "FORBIDDEN_ACCESS", "FORBIDDENACCESS", "AUTHREQUIRED"].contains($0) }
   }
 
+  /// A refused token is a permission problem; anything else the platform refuses is an answer
+  /// the tool did not expect.
+  public var exitStatus: ExitStatus { isPermissionDenied ? .noPermission : .protocolError }
+
   /// The document or its variables did not match the schema: sending it again cannot help.
   public var isValidation: Bool {
     let tags = [code, name].compactMap { $0?.uppercased() }
@@ -33,7 +37,7 @@ public struct GraphQLError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 /// Why a call to the platform failed.
-public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringConvertible {
+public enum OpenCTIError: ToolError, Equatable, Sendable {
   /// The platform answered with `errors[]`.
   case graphQL(GraphQLError)
   /// HTTP 401 or 403.
@@ -54,7 +58,7 @@ public enum OpenCTIError: Error, Equatable, Sendable, ExitCoded, CustomStringCon
 
   public var exitStatus: ExitStatus {
     switch self {
-    case .graphQL(let error): error.isPermissionDenied ? .noPermission : .protocolError
+    case .graphQL(let error): error.exitStatus
     case .permissionDenied: .noPermission
     case .httpStatus(let status, _, _): status == 429 || status >= 500 ? .unavailable : .protocolError
     case .network: .unavailable

@@ -20,9 +20,9 @@ public struct StagedObject: Sendable {
   public let aliases: [String]
   public let line: Int
 
-  public init(_ object: RawObject, line: Int) throws(RecordProblem) {
-    guard let id = object.string("id"), !id.isEmpty else { throw RecordProblem("STIX object has no id") }
-    guard object.string("type") != nil else { throw RecordProblem("STIX object \(id) has no type") }
+  public init(_ object: RawObject, line: Int) throws(RecordError) {
+    guard let id = object.string("id"), !id.isEmpty else { throw RecordError("STIX object has no id") }
+    guard object.string("type") != nil else { throw RecordError("STIX object \(id) has no type") }
     self.id = id
     bytes = object.bytes
     self.line = line

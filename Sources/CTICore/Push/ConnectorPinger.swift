@@ -15,6 +15,8 @@ public final class ConnectorPinger: @unchecked Sendable {
   private let connectorId: String
   private let interval: Double
   private let logger: Logger
+  /// Told the platform's state when it differs from ours; set once, so read without the lock.
+  private let onReset: (@Sendable (JSONValue?) -> Void)?
   /// Guards every member below: the ping thread and the tool's thread both use them.
   private let condition = NSCondition()
   private var started = false
@@ -24,7 +26,6 @@ public final class ConnectorPinger: @unchecked Sendable {
   private var info: ConnectorInfo?
   /// False once the platform refused `connectorInfo` (an older schema).
   private var platformTakesInfo = true
-  private var onReset: (@Sendable (JSONValue?) -> Void)?
   private var pingCount = 0
   private var resetCount = 0
 

@@ -1,8 +1,8 @@
 extension ConnectorRegistration {
   /// The registration that impersonates the connector a diode envelope comes from.
-  public init(_ connector: DiodeConnector) throws(RecordProblem) {
+  public init(_ connector: DiodeConnector) throws(RecordError) {
     guard let type = ConnectorType(parsing: connector.type) else {
-      throw RecordProblem("envelope connector \(connector.id) has an unknown type '\(connector.type)'")
+      throw RecordError("envelope connector \(connector.id) has an unknown type '\(connector.type)'")
     }
     self.init(id: connector.id, name: connector.name, type: type, scope: connector.scope, auto: connector.auto)
   }
@@ -17,14 +17,14 @@ public enum StreamEventAction: Sendable {
   case merge(target: RawObject, sourceIds: [String])
 
   /// The action for a data event (either form, see `StreamEvent`).
-  public init(_ event: StreamEvent) throws(RecordProblem) {
+  public init(_ event: StreamEvent) throws(RecordError) {
     switch event.name {
     case "delete": self = .delete(id: event.id)
     case "merge":
       let sources = event.context?.value("sources")?.arrayValue ?? []
       let ids = sources.compactMap { $0["id"]?.stringValue }
       guard !ids.isEmpty, ids.count == sources.count else {
-        throw RecordProblem("merge event for \(event.id) lists no source ids in context.sources")
+        throw RecordError("merge event for \(event.id) lists no source ids in context.sources")
       }
       self = .merge(target: event.data, sourceIds: ids)
     default: self = .upsert(event.data)

@@ -35,8 +35,8 @@ public final class PushRun {
     session = PushSession(client: OpenCTIClient(transport: transport), connector: settings.connector)
     amqp = settings.queueProtocol == .amqp ? AMQPPushTarget(session: session, settings: settings.amqp, logger: diagnostics.logger) : nil
     pipeline = PushPipeline(
-      target: amqp ?? session, options: settings.pipeline, diagnostics: diagnostics, rejects: rejects,
-      checkpoints: checkpoints)
+      target: amqp ?? session, connector: settings.connector, options: settings.pipeline, diagnostics: diagnostics,
+      rejects: rejects, checkpoints: checkpoints)
     let info = ConnectorInfo(runAndTerminate: settings.runAndTerminate, queueThreshold: settings.queueThreshold)
     let pinger = pingTransport.map {
       ConnectorPinger(

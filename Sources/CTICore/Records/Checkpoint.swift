@@ -44,7 +44,7 @@ public enum Checkpoint {
 }
 
 /// A `--state` file in a folder that does not exist.
-public struct StatePathError: Error, ExitCoded, CustomStringConvertible {
+public struct StatePathError: ToolError {
   public var path: String
   public var folder: String
   public var exitStatus: ExitStatus { .noInput }

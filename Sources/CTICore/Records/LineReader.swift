@@ -16,7 +16,7 @@ public struct Line: Sendable {
 }
 
 /// Errors from reading NDJSON input.
-public enum LineReaderError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public enum LineReaderError: ToolError, Equatable {
   /// The line was longer than the limit; it was skipped up to its end.
   case lineTooLong(line: Int, limit: Int)
   /// The input could not be opened or read.
@@ -248,14 +248,5 @@ extension LineReader {
         try diagnostics.reject(error)
       }
     }
-  }
-}
-
-/// `read(2)` that retries on EINTR.
-func readRetrying(_ descriptor: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-  while true {
-    let result = read(descriptor, pointer, count)
-    if result < 0 && errno == EINTR { continue }
-    return result
   }
 }

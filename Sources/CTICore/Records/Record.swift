@@ -18,18 +18,20 @@ public enum RecordKind: String, Sendable, CaseIterable {
   case checkpoint
 }
 
-/// Why a line is not a record a tool can use.
-public struct RecordError: Error, Equatable, ExitCoded, CustomStringConvertible {
-  public var line: Int
+/// Why a line is not a record a tool can use, or why a record cannot be used as it is. `line`
+/// is set where the line is known; without it the message is the reason alone, and whoever
+/// reports it adds the line (`Diagnostics.reject(_:line:)`).
+public struct RecordError: ToolError, Equatable, Sendable {
+  public var line: Int?
   public var message: String
   public var exitStatus: ExitStatus { .dataError }
 
-  public init(line: Int, _ message: String) {
+  public init(line: Int? = nil, _ message: String) {
     self.line = line
     self.message = message
   }
 
-  public var description: String { "line \(line): \(message)" }
+  public var description: String { line.map { "line \($0): \(message)" } ?? message }
 }
 
 /// One NDJSON line read in place: its top-level members are located and its kind recognised;
@@ -64,11 +66,11 @@ public struct Record: Sendable {
   }
 
   /// Recognises the kind of a top-level object by the keys it routes on.
-  public static func kind(of object: RawObject) throws(RecordProblem) -> RecordKind {
+  public static func kind(of object: RawObject) throws(RecordError) -> RecordKind {
     if let event = object.string("event") {
       if StreamEvent.controlNames.contains(event) { return .controlEvent }
       guard object.valueKind("data") == UInt8(ascii: "{") else {
-        throw RecordProblem("stream event '\(event)' has no data object")
+        throw RecordError("stream event '\(event)' has no data object")
       }
       return .streamEvent
     }
@@ -77,28 +79,21 @@ public struct Record: Sendable {
     }
     guard let type = object.string("type") else { throw notARecord(object) }
     if type == "bundle" {
-      guard object.valueKind("objects") == UInt8(ascii: "[") else { throw RecordProblem("bundle has no objects list") }
+      guard object.valueKind("objects") == UInt8(ascii: "[") else { throw RecordError("bundle has no objects list") }
       return .bundle
     }
     if type == Checkpoint.type {
-      guard object.valueRange("state") != nil else { throw RecordProblem("checkpoint has no state") }
+      guard object.valueRange("state") != nil else { throw RecordError("checkpoint has no state") }
       return .checkpoint
     }
     if let id = object.string("id"), STIXIdentifier.isValid(id), id.hasPrefix(type + "--") { return .stixObject }
     throw notARecord(object)
   }
 
-  private static func notARecord(_ object: RawObject) -> RecordProblem {
-    RecordProblem(
+  private static func notARecord(_ object: RawObject) -> RecordError {
+    RecordError(
       "not a stream event, bundle, diode envelope, STIX object or checkpoint (keys: \(object.keys.prefix(6).joined(separator: ", ")))")
   }
-}
-
-/// Why a record cannot be used as it is.
-public struct RecordProblem: Error, Equatable, Sendable, CustomStringConvertible {
-  public var message: String
-  public init(_ message: String) { self.message = message }
-  public var description: String { message }
 }
 
 /// A data event of the live stream, in either of its two forms: cti-stream's (the SSE `data:`
@@ -119,17 +114,17 @@ public struct StreamEvent: Sendable {
   /// The platform's `context` (an update's patch, a merge's sources).
   public let context: RawObject?
 
-  public init(_ object: RawObject) throws(RecordProblem) {
-    guard let name = object.string("event") else { throw RecordProblem("stream event has no event name") }
-    guard StreamEvent.dataNames.contains(name) else { throw RecordProblem("unknown stream event '\(name)'") }
-    guard var stix = object.object("data") else { throw RecordProblem("\(name) event has no data object") }
+  public init(_ object: RawObject) throws(RecordError) {
+    guard let name = object.string("event") else { throw RecordError("stream event has no event name") }
+    guard StreamEvent.dataNames.contains(name) else { throw RecordError("unknown stream event '\(name)'") }
+    guard var stix = object.object("data") else { throw RecordError("\(name) event has no data object") }
     var context = object.object("context")
     if stix.string("id") == nil, let nested = stix.object("data") {
       context = stix.object("context")
       stix = nested
     }
     guard let id = stix.string("id"), STIXIdentifier.isValid(id) else {
-      throw RecordProblem("\(name) event data has no valid STIX id")
+      throw RecordError("\(name) event data has no valid STIX id")
     }
     self.name = name
     eventID = object.string("id")

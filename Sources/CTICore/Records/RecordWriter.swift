@@ -5,7 +5,7 @@
 #endif
 
 /// Errors from writing records.
-public enum OutputError: Error, Equatable, ExitCoded, CustomStringConvertible {
+public enum OutputError: ToolError, Equatable {
   /// The reader of the output went away (EPIPE): a normal end for a filter.
   case closed
   case writeFailed(errno: Int32)

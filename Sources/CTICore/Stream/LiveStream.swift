@@ -7,7 +7,7 @@ import Logging
 #endif
 
 /// A live stream failure that ends the run.
-public enum LiveStreamError: Error, ExitCoded, CustomStringConvertible {
+public enum LiveStreamError: ToolError {
   /// 401/403: the token is wrong or lacks the rights for this stream.
   case refused(status: Int, url: String)
   /// 404/410: no such stream, or it is not live (stopped).
@@ -140,10 +140,7 @@ public final class LiveStreamSession {
         guard error.isTransient else { throw error }
         failure = error.description
       } catch let error as SSEEventTooLarge {
-        // Dropped; the position stays before it and the platform sends it again.
-        diagnostics.error("\(error); reconnecting from \(state.startFrom ?? "live")")
-        failure = "an event over the line limit"
-      } catch let error as OversizedEvent {
+        // Not written; the position stays before it and the platform sends it again.
         diagnostics.error("\(error); reconnecting from \(state.startFrom ?? "live")")
         failure = "an event over the line limit"
       }
@@ -180,8 +177,6 @@ public final class LiveStreamSession {
       }
     } catch is StopRequest {
     } catch let error as SSEEventTooLarge {
-      throw LiveStreamError.replayEventTooLarge("\(error)")
-    } catch let error as OversizedEvent {
       throw LiveStreamError.replayEventTooLarge("\(error)")
     }
     if parser.hasPartialEvent { diagnostics.warning("the capture ends inside an event; that event was not written") }
@@ -250,7 +245,7 @@ public final class LiveStreamSession {
 
   /// Writes an event's line. A payload that is not JSON is reported and skipped (the position
   /// moves past it; with --strict the run stops); a line over the limit stops the position
-  /// before the event (`OversizedEvent`). Says whether the line was written.
+  /// before the event (`SSEEventTooLarge`, `whole`). Says whether the line was written.
   @discardableResult
   private func writeReporting(_ event: SSEEvent) throws -> Bool {
     line.removeAll(keepingCapacity: true)
@@ -262,7 +257,7 @@ public final class LiveStreamSession {
       try diagnostics.reject(error)
       return false
     } catch OutputError.tooLarge(let size, let limit) {
-      throw OversizedEvent(id: event.id, size: size, limit: limit)
+      throw SSEEventTooLarge(id: event.id, size: size, limit: limit, whole: true)
     }
   }
 
@@ -364,16 +359,5 @@ public final class LiveStreamSession {
   static func format(_ seconds: Double) -> String {
     let tenths = Int((seconds * 10).rounded())
     return "\(tenths / 10).\(tenths % 10)"
-  }
-}
-
-/// A stream event whose line would be over the line limit: not written, and the position does not
-/// pass it (the next tool would refuse the line).
-struct OversizedEvent: Error, CustomStringConvertible {
-  var id: String?
-  var size: Int
-  var limit: Int
-  var description: String {
-    "event \(id ?? "(no id)") makes a line of \(size) bytes, over the line limit of \(limit) bytes; not written, and the position stays before it (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
   }
 }

@@ -5,9 +5,10 @@
 #endif
 
 /// Why an SSE event cannot become an output line.
-public struct StreamEventError: Error, Equatable, CustomStringConvertible {
+public struct StreamEventError: ToolError, Equatable {
   public var id: String?
   public var message: String
+  public var exitStatus: ExitStatus { .dataError }
   public var description: String { "event \(id ?? "(no id)"): \(message)" }
 }
 

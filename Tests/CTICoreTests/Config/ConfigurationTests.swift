@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CTICore
@@ -13,6 +14,14 @@ import Testing
     #expect(Configuration(environment: [:]).string(path, default: "/default") == "/default")
     // An empty variable (as docker-compose leaves unset ones) does not hide the file's value.
     #expect(Configuration(environment: ["BACKUP_PATH": ""], file: ["backup.path": "/file"]).string(path) == "/file")
+  }
+
+  @Test func aConfigFileOverTheLimitIsRefusedNotRead() throws {
+    let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).yml"
+    try FileSystem.writeAtomically([UInt8](repeating: 0x23, count: Configuration.maxFileBytes + 1), to: path)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let error = #expect(throws: ConfigError.self) { try Configuration(configFile: path, environment: [:]) }
+    #expect(error?.description == "cannot read config file \(path): File too large")
   }
 
   @Test func readsOfficialConfigYAML() throws {

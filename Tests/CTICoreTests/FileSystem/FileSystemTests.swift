@@ -37,6 +37,27 @@ func temporaryDirectory() throws -> String {
 }
 
 @Suite struct FileSystemTests {
+  @Test func wholeFileReadsStopAtTheirLimitForFilesAndPipes() throws {
+    let folder = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/big.json"
+    try FileSystem.writeAtomically([UInt8](repeating: 0x20, count: 10_000), to: path)
+    #expect(try FileSystem.read(path, maxBytes: 10_000).count == 10_000)
+    #expect(throws: FileSystemError("read", path, EFBIG)) { try FileSystem.read(path, maxBytes: 9_999) }
+    #expect(FileSystemError("read", path, EFBIG).exitStatus == .dataError)
+    // A pipe has no size to look at first: the limit holds while it is read.
+    let fifo = folder + "/fifo"
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let writer = Thread {
+      let descriptor = open(fifo, O_WRONLY)
+      let chunk = [UInt8](repeating: 0x20, count: 4096)
+      for _ in 0..<64 where write(descriptor, chunk, chunk.count) > 0 {}
+      close(descriptor)
+    }
+    writer.start()
+    #expect(throws: FileSystemError("read", fifo, EFBIG)) { try FileSystem.read(fifo, maxBytes: 100_000) }
+  }
+
   @Test func staleTemporariesAreRecognisedByNameAndRemovedByAge() throws {
     let folder = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: folder) }

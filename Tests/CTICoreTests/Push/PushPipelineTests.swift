@@ -26,7 +26,7 @@ final class RecordingTarget: PushTarget {
     if let settleFailure { throw settleFailure }
   }
 
-  func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?) throws(OpenCTIError) {
+  func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration, applicant: String?) throws(OpenCTIError) {
     if !failures.isEmpty { throw failures.removeFirst() }
     let parsed = try? JSONParser.parse(bundle)
     let objects = parsed?["objects"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
@@ -39,6 +39,8 @@ final class RecordingTarget: PushTarget {
 
 /// A pipeline over a recording target, with rejects going to a temporary file.
 struct PipelineFixture {
+  /// The tool's own connector.
+  static let own = ConnectorRegistration(id: "own-id", name: "cti-push")
   let target = RecordingTarget()
   let diagnostics = Diagnostics(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
   let rejectPath: String
@@ -49,7 +51,7 @@ struct PipelineFixture {
     rejectPath = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(UUID().uuidString).ndjson").path
     statePath = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString).json").path
     pipeline = PushPipeline(
-      target: target, options: options, diagnostics: diagnostics, rejects: try? RejectFile(path: rejectPath),
+      target: target, connector: Self.own, options: options, diagnostics: diagnostics, rejects: try? RejectFile(path: rejectPath),
       checkpoints: try? CheckpointCommitter(path: statePath, diagnostics: diagnostics))
   }
 
@@ -80,7 +82,7 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
     let fixture = PipelineFixture(.init(batcher: BundleBatcher(maxObjects: 2)))
     try fixture.run((1...5).map { stixObject("indicator", $0) })
     #expect(fixture.target.pushes.map(\.objects.count) == [2, 2, 1])
-    #expect(fixture.target.pushes.allSatisfy { $0.connector == nil && $0.applicant == nil })
+    #expect(fixture.target.pushes.allSatisfy { $0.connector == PipelineFixture.own && $0.applicant == nil })
     #expect(fixture.pipeline.counts.objects == 5)
     #expect(fixture.pipeline.counts.bundles == 3)
     #expect(fixture.pipeline.counts.rejected == 0)
@@ -112,34 +114,37 @@ func bundle(_ objects: [String], id: String? = nil) -> String {
   }
 
   @Test func aDiodeFileIsPushedDirectlyAndItsFailuresAreThrownNotRejected() throws {
-    let fixture = PipelineFixture(.init(applicants: ApplicantMap(["src-user": "dst-user"])))
+    // cti-diode import --push's way: envelopes through the bundle pusher, which throws.
+    let fixture = PipelineFixture()
+    let pusher = BundlePusher(
+      target: fixture.target, options: .init(applicants: ApplicantMap(["src-user": "dst-user"])), diagnostics: fixture.diagnostics)
     func file(type: String = "EXTERNAL_IMPORT", _ objects: [String]) throws -> DiodeFile {
       try DiodeFile(Array("{\"applicant_id\":\"src-user\",\"connector\":{\"id\":\"c9\",\"name\":\"CVE\",\"type\":\"\(type)\"},\"bundle\":\(bundle(objects))}".utf8))
     }
-    try fixture.pipeline.push(try file([stixObject("vulnerability", 1), stixObject("vulnerability", 2)]))
+    _ = try pusher.pushEnvelope(try file([stixObject("vulnerability", 1), stixObject("vulnerability", 2)]), line: nil)
     #expect(fixture.target.pushes.map(\.applicant) == ["dst-user"])
     #expect(fixture.target.pushes.first?.connector?.id == "c9")
-    #expect(fixture.pipeline.counts.bundles == 1 && fixture.pipeline.counts.objects == 2)
+    #expect(pusher.bundles == 1 && pusher.objects == 2)
 
     fixture.target.failures = [.graphQL(GraphQLError(message: "Invalid bundle", code: "FUNCTIONAL_ERROR", operation: .stixBundlePush))]
-    #expect { try fixture.pipeline.push(try file([stixObject("vulnerability", 3)])) } throws: { error in
-      guard case .failed = error as? EnvelopePushError else { return false }
+    #expect { _ = try pusher.pushEnvelope(try file([stixObject("vulnerability", 3)]), line: nil) } throws: { error in
+      guard case .failed = error as? PushError else { return false }
       return "\(error)".contains("Invalid bundle")
     }
-    #expect { try fixture.pipeline.push(try file(type: "BOGUS", [stixObject("vulnerability", 4)])) } throws: { error in
-      guard case .unpushable = error as? EnvelopePushError else { return false }
+    #expect { _ = try pusher.pushEnvelope(try file(type: "BOGUS", [stixObject("vulnerability", 4)]), line: nil) } throws: { error in
+      guard case .unpushable = error as? PushError else { return false }
       return true
     }
     fixture.target.failures = [.network("connection refused", operation: .stixBundlePush)]
-    #expect(throws: EnvelopePushError.self) { try fixture.pipeline.push(try file([stixObject("vulnerability", 5)])) }
-    #expect { try fixture.pipeline.push(try file([stixObject("vulnerability", 6)])) } throws: { error in
-      guard case .notSent = error as? EnvelopePushError else { return false }
+    #expect(throws: PushError.self) { _ = try pusher.pushEnvelope(try file([stixObject("vulnerability", 5)]), line: nil) }
+    #expect { _ = try pusher.pushEnvelope(try file([stixObject("vulnerability", 6)]), line: nil) } throws: { error in
+      guard case .notSent = error as? PushError else { return false }
       return true
     }
-    fixture.pipeline.retryPlatform()
-    try fixture.pipeline.push(try file([stixObject("vulnerability", 7)]))
+    pusher.retryPlatform()
+    _ = try pusher.pushEnvelope(try file([stixObject("vulnerability", 7)]), line: nil)
     #expect(fixture.target.pushes.map(\.objects) == [[stixId("vulnerability", 1), stixId("vulnerability", 2)], [stixId("vulnerability", 7)]])
-    #expect(fixture.pipeline.counts.rejected == 0)
+    #expect(fixture.diagnostics.skipped == 0)
     #expect(try fixture.rejects().isEmpty, "failures are the caller's to report")
   }
 

@@ -96,7 +96,9 @@ enum ToolRunner {
     // file itself (into a pipe it would send checkpoints instead; see `runPipeline`).
     let outputFolder = try TemporaryFolder()
     let outputURL = outputFolder.url.appendingPathComponent("stdout")
-    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
+      throw TestSetupFailure("cannot create \(outputURL.path)")
+    }
     let output = try FileHandle(forWritingTo: outputURL)
     defer { try? output.close() }
     process.standardInput = input

@@ -52,7 +52,7 @@ public final class DiodeExportRun {
       }
       do {
         try exporter.export(record)
-      } catch let error as DiodeExportError {
+      } catch let error as RecordError {
         try diagnostics.reject(error)
       }
     }

@@ -120,14 +120,6 @@ public struct DiodeExporterSettings: Sendable {
   }
 }
 
-/// A record that cannot become a diode file.
-public struct DiodeExportError: Error, CustomStringConvertible, ExitCoded {
-  public var line: Int
-  public var message: String
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { "line \(line): \(message)" }
-}
-
 /// Turns records (bundles, diode envelopes, single STIX objects) into diode files, one file per
 /// record, with strictly increasing modification times so that a timestamp-driven reader (the
 /// official importer) misses none of them.
@@ -173,14 +165,14 @@ public final class DiodeExporter {
       applicant = options.applicantID
       bundle = .object(try parse(record, record.object.parsed))
       guard bundle["objects"]?.arrayValue?.isEmpty == false else {
-        throw DiodeExportError(line: record.line, message: "the bundle has no objects: nothing to export")
+        throw RecordError(line: record.line, "the bundle has no objects: nothing to export")
       }
     case .diodeEnvelope:
       let envelope: DiodeFile
       do {
         envelope = try DiodeFile(Array(record.object.bytes))
       } catch {
-        throw DiodeExportError(line: record.line, message: "invalid diode envelope: \(error.reason)")
+        throw RecordError(line: record.line, "invalid diode envelope: \(error.reason)")
       }
       connector = record.object.value("connector") ?? .null
       connectorName = envelope.connector.name
@@ -194,7 +186,7 @@ public final class DiodeExporter {
       let object: RawObject
       if record.kind == .streamEvent {
         do { object = try StreamEvent(record.object).data } catch {
-          throw DiodeExportError(line: record.line, message: "\(error)")
+          throw RecordError(line: record.line, "\(error)")
         }
       } else {
         object = record.object
@@ -206,7 +198,7 @@ public final class DiodeExporter {
       let value = JSONValue.object(try parse(record, object.parsed))
       bundle = ["type": "bundle", "id": .string("bundle--" + UUID().uuidString.lowercased()), "objects": [value]]
     case .controlEvent, .checkpoint:
-      throw DiodeExportError(line: record.line, message: "a \(record.kind.rawValue) carries no STIX data to export")
+      throw RecordError(line: record.line, "a \(record.kind.rawValue) carries no STIX data to export")
     }
     let content = DiodeFileFormat.content(
       bundle: bundle, connector: connector, applicantID: applicant, bundleType: sink.bundleType,
@@ -224,7 +216,7 @@ public final class DiodeExporter {
       try sink.delete(name: name)
       time = lastModified + step
     }
-    throw DiodeExportError(line: record.line, message: "cannot give the file a time after the previous file's")
+    throw RecordError(line: record.line, "cannot give the file a time after the previous file's")
   }
 
   /// Removes this connector's files older than the retention (pycti's writer-side cleanup, kept
@@ -253,7 +245,7 @@ public final class DiodeExporter {
     do {
       return try body()
     } catch {
-      throw DiodeExportError(line: record.line, message: "invalid JSON: \(error)")
+      throw RecordError(line: record.line, "invalid JSON: \(error)")
     }
   }
 }

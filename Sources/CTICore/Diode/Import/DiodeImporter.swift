@@ -232,7 +232,7 @@ public final class DiodeImporter {
 }
 
 /// Deleting an imported file failed because the folder cannot be changed.
-public struct DiodeReadOnlyFolder: Error, ExitCoded, CustomStringConvertible {
+public struct DiodeReadOnlyFolder: ToolError {
   public var underlying: FileSystemError
   public var exitStatus: ExitStatus { underlying.exitStatus }
   public var description: String {
@@ -243,7 +243,7 @@ public struct DiodeReadOnlyFolder: Error, ExitCoded, CustomStringConvertible {
 }
 
 /// An invalid diode file, as reported on stderr.
-public struct DiodeRejection: Error, CustomStringConvertible {
+public struct DiodeRejection: ToolError {
   public var name: String
   public var reason: String
   /// Where it went; nil when it could not be moved aside (`moveFailure` says why).
@@ -256,6 +256,8 @@ public struct DiodeRejection: Error, CustomStringConvertible {
     self.movedTo = movedTo
     self.moveFailure = moveFailure
   }
+
+  public var exitStatus: ExitStatus { .dataError }
 
   public var description: String {
     if let movedTo { return "\(name): \(reason) (moved to \(movedTo))" }

@@ -25,7 +25,7 @@ public struct DiodePushSettings: Sendable {
 /// failed). Delivery results tell the importer whether to record and delete the file.
 public final class DiodePusher {
   public let session: PushSession
-  public let pipeline: PushPipeline
+  private let pusher: BundlePusher
   private let diagnostics: Diagnostics
   /// Files pushed and files whose push failed, over the whole run.
   public private(set) var pushed = 0
@@ -34,7 +34,7 @@ public final class DiodePusher {
   public init(transport: GraphQLTransport, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.diagnostics = diagnostics
     session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
-    pipeline = PushPipeline(target: session, options: options, diagnostics: diagnostics)
+    pusher = BundlePusher(target: session, options: options, diagnostics: diagnostics)
   }
 
   /// Checks the platform's version and the token before any file is touched.
@@ -44,7 +44,7 @@ public final class DiodePusher {
 
   /// Called before each pass: a platform that failed in an earlier pass is tried again.
   public func beginPass() {
-    pipeline.retryPlatform()
+    pusher.retryPlatform()
   }
 
   /// Pushes one file. A file that cannot be pushed as it is (unknown connector type, an object
@@ -57,11 +57,19 @@ public final class DiodePusher {
     } catch {
       return .refused(error.message)
     }
-    var failure: EnvelopePushError?
-    do {
-      try pipeline.push(file)
-    } catch {
-      failure = error
+    var failure: PushError?
+    if let platformFailure = pusher.platformFailure {
+      failure = .notSent(cause: platformFailure)
+    } else {
+      do {
+        // A session leaves nothing out (only an AMQP target does); were an object left out,
+        // it is reported and the rest of the file counts as delivered.
+        for (object, _) in try pusher.pushEnvelope(file, line: nil) {
+          diagnostics.error("\(item.name): \(PushError.leftOut(object))")
+        }
+      } catch {
+        failure = error
+      }
     }
     do {
       try session.closeWork(
@@ -84,8 +92,8 @@ public final class DiodePusher {
 
   /// `pushed N files (N bundles, N objects) in N works`, and the failures.
   public var summary: String {
-    var text = "pushed \(pushed) file\(pushed == 1 ? "" : "s") (\(pipeline.counts.bundles) bundles, "
-    text += "\(pipeline.counts.objects) objects) in \(session.works.count) work\(session.works.count == 1 ? "" : "s")"
+    var text = "pushed \(pushed) file\(pushed == 1 ? "" : "s") (\(pusher.bundles) bundles, "
+    text += "\(pusher.objects) objects) in \(session.works.count) work\(session.works.count == 1 ? "" : "s")"
     if failed > 0 { text += ", \(failed) push\(failed == 1 ? "" : "es") failed" }
     return text
   }

@@ -24,8 +24,9 @@ public struct DiodeItem: Sendable, Equatable {
 }
 
 /// Why an item could not be read this time (it stays where it is for the next pass).
-public struct DiodeReadDeferral: Error, CustomStringConvertible, Sendable {
+public struct DiodeReadDeferral: ToolError, Sendable {
   public var description: String
+  public var exitStatus: ExitStatus { .tempFail }
   public init(_ description: String) { self.description = description }
 }
 

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Why an event could not be converted.
-public struct MISPEventError: Error, Equatable, CustomStringConvertible, LocalizedError {
+public struct MISPEventError: ToolError, Equatable {
   public var message: String
   public init(_ message: String) { self.message = message }
+  public var exitStatus: ExitStatus { .dataError }
   public var description: String { message }
-  public var errorDescription: String? { message }
 }
 
 /// One converted event: the bundle's JSON text and what it holds.

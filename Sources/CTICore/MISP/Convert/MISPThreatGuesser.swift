@@ -77,14 +77,13 @@ public final class MISPThreatGuesser: @unchecked Sendable {
 }
 
 /// The platform `guess_threats_from_tags` needs could not be used.
-public struct MISPPlatformError: Error, ExitCoded, CustomStringConvertible, LocalizedError {
+public struct MISPPlatformError: ToolError {
   public var url: String
   public var underlying: OpenCTIError
   public var exitStatus: ExitStatus { underlying.exitStatus }
   public var description: String {
     "guess_threats_from_tags needs OpenCTI at \(url), which did not answer: \(underlying)"
   }
-  public var errorDescription: String? { description }
 }
 
 extension MISPThreatGuesser {

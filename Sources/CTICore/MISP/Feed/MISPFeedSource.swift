@@ -1,5 +1,5 @@
 /// A problem fetching one feed file (missing, unreadable, HTTP error after retries).
-public struct MISPFetchError: Error, CustomStringConvertible, ExitCoded {
+public struct MISPFetchError: ToolError {
   public var message: String
   public var exitStatus: ExitStatus
   public init(_ message: String, exitStatus: ExitStatus = .noInput) {
@@ -17,16 +17,23 @@ public protocol MISPFeedSource {
   func file(_ name: String) throws(MISPFetchError) -> [UInt8]
 }
 
-/// A feed laid out in a local folder.
+/// A feed laid out in a local folder. A file over `maxFileBytes` fails its event (exit 65)
+/// rather than being read into memory whole.
 public struct MISPDirectorySource: MISPFeedSource {
   public let path: String
-  public init(path: String) { self.path = path }
+  public let maxFileBytes: Int
+  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
+    self.path = path
+    self.maxFileBytes = maxFileBytes
+  }
   public var location: String { path }
 
   public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
     let full: String
     do { full = try SafeName.join(path, name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
-    do { return try FileSystem.read(full) } catch { throw MISPFetchError("\(error)", exitStatus: error.exitStatus) }
+    do { return try FileSystem.read(full, maxBytes: maxFileBytes) } catch {
+      throw MISPFetchError("\(error)", exitStatus: error.exitStatus)
+    }
   }
 }
 

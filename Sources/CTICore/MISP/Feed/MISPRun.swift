@@ -147,7 +147,7 @@ public final class MISPRun {
       for (index, entry) in pending.enumerated() {
         if stopRequested() { break }
         progress.update("cti-misp: event \(index + 1)/\(pending.count + unusable.count)")
-        guard try writeNext(events, name: entry.uuid, failure: { EventFailure(uuid: entry.uuid, underlying: $0) }) else {
+        guard try writeNext(events, name: entry.uuid, failure: { MISPEventFailure(uuid: entry.uuid, underlying: $0) }) else {
           blocked = true
           continue
         }
@@ -165,7 +165,7 @@ public final class MISPRun {
         summary.read += 1
         blocked = true
         summary.failed.append(entry.uuid)
-        try diagnostics.reject(EventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
+        try diagnostics.reject(MISPEventFailure(uuid: entry.uuid, underlying: MISPEventError("manifest.json: \(entry.problem ?? "")")))
       }
       if !advanced, feedState.lastEventTimestamp == nil, !blocked {
         // Nothing new: remember the starting point so a first run without import_from_date
@@ -266,11 +266,24 @@ extension MISPRun {
   }
 }
 
-/// An event of a feed that could not be fetched, parsed or converted.
-public struct EventFailure: Error, CustomStringConvertible {
-  public var uuid: String
+/// An event that could not be fetched, parsed or converted, named by where it came from: a
+/// feed's event (`event <uuid>`) or an S3 object (`s3://bucket/key`).
+public struct MISPEventFailure: ToolError {
+  public var source: String
   public var underlying: any Error
-  public var description: String { "event \(uuid): \(underlying)" }
+
+  public init(uuid: String, underlying: any Error) {
+    source = "event \(uuid)"
+    self.underlying = underlying
+  }
+
+  public init(bucket: String, key: String, underlying: any Error) {
+    source = "s3://\(bucket)/\(key)"
+    self.underlying = underlying
+  }
+
+  public var exitStatus: ExitStatus { (underlying as? any ToolError)?.exitStatus ?? .dataError }
+  public var description: String { "\(source): \(underlying)" }
 }
 
 extension MISPRun {
@@ -298,7 +311,7 @@ extension MISPRun {
       for (index, object) in objects.enumerated() {
         if stopRequested() { break }
         progress.update("cti-misp: object \(index + 1)/\(objects.count)")
-        let failure = { S3ObjectFailure(bucket: bucket, key: object.key, underlying: $0) }
+        let failure = { MISPEventFailure(bucket: bucket, key: object.key, underlying: $0) }
         guard try writeNext(events, name: object.key, failure: failure) else { continue }
         let name = String(object.key.split(separator: "/").last ?? Substring(object.key))
         try state.commit(JSONWriter.serialize(["last_file": .string(name)]), force: true)
@@ -316,14 +329,6 @@ extension MISPRun {
       summary.stopReason = "output closed by the reader (EPIPE)"
     }
   }
-}
-
-/// An S3 object that could not be fetched, parsed or converted.
-public struct S3ObjectFailure: Error, CustomStringConvertible {
-  public var bucket: String
-  public var key: String
-  public var underlying: any Error
-  public var description: String { "s3://\(bucket)/\(key): \(underlying)" }
 }
 
 extension MISPRun {

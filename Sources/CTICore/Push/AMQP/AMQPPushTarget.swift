@@ -66,12 +66,9 @@ public final class AMQPPushTarget: PushTarget {
     }
   }
 
-  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration?, applicant: String?)
+  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as pushedAs: ConnectorRegistration, applicant: String?)
     throws(OpenCTIError)
   {
-    guard let pushedAs = connector ?? session.connector else {
-      preconditionFailure("an AMQPPushTarget without a connector of its own can only push as another connector")
-    }
     let split: SplitBundle
     do {
       split = try SplitBundle(try RawObject(bundle))

@@ -57,7 +57,7 @@ public struct AMQPTLS: Sendable, Hashable {
 }
 
 /// What can go wrong talking to the broker.
-public enum AMQPError: Error, Equatable, Sendable, ExitCoded, CustomStringConvertible {
+public enum AMQPError: ToolError, Equatable, Sendable {
   /// No connection could be made (refused, timed out, name not found, TLS handshake failed),
   /// or it kept dropping for longer than the outage tolerance.
   case unreachable(String)

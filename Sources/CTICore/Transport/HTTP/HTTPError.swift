@@ -1,5 +1,5 @@
 /// Why an HTTP exchange failed, phrased so that a user can tell what to fix.
-public enum HTTPError: Error, Equatable, Sendable, ExitCoded, CustomStringConvertible {
+public enum HTTPError: ToolError, Equatable, Sendable {
   /// The URL or a header could not be used.
   case invalidRequest(String)
   /// The host name did not resolve.

@@ -187,15 +187,21 @@ public struct SSEParser {
   }
 }
 
-/// An SSE line or event over the parser's limit: the event was dropped unread.
-public struct SSEEventTooLarge: Error, ExitCoded, CustomStringConvertible {
+/// An SSE event too big for one output line: either the parser dropped it unread when a line
+/// or the event passed its limit, or it was read whole and the line it makes is over the line
+/// limit (`whole`). It is not written either way, and the stream position stays before it.
+public struct SSEEventTooLarge: ToolError {
   /// The event's id, when its `id:` line came before the overflow.
   public var id: String?
-  /// How many bytes it had reached when it was dropped.
+  /// How many bytes it had reached when it was dropped, or the size of its whole line.
   public var size: Int
   public var limit: Int
+  /// Read whole: `size` is its line's.
+  public var whole = false
   public var exitStatus: ExitStatus { .dataError }
   public var description: String {
-    "an event\(id.map { " (id \($0))" } ?? "") passed the line limit of \(limit) bytes (\(size) bytes so far) and was dropped (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
+    whole
+      ? "event \(id ?? "(no id)") makes a line of \(size) bytes, over the line limit of \(limit) bytes; not written, and the position stays before it (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
+      : "an event\(id.map { " (id \($0))" } ?? "") passed the line limit of \(limit) bytes (\(size) bytes so far) and was dropped (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
   }
 }

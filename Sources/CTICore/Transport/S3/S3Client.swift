@@ -43,7 +43,7 @@ public struct S3Object: Sendable, Equatable {
 }
 
 /// An S3 request that failed: the service's error code and message when it sent one.
-public struct S3Error: Error, Equatable, ExitCoded, CustomStringConvertible {
+public struct S3Error: ToolError, Equatable {
   public var operation: String
   public var target: String
   public var status: Int

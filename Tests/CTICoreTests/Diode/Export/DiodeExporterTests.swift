@@ -87,10 +87,10 @@ let sampleBundle =
     let bare = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings())
     #expect(throws: ConfigError.self) { try bare.export(try record(sampleBundle)) }
     let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector))
-    #expect(throws: DiodeExportError.self) {
+    #expect(throws: RecordError.self) {
       try exporter.export(try record(#"{"type":"bundle","id":"bundle--3f1c5f0e-6a0b-4a59-9a7e-0c2d1e4b5a61","objects":[]}"#))
     }
-    #expect(throws: DiodeExportError.self) { try exporter.export(try record(#"{"id":"1-0","event":"create","data":{}}"#)) }
+    #expect(throws: RecordError.self) { try exporter.export(try record(#"{"id":"1-0","event":"create","data":{}}"#)) }
     #expect(try FileSystem.list(folder).isEmpty)
   }
 

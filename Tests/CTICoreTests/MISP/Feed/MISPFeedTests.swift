@@ -22,6 +22,17 @@ import Testing
     }
   }
 
+  @Test func aLocalFeedFileOverTheLimitFailsAsData() throws {
+    let folder = NSTemporaryDirectory() + "misp-limit-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try FileSystem.writeAtomically(Array(#"{"a":{"timestamp":1}}"#.utf8), to: folder + "/manifest.json")
+    #expect(try MISPDirectorySource(path: folder, maxFileBytes: 100).file("manifest.json").count == 21)
+    let error = #expect(throws: MISPFetchError.self) { try MISPDirectorySource(path: folder, maxFileBytes: 20).file("manifest.json") }
+    #expect(error?.exitStatus == .dataError)
+    #expect(error?.message.contains("File too large") == true, "\(String(describing: error))")
+  }
+
   @Test func stateMarkAndFormat() {
     #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00").mark == 1_704_067_200)
     #expect(MISPFeedState(lastRun: "2024-01-01T00:00:00+00:00", lastEventTimestamp: 5).mark == 5)

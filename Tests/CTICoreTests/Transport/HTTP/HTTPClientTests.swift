@@ -248,15 +248,6 @@ import Testing
     #expect(HTTPError.isRetryableStatus(503) && HTTPError.isRetryableStatus(429) && !HTTPError.isRetryableStatus(501))
   }
 
-  @Test func backoff_grows_exponentially_with_jitter_up_to_the_cap() {
-    var backoff = Backoff(initialDelay: 1, maxDelay: 10)
-    let delays = (0..<6).map { _ in backoff.nextDelay() }
-    let ceilings: [Double] = [1, 2, 4, 8, 10, 10]
-    for (delay, ceiling) in zip(delays, ceilings) { #expect(delay >= ceiling / 2 && delay <= ceiling) }
-    backoff.reset()
-    #expect(backoff.nextDelay() <= 1)
-  }
-
   // MARK: helpers
 
   func requests(_ key: String) throws -> Int? {
