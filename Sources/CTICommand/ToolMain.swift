@@ -81,8 +81,8 @@ public enum ToolMain {
 
   /// Parses `arguments` for `root` and runs the command they name; never returns.
   public static func main(_ root: any ParsableCommand.Type, arguments: [String]) -> Never {
-    RecordWriter.ignoreBrokenPipe()
-    StopSignals.install()
+    ProcessSetup.ignoreBrokenPipe()
+    ProcessSetup.installStopHandlers()
     toolName.withLock { $0 = root.configuration.commandName }
     if arguments.count == 1, ["-h", "--help", "help"].contains(arguments[0]),
       let defaultCommand = root.configuration.defaultSubcommand

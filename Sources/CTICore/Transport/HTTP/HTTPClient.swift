@@ -48,11 +48,9 @@ public final class HTTPClient {
   private let handle: UnsafeMutableRawPointer
   private let errorBuffer: UnsafeMutablePointer<CChar>
 
-  /// Initialises libcurl once. SIGPIPE is ignored for the process too: with CURLOPT_NOSIGNAL
-  /// libcurl no longer does that itself, and a peer closing a socket must show up as an error,
-  /// not kill the tool.
+  /// Initialises libcurl once. With CURLOPT_NOSIGNAL libcurl does not ignore SIGPIPE itself: the
+  /// process must (the tools' entry point does), so that a peer closing a socket is an error.
   private static let globalInit: Void = {
-    RecordWriter.ignoreBrokenPipe()
     _ = curl_global_init(CTI_CURL_GLOBAL_DEFAULT)
   }()
 
