@@ -196,12 +196,6 @@ public struct Configuration: Sendable {
     setting.isSecret ? "***" : "'\(text)'"
   }
 
-  /// A value shown safely: secrets as `***`.
-  public func display(_ setting: Setting, flag: String? = nil) -> String {
-    guard let (value, source) = lookup(setting, flag: flag) else { return "(unset)" }
-    return (setting.isSecret ? "***" : value) + " (from \(source))"
-  }
-
   public static func parseBool(_ text: String) -> Bool? {
     switch text.trimmingSpaces.lowercased() {
     case "true", "yes", "y", "on", "1": true
