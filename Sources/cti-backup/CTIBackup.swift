@@ -21,7 +21,7 @@ struct CTIBackup: Tool {
       Examples:
         cti-stream | cti-backup /backup
         cti-stream --state s.json | cti-backup --state s.json /backup
-        cti-stream --input s.sse | cti-backup --bucket minute --fsync /backup
+        cti-stream --input s.sse | cti-backup --bucket minute --durable /backup
         cti-backup restore --state r.json /backup | cti-push --state r.json
 
       \(ExitStatus.helpSection)
@@ -61,7 +61,11 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Folder width: hour or minute (env BACKUP_BUCKET; default \(BackupSettings.defaultBucket.rawValue)). 'minute' gives the official connector's folders.", valueName: "size"))
     var bucket: String?
 
-    @Flag(inversion: .prefixedNo, help: "fsync each file and folder change (env BACKUP_FSYNC; default \(onOff(BackupSettings.defaultFsync))).")
+    @Flag(name: .customLong("durable"), inversion: .prefixedNo, help: "fsync each file and folder change (env BACKUP_FSYNC; default \(onOff(BackupSettings.defaultFsync))).")
+    var durable: Bool?
+
+    /// The older spelling, as every tool's `--durable` keeps it.
+    @Flag(name: .customLong("fsync"), inversion: .prefixedNo, help: .hidden)
     var fsync: Bool?
 
     @OptionGroup var input: InputOptions
@@ -81,7 +85,7 @@ extension CTIBackup {
       flags.path = location.path
       flags.protocolName = location.protocol
       flags.bucket = bucket
-      flags.fsync = fsync
+      flags.fsync = durable ?? fsync
       flags.input = input.path
       flags.state = checkpoints.path
       flags.platform = platform.flags

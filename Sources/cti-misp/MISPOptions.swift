@@ -1,48 +1,52 @@
 import ArgumentParser
+import CTICommand
 import CTICore
+
+/// The official defaults, as MISPKeys.options applies them.
+private let defaults = MISPConversionSettings()
 
 /// How events are converted: the official connector's MISP_FEED_* switches, and `--compat`.
 struct MISPConversionOptions: ParsableArguments {
-  @Option(name: .long, help: ArgumentHelp("fixed (default) or official: reproduce the official connector's output, quirks included (env CTI_MISP_COMPAT).", valueName: "mode"))
+  @Option(name: .long, help: ArgumentHelp("fixed or official: reproduce the official connector's output, quirks included (env CTI_MISP_COMPAT; default \(defaults.compatibility.rawValue)).", valueName: "mode"))
   var compat: String?
 
-  @Flag(inversion: .prefixedNo, help: "Wrap each event in a report (env MISP_FEED_CREATE_REPORTS; default on).")
+  @Flag(inversion: .prefixedNo, help: "Wrap each event in a report (env MISP_FEED_CREATE_REPORTS; default \(onOff(defaults.createReports))).")
   var createReports: Bool?
 
-  @Option(help: ArgumentHelp("report_types of the reports (env MISP_FEED_REPORT_TYPE; default misp-event).", valueName: "type"))
+  @Option(help: ArgumentHelp("report_types of the reports (env MISP_FEED_REPORT_TYPE; default \(defaults.reportType)).", valueName: "type"))
   var reportType: String?
 
-  @Flag(inversion: .prefixedNo, help: "Create indicators (env MISP_FEED_CREATE_INDICATORS; default off).")
+  @Flag(inversion: .prefixedNo, help: "Create indicators (env MISP_FEED_CREATE_INDICATORS; default \(onOff(defaults.createIndicators))).")
   var createIndicators: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Create observables (env MISP_FEED_CREATE_OBSERVABLES; default off).")
+  @Flag(inversion: .prefixedNo, help: "Create observables (env MISP_FEED_CREATE_OBSERVABLES; default \(onOff(defaults.createObservables))).")
   var createObservables: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "A Text observable per MISP object (env MISP_FEED_CREATE_OBJECT_OBSERVABLES; default off).")
+  @Flag(inversion: .prefixedNo, help: "A Text observable per MISP object (env MISP_FEED_CREATE_OBJECT_OBSERVABLES; default \(onOff(defaults.createObjectObservables))).")
   var createObjectObservables: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Tags become labels (env MISP_FEED_CREATE_TAGS_AS_LABELS; default on).")
+  @Flag(inversion: .prefixedNo, help: "Tags become labels (env MISP_FEED_CREATE_TAGS_AS_LABELS; default \(onOff(defaults.createTagsAsLabels))).")
   var createTagsAsLabels: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Look tag values up in the OpenCTI at OPENCTI_URL (with OPENCTI_TOKEN) and add the intrusion sets, malware, tools and attack patterns found (env MISP_FEED_GUESS_THREATS_FROM_TAGS; default off).")
+  @Flag(inversion: .prefixedNo, help: "Look tag values up in the OpenCTI at OPENCTI_URL (with OPENCTI_TOKEN) and add the intrusion sets, malware, tools and attack patterns found (env MISP_FEED_GUESS_THREATS_FROM_TAGS; default \(onOff(defaults.guessThreatsFromTags))).")
   var guessThreatsFromTags: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "A creator=<name> tag names the author (env MISP_FEED_AUTHOR_FROM_TAGS; default off).")
+  @Flag(inversion: .prefixedNo, help: "A creator=<name> tag names the author (env MISP_FEED_AUTHOR_FROM_TAGS; default \(onOff(defaults.authorFromTags))).")
   var authorFromTags: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "marking:<type>=<name> tags become markings (env MISP_FEED_MARKINGS_FROM_TAGS; default off).")
+  @Flag(inversion: .prefixedNo, help: "marking:<type>=<name> tags become markings (env MISP_FEED_MARKINGS_FROM_TAGS; default \(onOff(defaults.markingsFromTags))).")
   var markingsFromTags: Bool?
 
   @Option(help: ArgumentHelp("Score of attributes with to_ids false (env MISP_FEED_IMPORT_TO_IDS_NO_SCORE).", valueName: "score"))
   var importToIdsNoScore: Int?
 
-  @Flag(inversion: .prefixedNo, help: "Unsupported attribute types become Text observables (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT; default off).")
+  @Flag(inversion: .prefixedNo, help: "Unsupported attribute types become Text observables (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT; default \(onOff(defaults.importUnsupportedObservablesAsText))).")
   var importUnsupportedObservablesAsText: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "Object Text value is the first attribute's value (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT_TRANSPARENT; default on).")
+  @Flag(inversion: .prefixedNo, help: "Object Text value is the first attribute's value (env MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT_TRANSPARENT; default \(onOff(defaults.importUnsupportedObservablesAsTextTransparent))).")
   var importUnsupportedObservablesAsTextTransparent: Bool?
 
-  @Flag(inversion: .prefixedNo, help: "PDF attachments go into the report's x_opencti_files (env MISP_FEED_IMPORT_WITH_ATTACHMENTS; default off).")
+  @Flag(inversion: .prefixedNo, help: "PDF attachments go into the report's x_opencti_files (env MISP_FEED_IMPORT_WITH_ATTACHMENTS; default \(onOff(defaults.importWithAttachments))).")
   var importWithAttachments: Bool?
 
   var flags: MISPKeys.Flags {

@@ -42,7 +42,7 @@ import Testing
       let help = try ToolRunner.run("cti-backup", arguments)
       #expect(help.status == 0)
       let text = help.stdoutText
-      let hidden = ["--bucket <size>", "--fsync", "--input <file>", "--state <file>", "--no-attachments", "--url <url>", "<path>"]
+      let hidden = ["--bucket <size>", "--durable", "--input <file>", "--state <file>", "--no-attachments", "--url <url>", "<path>"]
         .filter { !text.contains($0) }
       #expect(hidden.isEmpty, "cti-backup \(arguments[0]) does not show \(hidden)")
       #expect(text.hasPrefix("OVERVIEW: Keep an OpenCTI backup tree"))

@@ -65,21 +65,23 @@ public enum MISPKeys {
 
   /// The conversion options: flags, then environment, then config.yml, then the defaults.
   public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPConversionSettings {
+    // The official defaults are MISPConversionSettings()'s, stated there once.
     var options = MISPConversionSettings()
+    let defaults = options
     let compat = try configuration.choice(
-      compatibility, flag: flags.compatibility, choices: MISPConversionSettings.Compatibility.allCases.map(\.rawValue), default: "fixed")
+      compatibility, flag: flags.compatibility, choices: MISPConversionSettings.Compatibility.allCases.map(\.rawValue), default: defaults.compatibility.rawValue)
     options.compatibility = MISPConversionSettings.Compatibility(rawValue: compat) ?? .fixed
-    options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: true)
-    options.reportType = configuration.string(reportType, flag: flags.reportType, default: "misp-event")
-    options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: false)
-    options.createObservables = try configuration.bool(createObservables, flag: flags.createObservables, default: false)
+    options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: defaults.createReports)
+    options.reportType = configuration.string(reportType, flag: flags.reportType, default: defaults.reportType)
+    options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: defaults.createIndicators)
+    options.createObservables = try configuration.bool(createObservables, flag: flags.createObservables, default: defaults.createObservables)
     options.createObjectObservables = try configuration.bool(
-      createObjectObservables, flag: flags.createObjectObservables, default: false)
-    options.createTagsAsLabels = try configuration.bool(createTagsAsLabels, flag: flags.createTagsAsLabels, default: true)
+      createObjectObservables, flag: flags.createObjectObservables, default: defaults.createObjectObservables)
+    options.createTagsAsLabels = try configuration.bool(createTagsAsLabels, flag: flags.createTagsAsLabels, default: defaults.createTagsAsLabels)
     options.guessThreatsFromTags = try configuration.bool(
-      guessThreatsFromTags, flag: flags.guessThreatsFromTags, default: false)
-    options.authorFromTags = try configuration.bool(authorFromTags, flag: flags.authorFromTags, default: false)
-    options.markingsFromTags = try configuration.bool(markingsFromTags, flag: flags.markingsFromTags, default: false)
+      guessThreatsFromTags, flag: flags.guessThreatsFromTags, default: defaults.guessThreatsFromTags)
+    options.authorFromTags = try configuration.bool(authorFromTags, flag: flags.authorFromTags, default: defaults.authorFromTags)
+    options.markingsFromTags = try configuration.bool(markingsFromTags, flag: flags.markingsFromTags, default: defaults.markingsFromTags)
     if let flag = flags.importToIdsNoScore {
       options.importToIdsNoScore = flag
     } else if let (text, source) = configuration.lookup(importToIdsNoScore) {
@@ -87,10 +89,10 @@ public enum MISPKeys {
       options.importToIdsNoScore = value
     }
     options.importUnsupportedObservablesAsText = try configuration.bool(
-      unsupportedAsText, flag: flags.unsupportedAsText, default: false)
+      unsupportedAsText, flag: flags.unsupportedAsText, default: defaults.importUnsupportedObservablesAsText)
     options.importUnsupportedObservablesAsTextTransparent = try configuration.bool(
-      unsupportedAsTextTransparent, flag: flags.unsupportedAsTextTransparent, default: true)
-    options.importWithAttachments = try configuration.bool(withAttachments, flag: flags.withAttachments, default: false)
+      unsupportedAsTextTransparent, flag: flags.unsupportedAsTextTransparent, default: defaults.importUnsupportedObservablesAsTextTransparent)
+    options.importWithAttachments = try configuration.bool(withAttachments, flag: flags.withAttachments, default: defaults.importWithAttachments)
     return options
   }
 
