@@ -124,4 +124,12 @@ import Testing
     let summary = objects(export.stderr).compactMap { $0 }.last
     #expect(export.status == 0 && summary?["files_written"] as? Int == 1, "\(export.stderr)")
   }
+
+  /// The README documents shell completions; every tool generates them.
+  @Test func everyToolGeneratesCompletionScripts() throws {
+    for tool in ["cti-stream", "cti-backup", "cti-misp", "cti-push", "cti-diode"] {
+      let bash = try ToolRunner.run(tool, ["--generate-completion-script", "bash"])
+      #expect(bash.status == 0 && bash.stdoutText.hasPrefix("#!/bin/bash") && bash.stdoutText.contains("--log-level"), "\(tool)")
+    }
+  }
 }
