@@ -125,6 +125,8 @@ struct Export: ToolCommand {
 
   @OptionGroup var checkpoints: CheckpointOptions
 
+  @OptionGroup var input: InputOptions
+
   @OptionGroup(title: "S3") var s3: S3Options<ExportS3Names>
 
   @OptionGroup var common: CommonOptions
@@ -140,6 +142,7 @@ struct Export: ToolCommand {
     flags.retention = retention
     flags.fsync = durable.value ?? false
     flags.state = checkpoints.path
+    flags.input = input.path
     flags.s3 = s3.flags
     return try DiodeExportSettings(flags: flags, configuration: configuration)
   }

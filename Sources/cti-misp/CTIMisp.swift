@@ -46,6 +46,8 @@ struct CTIMisp: Tool, ToolCommand {
   @Option(help: ArgumentHelp("Events converted at once in feed and S3 modes (default: the processors available, at most \(MISPRun.maxDefaultJobs)); 1 converts one at a time. Output order is the same.", valueName: "n"))
   var jobs: Int?
 
+  @OptionGroup var input: InputOptions
+
   @OptionGroup var sourceState: SourceStateOptions
 
   @OptionGroup var common: CommonOptions
@@ -70,6 +72,7 @@ struct CTIMisp: Tool, ToolCommand {
     flags.importFromDate = importFromDate
     flags.conversion = conversion.flags
     flags.jobs = jobs
+    flags.input = input.path
     return try MISPSettings(flags: flags, configuration: configuration)
   }
 

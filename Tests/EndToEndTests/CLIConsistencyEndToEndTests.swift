@@ -125,6 +125,25 @@ import Testing
     #expect(export.status == 0 && summary?["files_written"] as? Int == 1, "\(export.stderr)")
   }
 
+  /// Files to read instead of standard input are `--input` in every tool that reads records.
+  @Test func inputFilesAreInputInEveryTool() throws {
+    let folder = try TemporaryFolder()
+    let event = #"{"Event":{"uuid":"5f1d2c9a-0000-4000-8000-000000000001","info":"x","date":"2024-01-01","timestamp":"1704067200","Orgc":{"name":"O","uuid":"5f1d2c9a-0000-4000-8000-0000000000aa"},"Attribute":[]}}"#
+    try folder.write("events.ndjson", event + "\n")
+    let misp = try ToolRunner.run("cti-misp", ["--input", folder.path + "/events.ndjson"])
+    #expect(misp.status == 0 && misp.stdoutLines.count == 1, "\(misp.stderr)")
+    try folder.write("bundles.ndjson", misp.stdoutText)
+    let export = try ToolRunner.run(
+      "cti-diode", ["export", folder.path + "/out", "--input", folder.path + "/bundles.ndjson"],
+      environment: ["CONNECTOR_ID": "00000000-0000-4000-8000-00000000000c", "CONNECTOR_NAME": "Test"])
+    #expect(export.status == 0 && folder.names("out").count == 1, "\(export.stderr)")
+    let both = try ToolRunner.run("cti-misp", ["--input", folder.path + "/events.ndjson", "--feed", folder.path])
+    #expect(both.status == 64)
+    for (tool, arguments) in [("cti-push", ["--help"]), ("cti-backup", ["--help"]), ("cti-stream", ["--help"])] {
+      #expect(try ToolRunner.run(tool, arguments).stdoutText.contains("--input <file>"), "\(tool)")
+    }
+  }
+
   /// The README documents shell completions; every tool generates them.
   @Test func everyToolGeneratesCompletionScripts() throws {
     for tool in ["cti-stream", "cti-backup", "cti-misp", "cti-push", "cti-diode"] {

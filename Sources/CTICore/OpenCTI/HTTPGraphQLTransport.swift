@@ -13,11 +13,10 @@ public final class HTTPGraphQLTransport: GraphQLTransport {
   private let client: HTTPClient
 
   public init(url: String, token: String, options: HTTPClientSettings = HTTPClientSettings(), logger: Logger) throws(ConfigError) {
-    var base = url.trimmingSpaces
-    guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+    // Read as every location is (Location), so the scheme means the same as in the other tools.
+    guard let base = url.httpBaseURL else {
       throw ConfigError("OPENCTI_URL '\(url)' must start with http:// or https://")
     }
-    while base.hasSuffix("/") { base.removeLast() }
     endpoint = base + "/graphql"
     self.token = token
     var capped = options

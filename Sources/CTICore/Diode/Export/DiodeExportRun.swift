@@ -12,7 +12,9 @@ public final class DiodeExportRun {
     self.diagnostics = diagnostics
   }
 
-  public func run(input: LineReader = LineReader()) throws -> ExitStatus {
+  /// Exports `input`, else the settings' input file, else standard input.
+  public func run(input given: LineReader? = nil) throws -> ExitStatus {
+    let input = try given ?? settings.input.map { path throws in try LineReader(path: path) } ?? LineReader()
     let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
     let sink: any DiodeSink
     switch settings.destination {

@@ -31,6 +31,8 @@ public struct DiodeExportSettings: ToolSettings {
     public var fsync = false
     /// `--state`: where the input's checkpoints are committed.
     public var state: String?
+    /// `--input`: the records to export, instead of standard input (`-`).
+    public var input: String?
     public var s3 = S3Flags()
 
     public init() {}
@@ -50,6 +52,8 @@ public struct DiodeExportSettings: ToolSettings {
   public var options: DiodeExporterSettings
   /// Where the checkpoints of the input are committed.
   public var statePath: String?
+  /// The records to export; nil: standard input.
+  public var input: String?
 
   public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     var retentionSetting = DiodeExportKeys.directoryRetention
@@ -78,6 +82,7 @@ public struct DiodeExportSettings: ToolSettings {
     }
     durable = flags.fsync
     statePath = flags.state
+    input = flags.input == "-" ? nil : flags.input
     let defaults = Self.defaults
     let id = configuration.string(ConnectorKeys.id, flag: flags.connector.id)
     let name = configuration.string(ConnectorKeys.name, flag: flags.connector.name)

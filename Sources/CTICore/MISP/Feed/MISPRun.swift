@@ -352,11 +352,17 @@ extension MISPRun {
   }
 
   /// Runs to the end; the summary is then in `runSummary`.
-  public func run(_ settings: MISPSettings, input: LineReader = LineReader()) throws -> ExitStatus {
+  public func run(_ settings: MISPSettings) throws -> ExitStatus {
     let convert: () throws -> Void
     switch settings.source {
-    case .lines:
-      diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
+    case .lines(let path):
+      let input: LineReader
+      if let path {
+        input = try LineReader(path: path)
+      } else {
+        diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
+        input = LineReader()
+      }
       try convertLines(input)
       scheduleSummary = nil
       return diagnostics.finalStatus

@@ -132,14 +132,16 @@ public struct MISPSettings: ToolSettings {
     public var importFromDate: String?
     public var conversion = MISPKeys.Flags()
     public var jobs: Int?
+    /// `--input`: a file of MISP events instead of standard input.
+    public var input: String?
 
     public init() {}
   }
 
   /// Where the events come from.
   public enum Source: Sendable {
-    /// MISP events on standard input, one per line.
-    case lines
+    /// MISP events, one per line, from this file, or standard input (nil or `-`).
+    case lines(input: String?)
     /// A feed folder (`manifest.json` and `<uuid>.json`).
     case folder(String)
     /// A feed on an http(s) server.
@@ -179,6 +181,9 @@ public struct MISPSettings: ToolSettings {
     commitOnWrite = flags.commitOnWrite
     jobs = flags.jobs
     if let jobs, jobs < 1 { throw ConfigError("--jobs must be at least 1", fromCommandLine: true) }
+    if flags.input != nil, sourceType == "s3" || configuration.string(MISPKeys.url, flag: flags.feed) != nil {
+      throw ConfigError("--input reads MISP events from a file; a feed or a bucket is read instead", fromCommandLine: true)
+    }
     if sourceType == "s3" {
       guard let bucket = configuration.string(MISPKeys.bucketName, flag: flags.bucket) else {
         throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
@@ -204,7 +209,7 @@ public struct MISPSettings: ToolSettings {
       importFrom = try MISPKeys.importFrom(configuration, flag: flags.importFromDate, now: now)
     } else {
       if flags.interval != nil { throw ConfigError("--interval needs a feed (--feed) or --source s3", fromCommandLine: true) }
-      source = .lines
+      source = .lines(input: flags.input == "-" ? nil : flags.input)
     }
   }
 }

@@ -16,6 +16,15 @@ import Testing
     #expect(settings.options.retentionDays == 1)
   }
 
+  @Test func inputIsAFileOrStandardInput() throws {
+    var flags = DiodeExportSettings.Flags()
+    flags.destination = "/out"
+    flags.input = "bundles.ndjson"
+    #expect(try DiodeExportSettings(flags: flags, configuration: Configuration(environment: [:])).input == "bundles.ndjson")
+    flags.input = "-"
+    #expect(try DiodeExportSettings(flags: flags, configuration: Configuration(environment: [:])).input == nil)
+  }
+
   @Test func bothConnectorNamesOrNeither() {
     var flags = DiodeExportSettings.Flags()
     flags.destination = "/out"

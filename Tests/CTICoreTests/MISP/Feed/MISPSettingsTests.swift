@@ -6,7 +6,7 @@ import Testing
 @Suite struct MISPSettingsTests {
   @Test func theOfficialDefaultsAndStandardInput() throws {
     let settings = try MISPSettings(flags: MISPSettings.Flags(), configuration: Configuration(environment: [:]))
-    guard case .lines = settings.source else { Issue.record("not stdin: \(settings.source)"); return }
+    guard case .lines(nil) = settings.source else { Issue.record("not stdin: \(settings.source)"); return }
     #expect(settings.conversion.createReports && settings.conversion.createTagsAsLabels)
     #expect(!settings.conversion.createIndicators && settings.conversion.reportType == "misp-event")
     #expect(!settings.schedule.isPeriodic && settings.warnings.isEmpty)
@@ -65,6 +65,20 @@ import Testing
     let configuration = Configuration(environment: ["MISP_FEED_URL": "/srv/feed", "MISP_FEED_INTERVAL": "2"])
     let settings = try MISPSettings(flags: MISPSettings.Flags(), configuration: configuration)
     #expect(settings.schedule.period == 120)
+  }
+
+  @Test func inputIsAFileOfEventsAndNotWithAFeed() throws {
+    var flags = MISPSettings.Flags()
+    flags.input = "events.ndjson"
+    let settings = try MISPSettings(flags: flags, configuration: Configuration(environment: [:]))
+    guard case .lines("events.ndjson") = settings.source else { Issue.record("not the file: \(settings.source)"); return }
+    flags.input = "-"
+    guard case .lines(nil) = try MISPSettings(flags: flags, configuration: Configuration(environment: [:])).source else {
+      Issue.record("'-' is not stdin")
+      return
+    }
+    flags.feed = "/srv/feed"
+    #expect(throws: ConfigError.self) { try MISPSettings(flags: flags, configuration: Configuration(environment: [:])) }
   }
 
   @Test func guessingWithoutAPlatformIsAWarning() throws {
