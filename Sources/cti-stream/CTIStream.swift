@@ -26,7 +26,7 @@ struct CTIStream: Tool, ToolCommand {
           cti-stream --state s.json | cti-backup --state s.json /backup
         cti-stream --stream-id live --events create --max-events 100 > s.ndjson
         cti-stream --input examples/stream-capture.sse | cti-backup /tmp/backup
-        cti-stream --raw --from 2024-01-15T00:00:00Z --recover false \\
+        cti-stream --raw --from 2024-01-15T00:00:00Z --no-recover \\
           --idle-exit PT30S
 
       \(ExitStatus.helpSection)
@@ -56,6 +56,9 @@ struct CTIStream: Tool, ToolCommand {
 
   @Option(name: .long, help: ArgumentHelp("Recover from the database up to this ISO date, 'now', or 'false' for none; overrides the state. First-run default: CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE or now.", valueName: "date"))
   var recover: String?
+
+  @Flag(name: .customLong("no-recover"), help: "Recover nothing from the database (the same as --recover false).")
+  var noRecover = false
 
   @Option(name: .long, help: ArgumentHelp("Keep the resume position in this JSON file (env CTI_STREAM_STATE).", valueName: "file"))
   var state: String?
@@ -103,6 +106,7 @@ struct CTIStream: Tool, ToolCommand {
   func validate() throws {
     if let maxEvents, maxEvents < 1 { throw ValidationError("--max-events must be at least 1") }
     if raw && streamID != nil { throw ValidationError("--raw and --stream-id exclude each other") }
+    if noRecover && recover != nil { throw ValidationError("--no-recover and --recover exclude each other") }
   }
 
   func settings(_ configuration: Configuration) throws -> LiveStreamSettings {
@@ -114,7 +118,7 @@ struct CTIStream: Tool, ToolCommand {
     flags.noDependencies = dependencies.map { !$0 }
     flags.withInferences = withInferences
     flags.from = from
-    flags.recover = recover
+    flags.recover = noRecover ? "false" : recover
     flags.state = state
     flags.commitOnWrite = sourceState.commitOnWrite
     flags.events = events

@@ -31,3 +31,20 @@ import Testing
     }
   }
 }
+
+/// `cti-backup restore`'s settings.
+@Suite struct RestoreSettingsTests {
+  @Test func theBackupPathAndTheFileLimit() throws {
+    let settings = try RestoreSettings(
+      flags: RestoreSettings.Flags(), configuration: Configuration(environment: ["BACKUP_PATH": "/b", "CTI_MAX_FILE_BYTES": "1M"]))
+    #expect(settings.path == "/b" && settings.maxFileBytes == 1 << 20 && !settings.commitOnWrite && settings.statePath == nil)
+    var flags = RestoreSettings.Flags()
+    flags.path = "/c"
+    flags.maxFileBytes = "4K"
+    flags.state = "r.json"
+    let given = try RestoreSettings(flags: flags, configuration: Configuration(environment: ["BACKUP_PATH": "/b"]))
+    #expect(given.path == "/c" && given.maxFileBytes == 4096 && given.statePath == "r.json")
+    #expect(try RestoreSettings(flags: RestoreSettings.Flags(), configuration: Configuration(environment: ["BACKUP_PATH": "/b"])).maxFileBytes
+      == FileSystem.defaultMaxFileBytes)
+  }
+}
