@@ -29,9 +29,6 @@ struct CTIDiode: Tool {
   )
 }
 
-enum ImportS3Names: S3SettingNames { static let keys = S3Keys.diodeImport }
-enum ExportS3Names: S3SettingNames { static let keys = S3Keys.diodeExport }
-
 struct Import: ToolCommand {
   static let configuration = CommandConfiguration(
     abstract: "Read diode files; write each one's envelope as an NDJSON line on stdout, or push it to OpenCTI.",

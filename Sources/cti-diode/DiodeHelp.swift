@@ -1,3 +1,11 @@
+import CTICommand
+import CTICore
+
+/// The S3 settings each subcommand's options name in their help: pycti's for export, the
+/// diode importer's own first for import.
+enum ImportS3Names: S3SettingNames { static let keys = S3Keys.diodeImport }
+enum ExportS3Names: S3SettingNames { static let keys = S3Keys.diodeExport }
+
 /// The long help texts of `cti-diode import` and `export`, kept apart from their options.
 enum DiodeHelp {
   static let importDiscussion = """
