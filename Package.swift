@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The command-line tools. Each is a thin executable over CTICore and its own product;
+/// The command-line tools. Each is a thin executable over CTICommand and CTICore and its own product;
 /// scripts/generate-man writes man/<tool>.1 for each one named here.
 let tools = [
   "cti-backup",
@@ -49,7 +49,16 @@ let package = Package(
         "CRabbitMQ",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
+      ]
+    ),
+    // The command-line side: option groups shared by the tools and the one entry point
+    // (logging, signals, exit codes, summary). CTICore itself knows nothing of the command line.
+    .target(
+      name: "CTICommand",
+      dependencies: [
+        "CTICore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .target(
@@ -69,6 +78,10 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
+      name: "CTICommandTests",
+      dependencies: ["CTICommand", "CTICore"]
+    ),
+    .testTarget(
       name: "EndToEndTests",
       dependencies: ["CTICore", "CTITestSupport"],
       resources: [.copy("Fixtures")]
@@ -77,7 +90,7 @@ let package = Package(
     + tools.map { tool in
       .executableTarget(
         name: tool,
-        dependencies: ["CTICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["CTICommand", "CTICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
       )
     }
 )

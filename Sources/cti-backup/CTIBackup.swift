@@ -1,8 +1,9 @@
 import ArgumentParser
+import CTICommand
 import CTICore
 
 @main
-struct CTIBackup: ParsableCommand {
+struct CTIBackup: Tool {
   static let configuration = CommandConfiguration(
     commandName: "cti-backup",
     abstract: "Keep an OpenCTI backup tree from stream events, and restore it as bundles.",
@@ -20,7 +21,7 @@ struct CTIBackup: ParsableCommand {
       Examples:
         cti-stream | cti-backup /backup
         cti-stream --state s.json | cti-backup --state s.json /backup
-        cti-stream --replay s.sse | cti-backup --bucket minute --fsync /backup
+        cti-stream --input s.sse | cti-backup --bucket minute --durable /backup
         cti-backup restore --state r.json /backup | cti-push --state r.json
 
       \(ExitStatus.helpSection)
@@ -29,38 +30,6 @@ struct CTIBackup: ParsableCommand {
     subcommands: [Backup.self, Restore.self],
     defaultSubcommand: Backup.self
   )
-
-  /// `cti-backup --help` also lists the options of `backup`, the default subcommand: they are
-  /// what a plain `cti-backup PATH` takes, and ArgumentParser's root help would show only the
-  /// subcommands' names. Everything else goes through ArgumentParser unchanged.
-  static func main() {
-    let arguments = Array(CommandLine.arguments.dropFirst())
-    if arguments.count == 1, ["-h", "--help", "help"].contains(arguments[0]) {
-      print(rootHelp())
-      return
-    }
-    main(arguments)
-  }
-
-  /// The root's overview and discussion, then `backup`'s usage and options, then the list of
-  /// subcommands, each part as ArgumentParser renders it.
-  static func rootHelp(columns: Int? = nil) -> String {
-    let root = helpMessage(columns: columns)
-    let backup = helpMessage(for: Backup.self, columns: columns)
-    guard let rootUsage = root.range(of: "\nUSAGE: "), let backupUsage = backup.range(of: "\nUSAGE: "),
-      let list = root.range(of: "\nSUBCOMMANDS:")
-    else { return root }
-    return String(root[..<rootUsage.lowerBound]) + "\n" + backup[backupUsage.lowerBound...].trimmingSuffix("\n")
-      + "\n" + root[list.lowerBound...]
-  }
-}
-
-extension Substring {
-  fileprivate func trimmingSuffix(_ character: Character) -> Substring {
-    var text = self
-    while text.last == character { text.removeLast() }
-    return text
-  }
 }
 
 /// Where the backup lives: the positional PATH, BACKUP_PATH or backup.path.
@@ -70,18 +39,10 @@ struct BackupLocation: ParsableArguments {
 
   @Option(help: ArgumentHelp("Storage protocol; only 'local' exists (env BACKUP_PROTOCOL).", valueName: "protocol"))
   var `protocol`: String?
-
-  func resolve(_ configuration: Configuration) throws -> String {
-    _ = try configuration.choice(BackupSettings.protocolName, flag: self.protocol, choices: ["local"], default: "local")
-    guard let path = configuration.string(BackupSettings.path, flag: path) else {
-      throw ConfigError("no backup path: give PATH, or set BACKUP_PATH or backup.path in config.yml")
-    }
-    return path
-  }
 }
 
 extension CTIBackup {
-  struct Backup: ParsableCommand {
+  struct Backup: ToolCommand {
     static let configuration = CommandConfiguration(
       commandName: "backup",
       abstract: "Apply stream events from standard input to the backup tree (the default).",
@@ -97,17 +58,19 @@ extension CTIBackup {
 
     @OptionGroup var location: BackupLocation
 
-    @Option(help: ArgumentHelp("Folder width: hour or minute (env BACKUP_BUCKET; default hour). 'minute' gives the official connector's folders.", valueName: "size"))
+    @Option(help: ArgumentHelp("Folder width: hour or minute (env BACKUP_BUCKET; default \(BackupSettings.defaultBucket.rawValue)). 'minute' gives the official connector's folders.", valueName: "size"))
     var bucket: String?
 
-    @Flag(name: .customLong("fsync"), help: "fsync each file and folder change (env BACKUP_FSYNC).")
-    var fsync: Bool = false
+    @Flag(name: .customLong("durable"), inversion: .prefixedNo, help: "fsync each file and folder change (env BACKUP_FSYNC; default \(onOff(BackupSettings.defaultFsync))).")
+    var durable: Bool?
 
-    @Option(help: ArgumentHelp("Read events from this file instead of standard input.", valueName: "file"))
-    var input: String?
+    /// The older spelling, as every tool's `--durable` keeps it.
+    @Flag(name: .customLong("fsync"), inversion: .prefixedNo, help: .hidden)
+    var fsync: Bool?
 
-    @Option(help: ArgumentHelp("Commit the checkpoints of the input's source into this file (the source's --state file) once the records before them are applied.", valueName: "file"))
-    var state: String?
+    @OptionGroup var input: InputOptions
+
+    @OptionGroup var checkpoints: CheckpointOptions
 
     @OptionGroup(title: "Attachments (fetched when an OpenCTI URL and token are set)")
     var platform: OpenCTIOptions
@@ -117,31 +80,27 @@ extension CTIBackup {
 
     @OptionGroup var common: CommonOptions
 
-    func run() throws {
-      try ToolMain.run(tool: "cti-backup") {
-        let configuration = try common.configuration()
-        let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
-        let path = try location.resolve(configuration)
-        let size = try configuration.choice(
-          BackupSettings.bucket, flag: bucket, choices: BucketSize.allCases.map(\.rawValue), default: "hour")
-        let durable = try configuration.bool(BackupSettings.fsync, flag: fsync ? true : nil, default: false)
-        let run = try BackupRun(
-          path: path, bucket: BucketSize(rawValue: size) ?? .hour, durable: durable, diagnostics: diagnostics)
-        if !noAttachments, configuration.string(OpenCTISettings.url, flag: platform.url) != nil {
-          run.fetchAttachments(
-            from: try platform.baseURL(configuration), token: platform.token(configuration),
-            options: try platform.httpOptions(configuration))
-        }
-        let checkpoints = try CheckpointCommitter(path: state, diagnostics: diagnostics)
-        let reader = try input.map { path throws in try LineReader(path: path) } ?? LineReader()
-        try run.consume(reader, checkpoints: checkpoints)
-        if !common.quiet { diagnostics.logger.info("\(run.summary)") }
-        return diagnostics.finalStatus
-      }
+    func settings(_ configuration: Configuration) throws -> BackupSettings {
+      var flags = BackupSettings.Flags()
+      flags.path = location.path
+      flags.protocolName = location.protocol
+      flags.bucket = bucket
+      flags.fsync = durable ?? fsync
+      flags.input = input.path
+      flags.state = checkpoints.path
+      flags.platform = platform.flags
+      flags.noAttachments = noAttachments
+      return try BackupSettings(flags: flags, configuration: configuration)
+    }
+
+    func run(_ settings: BackupSettings, _ tool: ToolContext) throws -> ExitStatus {
+      let run = try BackupRun(settings: settings, diagnostics: tool.diagnostics)
+      tool.summarize { run.runSummary }
+      return try run.run(settings)
     }
   }
 
-  struct Restore: ParsableCommand {
+  struct Restore: ToolCommand {
     static let configuration = CommandConfiguration(
       commandName: "restore",
       abstract: "Write one bundle per bucket folder to standard output, oldest first.",
@@ -166,31 +125,26 @@ extension CTIBackup {
     @Option(help: ArgumentHelp("Remember the last folder written here ({\"current\": …}) and resume after it.", valueName: "file"))
     var state: String?
 
-    @Option(
-      help: ArgumentHelp(
-        "Skip, with an error, files larger than this, e.g. 512M (env CTI_MAX_FILE_BYTES; default 256M).", valueName: "size"))
-    var maxFileBytes: String?
+    @OptionGroup var limits: FileLimitOptions
 
     @OptionGroup var sourceState: SourceStateOptions
 
     @OptionGroup var common: CommonOptions
 
-    func run() throws {
-      try ToolMain.run(tool: "cti-backup") {
-        let configuration = try common.configuration()
-        let diagnostics = try common.diagnostics(tool: "cti-backup", configuration: configuration)
-        let path = try location.resolve(configuration)
-        let limit = try configuration.byteCount(
-          InputLimits.maxFileBytes, flag: maxFileBytes, default: FileSystem.defaultMaxFileBytes)
-        let output = RecordWriter()
-        let sourceState = try SourceState(
-          path: state, tool: "cti-backup", output: output, commitOnWrite: sourceState.commitOnWrite)
-        let run = try RestoreRun(path: path, state: sourceState, diagnostics: diagnostics, maxFileBytes: limit)
-        try run.restore(to: output)
-        sourceState.finish(logger: diagnostics.logger)
-        if !common.quiet { diagnostics.logger.info("\(run.summary)") }
-        return diagnostics.finalStatus
-      }
+    func settings(_ configuration: Configuration) throws -> RestoreSettings {
+      var flags = RestoreSettings.Flags()
+      flags.path = location.path
+      flags.protocolName = location.protocol
+      flags.state = state
+      flags.maxFileBytes = limits.maxFileBytes
+      flags.commitOnWrite = sourceState.commitOnWrite
+      return try RestoreSettings(flags: flags, configuration: configuration)
+    }
+
+    func run(_ settings: RestoreSettings, _ tool: ToolContext) throws -> ExitStatus {
+      let run = try RestoreRun(settings: settings, diagnostics: tool.diagnostics)
+      tool.summarize { run.runSummary }
+      return try run.run()
     }
   }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
+import CTICommand
 import CTICore
 
 @main
-struct CTIStream: ParsableCommand {
+struct CTIStream: Tool, ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "cti-stream",
     abstract: "Read an OpenCTI live stream and write one NDJSON line per event.",
@@ -16,7 +17,7 @@ struct CTIStream: ParsableCommand {
       the position goes down the pipe as checkpoint records instead, and the last tool of the \
       pipeline, given the same --state, saves it once it has applied the events (so a stage \
       that fails never lets the position run ahead). Drops, stalls (no byte \
-      for --stall-timeout seconds) and server errors are followed by a reconnection with \
+      for --stall-timeout) and server errors are followed by a reconnection with \
       backoff; 401/403 end the run with status 77, 404/410 with 78. SIGINT/SIGTERM finish the \
       current line, save the state and exit 0.
 
@@ -24,8 +25,9 @@ struct CTIStream: ParsableCommand {
         OPENCTI_URL=https://octi OPENCTI_TOKEN=… CONNECTOR_LIVE_STREAM_ID=<id> \\
           cti-stream --state s.json | cti-backup --state s.json /backup
         cti-stream --stream-id live --events create --max-events 100 > s.ndjson
-        cti-stream --replay examples/stream-capture.sse | cti-backup /tmp/backup
-        cti-stream --raw --from 2024-01-15T00:00:00Z --recover false --idle-exit 30
+        cti-stream --input examples/stream-capture.sse | cti-backup /tmp/backup
+        cti-stream --raw --from 2024-01-15T00:00:00Z --no-recover \\
+          --idle-exit PT30S
 
       \(ExitStatus.helpSection)
       """,
@@ -40,13 +42,13 @@ struct CTIStream: ParsableCommand {
   @Flag(name: .long, help: "Read the raw stream /stream (every event; needs the BYPASS capability) instead of a collection.")
   var raw = false
 
-  @Option(name: .long, help: ArgumentHelp("Send delete events: true or false (env CONNECTOR_LIVE_STREAM_LISTEN_DELETE; default true).", valueName: "bool"))
+  @Flag(inversion: .prefixedNo, help: "Send delete events (env CONNECTOR_LIVE_STREAM_LISTEN_DELETE; default \(onOff(defaults.listenDelete))).")
   var listenDelete: Bool?
 
-  @Option(name: .long, help: ArgumentHelp("Skip the platform's relationship dependencies: true or false (env CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES; default true).", valueName: "bool"))
-  var noDependencies: Bool?
+  @Flag(inversion: .prefixedNo, help: "Send the platform's relationship dependencies; --no-dependencies leaves them out (env CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES; default \(defaults.noDependencies ? "left out" : "sent")).")
+  var dependencies: Bool?
 
-  @Option(name: .long, help: ArgumentHelp("Include inferred data: true or false (env CONNECTOR_LIVE_STREAM_WITH_INFERENCES; default false).", valueName: "bool"))
+  @Flag(inversion: .prefixedNo, help: "Include inferred data (env CONNECTOR_LIVE_STREAM_WITH_INFERENCES; default \(onOff(defaults.withInferences))).")
   var withInferences: Bool?
 
   @Option(name: .long, help: ArgumentHelp("Start after this event id (<ms>-<seq>, 0-0) or ISO date; overrides the state. First-run default: CONNECTOR_LIVE_STREAM_START_TIMESTAMP-0 or 0-0.", valueName: "position"))
@@ -54,6 +56,9 @@ struct CTIStream: ParsableCommand {
 
   @Option(name: .long, help: ArgumentHelp("Recover from the database up to this ISO date, 'now', or 'false' for none; overrides the state. First-run default: CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE or now.", valueName: "date"))
   var recover: String?
+
+  @Flag(name: .customLong("no-recover"), help: "Recover nothing from the database (the same as --recover false).")
+  var noRecover = false
 
   @Option(name: .long, help: ArgumentHelp("Keep the resume position in this JSON file (env CTI_STREAM_STATE).", valueName: "file"))
   var state: String?
@@ -67,20 +72,23 @@ struct CTIStream: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Stop after writing this many events.", valueName: "n"))
   var maxEvents: Int?
 
-  @Option(name: .long, help: ArgumentHelp("Stop when no event has been written for this many seconds.", valueName: "seconds"))
-  var idleExit: Double?
+  @Option(name: .long, help: ArgumentHelp("Stop when no event has been written for this long (seconds or ISO-8601, e.g. PT30S).", valueName: "duration"))
+  var idleExit: String?
 
-  @Option(name: .long, help: ArgumentHelp("Read a recorded SSE capture instead of a platform ('-' for stdin); also a file:// --url.", valueName: "file"))
+  @Option(name: .customLong("input"), help: ArgumentHelp("Read a recorded SSE capture instead of a platform ('-' for stdin); also a file:// --url.", valueName: "file"))
+  var input: String?
+
+  @Option(name: .customLong("replay"), help: .hidden)
   var replay: String?
 
-  @Option(name: .long, help: ArgumentHelp("Seconds without a byte before the connection counts as dead (default 45; the platform sends a heartbeat every 5 s).", valueName: "seconds"))
-  var stallTimeout: Double?
+  @Option(name: .long, help: ArgumentHelp("How long without a byte before the connection counts as dead (default \(seconds(defaults.http.stallTimeout)); the platform sends a heartbeat every 5 s).", valueName: "duration"))
+  var stallTimeout: String?
 
-  @Option(name: .long, help: ArgumentHelp("First reconnection delay in seconds, doubled up to --max-reconnect-delay (default 1).", valueName: "seconds"))
-  var reconnectDelay: Double?
+  @Option(name: .long, help: ArgumentHelp("First reconnection delay, doubled up to --max-reconnect-delay (default \(seconds(defaults.reconnectDelay))).", valueName: "duration"))
+  var reconnectDelay: String?
 
-  @Option(name: .long, help: ArgumentHelp("Longest reconnection delay in seconds (default 60).", valueName: "seconds"))
-  var maxReconnectDelay: Double?
+  @Option(name: .long, help: ArgumentHelp("Longest reconnection delay (default \(seconds(defaults.maxReconnectDelay))).", valueName: "duration"))
+  var maxReconnectDelay: String?
 
   @Option(name: .long, help: ArgumentHelp("Give up (status 69) after this many failed connections in a row (default: never).", valueName: "n"))
   var maxReconnects: Int?
@@ -89,85 +97,48 @@ struct CTIStream: ParsableCommand {
 
   @OptionGroup var common: CommonOptions
 
-  static let eventNames: Set<String> = ["create", "update", "delete", "merge"]
+  /// `--listen-delete false` and the like, from before these were `--[no-]` flags.
+  static let legacyBooleans = [
+    LegacyBoolean.inverted("listen-delete"), .inverted("with-inferences"),
+    LegacyBoolean("--no-dependencies", whenTrue: "--no-dependencies", whenFalse: "--dependencies"),
+  ]
 
   func validate() throws {
     if let maxEvents, maxEvents < 1 { throw ValidationError("--max-events must be at least 1") }
-    if let idleExit, idleExit <= 0 { throw ValidationError("--idle-exit must be positive") }
-    if let stallTimeout, stallTimeout <= 0 { throw ValidationError("--stall-timeout must be positive") }
     if raw && streamID != nil { throw ValidationError("--raw and --stream-id exclude each other") }
+    if noRecover && recover != nil { throw ValidationError("--no-recover and --recover exclude each other") }
   }
 
-  func run() throws {
-    try ToolMain.run(tool: "cti-stream") {
-      let configuration = try common.configuration()
-      let diagnostics = try common.diagnostics(tool: "cti-stream", configuration: configuration)
-      StopSignals.install()
-      let replayPath = try replaySource(configuration)
-      var options = LiveStreamOptions(baseURL: replayPath == nil ? try platform.baseURL(configuration) : "")
-      try resolve(&options, configuration)
-      let session = try LiveStreamSession(options: options, writer: RecordWriter(), diagnostics: diagnostics)
-      defer { if !common.quiet { diagnostics.logger.info("\(session.summary)") } }
-      if let replayPath {
-        try session.replay(path: replayPath)
-      } else {
-        try session.run()
-      }
-      return diagnostics.finalStatus
-    }
+  func settings(_ configuration: Configuration) throws -> LiveStreamSettings {
+    var flags = LiveStreamSettings.Flags()
+    flags.platform = platform.flags
+    flags.streamID = streamID
+    flags.raw = raw
+    flags.listenDelete = listenDelete
+    flags.noDependencies = dependencies.map { !$0 }
+    flags.withInferences = withInferences
+    flags.from = from
+    flags.recover = noRecover ? "false" : recover
+    flags.state = state
+    flags.commitOnWrite = sourceState.commitOnWrite
+    flags.events = events
+    flags.heartbeats = heartbeats
+    flags.maxEvents = maxEvents
+    flags.idleExit = idleExit
+    flags.input = input ?? replay
+    flags.stallTimeout = stallTimeout
+    flags.reconnectDelay = reconnectDelay
+    flags.maxReconnectDelay = maxReconnectDelay
+    flags.maxReconnects = maxReconnects
+    return try LiveStreamSettings(flags: flags, configuration: configuration)
   }
 
-  /// The capture to read: --replay, or a file:// URL given as the platform URL.
-  func replaySource(_ configuration: Configuration) throws -> String? {
-    if let replay { return replay }
-    guard let url = configuration.string(OpenCTISettings.url, flag: platform.url), url.hasPrefix("file://") else { return nil }
-    return String(url.dropFirst("file://".count))
-  }
-
-  /// Flags > environment > config.yml > pycti's defaults, in one place.
-  func resolve(_ options: inout LiveStreamOptions, _ configuration: Configuration) throws {
-    options.token = platform.token(configuration)
-    options.http = try platform.httpOptions(configuration)
-    if let stallTimeout { options.http.stallTimeout = stallTimeout }
-    if !raw, !options.baseURL.isEmpty {
-      guard let id = configuration.string(LiveStreamSettings.streamID, flag: streamID), !id.isEmpty, id != "ChangeMe" else {
-        throw ConfigError("no live stream id: give --stream-id (or --raw), or set CONNECTOR_LIVE_STREAM_ID")
-      }
-      options.streamID = id
-    }
-    options.listenDelete = try configuration.bool(LiveStreamSettings.listenDelete, flag: listenDelete, default: true)
-    options.noDependencies = try configuration.bool(LiveStreamSettings.noDependencies, flag: noDependencies, default: true)
-    options.withInferences = try configuration.bool(LiveStreamSettings.withInferences, flag: withInferences, default: false)
-    if let start = configuration.string(LiveStreamSettings.startTimestamp) {
-      options.firstFrom = start.contains("-") ? start : start + "-0"
-    }
-    options.firstRecover = configuration.string(LiveStreamSettings.recoverISODate).flatMap(recoverValue)
-    if let from { options.overrideFrom = from }
-    if let recover { options.overrideRecover = .some(recoverValue(recover)) }
-    options.statePath = configuration.string(LiveStreamSettings.state, flag: state)
-    options.commitOnWrite = sourceState.commitOnWrite
-    if let events {
-      let names = Set(events.split(separator: ",").map { $0.filter { $0 != " " }.lowercased() }.filter { !$0.isEmpty })
-      let unknown = names.subtracting(Self.eventNames)
-      guard unknown.isEmpty else {
-        throw ConfigError(
-          "--events: unknown event name(s) \(unknown.sorted().joined(separator: ", ")); use create, update, delete, merge",
-          fromCommandLine: true)
-      }
-      options.events = names
-    }
-    options.heartbeats = heartbeats
-    options.maxEvents = maxEvents
-    options.idleExit = idleExit
-    if let reconnectDelay { options.reconnectDelay = reconnectDelay }
-    if let maxReconnectDelay { options.maxReconnectDelay = maxReconnectDelay }
-    options.maxReconnectDelay = max(options.maxReconnectDelay, options.reconnectDelay)
-    options.maxReconnects = maxReconnects
-  }
-
-  /// `now` is today's date; false/no/none mean no recovery (pycti's spellings).
-  func recoverValue(_ text: String) -> String? {
-    if text.lowercased() == "now" { return ISO8601.format(.now, fractionDigits: 0) }
-    return ["no", "none", "false", ""].contains(text.lowercased()) ? nil : text
+  func run(_ settings: LiveStreamSettings, _ tool: ToolContext) throws -> ExitStatus {
+    let session = try LiveStreamSession(settings: settings, writer: RecordWriter(), diagnostics: tool.diagnostics)
+    tool.summarize(alsoOnFailure: true) { session.runSummary }
+    try session.runToEnd()
+    return tool.diagnostics.finalStatus
   }
 }
+
+private let defaults = LiveStreamSettings(baseURL: "")

@@ -30,7 +30,7 @@ import Testing
   /// a started target using `environment` for the MQ_* settings.
   func run(
     reported: AMQPEndpoint? = nil, environment: [String: String] = [:],
-    options: AMQPPublisher.Options = AMQPPublisher.Options(initialBackoff: 0.2, maxBackoff: 1), start: Bool = true
+    options: AMQPPublisher.Settings = AMQPPublisher.Settings(initialBackoff: 0.2, maxBackoff: 1), start: Bool = true
   ) throws -> Run {
     let broker = try RabbitMQ.shared()
     let token = FakePlatform.unique("amqp-token")
@@ -198,7 +198,7 @@ import Testing
     try broker.declareConnectorQueues(connectorId: queue)
     let pem = try String(contentsOfFile: broker.certificatePath, encoding: .utf8)
     func publishOne(_ tls: AMQPTLS) throws {
-      let publisher = AMQPPublisher(endpoint: broker.tlsEndpoint(tls), options: AMQPPublisher.Options(outageTolerance: 0), logger: logger)
+      let publisher = AMQPPublisher(endpoint: broker.tlsEndpoint(tls), options: AMQPPublisher.Settings(outageTolerance: 0), logger: logger)
       defer { publisher.close() }
       try publisher.connect()
       try publisher.publish(exchange: "amqp.worker.exchange", routingKey: "push_routing_\(queue)", body: Array("over TLS".utf8))
@@ -220,7 +220,7 @@ import Testing
     let queue = "publisher-\(UUID().uuidString.lowercased())"
     try broker.declareConnectorQueues(connectorId: queue)
     let publisher = AMQPPublisher(
-      endpoint: broker.endpoint, options: AMQPPublisher.Options(window: 64, initialBackoff: 0.2, maxBackoff: 1), logger: logger)
+      endpoint: broker.endpoint, options: AMQPPublisher.Settings(window: 64, initialBackoff: 0.2, maxBackoff: 1), logger: logger)
     func send(_ number: Int) throws {
       try publisher.publish(exchange: "amqp.worker.exchange", routingKey: "push_routing_\(queue)", body: Array("message \(number)".utf8))
     }
@@ -257,7 +257,7 @@ import Testing
     try broker.declareConnectorQueues(connectorId: name)  // the exchanges
     try broker.declareBoundedQueue(name, exchange: "amqp.worker.exchange", routingKey: name, maxLength: 5)
     let publisher = AMQPPublisher(
-      endpoint: broker.endpoint, options: AMQPPublisher.Options(outageTolerance: 20, initialBackoff: 0.2, maxBackoff: 0.4),
+      endpoint: broker.endpoint, options: AMQPPublisher.Settings(outageTolerance: 20, initialBackoff: 0.2, maxBackoff: 0.4),
       logger: logger)
     // 8 messages into room for 5: three are refused, and sent again once the queue is emptied.
     let emptied = DispatchSemaphore(value: 0)
@@ -285,7 +285,7 @@ import Testing
     }
     try publisher.waitForConfirms()
     let stubborn = AMQPPublisher(
-      endpoint: broker.endpoint, options: AMQPPublisher.Options(outageTolerance: 1, initialBackoff: 0.2, maxBackoff: 0.4), logger: logger)
+      endpoint: broker.endpoint, options: AMQPPublisher.Settings(outageTolerance: 1, initialBackoff: 0.2, maxBackoff: 0.4), logger: logger)
     try stubborn.publish(exchange: "amqp.worker.exchange", routingKey: name, body: Array("refused".utf8))
     #expect(throws: AMQPError.self) { try stubborn.waitForConfirms() }
     #expect(stubborn.failure != nil)

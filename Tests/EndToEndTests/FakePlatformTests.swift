@@ -11,7 +11,7 @@ import Testing
 
   /// Reads one connection of `stream` and returns its events.
   func read(_ stream: FakePlatform.Stream, headers: HTTPHeaders = [:], query: String = "") throws -> [SSEEvent] {
-    var options = HTTPClientOptions()
+    var options = HTTPClientSettings()
     options.stallTimeout = 5
     let client = HTTPClient(options: options)
     var parser = SSEParser()

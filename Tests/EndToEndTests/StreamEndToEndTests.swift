@@ -31,6 +31,23 @@ import Testing
     }
   }
 
+  /// `--no-recover` is `--recover false` as a flag, in the one boolean style; the default asks
+  /// for recovery up to now.
+  @Test func noRecoverIsTheFlagFormOfRecoverFalse() throws {
+    var stream = FakePlatform.Stream()
+    stream.events = [FakePlatform.Event(id: "1705327229123-0", data: Self.payload(1))]
+    stream.heartbeat = 0.2
+    try platform.install(stream)
+    let flag = try ToolRunner.run("cti-stream", ["--no-recover", "--idle-exit", "PT1S"], environment: environment(stream), timeout: 20)
+    #expect(flag.status == 0 && flag.stdoutLines.count == 1, "\(flag.stderr)")
+    #expect(try platform.requests(of: stream.name).last?["query"]?["recover"] == nil)
+    let plain = try ToolRunner.run("cti-stream", ["--idle-exit", "PT1S"], environment: environment(stream), timeout: 20)
+    #expect(plain.status == 0, "\(plain.stderr)")
+    #expect(try platform.requests(of: stream.name).last?["query"]?["recover"] != nil)
+    let both = try ToolRunner.run("cti-stream", ["--no-recover", "--recover", "now"], environment: environment(stream))
+    #expect(both.status == 64)
+  }
+
   @Test func lines_are_id_and_event_prepended_to_the_raw_payload_and_the_request_is_pyctis() throws {
     var stream = FakePlatform.Stream()
     let tricky = Self.payload(2, type: "update", name: "line\u{2028}sep\u{2029}para\u{85}next")

@@ -175,7 +175,7 @@ enum FuzzChecks {
 
   static func misp(_ data: [UInt8], _ problems: inout [String]) {
     guard let first = data.first else { return }
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     options.compatibility = first & 1 == 0 ? .fixed : .official
     options.createIndicators = first & 2 != 0
     options.createObservables = first & 4 != 0

@@ -22,6 +22,8 @@ public final class MotoS3: @unchecked Sendable {
   public static func shared() throws -> MotoS3 {
     try lock.withLock {
       if let started { return started }
+      // The client's sockets may close under a write: an error, not the end of the process.
+      _ = signal(SIGPIPE, SIG_IGN)
       let server = try MotoS3()
       started = server
       return server

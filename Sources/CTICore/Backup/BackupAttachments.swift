@@ -12,7 +12,7 @@ public final class AttachmentFetcher {
   public private(set) var fetched = 0
   public private(set) var failed = 0
 
-  public init(baseURL: String, token: String?, options: HTTPClientOptions) {
+  public init(baseURL: String, token: String?, options: HTTPClientSettings) {
     self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
     self.token = token
     client = HTTPClient(options: options)

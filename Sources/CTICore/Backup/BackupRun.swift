@@ -1,11 +1,3 @@
-/// The settings cti-backup reads, with the official connector's names.
-public enum BackupSettings {
-  public static let path = Setting(env: "BACKUP_PATH", key: "backup.path")
-  public static let protocolName = Setting(env: "BACKUP_PROTOCOL", key: "backup.protocol")
-  public static let bucket = Setting(env: "BACKUP_BUCKET", key: "backup.bucket")
-  public static let fsync = Setting(env: "BACKUP_FSYNC", key: "backup.fsync")
-}
-
 /// One cti-backup run: reads records, applies them, reports bad lines and counts everything.
 public final class BackupRun {
   public let writer: BackupWriter
@@ -30,9 +22,26 @@ public final class BackupRun {
     writer.objectProblem = { [unowned self] error in try diagnostics.reject(error, line: self.currentLine) }
   }
 
+  /// The run the settings describe, fetching attachments when a platform is set.
+  public convenience init(settings: BackupSettings, diagnostics: Diagnostics) throws {
+    try self.init(path: settings.path, bucket: settings.bucket, durable: settings.durable, diagnostics: diagnostics)
+    if let platform = settings.attachments {
+      fetchAttachments(from: platform.url, token: platform.token, options: platform.http)
+    }
+  }
+
+  /// Applies the settings' input (a file, or standard input), committing its checkpoints into
+  /// the settings' state file; returns the exit status.
+  public func run(_ settings: BackupSettings) throws -> ExitStatus {
+    let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
+    let reader = try settings.input.map { path throws in try LineReader(path: path) } ?? LineReader()
+    try consume(reader, checkpoints: checkpoints)
+    return diagnostics.finalStatus
+  }
+
   /// Downloads attachments from the platform at `baseURL` before objects are written; a file
   /// that cannot be fetched is reported as an error (the object is still written).
-  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientOptions) {
+  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientSettings) {
     writer.attachments = AttachmentFetcher(baseURL: baseURL, token: token, options: options)
     let diagnostics = diagnostics
     writer.attachmentProblem = { [unowned self] message in diagnostics.error("line \(self.currentLine): \(message)") }
@@ -78,6 +87,32 @@ public final class BackupRun {
   }
 
   private var checkpoints: CheckpointCommitter?
+
+  /// The summary with its counts.
+  public var runSummary: RunSummary {
+    let counts = writer.counts
+    var told = RunSummary(summary)
+    told.count("records", records)
+    told.count("written", counts.written)
+    told.count("undated", counts.undated)
+    told.count("moved", counts.moved)
+    told.count("deleted", counts.deleted)
+    told.count("delete_missing", counts.deleteMissing)
+    told.count("merged", counts.merged)
+    told.count("merge_sources_removed", counts.mergeSourcesRemoved)
+    told.count("ignored", counts.ignored)
+    told.count("bad_lines", diagnostics.skipped - counts.objectsFailed)
+    told.count("objects_failed", counts.objectsFailed)
+    told.count("folders_created", counts.foldersCreated)
+    told.count("folders_removed", counts.foldersRemoved)
+    if let attachments = writer.attachments {
+      told.count("attachments_fetched", attachments.fetched)
+      told.count("attachments_failed", attachments.failed)
+    }
+    told.detail("checkpoints", checkpoints?.summary)
+    told.detail("stop_reason", stopReason)
+    return told
+  }
 
   /// `1200 records: 1100 written, …`.
   public var summary: String {
@@ -135,6 +170,40 @@ public final class RestoreRun {
       }
     }
     startPosition = start
+  }
+
+  /// The run the settings describe, writing to standard output.
+  public convenience init(settings: RestoreSettings, diagnostics: Diagnostics) throws {
+    let output = RecordWriter()
+    let state = try SourceState(
+      path: settings.statePath, tool: "cti-backup", output: output, commitOnWrite: settings.commitOnWrite)
+    try self.init(path: settings.path, state: state, diagnostics: diagnostics, maxFileBytes: settings.maxFileBytes)
+    self.output = output
+  }
+
+  /// Where `run()` writes: standard output unless the run was made for another writer.
+  private var output = RecordWriter()
+
+  /// Writes every bundle, then settles the state; returns the exit status.
+  public func run() throws -> ExitStatus {
+    try restore(to: output)
+    state.finish(logger: diagnostics.logger)
+    return diagnostics.finalStatus
+  }
+
+  /// The summary with its counts.
+  public var runSummary: RunSummary {
+    var told = RunSummary(summary)
+    told.count("folders_restored", foldersWritten)
+    told.count("bundles", bundlesWritten)
+    told.count("objects", objectsWritten)
+    told.count("pulled_in", pulledIn)
+    told.count("superseded", superseded)
+    told.count("unresolved", unresolved)
+    told.count("files_not_restored", filesNotRestored)
+    told.count("folders_not_restored", foldersNotRestored)
+    told.detail("stop_reason", stopReason)
+    return told
   }
 
   /// Writes the bundles; a folder counts as restored (and the position passes it) only once its

@@ -36,6 +36,9 @@ public struct Configuration: Sendable {
   public var file: [String: String]
   /// The config.yml that was read, if any.
   public var filePath: String?
+  /// When set, every setting looked up is noted here, with what it resolved to: `--print-config`
+  /// shows them.
+  public var record: SettingsRecord?
 
   /// Reads the environment and a config.yml: `path` when given (it must exist), else
   /// `./config.yml` when present.
@@ -67,6 +70,12 @@ public struct Configuration: Sendable {
 
   /// The raw text of a setting and where it came from, or nil when nothing sets it.
   public func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
+    let found = find(setting, flag: flag)
+    record?.note(setting, found)
+    return found
+  }
+
+  private func find(_ setting: Setting, flag: String?) -> (value: String, source: String)? {
     if let flag { return (flag, Configuration.commandLine) }
     for name in setting.environment {
       if let value = environment[name], !value.isEmpty { return (value, "environment \(name)") }
@@ -75,18 +84,28 @@ public struct Configuration: Sendable {
     return nil
   }
 
+  /// `lookup`, noting `fallback` as the value in force when nothing sets the setting.
+  private func lookup(_ setting: Setting, flag: String?, default fallback: String?) -> (value: String, source: String)? {
+    let found = lookup(setting, flag: flag)
+    if found == nil, let fallback { record?.noteDefault(setting, fallback) }
+    return found
+  }
+
   public func string(_ setting: Setting, flag: String? = nil) -> String? {
     lookup(setting, flag: flag)?.value
   }
 
   public func string(_ setting: Setting, flag: String? = nil, default fallback: String) -> String {
-    lookup(setting, flag: flag)?.value ?? fallback
+    lookup(setting, flag: flag, default: fallback)?.value ?? fallback
   }
 
   /// A boolean: true/false, yes/no, on/off, 1/0 in any case.
   public func bool(_ setting: Setting, flag: Bool? = nil, default fallback: Bool) throws(ConfigError) -> Bool {
-    if let flag { return flag }
-    guard let (text, source) = lookup(setting) else { return fallback }
+    if let flag {
+      record?.note(setting, (String(flag), Configuration.commandLine))
+      return flag
+    }
+    guard let (text, source) = lookup(setting, flag: nil, default: String(fallback)) else { return fallback }
     guard let value = Configuration.parseBool(text) else {
       throw ConfigError("\(source): \(Self.quoted(text, setting)) is not a boolean (true/false, yes/no, 1/0)")
     }
@@ -94,8 +113,11 @@ public struct Configuration: Sendable {
   }
 
   public func int(_ setting: Setting, flag: Int? = nil, default fallback: Int) throws(ConfigError) -> Int {
-    if let flag { return flag }
-    guard let (text, source) = lookup(setting) else { return fallback }
+    if let flag {
+      record?.note(setting, (String(flag), Configuration.commandLine))
+      return flag
+    }
+    guard let (text, source) = lookup(setting, flag: nil, default: String(fallback)) else { return fallback }
     guard let value = Int(text.trimmingSpaces) else {
       throw ConfigError("\(source): \(Self.quoted(text, setting)) is not a whole number")
     }
@@ -105,7 +127,7 @@ public struct Configuration: Sendable {
   /// A size in bytes: a whole number, or one with K, M or G (powers of 1024), read as the
   /// toolkit's line limit is (`LineLimit.parse`).
   public func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
-    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    guard let (text, source) = lookup(setting, flag: flag, default: String(fallback)) else { return fallback }
     guard let value = LineLimit.parse(text) else {
       throw ConfigError(
         "\(source): \(Self.quoted(text, setting)) is not a size in bytes such as 268435456, 256M or 1G",
@@ -116,13 +138,37 @@ public struct Configuration: Sendable {
 
   /// A duration in seconds: ISO-8601 (`PT5M`, `P30D`) or a plain number of seconds.
   public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
-    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
-    guard let value = ISO8601.duration(text) ?? Double(text.trimmingSpaces) else {
+    guard let (text, source) = lookup(setting, flag: flag, default: fallback.map { Self.seconds($0) }) else { return fallback }
+    guard let value = Self.parseDuration(text, unit: 1) else {
       throw ConfigError(
         "\(source): \(Self.quoted(text, setting)) is not a duration in seconds or ISO-8601 such as PT60S or P30D",
         fromCommandLine: source == Configuration.commandLine)
     }
     return value
+  }
+
+  /// A duration in days, as the official connectors' retention settings are: a plain number of
+  /// days (`7`, `0.5`), or ISO-8601 (`P7D`, `PT12H`). Never negative.
+  public func days(_ setting: Setting, flag: String? = nil, default fallback: Double) throws(ConfigError) -> Double {
+    guard let (text, source) = lookup(setting, flag: flag, default: Self.seconds(fallback)) else { return fallback }
+    guard let seconds = Self.parseDuration(text, unit: 86400), seconds >= 0 else {
+      throw ConfigError(
+        "\(source): \(Self.quoted(text, setting)) is not a number of days or an ISO-8601 duration such as P7D (0: never)",
+        fromCommandLine: source == Configuration.commandLine)
+    }
+    return seconds / 86400
+  }
+
+  /// ISO-8601 (`PT5M`), or a plain non-negative number counted in `unit` seconds; in seconds.
+  public static func parseDuration(_ text: String, unit: Double) -> Double? {
+    if let seconds = ISO8601.duration(text) { return seconds }
+    guard let number = Double(text.trimmingSpaces), number.isFinite else { return nil }
+    return number * unit
+  }
+
+  /// `45`, `0.5`: a number as the settings write it.
+  static func seconds(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
   }
 
   /// A comma-separated list (or a YAML list), items trimmed, empty items dropped.
@@ -135,7 +181,7 @@ public struct Configuration: Sendable {
   public func choice(_ setting: Setting, flag: String? = nil, choices: [String], default fallback: String) throws(ConfigError)
     -> String
   {
-    guard let (text, source) = lookup(setting, flag: flag) else { return fallback }
+    guard let (text, source) = lookup(setting, flag: flag, default: fallback) else { return fallback }
     let lowered = text.lowercased()
     guard choices.contains(lowered) else {
       throw ConfigError(
@@ -148,12 +194,6 @@ public struct Configuration: Sendable {
   /// A value quoted for a message: a secret's as `***`.
   public static func quoted(_ text: String, _ setting: Setting) -> String {
     setting.isSecret ? "***" : "'\(text)'"
-  }
-
-  /// A value shown safely: secrets as `***`.
-  public func display(_ setting: Setting, flag: String? = nil) -> String {
-    guard let (value, source) = lookup(setting, flag: flag) else { return "(unset)" }
-    return (setting.isSecret ? "***" : value) + " (from \(source))"
   }
 
   public static func parseBool(_ text: String) -> Bool? {

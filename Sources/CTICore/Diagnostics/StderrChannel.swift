@@ -60,7 +60,7 @@ public final class StderrChannel: Sendable {
   /// Prints one log message, or counts it when it repeats the last one or is a held-back bad
   /// line (`badLine`).
   func message(
-    label: String, level: Logger.Level, format: LogFormat, text: String, metadata: [(String, String)], badLine: Bool
+    label: String, level: Logger.Level, format: LogFormat, text: String, metadata: [(String, JSONValue)], badLine: Bool
   ) {
     let (line, bare) = Self.splitLineNumber(text)
     state.withLock { state in

@@ -10,21 +10,12 @@ private let receivedStopSignal = Atomic<Int32>(0)
 
 /// SIGINT and SIGTERM as a polite request to stop: the handler only records the signal; a
 /// long-running tool asks `requested` between records, finishes the current one, saves its state
-/// and exits 0.
+/// and exits 0. The handlers are installed by the entry point (CTICommand), not here.
 public enum StopSignals {
-  /// Installs the handlers and unblocks the two signals (a parent may have blocked them).
-  public static func install() {
-    for number in [SIGINT, SIGTERM] {
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { number in receivedStopSignal.store(number, ordering: .relaxed) }
-      sigemptyset(&action.sa_mask)
-      action.sa_flags = 0
-      sigaction(number, &action, nil)
-      var set = sigset_t()
-      sigemptyset(&set)
-      sigaddset(&set, number)
-      pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
+  /// Records a stop signal: called from the signal handler the tools' entry point installs
+  /// (async-signal-safe: one atomic store).
+  public static func record(_ number: Int32) {
+    receivedStopSignal.store(number, ordering: .relaxed)
   }
 
   /// The signal received, if any.

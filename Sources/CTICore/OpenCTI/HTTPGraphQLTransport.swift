@@ -5,19 +5,18 @@ import Logging
 /// the operations that may be repeated (`GraphQLOperation.mayRepeat`: pushes are upserts);
 /// 429 and refused connections are retried for all, since the platform did not act on them. A
 /// 200 with `errors[]` is an answer and is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
-/// Answers are capped at `HTTPClientOptions.maxGraphQLResponseBytes`, refused from the headers
+/// Answers are capped at `HTTPClientSettings.maxGraphQLResponseBytes`, refused from the headers
 /// when announced bigger.
 public final class HTTPGraphQLTransport: GraphQLTransport {
   public let endpoint: String
   private let token: String
   private let client: HTTPClient
 
-  public init(url: String, token: String, options: HTTPClientOptions = HTTPClientOptions(), logger: Logger) throws(ConfigError) {
-    var base = url.trimmingSpaces
-    guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+  public init(url: String, token: String, options: HTTPClientSettings = HTTPClientSettings(), logger: Logger) throws(ConfigError) {
+    // Read as every location is (Location), so the scheme means the same as in the other tools.
+    guard let base = url.httpBaseURL else {
       throw ConfigError("OPENCTI_URL '\(url)' must start with http:// or https://")
     }
-    while base.hasSuffix("/") { base.removeLast() }
     endpoint = base + "/graphql"
     self.token = token
     var capped = options

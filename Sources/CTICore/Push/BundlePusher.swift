@@ -7,7 +7,7 @@
 /// returned, and each caller reports both its own way.
 final class BundlePusher {
   let target: PushTarget
-  let options: PushPipeline.Options
+  let options: PushPipeline.Settings
   private let diagnostics: Diagnostics
   /// Bundles sent, and objects in them that the target did not leave out.
   private(set) var bundles = 0
@@ -22,7 +22,7 @@ final class BundlePusher {
   private var leftOut: [IncompatibleObject] = []
   private var warnedApplicants = Set<String>()
 
-  init(target: PushTarget, options: PushPipeline.Options, diagnostics: Diagnostics) {
+  init(target: PushTarget, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.target = target
     self.options = options
     self.diagnostics = diagnostics

@@ -25,7 +25,7 @@ public struct PushCounts: Sendable, Equatable {
 /// once every record before them has been pushed or rejected; objects still collected for a
 /// bundle count as not pushed yet.
 public final class PushPipeline {
-  public struct Options: Sendable {
+  public struct Settings: Sendable {
     public var batcher: BundleBatcher
     public var applyDeletes: Bool
     public var applyMerges: Bool
@@ -47,7 +47,7 @@ public final class PushPipeline {
     }
   }
 
-  public let options: Options
+  public let options: Settings
   /// The tool's own connector: what bare objects, stream events and bundles are pushed as.
   public let connector: ConnectorRegistration
   public var counts: PushCounts {
@@ -77,7 +77,7 @@ public final class PushPipeline {
   private var pendingRecords: [Int: ArraySlice<UInt8>] = [:]
 
   public init(
-    target: PushTarget, connector: ConnectorRegistration, options: Options, diagnostics: Diagnostics,
+    target: PushTarget, connector: ConnectorRegistration, options: Settings, diagnostics: Diagnostics,
     rejects: RejectFile? = nil, checkpoints: CheckpointCommitter? = nil
   ) {
     self.connector = connector

@@ -1,138 +1,5 @@
 import Logging
 
-/// Where each cti-push setting comes from (flag > environment > config.yml > default). The
-/// names are the official connectors': `CONNECTOR_*` and the diode importer's
-/// `DIODE_IMPORT_APPLICANT_MAPPINGS`; the platform's are `OpenCTISettings`.
-public enum PushSettingKeys {
-  public static let connectorId = Setting(env: "CONNECTOR_ID", key: "connector.id")
-  public static let connectorName = Setting(env: "CONNECTOR_NAME", key: "connector.name")
-  public static let connectorType = Setting(env: "CONNECTOR_TYPE", key: "connector.type")
-  public static let connectorScope = Setting(env: "CONNECTOR_SCOPE", key: "connector.scope")
-  public static let applicantMappings = Setting(env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
-  public static let batchSize = Setting(env: "CTI_PUSH_BATCH_SIZE", key: "cti_push.batch_size")
-  public static let maxBytes = Setting(env: "CTI_PUSH_MAX_BYTES", key: "cti_push.max_bytes")
-  public static let applyDeletes = Setting(env: "CTI_PUSH_APPLY_DELETES", key: "cti_push.apply_deletes")
-  public static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
-  public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
-  public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
-  public static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
-  public static let flushDelay = Setting(env: "CTI_PUSH_FLUSH_DELAY", key: "cti_push.flush_delay")
-  /// pycti's name and key; MB.
-  public static let queueThreshold = Setting(env: "CONNECTOR_QUEUE_THRESHOLD", key: "connector.queue_threshold")
-  public static let queueCheckInterval = Setting(env: "CTI_PUSH_QUEUE_CHECK_INTERVAL", key: "cti_push.queue_check_interval")
-}
-
-/// The settings of one push run, resolved.
-public struct PushSettings: Sendable {
-  public var url: String
-  public var token: String
-  public var connector: ConnectorRegistration
-  public var pipeline: PushPipeline.Options
-  public var pingInterval: Double
-  /// Seconds one GraphQL request may take (pycti uses 300).
-  public var requestTimeout: Double
-  /// TLS and timeouts for the platform's connections.
-  public var http: HTTPClientOptions
-  /// Seconds the input may pause before collected objects are pushed anyway.
-  public var flushDelay = 1.0
-  /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
-  public var queueProtocol: QueueProtocol = .api
-  /// The MQ_* overrides and TLS settings for `amqp`.
-  public var amqp = AMQPSettings()
-  /// Input pauses while the connector's queue holds this many MB or more
-  /// (CONNECTOR_QUEUE_THRESHOLD, 500 as in pycti).
-  public var queueThreshold = QueueBackPressure.defaultThreshold
-  /// Seconds between two reads of the queue's size.
-  public var queueCheckInterval = QueueBackPressure.defaultCheckInterval
-  /// CONNECTOR_RUN_AND_TERMINATE, reported in the pings' connector info.
-  public var runAndTerminate = false
-
-  /// Resolves the connector and push settings; `flags` are the command-line values (nil when
-  /// not given). URL, token and connector id are required unless `offline` (a dry run).
-  public static func resolve(
-    _ configuration: Configuration, url: String?, token: String?, connectorId: String?, connectorName: String?,
-    connectorType: String?, connectorScope: String?, applicantMap: String?, batchSize: Int?, maxBytes: Int?,
-    applyDeletes: Bool?, applyMerges: Bool?, pingInterval: String?, requestTimeout: String? = nil,
-    maxOutage: String? = nil, flushDelay: String? = nil, http: HTTPClientOptions = HTTPClientOptions(),
-    queueProtocol: String? = nil, queueThreshold: String? = nil, queueCheckInterval: String? = nil, offline: Bool,
-    warnings: inout [String]
-  ) throws(ConfigError) -> PushSettings {
-    let url = try required(configuration, OpenCTISettings.url, url, flag: "url", offline: offline)
-    let token = try required(configuration, OpenCTISettings.token, token, flag: "token", offline: offline)
-    let id = try required(configuration, PushSettingKeys.connectorId, connectorId, flag: "connector-id", offline: offline)
-    let typeText = configuration.string(PushSettingKeys.connectorType, flag: connectorType, default: ConnectorType.externalImport.rawValue)
-    guard let type = ConnectorType(parsing: typeText) else {
-      throw ConfigError("connector type '\(typeText)' is not one of \(ConnectorType.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    let name = configuration.string(PushSettingKeys.connectorName, flag: connectorName, default: "cti-push")
-    guard name.count >= 2 else { throw ConfigError("connector name '\(name)' is too short (OpenCTI wants 2 characters or more)") }
-    let connector = ConnectorRegistration(
-      id: id.isEmpty ? "dry-run" : id, name: name, type: type,
-      scope: configuration.list(PushSettingKeys.connectorScope, flag: connectorScope))
-    var chosenProtocol = try QueueProtocol.resolve(configuration, flag: queueProtocol, warnings: &warnings)
-    if chosenProtocol == .amqp, offline {
-      warnings.append("--dry-run shows the stixBundlePush requests: AMQP messages are not rehearsed")
-      chosenProtocol = .api
-    }
-    // Over AMQP each bundle is split by pycti's splitter as a whole (as pycti does), so by
-    // default bundles are not cut into batches first.
-    let wholeBundles = chosenProtocol == .amqp
-    let objects = try configuration.int(
-      PushSettingKeys.batchSize, flag: batchSize, default: wholeBundles ? Int(Int32.max) : BundleBatcher.defaultMaxObjects)
-    let bytes = try configuration.int(
-      PushSettingKeys.maxBytes, flag: maxBytes, default: wholeBundles ? LineReader.defaultMaxLineBytes : BundleBatcher.defaultMaxBytes)
-    guard objects >= 1 else { throw ConfigError("--batch-size must be 1 or more", fromCommandLine: batchSize != nil) }
-    guard bytes >= 1024 else { throw ConfigError("--max-bytes must be at least 1024", fromCommandLine: maxBytes != nil) }
-    var applicants = ApplicantMap()
-    if let text = configuration.string(PushSettingKeys.applicantMappings, flag: applicantMap) {
-      applicants = ApplicantMap(parsing: text, warnings: &warnings)
-    }
-    let options = PushPipeline.Options(
-      batcher: BundleBatcher(maxObjects: objects, maxBytes: bytes),
-      applyDeletes: try configuration.bool(PushSettingKeys.applyDeletes, flag: applyDeletes, default: false),
-      applyMerges: try configuration.bool(PushSettingKeys.applyMerges, flag: applyMerges, default: false),
-      applicants: applicants,
-      outageTolerance: try configuration.duration(PushSettingKeys.maxOutage, flag: maxOutage, default: 900) ?? 900)
-    let interval = try configuration.duration(PushSettingKeys.pingInterval, flag: pingInterval, default: ConnectorPinger.defaultInterval)
-      ?? ConnectorPinger.defaultInterval
-    guard interval > 0 else { throw ConfigError("the ping interval must be more than 0 seconds") }
-    let timeout = try configuration.duration(PushSettingKeys.requestTimeout, flag: requestTimeout, default: 300) ?? 300
-    guard timeout > 0 else { throw ConfigError("the request timeout must be more than 0 seconds") }
-    let delay = try configuration.duration(PushSettingKeys.flushDelay, flag: flushDelay, default: 1) ?? 1
-    guard delay > 0 else { throw ConfigError("the flush delay must be more than 0 seconds", fromCommandLine: flushDelay != nil) }
-    var threshold = QueueBackPressure.defaultThreshold
-    if let (text, source) = configuration.lookup(PushSettingKeys.queueThreshold, flag: queueThreshold) {
-      guard let value = Double(text.trimmingSpaces), value > 0, value.isFinite else {
-        throw ConfigError("\(source): the queue threshold must be a number of MB above 0, not '\(text)'", fromCommandLine: source == Configuration.commandLine)
-      }
-      threshold = value
-    }
-    let check = try configuration.duration(
-      PushSettingKeys.queueCheckInterval, flag: queueCheckInterval, default: QueueBackPressure.defaultCheckInterval)
-      ?? QueueBackPressure.defaultCheckInterval
-    guard check > 0 else { throw ConfigError("the queue check interval must be more than 0 seconds", fromCommandLine: queueCheckInterval != nil) }
-    var http = http
-    http.requestTimeout = timeout
-    http.userAgent = "cti-push/0.1 (libcurl)"
-    return PushSettings(
-      url: url, token: token, connector: connector, pipeline: options, pingInterval: interval, requestTimeout: timeout,
-      http: http, flushDelay: delay, queueProtocol: chosenProtocol,
-      amqp: chosenProtocol == .amqp ? try AMQPSettings.resolve(configuration) : AMQPSettings(),
-      queueThreshold: threshold, queueCheckInterval: check,
-      runAndTerminate: try configuration.bool(Schedule.runAndTerminate, default: false))
-  }
-}
-
-extension PushSettings {
-  fileprivate static func required(
-    _ configuration: Configuration, _ setting: Setting, _ value: String?, flag: String, offline: Bool
-  ) throws(ConfigError) -> String {
-    if let text = configuration.string(setting, flag: value), !text.trimmingSpaces.isEmpty { return text.trimmingSpaces }
-    if offline { return "" }
-    throw ConfigError("\(setting.environment[0]) is required (--\(flag) or the environment variable)")
-  }
-}
-
 /// One cti-push run: start the session, ping in the background, feed every input line to the
 /// pipeline, close the works (in error when something was rejected) and report.
 public final class PushRun {
@@ -181,6 +48,45 @@ public final class PushRun {
     backPressure = pingTransport == nil ? nil : QueueBackPressure(
       threshold: settings.queueThreshold, checkInterval: settings.queueCheckInterval, client: session.client,
       connectorIds: { [session] in Array(session.registrations.keys).sorted() }, pinger: pinger, logger: diagnostics.logger)
+  }
+
+  /// The run the settings describe: its reject file and checkpoint file opened, over the
+  /// platform's HTTPS connections (one for the run, one for the pings), or over a transport that
+  /// only prints the requests in a dry run.
+  public convenience init(settings: PushSettings, diagnostics: Diagnostics) throws {
+    let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
+    if settings.dryRun { checkpoints.block("a dry run pushes nothing") }
+    let rejects = try settings.rejectPath.map { path throws(FileSystemError) in try RejectFile(path: path) }
+    let transport: GraphQLTransport
+    let pingTransport: GraphQLTransport?
+    if settings.dryRun {
+      transport = DryRunTransport(output: RecordWriter(descriptor: 1))
+      pingTransport = nil
+    } else {
+      transport = try HTTPGraphQLTransport(
+        url: settings.url, token: settings.token, options: settings.http, logger: diagnostics.logger)
+      pingTransport = try HTTPGraphQLTransport(
+        url: settings.url, token: settings.token, options: settings.http, logger: diagnostics.logger)
+    }
+    self.init(
+      settings: settings, transport: transport, pingTransport: pingTransport, diagnostics: diagnostics, rejects: rejects,
+      checkpoints: checkpoints, dryRun: settings.dryRun)
+  }
+
+  /// `--check`: URL, token and platform version, nothing else.
+  public static func check(settings: PushSettings, diagnostics: Diagnostics) throws -> ExitStatus {
+    let client = OpenCTIClient(
+      transport: try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: settings.http, logger: diagnostics.logger))
+    let version = try client.requireBundlePush()
+    diagnostics.logger.notice("OpenCTI \(version) at \(settings.url): token accepted, stixBundlePush available")
+    return .ok
+  }
+
+  /// Runs over the settings' input files and returns the exit status; the reject file is
+  /// flushed whatever happens.
+  public func run() throws -> ExitStatus {
+    defer { try? rejects?.flush() }
+    return try run(readers: settings.inputs)
   }
 
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
@@ -277,6 +183,29 @@ public final class PushRun {
         return
       }
     }
+  }
+
+  /// The summary with its counts, told at notice level (a push is worth telling).
+  public var runSummary: RunSummary {
+    let counts = pipeline.counts
+    var told = RunSummary(summary, level: .notice)
+    told.count("records", counts.records)
+    told.count("bundles", counts.bundles)
+    told.count("objects", counts.objects)
+    told.count("rejected", diagnostics.skipped)
+    told.count("works", session.works.count)
+    if let amqp {
+      told.count("amqp_messages", amqp.counts.messages)
+      told.count("amqp_incompatible", amqp.counts.incompatible)
+    }
+    told.count("deletes", counts.deletes)
+    told.count("merges", counts.merges)
+    told.count("deletes_skipped", counts.deletesSkipped)
+    told.count("merges_skipped", counts.mergesSkipped)
+    if dryRun { told.detail("dry_run", "true") }
+    told.detail("checkpoints", pipeline.checkpoints?.summary)
+    told.detail("stop_reason", stopReason)
+    return told
   }
 
   /// The summary line: `N records, N bundles, N objects pushed, N rejected, N works opened`;

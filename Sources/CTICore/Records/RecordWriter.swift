@@ -60,12 +60,6 @@ public final class RecordWriter {
     pending.reserveCapacity(Self.bufferSize)
   }
 
-  /// Ignores SIGPIPE for the process, so a closed pipe shows up as EPIPE (a clean end) instead of
-  /// killing the tool. Call once at start-up.
-  public static func ignoreBrokenPipe() {
-    signal(SIGPIPE, SIG_IGN)
-  }
-
   /// Writes one record followed by a newline. `record` must not contain a raw newline.
   public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
     if let failure { throw failure }

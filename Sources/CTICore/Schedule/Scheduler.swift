@@ -1,5 +1,11 @@
 import Logging
 
+/// pycti's scheduling settings.
+public enum ScheduleKeys {
+  public static let durationPeriod = Setting(env: "CONNECTOR_DURATION_PERIOD", key: "connector.duration_period")
+  public static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
+}
+
 /// When a source runs: once, or again and again with a pause between runs. The official
 /// connectors take this from `CONNECTOR_DURATION_PERIOD` (pycti's `schedule_iso`) unless
 /// `CONNECTOR_RUN_AND_TERMINATE` is set; cti tools also take `--interval`.
@@ -17,9 +23,6 @@ public struct Schedule: Sendable, Equatable {
   public static let once = Schedule()
 
   public var isPeriodic: Bool { period != nil }
-
-  public static let durationPeriod = Setting(env: "CONNECTOR_DURATION_PERIOD", key: "connector.duration_period")
-  public static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
 
   /// Resolves a tool's schedule, as pycti's `schedule_process` reads its settings:
   /// - `--interval` decides when given (seconds or ISO-8601; 0 is a single run);
@@ -40,12 +43,12 @@ public struct Schedule: Sendable, Equatable {
       return seconds > 0 ? Schedule(period: seconds, origin: "--interval") : .once
     }
     var runAndTerminate: Bool?
-    if configuration.lookup(Self.runAndTerminate) != nil {
-      runAndTerminate = try configuration.bool(Self.runAndTerminate, default: false)
+    if configuration.lookup(ScheduleKeys.runAndTerminate) != nil {
+      runAndTerminate = try configuration.bool(ScheduleKeys.runAndTerminate, default: false)
     }
     if runAndTerminate == true { return .once }
-    if let (_, source) = configuration.lookup(Self.durationPeriod) {
-      guard let seconds = try configuration.duration(Self.durationPeriod, default: nil), seconds >= 0 else {
+    if let (_, source) = configuration.lookup(ScheduleKeys.durationPeriod) {
+      guard let seconds = try configuration.duration(ScheduleKeys.durationPeriod, default: nil), seconds >= 0 else {
         throw ConfigError("\(source): the duration period must be 0 or more")
       }
       return seconds > 0 ? Schedule(period: seconds, origin: source) : .once

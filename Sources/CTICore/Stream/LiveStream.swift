@@ -6,17 +6,6 @@ import Logging
   import Darwin
 #endif
 
-/// pycti's names for the live-stream settings (reference §D).
-public enum LiveStreamSettings {
-  public static let streamID = Setting(env: "CONNECTOR_LIVE_STREAM_ID", key: "connector.live_stream_id")
-  public static let listenDelete = Setting(env: "CONNECTOR_LIVE_STREAM_LISTEN_DELETE", key: "connector.live_stream_listen_delete")
-  public static let noDependencies = Setting(env: "CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES", key: "connector.live_stream_no_dependencies")
-  public static let withInferences = Setting(env: "CONNECTOR_LIVE_STREAM_WITH_INFERENCES", key: "connector.live_stream_with_inferences")
-  public static let recoverISODate = Setting(env: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", key: "connector.live_stream_recover_iso_date")
-  public static let startTimestamp = Setting(env: "CONNECTOR_LIVE_STREAM_START_TIMESTAMP", key: "connector.live_stream_start_timestamp")
-  public static let state = Setting(env: "CTI_STREAM_STATE", key: "cti.stream_state")
-}
-
 /// A live stream failure that ends the run.
 public enum LiveStreamError: ToolError {
   /// 401/403: the token is wrong or lacks the rights for this stream.
@@ -54,53 +43,13 @@ public enum LiveStreamError: ToolError {
   }
 }
 
-/// What a cti-stream run does: where to connect, where to start, what to write, when to stop.
-public struct LiveStreamOptions: Sendable {
-  public var baseURL: String
-  public var token: String?
-  /// A stream collection id (`live` is the global stream); nil reads the raw `/stream`.
-  public var streamID: String?
-  public var listenDelete = true
-  public var noDependencies = true
-  public var withInferences = false
-  /// Resume point and recovery date when there is no state (pycti: START_TIMESTAMP or `0-0`, and
-  /// RECOVER_ISO_DATE or now).
-  public var firstFrom = "0-0"
-  public var firstRecover: String?
-  /// `--from` / `--recover`: override the state too. `overrideRecover` = .some(nil) means none.
-  public var overrideFrom: String?
-  public var overrideRecover: String??
-  public var statePath: String?
-  /// Write the state file even when the output is a pipe (no checkpoints).
-  public var commitOnWrite = false
-  /// Event names to write; nil writes every data event.
-  public var events: Set<String>?
-  /// Also write `connected` and `heartbeat` events.
-  public var heartbeats = false
-  public var maxEvents: Int?
-  /// Stop when no data event has been written for this many seconds.
-  public var idleExit: Double?
-  /// Seconds between state-file writes while events flow (also written on heartbeats and at exit).
-  public var stateInterval = 1.0
-  public var reconnectDelay = 1.0
-  public var maxReconnectDelay = 60.0
-  /// Reconnections allowed in a row without receiving an event; nil = forever.
-  public var maxReconnects: Int?
-  public var http = HTTPClientOptions()
-
-  public init(baseURL: String) { self.baseURL = baseURL }
-
-  /// The stream URL as pycti builds it: `<url>/stream[/<id>]`.
-  public var streamURL: String { baseURL + "/stream" + (streamID.map { "/" + $0 } ?? "") }
-}
-
 /// Reads an OpenCTI live stream (or a recorded capture) and writes one NDJSON line per event,
 /// keeping the resume point in a pycti-style state file. The state only advances past an event
 /// once its line has been written out, so a crash or kill can repeat events but never lose one;
 /// into a pipe, the state travels as checkpoints that the pipeline's last stage commits
 /// (`SourceState`).
 public final class LiveStreamSession {
-  public let options: LiveStreamOptions
+  public let settings: LiveStreamSettings
   public let diagnostics: Diagnostics
   private let writer: RecordWriter
   private let sourceState: SourceState
@@ -128,19 +77,19 @@ public final class LiveStreamSession {
   public private(set) var stopReason: String?
 
   /// Prepares a run: loads the state file (if any) and works out the start position.
-  public init(options: LiveStreamOptions, writer: RecordWriter, diagnostics: Diagnostics) throws {
-    self.options = options
+  public init(settings: LiveStreamSettings, writer: RecordWriter, diagnostics: Diagnostics) throws {
+    self.settings = settings
     self.writer = writer
     self.diagnostics = diagnostics
     writer.flushEachRecord = false
     sourceState = try SourceState(
-      path: options.statePath, tool: "cti-stream", output: writer, outputDescriptor: writer.descriptor,
-      commitOnWrite: options.commitOnWrite)
-    let loaded = try options.statePath.flatMap { path in try LiveStreamState.load(path) }
+      path: settings.statePath, tool: "cti-stream", output: writer, outputDescriptor: writer.descriptor,
+      commitOnWrite: settings.commitOnWrite)
+    let loaded = try settings.statePath.flatMap { path in try LiveStreamState.load(path) }
     var state =
-      loaded ?? LiveStreamState(startFrom: options.firstFrom, recoverUntil: options.firstRecover ?? Self.nowISO())
-    if let from = options.overrideFrom { state.startFrom = from }
-    if let recover = options.overrideRecover { state.recoverUntil = recover }
+      loaded ?? LiveStreamState(startFrom: settings.firstFrom, recoverUntil: settings.firstRecover ?? Self.nowISO())
+    if let from = settings.overrideFrom { state.startFrom = from }
+    if let recover = settings.overrideRecover { state.recoverUntil = recover }
     self.state = state
     committedState = loaded
     line.reserveCapacity(4096)
@@ -157,8 +106,8 @@ public final class LiveStreamSession {
   /// Streams until stopped (signal, `maxEvents`, `idleExit`) or a fatal error; reconnects after
   /// drops, stalls and server errors with jittered exponential backoff.
   public func run() throws {
-    let client = HTTPClient(options: options.http, logger: logger)
-    var backoff = Backoff(initialDelay: options.reconnectDelay, maxDelay: options.maxReconnectDelay)
+    let client = HTTPClient(options: settings.http, logger: logger)
+    var backoff = Backoff(initialDelay: settings.reconnectDelay, maxDelay: settings.maxReconnectDelay)
     defer { finish() }
     try saveState(force: true)
     while stopReason == nil {
@@ -198,7 +147,7 @@ public final class LiveStreamSession {
       if parser.hasPartialEvent { logger.debug("dropped an event cut by the connection end; it is asked for again") }
       try commit()
       if written + heartbeatCount > before { backoff.reset() }
-      if let limit = options.maxReconnects, backoff.failures >= limit {
+      if let limit = settings.maxReconnects, backoff.failures >= limit {
         throw LiveStreamError.gaveUp(reconnects: reconnects, lastError: failure)
       }
       let delay = backoff.nextDelay()
@@ -260,11 +209,11 @@ public final class LiveStreamSession {
   private func handle(_ event: SSEEvent) throws {
     switch event.type {
     case "connected":
-      if options.heartbeats { try writeReporting(event) }
+      if settings.heartbeats { try writeReporting(event) }
       return
     case "heartbeat":
       heartbeatCount += 1
-      if options.heartbeats { try writeReporting(event) }
+      if settings.heartbeats { try writeReporting(event) }
       if let id = event.id { pendingPosition = id }
       try commit(force: true)
       return
@@ -280,7 +229,7 @@ public final class LiveStreamSession {
       diagnostics.warning("ignored a '\(event.type)' event without an id")
       return
     }
-    if options.events?.contains(event.type) ?? true {
+    if settings.events?.contains(event.type) ?? true {
       if try writeReporting(event) {
         unflushedTotal += 1
         unflushed[event.type, default: 0] += 1
@@ -288,7 +237,7 @@ public final class LiveStreamSession {
       }
     }
     pendingPosition = id
-    if let limit = options.maxEvents, written + unflushedTotal >= limit {
+    if let limit = settings.maxEvents, written + unflushedTotal >= limit {
       stopReason = "--max-events \(limit) reached"
       throw StopRequest()
     }
@@ -334,7 +283,7 @@ public final class LiveStreamSession {
   private func saveState(force: Bool) throws {
     guard sourceState.mode != .none, state != committedState else { return }
     let now = MonotonicClock.now()
-    guard force || now - lastSave >= options.stateInterval else { return }
+    guard force || now - lastSave >= settings.stateInterval else { return }
     try sourceState.commit(state.bytes)
     committedState = state
     lastSave = now
@@ -345,7 +294,7 @@ public final class LiveStreamSession {
     if stopReason != nil { return true }
     if let number = StopSignals.received {
       stopReason = "stopped by \(StopSignals.name(number))"
-    } else if let idle = options.idleExit, MonotonicClock.now() - lastDataEvent >= idle {
+    } else if let idle = settings.idleExit, MonotonicClock.now() - lastDataEvent >= idle {
       stopReason = "no event for \(Self.format(idle)) s (--idle-exit)"
     }
     return stopReason != nil
@@ -356,17 +305,40 @@ public final class LiveStreamSession {
   /// The request pycti's ListenStream sends: `recover` in the query, the position as
   /// `Last-Event-ID`, and the three switches as lower-case headers.
   func makeRequest() -> HTTPRequest {
-    var url = options.streamURL
+    var url = settings.streamURL
     if let recover = state.recoverUntil { url += "?recover=" + PercentEncoding.encode(recover, keeping: ":") }
     var headers: HTTPHeaders = ["Accept": "text/event-stream"]
     if let from = state.startFrom { headers.add("Last-Event-ID", from) }
-    headers.add("listen-delete", options.listenDelete ? "true" : "false")
-    headers.add("no-dependencies", options.noDependencies ? "true" : "false")
-    headers.add("with-inferences", options.withInferences ? "true" : "false")
-    return HTTPRequest(.get, url, headers: headers, bearerToken: options.token)
+    headers.add("listen-delete", settings.listenDelete ? "true" : "false")
+    headers.add("no-dependencies", settings.noDependencies ? "true" : "false")
+    headers.add("with-inferences", settings.withInferences ? "true" : "false")
+    return HTTPRequest(.get, url, headers: headers, bearerToken: settings.token)
   }
 
   // MARK: Summary
+
+  /// Reads the capture the settings name, else the platform, until the stream ends or a stop.
+  public func runToEnd() throws {
+    if let path = settings.replay {
+      try replay(path: path)
+    } else {
+      try run()
+    }
+  }
+
+  /// The summary with its counts.
+  public var runSummary: RunSummary {
+    var told = RunSummary(summary)
+    told.count("events_written", written)
+    for (type, count) in countsByType.sorted(by: { $0.key < $1.key }) { told.count("events_\(type)", count) }
+    told.count("heartbeats", heartbeatCount)
+    told.count("reconnects", reconnects)
+    told.count("bad_events", diagnostics.skipped)
+    told.detail("last_id", state.startFrom)
+    told.detail("stop_reason", stopReason)
+    if writer.failure == .closed { told.detail("output", "closed by the reader (EPIPE)") }
+    return told
+  }
 
   /// One line for stderr at the end of a run.
   public var summary: String {

@@ -98,13 +98,13 @@ final class FIFOTrap: @unchecked Sendable {
 
   @Test func fileSizeSettingsReadLikeTheLineLimit() throws {
     let configuration = Configuration(environment: ["CTI_MAX_FILE_BYTES": "256M"])
-    #expect(try configuration.byteCount(InputLimits.maxFileBytes, default: 1) == 256 << 20)
-    #expect(try configuration.byteCount(InputLimits.maxFileBytes, flag: "4K", default: 1) == 4096)
+    #expect(try configuration.byteCount(InputLimitKeys.maxFileBytes, default: 1) == 256 << 20)
+    #expect(try configuration.byteCount(InputLimitKeys.maxFileBytes, flag: "4K", default: 1) == 4096)
     #expect(throws: ConfigError("command line: 'lots' is not a size in bytes such as 268435456, 256M or 1G", fromCommandLine: true)) {
-      try configuration.byteCount(InputLimits.maxFileBytes, flag: "lots", default: 1)
+      try configuration.byteCount(InputLimitKeys.maxFileBytes, flag: "lots", default: 1)
     }
     #expect(throws: ConfigError.self) {
-      try Configuration(environment: ["CTI_MAX_FILE_BYTES": "99999999999999999999G"]).byteCount(InputLimits.maxFileBytes, default: 1)
+      try Configuration(environment: ["CTI_MAX_FILE_BYTES": "99999999999999999999G"]).byteCount(InputLimitKeys.maxFileBytes, default: 1)
     }
   }
 }

@@ -47,7 +47,7 @@ struct PipelineFixture {
   let statePath: String
   let pipeline: PushPipeline
 
-  init(_ options: PushPipeline.Options = .init()) {
+  init(_ options: PushPipeline.Settings = .init()) {
     rejectPath = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(UUID().uuidString).ndjson").path
     statePath = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString).json").path
     pipeline = PushPipeline(

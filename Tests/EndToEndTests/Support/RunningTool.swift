@@ -21,7 +21,7 @@ extension ToolRunner {
     _ tool: String, _ arguments: [String] = [], input: RunningTool.Input, output: RunningTool.Output = .file,
     environment: [String: String] = [:]
   ) throws -> RunningTool {
-    RecordWriter.ignoreBrokenPipe()
+    _ = signal(SIGPIPE, SIG_IGN)
     let path = tool.hasPrefix("/") ? tool : binDirectory.appendingPathComponent(tool).path
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     env.merge(environment) { $1 }

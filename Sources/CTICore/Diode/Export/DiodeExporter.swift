@@ -98,7 +98,7 @@ public struct DirectorySink: DiodeSink {
 }
 
 /// The writing side's settings (pycti's CONNECTOR_* values) for records that are plain bundles.
-public struct DiodeExportOptions: Sendable {
+public struct DiodeExporterSettings: Sendable {
   /// The connector named in files made from plain bundles; nil means such records are refused.
   public var connector: DiodeConnector?
   public var scopeAsList: Bool
@@ -106,11 +106,11 @@ public struct DiodeExportOptions: Sendable {
   /// `update` for files made from plain bundles.
   public var update: Bool
   /// Remove this exporter's own files older than this many days; 0 turns it off.
-  public var retentionDays: Int
+  public var retentionDays: Double
 
   public init(
     connector: DiodeConnector? = nil, scopeAsList: Bool = false, applicantID: String? = nil, update: Bool = false,
-    retentionDays: Int = 0
+    retentionDays: Double = 0
   ) {
     self.connector = connector
     self.scopeAsList = scopeAsList
@@ -125,7 +125,7 @@ public struct DiodeExportOptions: Sendable {
 /// official importer) misses none of them.
 public final class DiodeExporter {
   public let sink: any DiodeSink
-  public let options: DiodeExportOptions
+  public let options: DiodeExporterSettings
   private var lastModified: Double
   private let clock: () -> Double
   /// Files written so far.
@@ -136,7 +136,7 @@ public final class DiodeExporter {
   public static let minimumStep = 0.001
 
   public init(
-    sink: any DiodeSink, options: DiodeExportOptions,
+    sink: any DiodeSink, options: DiodeExporterSettings,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 }
   ) throws {
     self.sink = sink
@@ -225,7 +225,7 @@ public final class DiodeExporter {
     guard options.retentionDays > 0, let connector = options.connector else { return 0 }
     let prefix = DiodeFileFormat.namePrefix(connectorName: connector.name) + "-"
     var removed = 0
-    for name in try sink.expired(prefix: prefix, before: clock() - Double(options.retentionDays) * 86400) {
+    for name in try sink.expired(prefix: prefix, before: clock() - options.retentionDays * 86400) {
       try sink.delete(name: name)
       removed += 1
     }

@@ -16,17 +16,17 @@ public enum DiodeDelivery: Sendable, Equatable {
 }
 
 /// How an import pass treats files.
-public struct DiodeImportOptions: Sendable {
+public struct DiodeImporterSettings: Sendable {
   /// Remove each file once it was delivered (DIODE_IMPORT_DELETE_AFTER_IMPORT).
   public var deleteAfterImport: Bool
   /// Remove imported files older than this many days; 0 turns it off. Unread files are never
   /// removed.
-  public var retentionDays: Int
+  public var retentionDays: Double
   /// A file whose JSON ends early and that changed less than this many seconds ago is taken as
   /// still being copied in, and left for the next pass instead of being quarantined.
   public var settleSeconds: Double
 
-  public init(deleteAfterImport: Bool = true, retentionDays: Int = 7, settleSeconds: Double = 60) {
+  public init(deleteAfterImport: Bool = true, retentionDays: Double = 7, settleSeconds: Double = 60) {
     self.deleteAfterImport = deleteAfterImport
     self.retentionDays = retentionDays
     self.settleSeconds = settleSeconds
@@ -68,7 +68,7 @@ public struct DiodeImportSummary: Sendable, Equatable {
 public final class DiodeImporter {
   public let source: any DiodeSource
   public let state: ImportState
-  public let options: DiodeImportOptions
+  public let options: DiodeImporterSettings
   public let diagnostics: Diagnostics
   /// Set when the state is committed by the pipeline's last stage: deletions wait for it.
   public let checkpoints: ImportCheckpoints?
@@ -79,7 +79,7 @@ public final class DiodeImporter {
   private var unmovable: Set<String> = []
 
   public init(
-    source: any DiodeSource, state: ImportState, options: DiodeImportOptions, diagnostics: Diagnostics,
+    source: any DiodeSource, state: ImportState, options: DiodeImporterSettings, diagnostics: Diagnostics,
     checkpoints: ImportCheckpoints? = nil,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
     deliver: @escaping (DiodeFile, DiodeItem) throws -> DiodeDelivery
@@ -107,7 +107,7 @@ public final class DiodeImporter {
     }
     let now = clock()
     if options.retentionDays > 0, !summary.stopped {
-      let limit = now - Double(options.retentionDays) * 86400
+      let limit = now - options.retentionDays * 86400
       for item in items where !gone.contains(source.stateKey(item)) && item.modified < limit {
         let key = source.stateKey(item)
         guard state.isKnown(name: key, size: item.size, modified: item.modified), checkpoints?.isUncommitted(key) != true

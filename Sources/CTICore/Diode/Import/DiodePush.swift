@@ -1,24 +1,21 @@
 /// Where `cti-diode import --push` sends the files: the platform, its token and TLS setup, and
 /// the applicant mapping.
 public struct DiodePushSettings: Sendable {
-  /// `CTI_DIODE_IMPORT_PUSH`: push instead of writing envelopes to stdout (the official
-  /// importer always pushes, so a docker-compose block can turn it on without a flag).
-  public static let push = Setting(env: "CTI_DIODE_IMPORT_PUSH", key: "cti.diode_import_push")
-
   public var url: String
   public var token: String
-  public var http: HTTPClientOptions
-  public var pipeline: PushPipeline.Options
+  public var http: HTTPClientSettings
+  public var pipeline: PushPipeline.Settings
 
-  /// Resolves URL and token (both required) and TLS through the shared OpenCTI options.
-  public init(configuration: Configuration, opencti: OpenCTIOptions, applicants: ApplicantMap?) throws(ConfigError) {
-    url = try opencti.baseURL(configuration)
-    guard let token = opencti.token(configuration)?.trimmingSpaces, !token.isEmpty else {
+  /// Resolves URL and token (both required) and TLS as every tool that talks to OpenCTI.
+  public init(flags: OpenCTIFlags, configuration: Configuration, applicants: ApplicantMap?) throws(ConfigError) {
+    let platform = try OpenCTISettings(flags: flags, configuration: configuration)
+    url = platform.url
+    guard let token = platform.token?.trimmingSpaces, !token.isEmpty else {
       throw ConfigError("--push needs an API token: give --token, or set OPENCTI_TOKEN or opencti.token in config.yml")
     }
     self.token = token
-    http = try opencti.httpOptions(configuration)
-    pipeline = PushPipeline.Options(applicants: applicants ?? ApplicantMap())
+    http = platform.http
+    pipeline = PushPipeline.Settings(applicants: applicants ?? ApplicantMap())
   }
 }
 
@@ -34,7 +31,7 @@ public final class DiodePusher {
   public private(set) var pushed = 0
   public private(set) var failed = 0
 
-  public init(transport: GraphQLTransport, options: PushPipeline.Options, diagnostics: Diagnostics) {
+  public init(transport: GraphQLTransport, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.diagnostics = diagnostics
     session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
     pusher = BundlePusher(target: session, options: options, diagnostics: diagnostics)

@@ -119,7 +119,7 @@ enum MISPAttributeTypes {
 
   /// What an attribute becomes. nil: nothing (unsupported type, or a value the official
   /// connector drops).
-  static func resolve(type: String, value rawValue: String, options: MISPOptions) -> [MISPResolved]? {
+  static func resolve(type: String, value rawValue: String, options: MISPConversionSettings) -> [MISPResolved]? {
     let quirks = options.quirks
     let value = quirks.keepsPaddedValues ? rawValue : PythonText.strip(rawValue)
     func unsupported(_ value: String) -> [MISPResolved]? {

@@ -22,12 +22,12 @@ public struct MISPConversion: Sendable {
 /// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`
 /// (`MISPQuirks`).
 public struct MISPConverter: Sendable {
-  public let options: MISPOptions
+  public let options: MISPConversionSettings
   /// Looks tag values up in OpenCTI when `options.guessThreatsFromTags` is on; without one the
   /// option does nothing.
   public let threatGuesser: MISPThreatGuesser?
 
-  public init(options: MISPOptions, threatGuesser: MISPThreatGuesser? = nil) {
+  public init(options: MISPConversionSettings, threatGuesser: MISPThreatGuesser? = nil) {
     self.options = options
     self.threatGuesser = threatGuesser
   }
@@ -58,7 +58,7 @@ public struct MISPConverter: Sendable {
 /// The conversion of one event: decides, in the connector's order (`_process_event`), which
 /// objects the event gives, and hands each to the bundle writer.
 private struct EventConversion {
-  let options: MISPOptions
+  let options: MISPConversionSettings
   let quirks: MISPQuirks
   let event: JSONObject
   var tags: MISPTags
@@ -79,7 +79,7 @@ private struct EventConversion {
   var secondsCache: [Int64: String] = [:]
   var bundle: STIXBundleWriter
 
-  init(options: MISPOptions, event: JSONObject, now: ISO8601.Instant) {
+  init(options: MISPConversionSettings, event: JSONObject, now: ISO8601.Instant) {
     self.options = options
     self.event = event
     quirks = options.quirks

@@ -1,7 +1,7 @@
 /// MISP tags and galaxies as OpenCTI's misp-feed connector reads them: labels (§3.4), markings
 /// (§3.3) and threat entities (§3.5).
 struct MISPTags {
-  let options: MISPOptions
+  let options: MISPConversionSettings
   /// The platform's answers for this event's tag values (`guess_threats_from_tags`), by value.
   var guesses: [String: GraphQLResponse.DomainObject] = [:]
 

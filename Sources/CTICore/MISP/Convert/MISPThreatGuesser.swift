@@ -90,16 +90,15 @@ extension MISPThreatGuesser {
   /// The guesser for the platform at OPENCTI_URL (config `opencti.url`) with OPENCTI_TOKEN,
   /// checked with `about { version }` first so a platform that is down stops the run before
   /// any event is read. Nil when no URL is set: the option is then unavailable.
-  public static func connect(_ configuration: Configuration, logger: Logger) throws -> MISPThreatGuesser? {
-    guard let url = configuration.string(OpenCTISettings.url), !url.trimmingSpaces.isEmpty else { return nil }
-    guard let token = configuration.string(OpenCTISettings.token), !token.isEmpty else {
+  public static func connect(_ configuration: Configuration, tls: TLSFlags = TLSFlags(), logger: Logger) throws -> MISPThreatGuesser? {
+    guard let url = configuration.string(OpenCTIKeys.url), !url.trimmingSpaces.isEmpty else { return nil }
+    guard let token = configuration.string(OpenCTIKeys.token), !token.isEmpty else {
       throw ConfigError("guess_threats_from_tags: OPENCTI_URL is set but OPENCTI_TOKEN (config opencti.token) is not")
     }
-    var options = HTTPClientOptions()
-    options.insecure = !(try configuration.bool(OpenCTISettings.sslVerify, default: true))
-    options.caBundle = configuration.string(OpenCTISettings.caBundle)
+    var options = HTTPClientSettings()
+    try options.applyTLS(tls, verify: OpenCTIKeys.sslVerify, configuration)
     options.maxGraphQLResponseBytes = try configuration.byteCount(
-      OpenCTISettings.maxGraphQLResponseBytes, default: HTTPClientOptions.defaultMaxGraphQLResponseBytes)
+      OpenCTIKeys.maxGraphQLResponseBytes, default: HTTPClientSettings.defaultMaxGraphQLResponseBytes)
     let client = OpenCTIClient(transport: try HTTPGraphQLTransport(url: url, token: token, options: options, logger: logger))
     do {
       _ = try client.version()

@@ -97,5 +97,5 @@ final class MISPEventPipeline: @unchecked Sendable {
 
   /// Threads to convert on by default: the processors this process may use, at most four
   /// (beyond that memory grows faster than throughput).
-  static var defaultJobs: Int { min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+  static var defaultJobs: Int { min(MISPRun.maxDefaultJobs, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 }

@@ -43,6 +43,8 @@ public final class MISPRun {
   public let diagnostics: Diagnostics
   public let state: SourceState
   public private(set) var summary = MISPRunSummary()
+  /// The most threads converting at once when `jobs` is not set.
+  public static let maxDefaultJobs = 4
   /// Threads converting feed or S3 events at once; 1 converts them one at a time.
   public var jobs = MISPEventPipeline.defaultJobs
   /// The current run's time (`last_run`, and the `created` of objects made now); a scheduled
@@ -58,6 +60,8 @@ public final class MISPRun {
   /// S3 objects consumed but kept until the checkpoint after them comes back committed.
   private var consumed: [(checkpoint: Int, key: String, delete: () throws -> Void)] = []
   private var warnedS3Repeats = false
+  /// The schedule's runs and a stop between them, for the summary.
+  var scheduleSummary: String?
   /// "event 12/46" on stderr when it is a terminal.
   let progress = Progress()
 
@@ -324,5 +328,102 @@ extension MISPRun {
     } catch OutputError.closed {
       summary.stopReason = "output closed by the reader (EPIPE)"
     }
+  }
+}
+
+extension MISPRun {
+  /// The run cti-misp's settings describe: the threat guesser connected first (a platform that
+  /// is down stops the run before any event), then standard input once, or the feed or bucket
+  /// once or on the schedule; each scheduled run that fails to read its source is reported and
+  /// tried again at the next one.
+  public static func make(settings: MISPSettings, configuration: Configuration, diagnostics: Diagnostics) throws -> MISPRun {
+    var threatGuesser: MISPThreatGuesser?
+    if settings.conversion.guessThreatsFromTags {
+      threatGuesser = try MISPThreatGuesser.connect(configuration, tls: settings.tls, logger: diagnostics.logger)
+    }
+    let writer = RecordWriter()
+    let state = try SourceState(
+      path: settings.statePath, tool: "cti-misp", output: writer, commitOnWrite: settings.commitOnWrite)
+    let run = try MISPRun(
+      converter: MISPConverter(options: settings.conversion, threatGuesser: threatGuesser), writer: writer,
+      diagnostics: diagnostics, state: state, now: settings.now)
+    if let jobs = settings.jobs { run.jobs = jobs }
+    return run
+  }
+
+  /// Runs to the end; the summary is then in `runSummary`.
+  public func run(_ settings: MISPSettings) throws -> ExitStatus {
+    let convert: () throws -> Void
+    switch settings.source {
+    case .lines(let path):
+      let input: LineReader
+      if let path {
+        input = try LineReader(path: path)
+      } else {
+        diagnostics.noteTerminalInput("MISP events, one JSON event per line ({\"Event\": …}; --feed URL|DIR reads a feed)")
+        input = LineReader()
+      }
+      try convertLines(input)
+      scheduleSummary = nil
+      return diagnostics.finalStatus
+    case .s3(let bucket, let prefix, let endpoint, let deleteConsumed):
+      let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
+      convert = { try self.convertS3(client: client, bucket: bucket, prefix: prefix, deleteConsumed: deleteConsumed) }
+    case .folder(let path):
+      switch FileSystem.kind(of: path) {
+      case .folder: break
+      case .missing: throw MISPFetchError("feed folder \(path) does not exist")
+      case .other: throw NotAFolderError(path, expected: "a MISP feed folder: manifest.json and <uuid>.json files")
+      }
+      convert = { try self.convertFeed(MISPDirectorySource(path: path), importFrom: settings.importFrom) }
+    case .http(let url, let authorization, let client):
+      let source = MISPHTTPSource(
+        url: url, authorization: authorization, client: HTTPClient(options: client, logger: diagnostics.logger))
+      convert = { try self.convertFeed(source, importFrom: settings.importFrom) }
+    }
+    let schedule = settings.schedule
+    let scheduler = Scheduler(schedule: schedule, logger: diagnostics.logger)
+    checkpointEachRun = schedule.isPeriodic
+    try scheduler.run { number in
+      guard schedule.isPeriodic else {
+        try convert()
+        return .stop
+      }
+      if number > 1 { beginRun() }
+      let before = summary
+      do {
+        try convert()
+      } catch where MISPRun.mayPassOnError(error) {
+        // A feed that cannot be read now may be readable at the next run.
+        diagnostics.error("run \(number): \(error); trying again at the next run")
+      }
+      let after = summary
+      diagnostics.logger.info(
+        "run \(number): \(after.converted - before.converted) events converted, \(after.failed.count - before.failed.count) failed, \(after.skipped - before.skipped) already imported")
+      return after.stopReason == nil ? .again : .stop
+    }
+    try finish()
+    var text = scheduler.summary ?? ""
+    if scheduler.stoppedWaiting {
+      text += (text.isEmpty ? "" : "; ") + "stopped by \(StopSignals.received.map(StopSignals.name) ?? "a signal") between runs"
+    }
+    scheduleSummary = text.isEmpty ? nil : text
+    return diagnostics.finalStatus
+  }
+
+  /// The summary line, with its counts as fields.
+  public var runSummary: RunSummary {
+    var told = RunSummary(summary.description + (scheduleSummary.map { "; " + $0 } ?? ""))
+    told.count("listed", summary.listed)
+    told.count("already_imported", summary.skipped)
+    told.count("events_read", summary.read)
+    told.count("converted", summary.converted)
+    told.count("failed", summary.failed.count)
+    told.count("passed_through", summary.passedThrough)
+    told.count("bytes", summary.bytes)
+    for (type, count) in summary.objects.sorted(by: { $0.key < $1.key }) { told.count("objects_" + String(type.map { $0 == "-" ? "_" : $0 }), count) }
+    told.detail("stop_reason", summary.stopReason)
+    told.detail("schedule", scheduleSummary)
+    return told
   }
 }

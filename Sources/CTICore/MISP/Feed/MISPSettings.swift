@@ -1,5 +1,5 @@
 /// cti-misp's settings: the official connector's environment names and config.yml keys.
-public enum MISPSettings {
+public enum MISPKeys {
   public static let url = Setting(env: "MISP_FEED_URL", key: "misp_feed.url")
   public static let sourceType = Setting(env: "MISP_FEED_SOURCE_TYPE", key: "misp_feed.source_type")
   public static let sslVerify = Setting(env: "MISP_FEED_SSL_VERIFY", key: "misp_feed.ssl_verify")
@@ -32,10 +32,10 @@ public enum MISPSettings {
   public static let bucketName = Setting(env: "MISP_FEED_BUCKET_NAME", "MISP_BUCKET_NAME", key: "misp_feed.bucket_name")
   public static let bucketPrefix = Setting(
     env: "MISP_FEED_BUCKET_PREFIX", "MISP_BUCKET_PREFIX", key: "misp_feed.bucket_prefix")
-  public static let s3Endpoint = Setting(env: "AWS_ENDPOINT_URL", key: "misp_feed.aws.endpoint_url")
-  public static let s3AccessKey = Setting(env: "AWS_ACCESS_KEY_ID", key: "misp_feed.aws.access_key_id")
-  public static let s3SecretKey = Setting(env: "AWS_SECRET_ACCESS_KEY", key: "misp_feed.aws.secret_access_key", secret: true)
-  public static let s3Region = Setting(env: "AWS_REGION", "AWS_DEFAULT_REGION", key: "misp_feed.aws.region")
+  static let s3Endpoint = Setting(env: "AWS_ENDPOINT_URL", key: "misp_feed.aws.endpoint_url")
+  static let s3AccessKey = Setting(env: "AWS_ACCESS_KEY_ID", key: "misp_feed.aws.access_key_id")
+  static let s3SecretKey = Setting(env: "AWS_SECRET_ACCESS_KEY", key: "misp_feed.aws.secret_access_key", secret: true)
+  static let s3Region = Setting(env: "AWS_REGION", "AWS_DEFAULT_REGION", key: "misp_feed.aws.region")
   public static let deleteConsumed = Setting(env: "CTI_MISP_DELETE_CONSUMED", key: "cti.misp_delete_consumed")
   public static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
   public static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
@@ -64,22 +64,24 @@ public enum MISPSettings {
   }
 
   /// The conversion options: flags, then environment, then config.yml, then the defaults.
-  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPOptions {
-    var options = MISPOptions()
+  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPConversionSettings {
+    // The official defaults are MISPConversionSettings()'s, stated there once.
+    var options = MISPConversionSettings()
+    let defaults = options
     let compat = try configuration.choice(
-      compatibility, flag: flags.compatibility, choices: MISPOptions.Compatibility.allCases.map(\.rawValue), default: "fixed")
-    options.compatibility = MISPOptions.Compatibility(rawValue: compat) ?? .fixed
-    options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: true)
-    options.reportType = configuration.string(reportType, flag: flags.reportType, default: "misp-event")
-    options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: false)
-    options.createObservables = try configuration.bool(createObservables, flag: flags.createObservables, default: false)
+      compatibility, flag: flags.compatibility, choices: MISPConversionSettings.Compatibility.allCases.map(\.rawValue), default: defaults.compatibility.rawValue)
+    options.compatibility = MISPConversionSettings.Compatibility(rawValue: compat) ?? .fixed
+    options.createReports = try configuration.bool(createReports, flag: flags.createReports, default: defaults.createReports)
+    options.reportType = configuration.string(reportType, flag: flags.reportType, default: defaults.reportType)
+    options.createIndicators = try configuration.bool(createIndicators, flag: flags.createIndicators, default: defaults.createIndicators)
+    options.createObservables = try configuration.bool(createObservables, flag: flags.createObservables, default: defaults.createObservables)
     options.createObjectObservables = try configuration.bool(
-      createObjectObservables, flag: flags.createObjectObservables, default: false)
-    options.createTagsAsLabels = try configuration.bool(createTagsAsLabels, flag: flags.createTagsAsLabels, default: true)
+      createObjectObservables, flag: flags.createObjectObservables, default: defaults.createObjectObservables)
+    options.createTagsAsLabels = try configuration.bool(createTagsAsLabels, flag: flags.createTagsAsLabels, default: defaults.createTagsAsLabels)
     options.guessThreatsFromTags = try configuration.bool(
-      guessThreatsFromTags, flag: flags.guessThreatsFromTags, default: false)
-    options.authorFromTags = try configuration.bool(authorFromTags, flag: flags.authorFromTags, default: false)
-    options.markingsFromTags = try configuration.bool(markingsFromTags, flag: flags.markingsFromTags, default: false)
+      guessThreatsFromTags, flag: flags.guessThreatsFromTags, default: defaults.guessThreatsFromTags)
+    options.authorFromTags = try configuration.bool(authorFromTags, flag: flags.authorFromTags, default: defaults.authorFromTags)
+    options.markingsFromTags = try configuration.bool(markingsFromTags, flag: flags.markingsFromTags, default: defaults.markingsFromTags)
     if let flag = flags.importToIdsNoScore {
       options.importToIdsNoScore = flag
     } else if let (text, source) = configuration.lookup(importToIdsNoScore) {
@@ -87,10 +89,10 @@ public enum MISPSettings {
       options.importToIdsNoScore = value
     }
     options.importUnsupportedObservablesAsText = try configuration.bool(
-      unsupportedAsText, flag: flags.unsupportedAsText, default: false)
+      unsupportedAsText, flag: flags.unsupportedAsText, default: defaults.importUnsupportedObservablesAsText)
     options.importUnsupportedObservablesAsTextTransparent = try configuration.bool(
-      unsupportedAsTextTransparent, flag: flags.unsupportedAsTextTransparent, default: true)
-    options.importWithAttachments = try configuration.bool(withAttachments, flag: flags.withAttachments, default: false)
+      unsupportedAsTextTransparent, flag: flags.unsupportedAsTextTransparent, default: defaults.importUnsupportedObservablesAsTextTransparent)
+    options.importWithAttachments = try configuration.bool(withAttachments, flag: flags.withAttachments, default: defaults.importWithAttachments)
     return options
   }
 
@@ -105,30 +107,109 @@ public enum MISPSettings {
     throw ConfigError("\(source): '\(text)' is neither an ISO-8601 date nor a duration such as P30D")
   }
 
-  /// The S3 endpoint: AWS_ENDPOINT_URL (`http[s]://host[:port]`, boto3's form) and the AWS keys.
-  public static func s3Endpoint(_ configuration: Configuration, flag: String?) throws(ConfigError) -> S3Endpoint {
-    guard let url = configuration.string(s3Endpoint, flag: flag) else {
-      throw ConfigError("S3 mode needs an endpoint: --s3-endpoint or AWS_ENDPOINT_URL (http[s]://host[:port])")
+  /// The misp-feed connector's S3 names: boto3's AWS_* variables, config.yml `misp_feed.aws.*`.
+  public static let s3 = S3Keys(
+    endpoint: s3Endpoint, region: s3Region, accessKey: s3AccessKey, secretKey: s3SecretKey)
+}
+
+/// cti-misp's settings, resolved once: where the events come from, how they are converted,
+/// where the position is kept and how often the feed is read.
+public struct MISPSettings: ToolSettings {
+  /// What the command line said (nil: not given).
+  public struct Flags: Sendable {
+    public var feed: String?
+    public var tls = TLSFlags()
+    public var authorizationHeader: String?
+    /// `url` or `s3`.
+    public var sourceType: String?
+    public var bucket: String?
+    public var prefix: String?
+    public var s3 = S3Flags()
+    public var deleteConsumed: Bool?
+    public var state: String?
+    public var commitOnWrite = false
+    public var interval: String?
+    public var importFromDate: String?
+    public var conversion = MISPKeys.Flags()
+    public var jobs: Int?
+    /// `--input`: a file of MISP events instead of standard input.
+    public var input: String?
+
+    public init() {}
+  }
+
+  /// Where the events come from.
+  public enum Source: Sendable {
+    /// MISP events, one per line, from this file, or standard input (nil or `-`).
+    case lines(input: String?)
+    /// A feed folder (`manifest.json` and `<uuid>.json`).
+    case folder(String)
+    /// A feed on an http(s) server.
+    case http(url: String, authorization: String?, client: HTTPClientSettings)
+    /// Every object under a bucket prefix.
+    case s3(bucket: String, prefix: String, endpoint: S3Endpoint, deleteConsumed: Bool)
+  }
+
+  public var conversion: MISPConversionSettings
+  public var source: Source
+  /// The first run's start in feed mode (Unix time), nil: the state's or now.
+  public var importFrom: Int64?
+  public var statePath: String?
+  public var commitOnWrite: Bool
+  public var schedule: Schedule
+  /// Threads converting at once; nil: the pipeline's default.
+  public var jobs: Int?
+  /// The TLS flags, also used for the OpenCTI asked by guess_threats_from_tags.
+  public var tls: TLSFlags
+  /// The time of the first run.
+  public var now: ISO8601.Instant
+  public var warnings: [String] = []
+
+  public init(flags: Flags, configuration: Configuration, now: ISO8601.Instant = .now) throws(ConfigError) {
+    self.now = now
+    tls = flags.tls
+    conversion = try MISPKeys.options(configuration, flags: flags.conversion)
+    if conversion.guessThreatsFromTags, configuration.string(OpenCTIKeys.url) == nil {
+      warnings.append(
+        "guess_threats_from_tags is unavailable: it looks tag values up in OpenCTI and OPENCTI_URL (config opencti.url) is not set; ignored")
     }
-    var host = Substring(url)
-    var ssl = true
-    if host.hasPrefix("http://") {
-      ssl = false
-      host = host.dropFirst(7)
-    } else if host.hasPrefix("https://") {
-      host = host.dropFirst(8)
+    let sourceType = try configuration.choice(MISPKeys.sourceType, flag: flags.sourceType, choices: ["url", "s3"], default: "url")
+    schedule = try Schedule.resolve(
+      configuration, interval: flags.interval, loopingDefault: MISPKeys.defaultPeriod, legacy: MISPKeys.interval,
+      legacyUnit: 60, warnings: &warnings)
+    statePath = configuration.string(MISPKeys.state, flag: flags.state)
+    commitOnWrite = flags.commitOnWrite
+    jobs = flags.jobs
+    if let jobs, jobs < 1 { throw ConfigError("--jobs must be at least 1", fromCommandLine: true) }
+    if flags.input != nil, sourceType == "s3" || configuration.string(MISPKeys.url, flag: flags.feed) != nil {
+      throw ConfigError("--input reads MISP events from a file; a feed or a bucket is read instead", fromCommandLine: true)
     }
-    while host.hasSuffix("/") { host = host.dropLast() }
-    var port: Int?
-    if let colon = host.lastIndex(of: ":"), let number = Int(host[host.index(after: colon)...]) {
-      port = number
-      host = host[..<colon]
+    if sourceType == "s3" {
+      guard let bucket = configuration.string(MISPKeys.bucketName, flag: flags.bucket) else {
+        throw ConfigError("S3 mode needs a bucket: --bucket or MISP_FEED_BUCKET_NAME")
+      }
+      source = .s3(
+        bucket: bucket, prefix: configuration.string(MISPKeys.bucketPrefix, flag: flags.prefix) ?? "",
+        endpoint: try S3Endpoint(keys: MISPKeys.s3, flags: flags.s3, configuration: configuration),
+        deleteConsumed: try configuration.bool(MISPKeys.deleteConsumed, flag: flags.deleteConsumed, default: false))
+    } else if let text = configuration.string(MISPKeys.url, flag: flags.feed) {
+      switch try Location(text) {
+      case .http(let url):
+        var client = HTTPClientSettings()
+        try client.applyTLS(flags.tls, verify: MISPKeys.sslVerify, configuration)
+        source = .http(
+          url: url, authorization: configuration.string(MISPKeys.authorizationHeader, flag: flags.authorizationHeader),
+          client: client)
+      case .path(var path):
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        source = .folder(path)
+      case .s3:
+        throw ConfigError("a feed is an http(s) URL or a folder; for a bucket give --source s3 --bucket", fromCommandLine: true)
+      }
+      importFrom = try MISPKeys.importFrom(configuration, flag: flags.importFromDate, now: now)
+    } else {
+      if flags.interval != nil { throw ConfigError("--interval needs a feed (--feed) or --source s3", fromCommandLine: true) }
+      source = .lines(input: flags.input == "-" ? nil : flags.input)
     }
-    guard let access = configuration.string(s3AccessKey), let secret = configuration.string(s3SecretKey) else {
-      throw ConfigError("S3 mode needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-    }
-    return S3Endpoint(
-      host: String(host), port: port, useSSL: ssl, region: configuration.string(s3Region, default: "us-east-1"),
-      accessKey: access, secretKey: secret, sessionToken: configuration.string(Setting(env: "AWS_SESSION_TOKEN")))
   }
 }

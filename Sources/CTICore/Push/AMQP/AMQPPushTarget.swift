@@ -24,7 +24,7 @@ public final class AMQPPushTarget: PushTarget {
 
   public let session: PushSession
   public let settings: AMQPSettings
-  public let publisherOptions: AMQPPublisher.Options
+  public let publisherOptions: AMQPPublisher.Settings
   public private(set) var counts = Counts()
   /// Called for each object the splitter leaves out; the default logs a warning.
   public var onIncompatible: (IncompatibleObject, ConnectorRegistration) -> Void
@@ -41,7 +41,7 @@ public final class AMQPPushTarget: PushTarget {
     var applicant: String?
   }
 
-  public init(session: PushSession, settings: AMQPSettings, publisherOptions: AMQPPublisher.Options = AMQPPublisher.Options(), logger: Logger) {
+  public init(session: PushSession, settings: AMQPSettings, publisherOptions: AMQPPublisher.Settings = AMQPPublisher.Settings(), logger: Logger) {
     self.session = session
     self.settings = settings
     self.publisherOptions = publisherOptions

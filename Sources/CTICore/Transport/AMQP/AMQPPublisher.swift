@@ -17,7 +17,7 @@ import Logging
 /// reconnects). `confirmedThrough` is the highest number up to which everything is confirmed;
 /// `waitForConfirms()` returns once everything published so far is confirmed. Not thread-safe.
 public final class AMQPPublisher {
-  public struct Options: Sendable {
+  public struct Settings: Sendable {
     /// Most unconfirmed messages at once.
     public var window: Int
     /// Most bytes of unconfirmed message bodies at once (a single bigger message still goes).
@@ -69,7 +69,7 @@ public final class AMQPPublisher {
   }
 
   public let endpoint: AMQPEndpoint
-  public let options: Options
+  public let options: Settings
   public private(set) var counts = Counts()
   /// Asked while waiting to reconnect: true stops the wait with `.unreachable`.
   public var shouldStop: () -> Bool = { StopSignals.requested }
@@ -110,7 +110,7 @@ public final class AMQPPublisher {
   private var lastProgress = 0.0
   private var sinceLastPoll = 0
 
-  public init(endpoint: AMQPEndpoint, options: Options = Options(), logger: Logger) {
+  public init(endpoint: AMQPEndpoint, options: Settings = Settings(), logger: Logger) {
     self.endpoint = endpoint
     self.options = options
     self.logger = logger

@@ -9,8 +9,8 @@ public enum QueueProtocol: String, Sendable, CaseIterable {
   public static func resolve(_ configuration: Configuration, flag: String?, warnings: inout [String]) throws(ConfigError)
     -> QueueProtocol
   {
-    var source = configuration.lookup(AMQPSettingKeys.queueProtocol, flag: flag)
-    if source == nil, let legacy = configuration.lookup(AMQPSettingKeys.legacyQueueProtocol) {
+    var source = configuration.lookup(AMQPKeys.queueProtocol, flag: flag)
+    if source == nil, let legacy = configuration.lookup(AMQPKeys.legacyQueueProtocol) {
       warnings.append("QUEUE_PROTOCOL is deprecated, please use CONNECTOR_QUEUE_PROTOCOL instead")
       source = legacy
     }
@@ -24,7 +24,7 @@ public enum QueueProtocol: String, Sendable, CaseIterable {
 
 /// pycti's names for the broker settings (`opencti_connector_helper.py`): MQ_* in the
 /// environment, `mq.*` in config.yml.
-public enum AMQPSettingKeys {
+public enum AMQPKeys {
   public static let queueProtocol = Setting(env: "CONNECTOR_QUEUE_PROTOCOL", key: "connector.queue_protocol")
   public static let legacyQueueProtocol = Setting(env: "QUEUE_PROTOCOL")
   public static let host = Setting(env: "MQ_HOST", key: "mq.host")
@@ -123,25 +123,25 @@ public struct AMQPSettings: Sendable, Equatable {
 
   public static func resolve(_ configuration: Configuration) throws(ConfigError) -> AMQPSettings {
     var settings = AMQPSettings()
-    settings.host = configuration.string(AMQPSettingKeys.host)
-    if let (text, source) = configuration.lookup(AMQPSettingKeys.port) {
+    settings.host = configuration.string(AMQPKeys.host)
+    if let (text, source) = configuration.lookup(AMQPKeys.port) {
       guard let port = Int(text.trimmingSpaces), (1...65535).contains(port) else {
         throw ConfigError("\(source): '\(text)' is not a port number")
       }
       settings.port = port
     }
-    settings.vhost = configuration.string(AMQPSettingKeys.vhost)
-    if configuration.lookup(AMQPSettingKeys.useSSL) != nil {
-      settings.useSSL = try configuration.bool(AMQPSettingKeys.useSSL, default: false)
+    settings.vhost = configuration.string(AMQPKeys.vhost)
+    if configuration.lookup(AMQPKeys.useSSL) != nil {
+      settings.useSSL = try configuration.bool(AMQPKeys.useSSL, default: false)
     }
-    settings.user = configuration.string(AMQPSettingKeys.user)
-    settings.password = configuration.string(AMQPSettingKeys.password)
+    settings.user = configuration.string(AMQPKeys.user)
+    settings.password = configuration.string(AMQPKeys.password)
     settings.tls = AMQPTLS(
-      caCertificate: configuration.string(AMQPSettingKeys.caCertificate),
-      certificate: configuration.string(AMQPSettingKeys.certificate),
-      key: configuration.string(AMQPSettingKeys.key),
-      passphrase: configuration.string(AMQPSettingKeys.passphrase),
-      verifyPeer: try configuration.bool(AMQPSettingKeys.rejectUnauthorized, default: false))
+      caCertificate: configuration.string(AMQPKeys.caCertificate),
+      certificate: configuration.string(AMQPKeys.certificate),
+      key: configuration.string(AMQPKeys.key),
+      passphrase: configuration.string(AMQPKeys.passphrase),
+      verifyPeer: try configuration.bool(AMQPKeys.rejectUnauthorized, default: false))
     return settings
   }
 

@@ -8,7 +8,7 @@ import Logging
 #endif
 
 /// How an `HTTPClient` connects, times out, checks TLS and retries.
-public struct HTTPClientOptions: Sendable {
+public struct HTTPClientSettings: Sendable {
   /// Seconds allowed to resolve, connect and finish the TLS handshake.
   public var connectTimeout: Double = 15
   /// Total seconds allowed for a plain request (`send`); streams have no total limit.
@@ -30,7 +30,7 @@ public struct HTTPClientOptions: Sendable {
   public var maxResponseBytes = 1 << 30
   /// Largest GraphQL answer `HTTPGraphQLTransport` accepts (CTI_MAX_GRAPHQL_RESPONSE_BYTES): the
   /// platform's answers to the tools' operations are ids, a version, a connector, a few entities.
-  public var maxGraphQLResponseBytes = HTTPClientOptions.defaultMaxGraphQLResponseBytes
+  public var maxGraphQLResponseBytes = HTTPClientSettings.defaultMaxGraphQLResponseBytes
   /// 16 MiB: thousands of times the biggest answer the tools ask for.
   public static let defaultMaxGraphQLResponseBytes = 16 << 20
   public var userAgent = "cti/0.1 (libcurl)"
@@ -43,20 +43,18 @@ public struct HTTPClientOptions: Sendable {
 /// cache) is reused from request to request, so consecutive requests to one server share a
 /// keep-alive connection. Not thread-safe: use one client per thread.
 public final class HTTPClient {
-  public let options: HTTPClientOptions
+  public let options: HTTPClientSettings
   public var logger: Logger
   private let handle: UnsafeMutableRawPointer
   private let errorBuffer: UnsafeMutablePointer<CChar>
 
-  /// Initialises libcurl once. SIGPIPE is ignored for the process too: with CURLOPT_NOSIGNAL
-  /// libcurl no longer does that itself, and a peer closing a socket must show up as an error,
-  /// not kill the tool.
+  /// Initialises libcurl once. With CURLOPT_NOSIGNAL libcurl does not ignore SIGPIPE itself: the
+  /// process must (the tools' entry point does), so that a peer closing a socket is an error.
   private static let globalInit: Void = {
-    RecordWriter.ignoreBrokenPipe()
     _ = curl_global_init(CTI_CURL_GLOBAL_DEFAULT)
   }()
 
-  public init(options: HTTPClientOptions = HTTPClientOptions(), logger: Logger = Logger(label: "cti.http")) {
+  public init(options: HTTPClientSettings = HTTPClientSettings(), logger: Logger = Logger(label: "cti.http")) {
     HTTPClient.globalInit
     guard let handle = curl_easy_init() else { fatalError("libcurl could not allocate an easy handle") }
     self.handle = handle

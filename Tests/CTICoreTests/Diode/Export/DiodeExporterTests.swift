@@ -18,7 +18,7 @@ let sampleBundle =
     defer { removeTree(folder) }
     // A clock that stands still: every file must still get a later time than the one before.
     let exporter = try DiodeExporter(
-      sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector, applicantID: "user-9"),
+      sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector, applicantID: "user-9"),
       clock: { 1718030034.25 })
     var names: [String] = []
     for _ in 0..<5 { names.append(try exporter.export(try record(sampleBundle))) }
@@ -43,13 +43,13 @@ let sampleBundle =
     // An hour ahead (a clock skew between machines): new files come after it.
     setModified(folder + "/existing.json", 1_800_003_600)
     let exporter = try DiodeExporter(
-      sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector), clock: { 1_800_000_000 })
+      sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector), clock: { 1_800_000_000 })
     let name = try exporter.export(try record(sampleBundle))
     #expect(FileSystem.attributes(folder + "/" + name)!.modified > 1_800_003_600)
     // Years ahead is taken as a broken clock and not followed.
     setModified(folder + "/existing.json", 1_900_000_000)
     let next = try DiodeExporter(
-      sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector), clock: { 1_800_000_000 })
+      sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector), clock: { 1_800_000_000 })
     let later = try next.export(try record(sampleBundle))
     #expect(FileSystem.attributes(folder + "/" + later)!.modified == 1_800_000_000)
   }
@@ -58,7 +58,7 @@ let sampleBundle =
     let folder = temporaryFolder()
     defer { removeTree(folder) }
     let source = String(decoding: try diodeFixture(labFixture), as: UTF8.self)
-    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions())
+    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings())
     let name = try exporter.export(try record(source))
     #expect(name.hasPrefix("lab_feed-"))
     let written = try JSONParser.parse(try FileSystem.read(folder + "/" + name))
@@ -72,7 +72,7 @@ let sampleBundle =
   @Test func singleObjectsAreWrappedInABundle() throws {
     let folder = temporaryFolder()
     defer { removeTree(folder) }
-    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector))
+    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector))
     let name = try exporter.export(try record(#"{"type":"identity","id":"identity--7b82b010-b1c0-4dae-981f-7756374a17df","name":"x"}"#))
     let envelope = try DiodeFile(try FileSystem.read(folder + "/" + name))
     #expect(envelope.objectCount == 1)
@@ -84,9 +84,9 @@ let sampleBundle =
   @Test func refusesWhatCannotBeAFile() throws {
     let folder = temporaryFolder()
     defer { removeTree(folder) }
-    let bare = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions())
+    let bare = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings())
     #expect(throws: ConfigError.self) { try bare.export(try record(sampleBundle)) }
-    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector))
+    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector))
     #expect(throws: RecordError.self) {
       try exporter.export(try record(#"{"type":"bundle","id":"bundle--3f1c5f0e-6a0b-4a59-9a7e-0c2d1e4b5a61","objects":[]}"#))
     }
@@ -103,7 +103,7 @@ let sampleBundle =
       setModified(folder + "/" + name, now - age * 86400)
     }
     let exporter = try DiodeExporter(
-      sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector, retentionDays: 7), clock: { now })
+      sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector, retentionDays: 7), clock: { now })
     #expect(try exporter.applyRetention() == 1)
     #expect(try FileSystem.list(folder).sorted() == ["misp_feed-new.json", "misp_feed-old.json.tmp", "other-old.json"])
   }
@@ -117,7 +117,7 @@ let sampleBundle =
     let young = FileSystem.temporaryPath(for: folder + "/misp_feed-20240610-143355-1718030035.json")
     for path in [stale, young] { try FileSystem.writeAtomically(Array("{".utf8), to: path) }
     setModified(stale, Date().timeIntervalSince1970 - 120)
-    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExportOptions(connector: connector))
+    let exporter = try DiodeExporter(sink: DirectorySink(path: folder), options: DiodeExporterSettings(connector: connector))
     #expect(exporter.staleTemporariesRemoved == 1)
     #expect(try FileSystem.list(folder) == [FileSystem.baseName(of: young)])
   }

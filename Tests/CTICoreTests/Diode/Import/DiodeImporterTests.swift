@@ -43,10 +43,10 @@ final class ImportHarness {
   var outcome: (String) -> DiodeDelivery = { _ in .delivered }
   var state: ImportState
   let statePath: String?
-  var options: DiodeImportOptions
+  var options: DiodeImporterSettings
   var now: Double
 
-  init(folder: String, statePath: String? = nil, options: DiodeImportOptions = DiodeImportOptions(), now: Double = 2_000_000_000)
+  init(folder: String, statePath: String? = nil, options: DiodeImporterSettings = DiodeImporterSettings(), now: Double = 2_000_000_000)
     throws
   {
     self.folder = folder
@@ -103,7 +103,7 @@ final class ImportHarness {
   @Test func oldAndEqualTimestampsAfterAnImportAreStillImported() throws {
     let folder = temporaryFolder()
     defer { removeTree(folder) }
-    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImportOptions(deleteAfterImport: false, retentionDays: 0))
+    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImporterSettings(deleteAfterImport: false, retentionDays: 0))
     try harness.write("first.json", diodeFile("first"), modified: 5000)
     try harness.pass()
     // rsync -a / cp -p: files arriving later with the same or older timestamps.
@@ -120,7 +120,7 @@ final class ImportHarness {
   @Test func changedContentUnderTheSameNameIsImportedAgainButATouchIsNot() throws {
     let folder = temporaryFolder()
     defer { removeTree(folder) }
-    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImportOptions(deleteAfterImport: false, retentionDays: 0))
+    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImporterSettings(deleteAfterImport: false, retentionDays: 0))
     try harness.write("x.json", diodeFile("v1"), modified: 1000)
     try harness.pass()
     setModified(folder + "/x.json", 3000)
@@ -180,7 +180,7 @@ final class ImportHarness {
     defer { removeTree(folder) }
     let day = 86400.0
     let harness = try ImportHarness(
-      folder: folder, statePath: folder + "/.state", options: DiodeImportOptions(deleteAfterImport: false, retentionDays: 7))
+      folder: folder, statePath: folder + "/.state", options: DiodeImporterSettings(deleteAfterImport: false, retentionDays: 7))
     try harness.write("old-imported.json", diodeFile("old"), modified: harness.now - 10 * day)
     try harness.write("new-imported.json", diodeFile("new"), modified: harness.now - 1 * day)
     try harness.pass()
@@ -189,7 +189,7 @@ final class ImportHarness {
     harness.options.retentionDays = 7
     try harness.write("old-unread.json", diodeFile("unread"), modified: harness.now - 30 * day)
     let importer = DiodeImporter(
-      source: DirectorySource(path: folder), state: harness.state, options: DiodeImportOptions(deleteAfterImport: false, retentionDays: 7),
+      source: DirectorySource(path: folder), state: harness.state, options: DiodeImporterSettings(deleteAfterImport: false, retentionDays: 7),
       diagnostics: quietDiagnostics(), clock: { [now = harness.now] in now }
     ) { _, _ in throw OutputError.closed }
     #expect(throws: OutputError.closed) { try importer.runPass(shouldStop: { false }) }
@@ -202,7 +202,7 @@ final class ImportHarness {
   @Test func aStopBetweenFilesThenARerunImportsEverythingOnce() throws {
     let folder = temporaryFolder()
     defer { removeTree(folder) }
-    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImportOptions(deleteAfterImport: false, retentionDays: 0))
+    let harness = try ImportHarness(folder: folder, statePath: folder + "/.state", options: DiodeImporterSettings(deleteAfterImport: false, retentionDays: 0))
     for index in 0..<10 { try harness.write("f\(index).json", diodeFile("f\(index)"), modified: 1000 + Double(index)) }
     let first = try harness.pass(stopAfter: 4)
     #expect(first.stopped && first.imported == 4)
@@ -332,7 +332,7 @@ struct ReadOnlyFolderSource: DiodeSource {
     try FileSystem.writeAtomically(diodeFile("a"), to: folder + "/a.json")
     let importer = DiodeImporter(
       source: ReadOnlyFolderSource(folder: DirectorySource(path: folder)), state: try ImportState(path: nil),
-      options: DiodeImportOptions(), diagnostics: quietDiagnostics()
+      options: DiodeImporterSettings(), diagnostics: quietDiagnostics()
     ) { _, _ in .delivered }
     let error = try #require(throws: DiodeReadOnlyFolder.self) { try importer.runPass() }
     #expect("\(error)".contains("Read-only file system"))

@@ -44,7 +44,7 @@ import Testing
     var delivered = 0
     let importer = DiodeImporter(
       source: DirectorySource(path: folder, maxFileBytes: 1000), state: try ImportState(path: nil),
-      options: DiodeImportOptions(), diagnostics: quietDiagnostics()
+      options: DiodeImporterSettings(), diagnostics: quietDiagnostics()
     ) { _, _ in
       delivered += 1
       return .delivered
@@ -71,7 +71,7 @@ import Testing
     let diagnostics = quietDiagnostics()
     // One importer for every pass, as a polling run keeps it.
     let importer = DiodeImporter(
-      source: DirectorySource(path: folder), state: try ImportState(path: nil), options: DiodeImportOptions(),
+      source: DirectorySource(path: folder), state: try ImportState(path: nil), options: DiodeImporterSettings(),
       diagnostics: diagnostics
     ) { _, _ in
       delivered += 1

@@ -7,13 +7,13 @@ import Testing
 struct ConvertedEvent {
   let objects: [JSONObject]
 
-  init(_ fixture: String, _ configure: (inout MISPOptions) -> Void = { _ in }) throws {
+  init(_ fixture: String, _ configure: (inout MISPConversionSettings) -> Void = { _ in }) throws {
     let url = Bundle.module.url(forResource: "Fixtures/misp/\(fixture)", withExtension: "json")!
     try self.init(json: Array(Data(contentsOf: url)), configure)
   }
 
-  init(json: [UInt8], _ configure: (inout MISPOptions) -> Void = { _ in }) throws {
-    var options = MISPOptions()
+  init(json: [UInt8], _ configure: (inout MISPConversionSettings) -> Void = { _ in }) throws {
+    var options = MISPConversionSettings()
     configure(&options)
     let conversion = try MISPConverter(options: options).convert(
       try JSONParser.parse(json), now: ISO8601.Instant(seconds: 1_800_000_000))
@@ -32,13 +32,13 @@ struct ConvertedEvent {
   }
 }
 
-private func everything(_ options: inout MISPOptions) {
+private func everything(_ options: inout MISPConversionSettings) {
   options.createIndicators = true
   options.createObservables = true
   options.createObjectObservables = true
 }
 
-private func official(_ options: inout MISPOptions) {
+private func official(_ options: inout MISPConversionSettings) {
   everything(&options)
   options.compatibility = .official
 }
@@ -104,7 +104,7 @@ private func official(_ options: inout MISPOptions) {
     #expect(MISPTags.labelValue("infoblox") == "infoblox")
     let tags: [JSONValue] = ["tlp:white", "TLP:WHITE", "tlp:clear", "PAP:GREEN", "Creator=x", "creator=y", "malware:z"]
       .map { ["name": $0] }
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     options.compatibility = .official
     #expect(MISPTags(options: options).labels(tags) == ["WHITE", "clear", "GREEN", "Creator=x"])
     options.compatibility = .fixed
@@ -114,7 +114,7 @@ private func official(_ options: inout MISPOptions) {
   }
 
   @Test func markingsFromTags() {
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     let tags = MISPTags(options: options)
     func ids(_ names: [String], withDefault: Bool = true, _ tags: MISPTags) -> [String] {
       tags.markings(names.map { ["name": .string($0)] }, withDefault: withDefault).map(\.id)
@@ -330,7 +330,7 @@ private func official(_ options: inout MISPOptions) {
         {"uuid":"a","type":"domain","category":"Network activity","value":"example.com","to_ids":true}]}],
       "EventReport":[{"name":null,"content":"text","timestamp":"1704067300"}]}}
       """
-    for mode in [MISPOptions.Compatibility.fixed, .official] {
+    for mode in [MISPConversionSettings.Compatibility.fixed, .official] {
       let event = try ConvertedEvent(json: Array(json.utf8)) {
         everything(&$0)
         $0.compatibility = mode
@@ -346,7 +346,7 @@ private func official(_ options: inout MISPOptions) {
   }
 
   @Test func rejectsWhatIsNotAnEvent() {
-    let converter = MISPConverter(options: MISPOptions())
+    let converter = MISPConverter(options: MISPConversionSettings())
     #expect(throws: MISPEventError.self) { try converter.convert(["a", "b"]) }
     #expect(throws: MISPEventError.self) { try converter.convert(["Event": ["info": "no author", "date": "2024-01-01"]]) }
     #expect(throws: MISPEventError.self) { try converter.convert(["Event": ["Orgc": ["name": "x"], "date": "bad"]]) }
@@ -384,7 +384,7 @@ private func official(_ options: inout MISPOptions) {
     ]}}
     """
 
-  static func convert(_ configure: (inout MISPOptions) -> Void) throws -> ConvertedEvent {
+  static func convert(_ configure: (inout MISPConversionSettings) -> Void) throws -> ConvertedEvent {
     try ConvertedEvent(json: Array(event.utf8)) {
       $0.createIndicators = true
       $0.createObservables = true

@@ -27,7 +27,7 @@ import Testing
   }
 
   private var converter: MISPConverter {
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     options.createIndicators = true
     options.createObservables = true
     options.createObjectObservables = true
@@ -99,7 +99,7 @@ import Testing
       let diagnostics = Diagnostics(logger: Logger(label: "test"))
       let writer = RecordWriter(descriptor: descriptor)
       let misp = try MISPRun(
-        converter: MISPConverter(options: MISPOptions()), writer: writer, diagnostics: diagnostics,
+        converter: MISPConverter(options: MISPConversionSettings()), writer: writer, diagnostics: diagnostics,
         state: SourceState(path: statePath, tool: "cti-misp", output: writer, outputDescriptor: descriptor),
         now: ISO8601.Instant(seconds: 1_800_000_000))
       try misp.convertFeed(MISPDirectorySource(path: folder.path), importFrom: 0)

@@ -12,7 +12,7 @@ import Testing
     #expect(official.count >= 30)
     for (name, value) in official { #expect(value as? Bool == true, "\(name ?? "?")") }
     for (name, value) in Mirror(reflecting: MISPQuirks.none).children { #expect(value as? Bool == false, "\(name ?? "?")") }
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     #expect(options.quirks == .none)
     options.compatibility = .official
     #expect(options.quirks == .official)

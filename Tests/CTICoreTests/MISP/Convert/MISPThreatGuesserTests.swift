@@ -45,7 +45,7 @@ import Testing
     """#
 
   static func convert(_ table: Table, fixed: Bool = true, guess: Bool = true) throws -> ConvertedEvent {
-    var options = MISPOptions()
+    var options = MISPConversionSettings()
     options.createIndicators = true
     options.createObservables = true
     options.guessThreatsFromTags = guess

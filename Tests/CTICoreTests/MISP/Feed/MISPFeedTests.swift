@@ -43,7 +43,7 @@ import Testing
   @Test func importFromDateAcceptsDatesAndDurations() throws {
     let now = ISO8601.Instant(seconds: 1_800_000_000)
     func resolve(_ text: String) throws -> Int64? {
-      try MISPSettings.importFrom(Configuration(environment: ["MISP_FEED_IMPORT_FROM_DATE": text], file: [:]), flag: nil, now: now)
+      try MISPKeys.importFrom(Configuration(environment: ["MISP_FEED_IMPORT_FROM_DATE": text], file: [:]), flag: nil, now: now)
     }
     #expect(try resolve("2024-01-01") == 1_704_067_200)
     #expect(try resolve("P30D") == 1_800_000_000 - 30 * 86_400)
@@ -54,27 +54,27 @@ import Testing
     let configuration = Configuration(
       environment: ["MISP_FEED_CREATE_INDICATORS": "true", "MISP_FEED_REPORT_TYPE": "threat-report"],
       file: ["misp_feed.create_indicators": "false", "misp_feed.create_observables": "yes", "misp_feed.report_type": "x"])
-    var flags = MISPSettings.Flags()
-    var options = try MISPSettings.options(configuration, flags: flags)
+    var flags = MISPKeys.Flags()
+    var options = try MISPKeys.options(configuration, flags: flags)
     #expect(options.createIndicators)
     #expect(options.createObservables)
     #expect(options.reportType == "threat-report")
     #expect(options.compatibility == .fixed)
     flags.createIndicators = false
     flags.compatibility = "official"
-    options = try MISPSettings.options(configuration, flags: flags)
+    options = try MISPKeys.options(configuration, flags: flags)
     #expect(!options.createIndicators)
     #expect(options.compatibility == .official)
     #expect(throws: ConfigError.self) {
-      try MISPSettings.options(Configuration(environment: ["MISP_FEED_CREATE_REPORTS": "maybe"], file: [:]), flags: MISPSettings.Flags())
+      try MISPKeys.options(Configuration(environment: ["MISP_FEED_CREATE_REPORTS": "maybe"], file: [:]), flags: MISPKeys.Flags())
     }
   }
 
   @Test func theOfficialComposeFilesSpellingOfGuessThreatsIsRead() throws {
     let official = Configuration(environment: ["MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
-    #expect(try MISPSettings.options(official, flags: MISPSettings.Flags()).guessThreatsFromTags)
+    #expect(try MISPKeys.options(official, flags: MISPKeys.Flags()).guessThreatsFromTags)
     let both = Configuration(
       environment: ["MISP_FEED_GUESS_THREATS_FROM_TAGS": "false", "MISP_FEED_GUESS_THREAT_FROM_TAGS": "true"], file: [:])
-    #expect(try !MISPSettings.options(both, flags: MISPSettings.Flags()).guessThreatsFromTags)
+    #expect(try !MISPKeys.options(both, flags: MISPKeys.Flags()).guessThreatsFromTags)
   }
 }

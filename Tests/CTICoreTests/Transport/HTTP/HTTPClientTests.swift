@@ -11,8 +11,8 @@ import Testing
 @Suite struct HTTPClientTests {
   let platform = FakePlatform.shared
 
-  func client(_ configure: (inout HTTPClientOptions) -> Void = { _ in }) -> HTTPClient {
-    var options = HTTPClientOptions()
+  func client(_ configure: (inout HTTPClientSettings) -> Void = { _ in }) -> HTTPClient {
+    var options = HTTPClientSettings()
     options.retry = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05)
     configure(&options)
     return HTTPClient(options: options)
@@ -291,7 +291,7 @@ import Testing
   let platform = FakePlatform.shared
 
   @Test func an_announced_length_over_the_limit_is_refused_from_the_headers() throws {
-    var options = HTTPClientOptions()
+    var options = HTTPClientSettings()
     options.retry = .none
     options.maxResponseBytes = 8 << 20
     // 1 MiB every half second: reading up to the limit would take four seconds.
@@ -303,7 +303,7 @@ import Testing
   }
 
   @Test func an_unannounced_body_is_cut_off_at_the_limit() throws {
-    var options = HTTPClientOptions()
+    var options = HTTPClientSettings()
     options.retry = .none
     options.maxResponseBytes = 1 << 20
     let url = platform.baseURL + "/_test/huge/3000000?chunked=1"
@@ -315,7 +315,7 @@ import Testing
     let token = FakePlatform.unique("huge-graphql")
     try platform.createGraphQLPlatform(token: token)
     try platform.injectGraphQLFault(token: token, operation: "About", .huge(2_147_483_648, pause: 0.5))
-    var options = HTTPClientOptions()
+    var options = HTTPClientSettings()
     options.retry = .none
     #expect(options.maxGraphQLResponseBytes == 16 << 20)
     let transport = try HTTPGraphQLTransport(url: platform.baseURL, token: token, options: options, logger: .init(label: "t"))

@@ -96,7 +96,7 @@ import Testing
   @Test func anUnreachableServiceIsATransportError() throws {
     let client = S3Client(
       endpoint: S3Endpoint(host: "127.0.0.1", port: 9, useSSL: false, accessKey: "a", secretKey: "b"),
-      http: HTTPClient(options: { var options = HTTPClientOptions(); options.retry.maxAttempts = 1; return options }()))
+      http: HTTPClient(options: { var options = HTTPClientSettings(); options.retry.maxAttempts = 1; return options }()))
     do {
       _ = try client.listObjects(bucket: "b", prefix: "")
       Issue.record("no error")

@@ -97,7 +97,7 @@ case "push":
   let platform = StandInPlatform(host: arguments[2], port: port, user: arguments[4], password: arguments[5], connectorId: arguments[6])
   let session = PushSession(
     client: OpenCTIClient(transport: platform), connector: ConnectorRegistration(id: arguments[6], name: "amqp-bench"))
-  var options = AMQPPublisher.Options()
+  var options = AMQPPublisher.Settings()
   if let window = ProcessInfo.processInfo.environment["AMQP_BENCH_WINDOW"].flatMap({ Int($0) }) { options.window = window }
   if let every = ProcessInfo.processInfo.environment["AMQP_BENCH_POLL_EVERY"].flatMap({ Int($0) }) { options.pollEvery = every }
   let target = AMQPPushTarget(session: session, settings: AMQPSettings(), publisherOptions: options, logger: logger)

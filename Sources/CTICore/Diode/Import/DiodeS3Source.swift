@@ -1,31 +1,3 @@
-/// A bucket and key prefix holding diode files, written `s3://bucket/prefix`.
-public struct S3Location: Sendable, Equatable {
-  public var bucket: String
-  /// The key prefix: empty for the bucket root, else ending in `/`.
-  public var prefix: String
-
-  /// A folder setting read as the official importer does: `/` or `.` (or nothing) is the bucket
-  /// root; otherwise leading and trailing `/` are dropped and one `/` appended.
-  public init(bucket: String, folder: String) {
-    self.bucket = bucket
-    var trimmed = Substring(folder)
-    while trimmed.hasPrefix("/") { trimmed.removeFirst() }
-    while trimmed.hasSuffix("/") { trimmed.removeLast() }
-    prefix = trimmed.isEmpty || trimmed == "." ? "" : trimmed + "/"
-  }
-
-  /// Reads `s3://bucket/folder`; nil for anything else.
-  public init?(url: String) {
-    guard url.hasPrefix("s3://") else { return nil }
-    let rest = url.dropFirst(5)
-    let bucket = rest.prefix { $0 != "/" }
-    guard !bucket.isEmpty else { return nil }
-    self.init(bucket: String(bucket), folder: String(rest.dropFirst(bucket.count)))
-  }
-
-  public var description: String { "s3://\(bucket)/\(prefix)" }
-}
-
 /// Diode files under an S3 prefix, read in LastModified-then-key order like the folder's.
 /// Invalid objects are moved under `<prefix>rejected/` with a `.reason` object beside them.
 public struct S3Source: DiodeSource {
@@ -81,37 +53,4 @@ public struct S3Source: DiodeSource {
   }
 
   public func stateKey(_ item: DiodeItem) -> String { "s3://\(target.bucket)/\(item.name)" }
-}
-
-/// An S3 prefix written as pycti's send_to_s3 does: one `put_object` per file (atomic on S3),
-/// `S3_BUNDLE` in the content, content type `application/json`.
-public struct S3Sink: DiodeSink {
-  public let client: S3Client
-  public let target: S3Location
-
-  public init(client: S3Client, location: S3Location) {
-    self.client = client
-    target = location
-  }
-
-  public var location: String { target.description }
-  public var bundleType: DiodeBundleType { .s3 }
-
-  /// S3 sets LastModified itself; files are told apart by their names' strictly increasing times.
-  public func latestModified() throws -> Double? { nil }
-
-  public func write(name: String, content: [UInt8], modified: Double) throws -> Double {
-    try client.putObject(bucket: target.bucket, key: target.prefix + name, body: content)
-    return modified
-  }
-
-  public func expired(prefix: String, before: Double) throws -> [String] {
-    try client.listObjects(bucket: target.bucket, prefix: target.prefix + prefix)
-      .filter { $0.key.hasSuffix(".json") && $0.lastModified < before }
-      .map { String($0.key.dropFirst(target.prefix.count)) }
-  }
-
-  public func delete(name: String) throws {
-    try client.deleteObject(bucket: target.bucket, key: target.prefix + name)
-  }
 }

@@ -1,6 +1,6 @@
 /// How MISP events become STIX: the official `misp-feed` connector's options (reference §3.1,
 /// same names and defaults) plus the compatibility switch.
-public struct MISPOptions: Sendable, Equatable {
+public struct MISPConversionSettings: Sendable, Equatable {
   /// Which behaviour to follow where the official connector loses data or writes invalid STIX.
   public enum Compatibility: String, Sendable, CaseIterable {
     /// Correct output (the default): every part of composite values, object references as
