@@ -48,6 +48,8 @@ struct CTIMisp: Tool, ToolCommand {
 
   @OptionGroup var input: InputOptions
 
+  @OptionGroup var limits: FileLimitOptions
+
   @OptionGroup var sourceState: SourceStateOptions
 
   @OptionGroup var common: CommonOptions
@@ -73,6 +75,7 @@ struct CTIMisp: Tool, ToolCommand {
     flags.conversion = conversion.flags
     flags.jobs = jobs
     flags.input = input.path
+    flags.maxFileBytes = limits.maxFileBytes
     return try MISPSettings(flags: flags, configuration: configuration)
   }
 

@@ -190,6 +190,31 @@ import Testing
     #expect(second.stderr.contains("event bad-manifest:"), "\(second.stderr)")
   }
 
+  @Test func mispFeedFilesOverTheLimitFailTheirEventUnread() throws {
+    let folder = try TemporaryFolder()
+    let feed = try PipelineFixtures.writeMISPFeed(3, to: folder.path + "/feed")
+    // Event 2 grows past the limit given below; the others stay under it.
+    let big = feed + "/\(PipelineFixtures.mispEventUUID(2)).json"
+    let padded = try String(contentsOfFile: big, encoding: .utf8).replacingOccurrences(
+      of: "{\"Event\":{", with: "{\"Event\":{\"padding\":\"\(String(repeating: "x", count: 20_000))\",")
+    try Data(padded.utf8).write(to: URL(fileURLWithPath: big))
+    let arguments = ["--feed", feed, "--import-from-date", "2000-01-01", "--max-file-bytes", "16K"]
+    let result = try ToolRunner.run("cti-misp", arguments, timeout: 30, memoryLimit: ToolRunner.hostileMemoryLimit)
+    #expect(result.status == 1, "\(result.stderr)")
+    #expect(result.stdoutLines.filter { $0.contains("\"type\":\"bundle\"") }.count == 2, "\(result.stderr)")
+    #expect(result.stderr.contains("event \(PipelineFixtures.mispEventUUID(2)):") && result.stderr.contains("File too large"), "\(result.stderr)")
+    let environment = try ToolRunner.run(
+      "cti-misp", ["--feed", feed, "--import-from-date", "2000-01-01"], environment: ["CTI_MAX_FILE_BYTES": "16K"], timeout: 30)
+    #expect(environment.status == 1 && environment.stderr.contains("File too large"), "\(environment.stderr)")
+  }
+
+  @Test func anEndlessConfigFileIsRefusedAtItsLimit() throws {
+    // /dev/zero never ends: it is refused at the limit instead of filling memory.
+    let result = try ToolRunner.run("cti-push", ["--dry-run", "--config", "/dev/zero"], timeout: 30, memoryLimit: ToolRunner.hostileMemoryLimit)
+    #expect(result.status == 78, "\(result.stderr)")
+    #expect(result.stderr.contains("cannot read config file /dev/zero: File too large"), "\(result.stderr)")
+  }
+
   // MARK: config.yml
 
   static let secret = "tok-9c0ffee5-SECRET-77aa"

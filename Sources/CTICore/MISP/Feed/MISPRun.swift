@@ -292,7 +292,9 @@ extension MISPRun {
   /// records `{"last_file": <basename>}`. A consumed object is deleted only with
   /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
   /// reported with its key and left in the bucket.
-  public func convertS3(client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool) throws {
+  public func convertS3(
+    client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool, maxFileBytes: Int = FileSystem.defaultMaxFileBytes
+  ) throws {
     try deleteCommitted()
     // Objects already converted and waiting for their deletion are not converted again.
     let waiting = Set(consumed.map(\.key))
@@ -306,7 +308,7 @@ extension MISPRun {
         "S3 objects are kept (no --delete-consumed), so each run converts all of them again; the official connector deletes them")
     }
     defer { progress.finish() }
-    let events = pipeline(count: objects.count) { try client.getObject(bucket: bucket, key: objects[$0].key) }
+    let events = pipeline(count: objects.count) { try client.getObject(bucket: bucket, key: objects[$0].key, maxBytes: maxFileBytes) }
     do {
       for (index, object) in objects.enumerated() {
         if stopRequested() { break }
@@ -368,14 +370,18 @@ extension MISPRun {
       return diagnostics.finalStatus
     case .s3(let bucket, let prefix, let endpoint, let deleteConsumed):
       let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
-      convert = { try self.convertS3(client: client, bucket: bucket, prefix: prefix, deleteConsumed: deleteConsumed) }
+      convert = {
+        try self.convertS3(
+          client: client, bucket: bucket, prefix: prefix, deleteConsumed: deleteConsumed, maxFileBytes: settings.maxFileBytes)
+      }
     case .folder(let path):
       switch FileSystem.kind(of: path) {
       case .folder: break
       case .missing: throw MISPFetchError("feed folder \(path) does not exist")
       case .other: throw NotAFolderError(path, expected: "a MISP feed folder: manifest.json and <uuid>.json files")
       }
-      convert = { try self.convertFeed(MISPDirectorySource(path: path), importFrom: settings.importFrom) }
+      let source = MISPDirectorySource(path: path, maxFileBytes: settings.maxFileBytes)
+      convert = { try self.convertFeed(source, importFrom: settings.importFrom) }
     case .http(let url, let authorization, let client):
       let source = MISPHTTPSource(
         url: url, authorization: authorization, client: HTTPClient(options: client, logger: diagnostics.logger))

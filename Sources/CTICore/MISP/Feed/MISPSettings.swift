@@ -132,6 +132,8 @@ public struct MISPSettings: ToolSettings {
     public var importFromDate: String?
     public var conversion = MISPKeys.Flags()
     public var jobs: Int?
+    /// `--max-file-bytes`, as given.
+    public var maxFileBytes: String?
     /// `--input`: a file of MISP events instead of standard input.
     public var input: String?
 
@@ -159,6 +161,8 @@ public struct MISPSettings: ToolSettings {
   public var schedule: Schedule
   /// Threads converting at once; nil: the pipeline's default.
   public var jobs: Int?
+  /// Feed files and S3 objects over this size fail their event instead of being read whole.
+  public var maxFileBytes: Int
   /// The TLS flags, also used for the OpenCTI asked by guess_threats_from_tags.
   public var tls: TLSFlags
   /// The time of the first run.
@@ -180,6 +184,8 @@ public struct MISPSettings: ToolSettings {
     statePath = configuration.string(MISPKeys.state, flag: flags.state)
     commitOnWrite = flags.commitOnWrite
     jobs = flags.jobs
+    maxFileBytes = try configuration.byteCount(
+      InputLimitKeys.maxFileBytes, flag: flags.maxFileBytes, default: FileSystem.defaultMaxFileBytes)
     if let jobs, jobs < 1 { throw ConfigError("--jobs must be at least 1", fromCommandLine: true) }
     if flags.input != nil, sourceType == "s3" || configuration.string(MISPKeys.url, flag: flags.feed) != nil {
       throw ConfigError("--input reads MISP events from a file; a feed or a bucket is read instead", fromCommandLine: true)

@@ -12,6 +12,16 @@ import Testing
     #expect(!settings.schedule.isPeriodic && settings.warnings.isEmpty)
   }
 
+  @Test func theFileLimitComesFromTheFlagOrCTIMaxFileBytes() throws {
+    let unset = try MISPSettings(flags: MISPSettings.Flags(), configuration: Configuration(environment: [:]))
+    #expect(unset.maxFileBytes == FileSystem.defaultMaxFileBytes)
+    let environment = Configuration(environment: ["CTI_MAX_FILE_BYTES": "1M"])
+    #expect(try MISPSettings(flags: MISPSettings.Flags(), configuration: environment).maxFileBytes == 1 << 20)
+    var flags = MISPSettings.Flags()
+    flags.maxFileBytes = "16K"
+    #expect(try MISPSettings(flags: flags, configuration: environment).maxFileBytes == 16 << 10)
+  }
+
   @Test func aFeedURLTakesTheTLSFlagsAndTheAuthorizationHeader() throws {
     var flags = MISPSettings.Flags()
     flags.feed = "https://feed.example/misp"
