@@ -15,7 +15,6 @@ let package = Package(
   name: "cti",
   platforms: [.macOS(.v13)],
   products: [
-    .library(name: "CTICore", targets: ["CTICore"]),
     // The fuzz targets' checks, for the libFuzzer driver in Fuzz/ and the replay tests.
     .library(name: "CTIFuzzChecks", targets: ["CTIFuzzChecks"]),
   ]
@@ -94,3 +93,12 @@ let package = Package(
       )
     }
 )
+
+// Every Swift target writes existentials as `any P`, and its imports stay internal unless a file
+// says otherwise (`package import` where a package-wide declaration shows an imported type).
+for target in package.targets where target.type != .system {
+  target.swiftSettings = (target.swiftSettings ?? []) + [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+  ]
+}

@@ -1,46 +1,46 @@
-import ArgumentParser
-import CTICore
+package import ArgumentParser
+package import CTICore
 
 /// `--insecure` and `--ca-bundle`: TLS, spelled the same in every tool.
-public struct TLSOptions: ParsableArguments {
+package struct TLSOptions: ParsableArguments {
   @Flag(name: .long, help: "Do not verify TLS certificates (also OPENCTI_SSL_VERIFY=false, and MISP_FEED_SSL_VERIFY=false for a MISP feed).")
-  public var insecure = false
+  package var insecure = false
 
   @Option(name: .long, help: ArgumentHelp("PEM file of CA certificates to trust (env CTI_CA_BUNDLE).", valueName: "file"))
-  public var caBundle: String?
+  package var caBundle: String?
 
   /// cti-misp's older `--ssl-verify` / `--no-ssl-verify`.
   @Flag(name: .customLong("ssl-verify"), inversion: .prefixedNo, help: .hidden)
   var sslVerify: Bool?
 
-  public init() {}
+  package init() {}
 
-  public var flags: TLSFlags { TLSFlags(verify: insecure ? false : sslVerify, caBundle: caBundle) }
+  package var flags: TLSFlags { TLSFlags(verify: insecure ? false : sslVerify, caBundle: caBundle) }
 }
 
 /// The options every tool that talks to OpenCTI shares: URL, token and TLS.
-public struct OpenCTIOptions: ParsableArguments {
+package struct OpenCTIOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("OpenCTI base URL (env OPENCTI_URL, config opencti.url).", valueName: "url"))
-  public var url: String?
+  package var url: String?
 
   @Option(name: .long, help: ArgumentHelp("API token, sent as a Bearer token and never logged (env OPENCTI_TOKEN, config opencti.token).", valueName: "token"))
-  public var token: String?
+  package var token: String?
 
-  @OptionGroup public var tls: TLSOptions
+  @OptionGroup package var tls: TLSOptions
 
-  public init() {}
+  package init() {}
 
-  public var flags: OpenCTIFlags { OpenCTIFlags(url: url, token: token, tls: tls.flags) }
+  package var flags: OpenCTIFlags { OpenCTIFlags(url: url, token: token, tls: tls.flags) }
 }
 
 /// Which settings a tool's S3 options stand for: their help texts name them.
-public protocol S3SettingNames {
+package protocol S3SettingNames {
   static var keys: S3Keys { get }
 }
 
 /// Where an S3-compatible service is (keys come from the environment or config.yml only). The
 /// help texts name the environment variables of the tool's own `S3Keys`.
-public struct S3Options<Names: S3SettingNames>: ParsableArguments {
+package struct S3Options<Names: S3SettingNames>: ParsableArguments {
   @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp("S3 host[:port] or http[s]://host[:port]\(environmentNote(Names.keys.endpoint)).", valueName: "host"))
   var endpoint: String?
 
@@ -53,9 +53,9 @@ public struct S3Options<Names: S3SettingNames>: ParsableArguments {
   @Flag(name: .customLong("s3-ssl"), inversion: .prefixedNo, help: ArgumentHelp("Use https\(environmentNote(Names.keys.useSSL, default: "on, or the endpoint URL's scheme"))."))
   var useSSL: Bool?
 
-  public init() {}
+  package init() {}
 
-  public var flags: S3Flags { S3Flags(endpoint: endpoint, port: port, region: region, useSSL: useSSL) }
+  package var flags: S3Flags { S3Flags(endpoint: endpoint, port: port, region: region, useSSL: useSSL) }
 }
 
 /// ` (env A, B or C; default d)` for a help text, from the setting itself.
@@ -70,7 +70,7 @@ func environmentNote(_ setting: Setting, default fallback: String? = nil) -> Str
 }
 
 /// The connector a tool registers as or writes into its files, with pycti's CONNECTOR_* names.
-public struct ConnectorOptions: ParsableArguments {
+package struct ConnectorOptions: ParsableArguments {
   @Option(name: .customLong("connector-id"), help: ArgumentHelp("The connector's UUID, stable between runs (env CONNECTOR_ID).", valueName: "uuid"))
   var id: String?
 
@@ -83,7 +83,7 @@ public struct ConnectorOptions: ParsableArguments {
   @Option(name: .customLong("connector-scope"), help: ArgumentHelp("Connector scope, comma-separated (env CONNECTOR_SCOPE).", valueName: "list"))
   var scope: String?
 
-  public init() {}
+  package init() {}
 
-  public var flags: ConnectorFlags { ConnectorFlags(id: id, name: name, type: type, scope: scope) }
+  package var flags: ConnectorFlags { ConnectorFlags(id: id, name: name, type: type, scope: scope) }
 }

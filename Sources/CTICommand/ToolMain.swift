@@ -1,5 +1,5 @@
-import ArgumentParser
-import CTICore
+package import ArgumentParser
+package import CTICore
 import Foundation
 import Logging
 import Synchronization
@@ -8,15 +8,15 @@ import Synchronization
 /// closed stdout shows up as EPIPE), SIGINT/SIGTERM turned into a request to stop
 /// (`StopSignals`), older spellings rewritten (`legacyBooleans`), then ArgumentParser's parse;
 /// a bad flag is reported as a JSON line with `--log-format json`.
-public protocol Tool: ParsableCommand {
+package protocol Tool: ParsableCommand {
   /// Options that took `true`/`false` as a value and are now `--[no-]` flags.
   static var legacyBooleans: [LegacyBoolean] { get }
 }
 
 extension Tool {
-  public static var legacyBooleans: [LegacyBoolean] { [] }
+  package static var legacyBooleans: [LegacyBoolean] { [] }
 
-  public static func main() {
+  package static func main() {
     ToolMain.main(Self.self, arguments: Array(CommandLine.arguments.dropFirst()))
   }
 }
@@ -25,7 +25,7 @@ extension Tool {
 /// resolve to with the environment and config.yml (`settings`, pure and unit-tested in
 /// CTICore), and the run (`run`). The entry point does the rest: logging, `--print-config`,
 /// the settings' warnings, the summary, exit codes.
-public protocol ToolCommand: ParsableCommand {
+package protocol ToolCommand: ParsableCommand {
   associatedtype Settings: ToolSettings
   var common: CommonOptions { get }
   /// Resolves every setting: flag, then environment, then config.yml, then the default.
@@ -35,18 +35,18 @@ public protocol ToolCommand: ParsableCommand {
 }
 
 extension ToolCommand {
-  public func run() throws {
+  package func run() throws {
     ToolMain.run(self)
   }
 }
 
 /// What a run gets from the entry point, and where it leaves its summary.
-public final class ToolContext {
+package final class ToolContext {
   /// `cti-backup`, also in `cti-backup restore`: the label of every log line.
-  public let name: String
-  public let configuration: Configuration
-  public let diagnostics: Diagnostics
-  public let logFormat: LogFormat
+  package let name: String
+  package let configuration: Configuration
+  package let diagnostics: Diagnostics
+  package let logFormat: LogFormat
   private var summary: (() -> RunSummary)?
   private var summaryAlsoOnFailure = false
 
@@ -60,7 +60,7 @@ public final class ToolContext {
   /// Sets the summary told when the run ends (`alsoOnFailure`: also when it throws, before the
   /// error). The entry point logs it at its level (so `--quiet` leaves it out), with its counts
   /// as fields in JSON lines.
-  public func summarize(alsoOnFailure: Bool = false, _ summary: @escaping () -> RunSummary) {
+  package func summarize(alsoOnFailure: Bool = false, _ summary: @escaping () -> RunSummary) {
     self.summary = summary
     summaryAlsoOnFailure = alsoOnFailure
   }
@@ -76,11 +76,11 @@ public final class ToolContext {
 /// documented exit codes. A closed stdout is a clean exit; `ToolError`s print their
 /// message and exit with their code; malformed JSON that reached the top (a state file) exits
 /// 65; anything else is a bug: exit 70 with its message.
-public enum ToolMain {
+package enum ToolMain {
   private static let toolName = Mutex<String?>(nil)
 
   /// Parses `arguments` for `root` and runs the command they name; never returns.
-  public static func main(_ root: any ParsableCommand.Type, arguments: [String]) -> Never {
+  package static func main(_ root: any ParsableCommand.Type, arguments: [String]) -> Never {
     ProcessSetup.ignoreBrokenPipe()
     ProcessSetup.installStopHandlers()
     toolName.withLock { $0 = root.configuration.commandName }
@@ -207,7 +207,7 @@ public enum ToolMain {
       return .ok
     case let error as JSONError:
       (status, message) = (.dataError, "not valid JSON: \(error)")
-    case let error as ToolError:
+    case let error as any ToolError:
       (status, message) = (error.exitStatus, "\(error)")
     case let error as ValidationError:
       (status, message) = (.usage, error.message)
@@ -219,7 +219,7 @@ public enum ToolMain {
   }
 
   /// `tool: error: message` on stderr, or a JSON line with the exit status as a field.
-  public static func printError(tool: String, format: LogFormat, _ message: String, status: ExitStatus) {
+  package static func printError(tool: String, format: LogFormat, _ message: String, status: ExitStatus) {
     let metadata: Logger.Metadata = format == .json ? ["exit_status": .stringConvertible(Int(status.rawValue))] : [:]
     StderrChannel.standard.raw(StderrLogHandler.startupLine(tool: tool, format: format, message: message, metadata: metadata))
   }
@@ -232,27 +232,27 @@ public enum ToolMain {
 
 /// An option that took a boolean value (`--listen-delete false`) and is now a `--[no-]` flag:
 /// the old form is rewritten before parsing, so scripts that use it keep working.
-public struct LegacyBoolean: Sendable, Equatable {
+package struct LegacyBoolean: Sendable, Equatable {
   /// The old spelling, `--listen-delete`.
-  public var name: String
+  package var name: String
   /// What `name true` and `name false` become.
-  public var whenTrue: String
-  public var whenFalse: String
+  package var whenTrue: String
+  package var whenFalse: String
 
-  public init(_ name: String, whenTrue: String, whenFalse: String) {
+  package init(_ name: String, whenTrue: String, whenFalse: String) {
     self.name = name
     self.whenTrue = whenTrue
     self.whenFalse = whenFalse
   }
 
   /// `--x` that was `--x <bool>` and is now `--[no-]x`.
-  public static func inverted(_ name: String) -> LegacyBoolean {
+  package static func inverted(_ name: String) -> LegacyBoolean {
     LegacyBoolean("--" + name, whenTrue: "--" + name, whenFalse: "--no-" + name)
   }
 
   /// Rewrites `name true|false` and `name=true|false` (any spelling `Configuration.parseBool`
   /// reads) into the flag; a `name` not followed by a boolean is the new flag and stays.
-  public static func rewrite(_ arguments: [String], _ legacy: [LegacyBoolean]) -> [String] {
+  package static func rewrite(_ arguments: [String], _ legacy: [LegacyBoolean]) -> [String] {
     guard !legacy.isEmpty else { return arguments }
     var out: [String] = []
     var index = 0

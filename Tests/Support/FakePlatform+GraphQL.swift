@@ -1,19 +1,19 @@
-import CTICore
+package import CTICore
 
 /// The fake platform's `/graphql` endpoint (fake_graphql.py): one simulated platform per API
 /// token, faults on demand, and its state (connectors, works, bundles, edits, requests) for
 /// tests to check.
 extension FakePlatform {
   /// An entity the platform already holds, found by `stixDomainObjects` queries.
-  public struct KnownEntity: Sendable {
+  package struct KnownEntity: Sendable {
     /// The platform's type name: `Intrusion-Set`, `Malware`, `Tool`, `Attack-Pattern`…
-    public var entityType: String
-    public var name: String
-    public var aliases: [String]
-    public var standardId: String
-    public var mitreId: String?
+    package var entityType: String
+    package var name: String
+    package var aliases: [String]
+    package var standardId: String
+    package var mitreId: String?
 
-    public init(_ entityType: String, name: String, aliases: [String] = [], standardId: String, mitreId: String? = nil) {
+    package init(_ entityType: String, name: String, aliases: [String] = [], standardId: String, mitreId: String? = nil) {
       self.entityType = entityType
       self.name = name
       self.aliases = aliases
@@ -36,7 +36,7 @@ extension FakePlatform {
   /// 5672, guest/guest, as a docker-compose platform says).
   /// `connectorInfo` false makes a platform whose schema has no `ConnectorInfoInput` (pings with
   /// it are refused as Apollo refuses an unknown type).
-  public func createGraphQLPlatform(
+  package func createGraphQLPlatform(
     token: String, version: String = "6.8.10", userId: String? = nil, bypass: Bool = true, entities: [KnownEntity] = [],
     amqp: AMQPEndpoint? = nil, connectorInfo: Bool = true
   ) throws {
@@ -55,7 +55,7 @@ extension FakePlatform {
   }
 
   /// What an injected fault does to a matching request.
-  public enum GraphQLFault: Sendable {
+  package enum GraphQLFault: Sendable {
     case status(Int, retryAfter: Int? = nil)
     case error(String, code: String = "FUNCTIONAL_ERROR")
     /// Waits that long before answering normally.
@@ -68,7 +68,7 @@ extension FakePlatform {
   }
 
   /// Makes the `count` requests of `operation` after the first `skip` ones fail with `fault`.
-  public func injectGraphQLFault(token: String, operation: String, skip: Int = 0, count: Int = 1, _ fault: GraphQLFault) throws {
+  package func injectGraphQLFault(token: String, operation: String, skip: Int = 0, count: Int = 1, _ fault: GraphQLFault) throws {
     var spec = JSONObject([("token", .string(token)), ("operation", .string(operation)), ("skip", .int(skip)), ("count", .int(count))])
     switch fault {
     case .status(let status, let retryAfter):
@@ -88,7 +88,7 @@ extension FakePlatform {
   }
 
   /// Sets what `connector(id){connector_queue_details}` reports for `connectorId` from now on.
-  public func setQueue(token: String, connectorId: String, bytes: Int, messages: Int = 0) throws {
+  package func setQueue(token: String, connectorId: String, bytes: Int, messages: Int = 0) throws {
     try control(
       "POST", "/_graphql/queue",
       body: [
@@ -99,7 +99,7 @@ extension FakePlatform {
 
   /// The platform's state: `connectors` (by id), `works` (by id), `bundles`, `edits`,
   /// `requests` and `pings`.
-  public func graphQLState(token: String) throws -> JSONValue {
+  package func graphQLState(token: String) throws -> JSONValue {
     try control("GET", "/_graphql/state?token=\(token)")
   }
 }

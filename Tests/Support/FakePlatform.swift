@@ -1,4 +1,4 @@
-import CTICore
+package import CTICore
 import Foundation
 
 #if canImport(Glibc)
@@ -11,26 +11,26 @@ import Foundation
 ///
 /// Control calls use a tiny HTTP/1.0 client on a raw socket, so the fixture does not depend on
 /// the HTTP client it is used to test.
-public final class FakePlatform: Sendable {
+package final class FakePlatform: Sendable {
   /// The shared instance; the first use starts the server (a few hundred ms).
-  public static let shared: FakePlatform = {
+  package static let shared: FakePlatform = {
     // Control sockets and tools' pipes may close under a write: that must be an error, not the
     // end of the test process.
     _ = signal(SIGPIPE, SIG_IGN)
     do { return try FakePlatform() } catch { fatalError("cannot start the fake OpenCTI platform: \(error)") }
   }()
 
-  public let port: Int
+  package let port: Int
   /// The HTTPS port (self-signed certificate for 127.0.0.1) and that certificate's PEM file.
-  public let tlsPort: Int
-  public let certificatePath: String
+  package let tlsPort: Int
+  package let certificatePath: String
   private let process: Process
 
-  public var baseURL: String { "http://127.0.0.1:\(port)" }
-  public var tlsBaseURL: String { "https://127.0.0.1:\(tlsPort)" }
+  package var baseURL: String { "http://127.0.0.1:\(port)" }
+  package var tlsBaseURL: String { "https://127.0.0.1:\(tlsPort)" }
 
-  public struct Failure: Error, CustomStringConvertible {
-    public let description: String
+  package struct Failure: Error, CustomStringConvertible {
+    package let description: String
   }
 
   private init() throws {
@@ -59,18 +59,18 @@ public final class FakePlatform: Sendable {
   }
 
   /// A name no other test uses (for scenarios, tokens, file paths).
-  public static func unique(_ prefix: String) -> String {
+  package static func unique(_ prefix: String) -> String {
     "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
   }
 
   // MARK: Scenarios
 
   /// One event of a scenario. `data` is sent byte for byte after `data: `.
-  public struct Event: Sendable {
-    public var id: String
-    public var event: String
-    public var data: String
-    public init(id: String, event: String = "create", data: String) {
+  package struct Event: Sendable {
+    package var id: String
+    package var event: String
+    package var data: String
+    package init(id: String, event: String = "create", data: String) {
       self.id = id
       self.event = event
       self.data = data
@@ -80,7 +80,7 @@ public final class FakePlatform: Sendable {
   }
 
   /// What a connection number does instead of behaving (1 = the first connection).
-  public enum Fault: Sendable {
+  package enum Fault: Sendable {
     /// Sends `after` events, then half of the next one, then closes the socket.
     case drop(after: Int)
     /// Sends `after` events, then nothing at all for `seconds`, then closes.
@@ -104,31 +104,31 @@ public final class FakePlatform: Sendable {
   }
 
   /// A live stream scenario served at `/stream/<name>` (and at `/stream` for `token` if `raw`).
-  public struct Stream: Sendable {
-    public var name: String
-    public var token: String?
-    public var events: [Event] = []
+  package struct Stream: Sendable {
+    package var name: String
+    package var token: String?
+    package var events: [Event] = []
     /// Sent as `create` events when `recover` is later than `from` (the Elasticsearch snapshot).
-    public var snapshot: [Event] = []
+    package var snapshot: [Event] = []
     /// Answer every connection with this status instead (401, 404, 410, 500…).
-    public var status = 200
-    public var heartbeat = 5.0
+    package var status = 200
+    package var heartbeat = 5.0
     /// Seconds between events (between groups of `burst` events).
-    public var delay = 0.0
+    package var delay = 0.0
     /// Events sent back to back before each `delay`.
-    public var burst = 1
+    package var burst = 1
     /// Keep connections open after the last event (live tail) for up to `holdSeconds`.
-    public var hold = true
-    public var holdSeconds = 120.0
-    public var faults: [Int: Fault] = [:]
-    public var raw = false
+    package var hold = true
+    package var holdSeconds = 120.0
+    package var faults: [Int: Fault] = [:]
+    package var raw = false
     /// Answer a recovery request with a `no-recover` event instead of the snapshot (a collection
     /// with origin filters, OpenCTI 6.9+).
-    public var noRecover = false
+    package var noRecover = false
     /// Pre-built events for benchmarks: `count` creates of about `size` bytes each.
-    public var generate: (count: Int, size: Int)?
+    package var generate: (count: Int, size: Int)?
 
-    public init(name: String = FakePlatform.unique("stream"), token: String? = FakePlatform.unique("token")) {
+    package init(name: String = FakePlatform.unique("stream"), token: String? = FakePlatform.unique("token")) {
       self.name = name
       self.token = token
     }
@@ -149,17 +149,17 @@ public final class FakePlatform: Sendable {
   }
 
   /// Installs (or replaces) a stream scenario.
-  public func install(_ stream: Stream) throws {
+  package func install(_ stream: Stream) throws {
     _ = try control("POST", "/_control/scenario", body: stream.json)
   }
 
   /// Adds events to a scenario; open connections send them right away.
-  public func append(_ events: [Event], to stream: String) throws {
+  package func append(_ events: [Event], to stream: String) throws {
     _ = try control("POST", "/_control/append/\(stream)", body: ["events": .array(events.map(\.json))])
   }
 
   /// The requests a stream received: `connection`, `path`, `query` and lower-cased `headers`.
-  public func requests(of stream: String) throws -> [JSONValue] {
+  package func requests(of stream: String) throws -> [JSONValue] {
     try control("GET", "/_control/requests/\(stream)").arrayValue ?? []
   }
 
@@ -167,7 +167,7 @@ public final class FakePlatform: Sendable {
 
   /// Serves `bytes` at `/storage/get/<path>`. With `token`, other tokens get 401; `status` other
   /// than 200 serves an error page; `failFirst` answers 500 to the first requests.
-  public func addFile(path: String, bytes: [UInt8], token: String? = nil, status: Int = 200, failFirst: Int = 0) throws {
+  package func addFile(path: String, bytes: [UInt8], token: String? = nil, status: Int = 200, failFirst: Int = 0) throws {
     _ = try control(
       "POST", "/_control/file",
       body: [
@@ -177,7 +177,7 @@ public final class FakePlatform: Sendable {
   }
 
   /// How many times `/storage/get/<path>` was requested.
-  public func fileRequestCount(path: String) throws -> Int {
+  package func fileRequestCount(path: String) throws -> Int {
     let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? path
     return try control("GET", "/_control/file-requests?path=\(encoded)")["count"]?.intValue ?? 0
   }
@@ -186,7 +186,7 @@ public final class FakePlatform: Sendable {
 
   /// Sends one control request over a fresh loopback socket and parses the JSON answer.
   @discardableResult
-  public func control(_ method: String, _ path: String, body: JSONValue? = nil) throws -> JSONValue {
+  package func control(_ method: String, _ path: String, body: JSONValue? = nil) throws -> JSONValue {
     let payload = body.map(JSONWriter.serialize) ?? []
     let head = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\r\n"
     let answer = try Self.exchange(port: port, request: Array(head.utf8) + payload)

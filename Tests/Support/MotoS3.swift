@@ -1,5 +1,5 @@
-import CTICore
-import Foundation
+package import CTICore
+package import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -8,18 +8,18 @@ import Foundation
 /// A real S3-compatible server for tests: moto's, on 127.0.0.1, checking SigV4 signatures,
 /// started through Tests/Support/moto_s3.py (which fixes moto's canonicalisation of encoded
 /// paths and queries). One server per test process, started on first use.
-public final class MotoS3: @unchecked Sendable {
-  public struct Failure: Error, CustomStringConvertible {
-    public var description: String
+package final class MotoS3: @unchecked Sendable {
+  package struct Failure: Error, CustomStringConvertible {
+    package var description: String
   }
 
-  public let port: Int
-  public let accessKey: String
-  public let secretKey: String
+  package let port: Int
+  package let accessKey: String
+  package let secretKey: String
   private let process: Process
 
   /// The shared server (started once).
-  public static func shared() throws -> MotoS3 {
+  package static func shared() throws -> MotoS3 {
     try lock.withLock {
       if let started { return started }
       // The client's sockets may close under a write: an error, not the end of the process.
@@ -34,7 +34,7 @@ public final class MotoS3: @unchecked Sendable {
   private static let lock = NSLock()
 
   /// The package root, found from this file's place in Tests/Support.
-  public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  package static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
   private init() throws {
@@ -68,12 +68,12 @@ public final class MotoS3: @unchecked Sendable {
   deinit { process.terminate() }
 
   /// An endpoint for this server, with the right keys unless told otherwise.
-  public func endpoint(secretKey: String? = nil) -> S3Endpoint {
+  package func endpoint(secretKey: String? = nil) -> S3Endpoint {
     S3Endpoint(host: "127.0.0.1", port: port, useSSL: false, region: "us-east-1", accessKey: accessKey, secretKey: secretKey ?? self.secretKey)
   }
 
   /// A bucket name no other test uses.
-  public func freshBucket(_ client: S3Client) throws -> String {
+  package func freshBucket(_ client: S3Client) throws -> String {
     let name = "test-" + UUID().uuidString.lowercased().prefix(18)
     try client.createBucket(String(name))
     return String(name)

@@ -1,5 +1,5 @@
 import CRabbitMQ
-import CTICore
+package import CTICore
 import Foundation
 
 #if canImport(Glibc)
@@ -15,26 +15,26 @@ import Foundation
 ///
 /// Tests that stop, kill or restart it must not run beside other tests that use it (keep them
 /// in one `.serialized` suite).
-public final class RabbitMQ: @unchecked Sendable {
-  public struct Failure: Error, CustomStringConvertible {
-    public var description: String
+package final class RabbitMQ: @unchecked Sendable {
+  package struct Failure: Error, CustomStringConvertible {
+    package var description: String
   }
 
-  public static let serverScript = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+  package static let serverScript = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
-  public let port: Int
+  package let port: Int
   /// The AMQPS listener, with a self-signed certificate for `localhost` (`certificatePath`).
-  public let tlsPort: Int
-  public let certificatePath: String
-  public let nodeName: String
-  public let directory: String
-  public let user = "guest"
-  public let password = "guest"
+  package let tlsPort: Int
+  package let certificatePath: String
+  package let nodeName: String
+  package let directory: String
+  package let user = "guest"
+  package let password = "guest"
   private var watchdog: pid_t?
   private let lock = NSLock()
 
   /// The shared broker (started once).
-  public static func shared() throws -> RabbitMQ {
+  package static func shared() throws -> RabbitMQ {
     try startLock.withLock {
       if let started { return started }
       let broker = try RabbitMQ()
@@ -54,15 +54,15 @@ public final class RabbitMQ: @unchecked Sendable {
   }
 
   /// A loopback port nothing listens on (yet).
-  public static func unusedPort() throws -> Int { try MotoS3.freePort() }
+  package static func unusedPort() throws -> Int { try MotoS3.freePort() }
 
   /// Whether rabbitmq-server is installed here.
-  public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: serverScript) }
+  package static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: serverScript) }
 
-  public var endpoint: AMQPEndpoint { AMQPEndpoint(host: "127.0.0.1", port: port, vhost: "/", user: user, password: password) }
+  package var endpoint: AMQPEndpoint { AMQPEndpoint(host: "127.0.0.1", port: port, vhost: "/", user: user, password: password) }
 
   /// The TLS listener as `localhost` (the certificate's name), with `tls` settings.
-  public func tlsEndpoint(_ tls: AMQPTLS) -> AMQPEndpoint {
+  package func tlsEndpoint(_ tls: AMQPTLS) -> AMQPEndpoint {
     AMQPEndpoint(host: "localhost", port: tlsPort, vhost: "/", user: user, password: password, tls: tls)
   }
 
@@ -159,7 +159,7 @@ public final class RabbitMQ: @unchecked Sendable {
   private lazy var distributionPort: Int = (try? MotoS3.freePort()) ?? (port + 1)
 
   /// Starts the broker (again, after `stop` or `kill`) and waits until it accepts logins.
-  public func start() throws {
+  package func start() throws {
     try lock.withLock {
       guard watchdog == nil else { return }
       // The watchdog runs the broker and stops it when this process is gone, or on SIGTERM.
@@ -250,7 +250,7 @@ public final class RabbitMQ: @unchecked Sendable {
   }
 
   /// Stops the broker politely (it saves its queues) and waits until it has exited.
-  public func stop() {
+  package func stop() {
     guard let pid = takeWatchdog() else { return }
     Glibc.kill(pid, SIGTERM)
     var status: Int32 = 0
@@ -259,7 +259,7 @@ public final class RabbitMQ: @unchecked Sendable {
 
   /// Kills the broker's Erlang VM at once (SIGKILL), as a crash would, and waits for the
   /// watchdog to notice.
-  public func kill() throws {
+  package func kill() throws {
     guard let text = try? String(contentsOfFile: "\(directory)/pid", encoding: .utf8),
       let vm = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
     else { throw Failure(description: "no pid file for the broker") }
@@ -277,7 +277,7 @@ public final class RabbitMQ: @unchecked Sendable {
   }
 
   /// Stops and starts the broker (same port, node and mnesia: durable queues survive).
-  public func restart() throws {
+  package func restart() throws {
     stop()
     try start()
   }
@@ -286,13 +286,13 @@ public final class RabbitMQ: @unchecked Sendable {
 // MARK: What the platform declares, and reading queues back
 
 /// A message read back from a queue.
-public struct QueuedMessage: Sendable {
-  public var body: [UInt8]
-  public var deliveryMode: UInt8?
-  public var contentEncoding: String?
-  public var contentType: String?
-  public var exchange: String
-  public var routingKey: String
+package struct QueuedMessage: Sendable {
+  package var body: [UInt8]
+  package var deliveryMode: UInt8?
+  package var contentEncoding: String?
+  package var contentType: String?
+  package var exchange: String
+  package var routingKey: String
 }
 
 extension RabbitMQ {
@@ -300,7 +300,7 @@ extension RabbitMQ {
   /// (`registerConnectorQueues` in the platform's rabbitmq.js): two durable direct exchanges,
   /// `amqp.worker.exchange` and `amqp.connector.exchange`, and the durable queues
   /// `push_<id>` and `listen_<id>` bound with `push_routing_<id>` and `listen_routing_<id>`.
-  public func declareConnectorQueues(connectorId: String) throws {
+  package func declareConnectorQueues(connectorId: String) throws {
     try withConnection { connection in
       for exchange in ["amqp.worker.exchange", "amqp.connector.exchange"] {
         withBytes(exchange) { name in
@@ -326,7 +326,7 @@ extension RabbitMQ {
   /// A durable queue bound to `exchange` with `routingKey` that holds at most `maxLength`
   /// messages and refuses (nacks) publishes beyond that (`x-overflow: reject-publish`): a way
   /// to make the broker say no.
-  public func declareBoundedQueue(_ queue: String, exchange: String, routingKey: String, maxLength: Int) throws {
+  package func declareBoundedQueue(_ queue: String, exchange: String, routingKey: String, maxLength: Int) throws {
     try withConnection { connection in
       withBytes("x-max-length") { lengthKey in
         withBytes("x-overflow") { overflowKey in
@@ -364,7 +364,7 @@ extension RabbitMQ {
   }
 
   /// How many messages wait in `queue`.
-  public func messageCount(_ queue: String) throws -> Int {
+  package func messageCount(_ queue: String) throws -> Int {
     try withConnection { connection in
       let answer = withBytes(queue) { name in
         amqp_queue_declare(connection.state, connection.channel, name, 1, 0, 0, 0, amqp_empty_table)
@@ -375,7 +375,7 @@ extension RabbitMQ {
   }
 
   /// Takes every message out of `queue` (basic.get with automatic acknowledgement).
-  public func drain(_ queue: String) throws -> [QueuedMessage] {
+  package func drain(_ queue: String) throws -> [QueuedMessage] {
     try withConnection { connection in
       var messages: [QueuedMessage] = []
       while true {

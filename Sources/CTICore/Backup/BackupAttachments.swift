@@ -4,15 +4,15 @@ import Foundation
 /// such as `/storage/get/import/Indicator/<id>/report.pdf`) and stores them base64 in the
 /// entry's `data`, the form restore-files and pycti's import read back. Unlike the official
 /// connector it checks the HTTP status, so an error page is never stored as the file.
-public final class AttachmentFetcher {
+package final class AttachmentFetcher {
   /// The platform URL with a trailing slash.
-  public let baseURL: String
+  package let baseURL: String
   private let token: String?
   private let client: HTTPClient
-  public private(set) var fetched = 0
-  public private(set) var failed = 0
+  package private(set) var fetched = 0
+  package private(set) var failed = 0
 
-  public init(baseURL: String, token: String?, options: HTTPClientSettings) {
+  package init(baseURL: String, token: String?, options: HTTPClientSettings) {
     self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
     self.token = token
     client = HTTPClient(options: options)
@@ -21,7 +21,7 @@ public final class AttachmentFetcher {
   /// The object's bytes with every missing `data` filled in, or nil when it lists no file that
   /// lacks data. A file that cannot be fetched is left without `data` and reported through
   /// `report` (its name and why); the rest of the object is kept.
-  public func enrich(_ object: RawObject, report: (String) -> Void) throws(JSONError) -> [UInt8]? {
+  package func enrich(_ object: RawObject, report: (String) -> Void) throws(JSONError) -> [UInt8]? {
     guard let files = object.object("extensions")?.object(openCTIExtensionID)?.arrayElements("files"),
       files.contains(where: { range in (try? RawObject(object.source, range: range))?.valueRange("data") == nil })
     else { return nil }

@@ -5,21 +5,21 @@
 #endif
 
 /// One restored bucket folder: the bundle to send and what went into it.
-public struct RestoredBundle: Sendable {
-  public var folder: String
+package struct RestoredBundle: Sendable {
+  package var folder: String
   /// `{"type":"bundle","id":…,"objects":[…]}` as one line; the id is derived from the folder
   /// name, so restoring the same folder twice gives the same bundle id.
-  public var bytes: [UInt8]
-  public var objectCount: Int
+  package var bytes: [UInt8]
+  package var objectCount: Int
   /// Objects pulled in from later folders because something in this one references them.
-  public var pulledIn: Int
+  package var pulledIn: Int
   /// Referenced ids found in no folder at or after this one.
-  public var unresolved: [String]
+  package var unresolved: [String]
   /// Files in the folder that could not be read (name and reason; an empty name when the folder
   /// itself could not be listed); the rest is restored.
-  public var badFiles: [(name: String, reason: String)]
+  package var badFiles: [(name: String, reason: String)]
   /// Files left out because the same id is stored again in a later folder.
-  public var superseded = 0
+  package var superseded = 0
 }
 
 /// Reads a backup tree (ours, or the official connector's minute folders) back as one bundle
@@ -29,19 +29,19 @@ public struct RestoredBundle: Sendable {
 ///
 /// An id stored in several folders (an older tree, or a run killed while moving a file) is
 /// restored once, from the last folder that holds it, which is where the writer keeps it.
-public final class BackupRestore {
-  public let tree: BackupTree
-  public let folders: [String]
+package final class BackupRestore {
+  package let tree: BackupTree
+  package let folders: [String]
   /// Larger files are not read, and reported (`--max-file-bytes`).
-  public let maxFileBytes: Int
+  package let maxFileBytes: Int
   /// Entries of `opencti_data` that are not bucket folders, or bucket folders that cannot be
   /// listed, with the reason: reported by the caller, never skipped without a word.
-  public let unrecognised: [(name: String, reason: String, isFolder: Bool)]
+  package let unrecognised: [(name: String, reason: String, isFolder: Bool)]
   /// For each file name, the indexes (in `folders`) of the folders holding it, ascending.
   private var index: [String: [Int32]] = [:]
 
   /// Lists the tree under `path` and indexes the file names of every folder.
-  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) throws {
+  package init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) throws {
     tree = BackupTree(path: path)
     self.maxFileBytes = maxFileBytes
     if FileSystem.exists(path), !FileSystem.isDirectory(path) { throw NotAFolderError(path, role: "backup path") }
@@ -81,7 +81,7 @@ public final class BackupRestore {
   }
 
   /// The bundle for the folder at `position`.
-  public func bundle(at position: Int) throws(FileSystemError) -> RestoredBundle {
+  package func bundle(at position: Int) throws(FileSystemError) -> RestoredBundle {
     let folder = folders[position]
     let folderPath = tree.folderPath(folder)
     var badFiles: [(String, String)] = []

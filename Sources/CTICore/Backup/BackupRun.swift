@@ -1,10 +1,10 @@
 /// One cti-backup run: reads records, applies them, reports bad lines and counts everything.
-public final class BackupRun {
-  public let writer: BackupWriter
-  public let diagnostics: Diagnostics
-  public private(set) var records = 0
+package final class BackupRun {
+  package let writer: BackupWriter
+  package let diagnostics: Diagnostics
+  package private(set) var records = 0
 
-  public init(path: String, bucket: BucketSize, durable: Bool, diagnostics: Diagnostics) throws {
+  package init(path: String, bucket: BucketSize, durable: Bool, diagnostics: Diagnostics) throws {
     writer = try BackupWriter(path: path, bucket: bucket, durable: durable)
     self.diagnostics = diagnostics
     let opening = writer.opening
@@ -23,7 +23,7 @@ public final class BackupRun {
   }
 
   /// The run the settings describe, fetching attachments when a platform is set.
-  public convenience init(settings: BackupSettings, diagnostics: Diagnostics) throws {
+  package convenience init(settings: BackupSettings, diagnostics: Diagnostics) throws {
     try self.init(path: settings.path, bucket: settings.bucket, durable: settings.durable, diagnostics: diagnostics)
     if let platform = settings.attachments {
       fetchAttachments(from: platform.url, token: platform.token, options: platform.http)
@@ -32,7 +32,7 @@ public final class BackupRun {
 
   /// Applies the settings' input (a file, or standard input), committing its checkpoints into
   /// the settings' state file; returns the exit status.
-  public func run(_ settings: BackupSettings) throws -> ExitStatus {
+  package func run(_ settings: BackupSettings) throws -> ExitStatus {
     let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
     let reader = try settings.input.map { path throws in try LineReader(path: path) } ?? LineReader()
     try consume(reader, checkpoints: checkpoints)
@@ -41,7 +41,7 @@ public final class BackupRun {
 
   /// Downloads attachments from the platform at `baseURL` before objects are written; a file
   /// that cannot be fetched is reported as an error (the object is still written).
-  public func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientSettings) {
+  package func fetchAttachments(from baseURL: String, token: String?, options: HTTPClientSettings) {
     writer.attachments = AttachmentFetcher(baseURL: baseURL, token: token, options: options)
     let diagnostics = diagnostics
     writer.attachmentProblem = { [unowned self] message in diagnostics.error("line \(self.currentLine): \(message)") }
@@ -49,13 +49,13 @@ public final class BackupRun {
 
   private var currentLine = 0
   /// Why the input ended early, for the summary.
-  public private(set) var stopReason: String?
+  package private(set) var stopReason: String?
 
   /// Applies every line of `reader`. Bad lines are rejected through `diagnostics` (skipped and
   /// counted, or fatal with --strict); file-system failures end the run. Checkpoints are
   /// committed through `checkpoints` as soon as they are read: every record before them is
   /// applied by then. A stop signal ends the input after the current record.
-  public func consume(_ reader: LineReader, checkpoints: CheckpointCommitter? = nil) throws {
+  package func consume(_ reader: LineReader, checkpoints: CheckpointCommitter? = nil) throws {
     while let line = try reader.next(reportingTo: diagnostics) {
       currentLine = line.number
       do {
@@ -89,7 +89,7 @@ public final class BackupRun {
   private var checkpoints: CheckpointCommitter?
 
   /// The summary with its counts.
-  public var runSummary: RunSummary {
+  package var runSummary: RunSummary {
     let counts = writer.counts
     var told = RunSummary(summary)
     told.count("records", records)
@@ -115,7 +115,7 @@ public final class BackupRun {
   }
 
   /// `1200 records: 1100 written, …`.
-  public var summary: String {
+  package var summary: String {
     let counts = writer.counts
     return "\(records) records: \(counts.written) written"
       + (counts.undated > 0 ? " (\(counts.undated) without a date)" : "")
@@ -133,24 +133,24 @@ public final class BackupRun {
 
 /// One `cti-backup restore` run: a bundle per folder to the output, the position committed after
 /// each (`SourceState`: the state file, or a checkpoint for the last stage of the pipeline).
-public final class RestoreRun {
-  public let restore: BackupRestore
-  public let state: SourceState
-  public let diagnostics: Diagnostics
-  public private(set) var foldersWritten = 0
-  public private(set) var bundlesWritten = 0
-  public private(set) var objectsWritten = 0
-  public private(set) var pulledIn = 0
-  public private(set) var unresolved = 0
+package final class RestoreRun {
+  package let restore: BackupRestore
+  package let state: SourceState
+  package let diagnostics: Diagnostics
+  package private(set) var foldersWritten = 0
+  package private(set) var bundlesWritten = 0
+  package private(set) var objectsWritten = 0
+  package private(set) var pulledIn = 0
+  package private(set) var unresolved = 0
   /// Why the run ended before the last folder, for the summary.
-  public private(set) var stopReason: String?
+  package private(set) var stopReason: String?
   /// Older copies left out because the id is stored again in a later folder.
-  public private(set) var superseded = 0
-  public private(set) var filesNotRestored = 0
-  public private(set) var foldersNotRestored = 0
+  package private(set) var superseded = 0
+  package private(set) var filesNotRestored = 0
+  package private(set) var foldersNotRestored = 0
   private let startPosition: Int
 
-  public init(
+  package init(
     path: String, state: SourceState, diagnostics: Diagnostics, maxFileBytes: Int = FileSystem.defaultMaxFileBytes
   ) throws {
     restore = try BackupRestore(path: path, maxFileBytes: maxFileBytes)
@@ -173,7 +173,7 @@ public final class RestoreRun {
   }
 
   /// The run the settings describe, writing to standard output.
-  public convenience init(settings: RestoreSettings, diagnostics: Diagnostics) throws {
+  package convenience init(settings: RestoreSettings, diagnostics: Diagnostics) throws {
     let output = RecordWriter()
     let state = try SourceState(
       path: settings.statePath, tool: "cti-backup", output: output, commitOnWrite: settings.commitOnWrite)
@@ -185,14 +185,14 @@ public final class RestoreRun {
   private var output = RecordWriter()
 
   /// Writes every bundle, then settles the state; returns the exit status.
-  public func run() throws -> ExitStatus {
+  package func run() throws -> ExitStatus {
     try restore(to: output)
     state.finish(logger: diagnostics.logger)
     return diagnostics.finalStatus
   }
 
   /// The summary with its counts.
-  public var runSummary: RunSummary {
+  package var runSummary: RunSummary {
     var told = RunSummary(summary)
     told.count("folders_restored", foldersWritten)
     told.count("bundles", bundlesWritten)
@@ -209,7 +209,7 @@ public final class RestoreRun {
   /// Writes the bundles; a folder counts as restored (and the position passes it) only once its
   /// bundles are flushed. A folder too big for one line goes out as several bundles, each under
   /// the line limit; a single object over the limit stops the run there.
-  public func restore(to output: RecordWriter) throws {
+  package func restore(to output: RecordWriter) throws {
     for entry in restore.unrecognised {
       diagnostics.error("\(restore.tree.dataPath)/\(entry.name): \(entry.reason); not restored")
       if entry.isFolder { foldersNotRestored += 1 } else { filesNotRestored += 1 }
@@ -275,7 +275,7 @@ public final class RestoreRun {
     return batches.map { BundleBatcher.bundle($0, bundleId: bundleId) }
   }
 
-  public var summary: String {
+  package var summary: String {
     var text =
       "\(foldersWritten) folders restored as \(bundlesWritten) bundles: \(objectsWritten) objects (\(pulledIn) pulled in from later folders"
       + (superseded > 0 ? ", \(superseded) older copies left out" : "") + "), "

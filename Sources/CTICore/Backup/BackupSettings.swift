@@ -1,44 +1,44 @@
 /// The settings cti-backup reads, with the official backup-files connector's names.
-public enum BackupKeys {
-  public static let path = Setting(env: "BACKUP_PATH", key: "backup.path")
-  public static let protocolName = Setting(env: "BACKUP_PROTOCOL", key: "backup.protocol")
-  public static let bucket = Setting(env: "BACKUP_BUCKET", key: "backup.bucket")
-  public static let fsync = Setting(env: "BACKUP_FSYNC", key: "backup.fsync")
+package enum BackupKeys {
+  package static let path = Setting(env: "BACKUP_PATH", key: "backup.path")
+  package static let protocolName = Setting(env: "BACKUP_PROTOCOL", key: "backup.protocol")
+  package static let bucket = Setting(env: "BACKUP_BUCKET", key: "backup.bucket")
+  package static let fsync = Setting(env: "BACKUP_FSYNC", key: "backup.fsync")
 }
 
 /// The settings of `cti-backup` (the default `backup` command), resolved once.
-public struct BackupSettings: ToolSettings {
+package struct BackupSettings: ToolSettings {
   /// What the command line said (nil or false: not given).
-  public struct Flags: Sendable, Equatable {
-    public var path: String?
-    public var protocolName: String?
-    public var bucket: String?
-    public var fsync: Bool?
-    public var input: String?
+  package struct Flags: Sendable, Equatable {
+    package var path: String?
+    package var protocolName: String?
+    package var bucket: String?
+    package var fsync: Bool?
+    package var input: String?
     /// `--state`: where the input's checkpoints are committed.
-    public var state: String?
-    public var platform = OpenCTIFlags()
-    public var noAttachments = false
+    package var state: String?
+    package var platform = OpenCTIFlags()
+    package var noAttachments = false
 
-    public init() {}
+    package init() {}
   }
 
   /// The official connector's folder width is the minute; cti's default is the hour (fewer,
   /// fuller folders), and a backup is not fsynced unless asked.
-  public static let defaultBucket = BucketSize.hour
-  public static let defaultFsync = false
+  package static let defaultBucket = BucketSize.hour
+  package static let defaultFsync = false
 
-  public var path: String
-  public var bucket: BucketSize
-  public var durable: Bool
+  package var path: String
+  package var bucket: BucketSize
+  package var durable: Bool
   /// The platform attachments are fetched from: set when an OpenCTI URL is (and not
   /// `--no-attachments`).
-  public var attachments: OpenCTISettings?
+  package var attachments: OpenCTISettings?
   /// The events to apply: this file, or standard input.
-  public var input: String?
-  public var statePath: String?
+  package var input: String?
+  package var statePath: String?
 
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     path = try Self.path(flags.path, protocolName: flags.protocolName, configuration)
     let size = try configuration.choice(
       BackupKeys.bucket, flag: flags.bucket, choices: BucketSize.allCases.map(\.rawValue), default: Self.defaultBucket.rawValue)
@@ -62,26 +62,26 @@ public struct BackupSettings: ToolSettings {
 }
 
 /// The settings of `cti-backup restore`.
-public struct RestoreSettings: ToolSettings {
+package struct RestoreSettings: ToolSettings {
   /// What the command line said (nil or false: not given).
-  public struct Flags: Sendable, Equatable {
-    public var path: String?
-    public var protocolName: String?
-    public var state: String?
-    public var maxFileBytes: String?
-    public var commitOnWrite = false
+  package struct Flags: Sendable, Equatable {
+    package var path: String?
+    package var protocolName: String?
+    package var state: String?
+    package var maxFileBytes: String?
+    package var commitOnWrite = false
 
-    public init() {}
+    package init() {}
   }
 
-  public var path: String
+  package var path: String
   /// Remembers the last folder written.
-  public var statePath: String?
+  package var statePath: String?
   /// Larger files are reported, not restored.
-  public var maxFileBytes: Int
-  public var commitOnWrite: Bool
+  package var maxFileBytes: Int
+  package var commitOnWrite: Bool
 
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     path = try BackupSettings.path(flags.path, protocolName: flags.protocolName, configuration)
     statePath = flags.state
     maxFileBytes = try configuration.byteCount(

@@ -1,5 +1,5 @@
 /// What applying one record did to the backup tree.
-public enum BackupOutcome: Equatable, Sendable {
+package enum BackupOutcome: Equatable, Sendable {
   case written
   case deleted(found: Bool)
   /// A merge: the target written and this many source files removed.
@@ -9,45 +9,45 @@ public enum BackupOutcome: Equatable, Sendable {
 }
 
 /// Counts of what a backup run did, for the summary line.
-public struct BackupCounts: Sendable, Equatable {
-  public var written = 0
-  public var deleted = 0
-  public var deleteMissing = 0
-  public var merged = 0
-  public var mergeSourcesRemoved = 0
-  public var ignored = 0
-  public var foldersCreated = 0
-  public var foldersRemoved = 0
+package struct BackupCounts: Sendable, Equatable {
+  package var written = 0
+  package var deleted = 0
+  package var deleteMissing = 0
+  package var merged = 0
+  package var mergeSourcesRemoved = 0
+  package var ignored = 0
+  package var foldersCreated = 0
+  package var foldersRemoved = 0
   /// Files moved to another folder because the object's date changed.
-  public var moved = 0
+  package var moved = 0
   /// Objects written without a date of their own (filed by the fallback rule).
-  public var undated = 0
+  package var undated = 0
   /// Objects of bundles that could not be written (each reported; the rest was written).
-  public var objectsFailed = 0
+  package var objectsFailed = 0
 }
 
 /// What opening a backup tree found and put right.
-public struct BackupOpening: Sendable, Equatable {
+package struct BackupOpening: Sendable, Equatable {
   /// The backup folder did not exist and was created.
-  public var createdRoot = false
+  package var createdRoot = false
   /// Files indexed (one per id).
-  public var files = 0
-  public var buckets = 0
+  package var files = 0
+  package var buckets = 0
   /// Older copies of ids stored in several folders, removed (the last folder's copy is kept).
-  public var duplicatesRemoved = 0
+  package var duplicatesRemoved = 0
   /// Temporary files older than a minute, left by a run that was killed, removed.
-  public var temporariesRemoved = 0
+  package var temporariesRemoved = 0
 }
 
 /// One object of a bundle that could not be written; the rest of the bundle is written.
-public struct BackupObjectError: ToolError {
+package struct BackupObjectError: ToolError {
   /// Its place in the bundle, from 1.
-  public var position: Int
-  public var count: Int
-  public var id: String?
-  public var reason: String
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String {
+  package var position: Int
+  package var count: Int
+  package var id: String?
+  package var reason: String
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String {
     "object \(position) of \(count) in the bundle (\(id ?? "no id")): \(reason); not written"
   }
 }
@@ -60,29 +60,29 @@ public struct BackupObjectError: ToolError {
 /// opens the tree (repairing ids found in several folders) and keeps that index current, so a
 /// file follows its object to another folder when the object's date changes, and deletes and
 /// merges find a file wherever it is.
-public final class BackupWriter {
-  public let tree: BackupTree
-  public let bucket: BucketSize
+package final class BackupWriter {
+  package let tree: BackupTree
+  package let bucket: BucketSize
   /// fsync every file and folder change before going on.
-  public let durable: Bool
-  public private(set) var counts = BackupCounts()
-  public private(set) var opening = BackupOpening()
+  package let durable: Bool
+  package private(set) var counts = BackupCounts()
+  package private(set) var opening = BackupOpening()
   /// Fetches attachments before an object is written, when the platform is known.
-  public var attachments: AttachmentFetcher?
+  package var attachments: AttachmentFetcher?
   /// Told about each attachment that could not be fetched.
-  public var attachmentProblem: (String) -> Void = { _ in }
+  package var attachmentProblem: (String) -> Void = { _ in }
   /// Told about each object of a bundle that cannot be written, before the writer goes on with
   /// the next one; what it throws (under --strict) stops the writer there.
-  public var objectProblem: (BackupObjectError) throws -> Void = { throw $0 }
+  package var objectProblem: (BackupObjectError) throws -> Void = { throw $0 }
   /// The time an undated object is filed at when nothing else gives one.
-  public var clock: () -> ISO8601.Instant = { .now }
+  package var clock: () -> ISO8601.Instant = { .now }
   private var index = BackupIndex()
   /// Whether each bucket (by number) exists as a folder.
   private var folderExists: [Bool] = []
 
   /// Opens the tree under `path`. A missing backup folder is created (`opening.createdRoot`),
   /// and `opencti_data` too. A path that names a file is refused.
-  public init(path: String, bucket: BucketSize, durable: Bool) throws {
+  package init(path: String, bucket: BucketSize, durable: Bool) throws {
     tree = BackupTree(path: path)
     self.bucket = bucket
     self.durable = durable
@@ -138,7 +138,7 @@ public final class BackupWriter {
 
   /// Applies one record.
   @discardableResult
-  public func apply(_ record: Record) throws -> BackupOutcome {
+  package func apply(_ record: Record) throws -> BackupOutcome {
     switch record.kind {
     case .streamEvent:
       return try applyEvent(record.object)

@@ -3,25 +3,25 @@ import Yams
 
 /// A configuration problem: a bad value, an unreadable config.yml, a missing required setting.
 /// A bad value given on the command line is a usage error (64); anything else is 78.
-public struct ConfigError: ToolError, Equatable {
-  public var message: String
-  public var exitStatus: ExitStatus
-  public init(_ message: String, fromCommandLine: Bool = false) {
+package struct ConfigError: ToolError, Equatable {
+  package var message: String
+  package var exitStatus: ExitStatus
+  package init(_ message: String, fromCommandLine: Bool = false) {
     self.message = message
     exitStatus = fromCommandLine ? .usage : .config
   }
-  public var description: String { message }
+  package var description: String { message }
 }
 
 /// Where one setting can be given: a flag value (already parsed by ArgumentParser), environment
 /// variables (the official connectors' names, first match wins) and a dotted config.yml key.
-public struct Setting: Sendable, Equatable {
-  public var environment: [String]
-  public var key: String?
+package struct Setting: Sendable, Equatable {
+  package var environment: [String]
+  package var key: String?
   /// Secrets are never shown, in messages or in `--print-config`.
-  public var isSecret: Bool
+  package var isSecret: Bool
 
-  public init(env: String..., key: String? = nil, secret: Bool = false) {
+  package init(env: String..., key: String? = nil, secret: Bool = false) {
     environment = env
     self.key = key
     isSecret = secret
@@ -30,19 +30,19 @@ public struct Setting: Sendable, Equatable {
 
 /// Resolves settings with the precedence every tool follows: command-line flag, then
 /// environment, then config.yml, then the default.
-public struct Configuration: Sendable {
-  public var environment: [String: String]
+package struct Configuration: Sendable {
+  package var environment: [String: String]
   /// config.yml flattened to dotted keys (`opencti.url`); lists are joined with commas.
-  public var file: [String: String]
+  package var file: [String: String]
   /// The config.yml that was read, if any.
-  public var filePath: String?
+  package var filePath: String?
   /// When set, every setting looked up is noted here, with what it resolved to: `--print-config`
   /// shows them.
-  public var record: SettingsRecord?
+  package var record: SettingsRecord?
 
   /// Reads the environment and a config.yml: `path` when given (it must exist), else
   /// `./config.yml` when present.
-  public init(configFile path: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+  package init(configFile path: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
     throws(ConfigError)
   {
     self.environment = environment
@@ -59,17 +59,17 @@ public struct Configuration: Sendable {
   }
 
   /// A configuration from given values, for tests and embedding.
-  public init(environment: [String: String], file: [String: String] = [:]) {
+  package init(environment: [String: String], file: [String: String] = [:]) {
     self.environment = environment
     self.file = file
     filePath = nil
   }
 
   /// Where a value given as a flag comes from, in messages.
-  public static let commandLine = "command line"
+  package static let commandLine = "command line"
 
   /// The raw text of a setting and where it came from, or nil when nothing sets it.
-  public func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
+  package func lookup(_ setting: Setting, flag: String? = nil) -> (value: String, source: String)? {
     let found = find(setting, flag: flag)
     record?.note(setting, found)
     return found
@@ -91,16 +91,16 @@ public struct Configuration: Sendable {
     return found
   }
 
-  public func string(_ setting: Setting, flag: String? = nil) -> String? {
+  package func string(_ setting: Setting, flag: String? = nil) -> String? {
     lookup(setting, flag: flag)?.value
   }
 
-  public func string(_ setting: Setting, flag: String? = nil, default fallback: String) -> String {
+  package func string(_ setting: Setting, flag: String? = nil, default fallback: String) -> String {
     lookup(setting, flag: flag, default: fallback)?.value ?? fallback
   }
 
   /// A boolean: true/false, yes/no, on/off, 1/0 in any case.
-  public func bool(_ setting: Setting, flag: Bool? = nil, default fallback: Bool) throws(ConfigError) -> Bool {
+  package func bool(_ setting: Setting, flag: Bool? = nil, default fallback: Bool) throws(ConfigError) -> Bool {
     if let flag {
       record?.note(setting, (String(flag), Configuration.commandLine))
       return flag
@@ -112,7 +112,7 @@ public struct Configuration: Sendable {
     return value
   }
 
-  public func int(_ setting: Setting, flag: Int? = nil, default fallback: Int) throws(ConfigError) -> Int {
+  package func int(_ setting: Setting, flag: Int? = nil, default fallback: Int) throws(ConfigError) -> Int {
     if let flag {
       record?.note(setting, (String(flag), Configuration.commandLine))
       return flag
@@ -126,7 +126,7 @@ public struct Configuration: Sendable {
 
   /// A size in bytes: a whole number, or one with K, M or G (powers of 1024), read as the
   /// toolkit's line limit is (`LineLimit.parse`).
-  public func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
+  package func byteCount(_ setting: Setting, flag: String? = nil, default fallback: Int) throws(ConfigError) -> Int {
     guard let (text, source) = lookup(setting, flag: flag, default: String(fallback)) else { return fallback }
     guard let value = LineLimit.parse(text) else {
       throw ConfigError(
@@ -137,7 +137,7 @@ public struct Configuration: Sendable {
   }
 
   /// A duration in seconds: ISO-8601 (`PT5M`, `P30D`) or a plain number of seconds.
-  public func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
+  package func duration(_ setting: Setting, flag: String? = nil, default fallback: Double?) throws(ConfigError) -> Double? {
     guard let (text, source) = lookup(setting, flag: flag, default: fallback.map { Self.seconds($0) }) else { return fallback }
     guard let value = Self.parseDuration(text, unit: 1) else {
       throw ConfigError(
@@ -149,7 +149,7 @@ public struct Configuration: Sendable {
 
   /// A duration in days, as the official connectors' retention settings are: a plain number of
   /// days (`7`, `0.5`), or ISO-8601 (`P7D`, `PT12H`). Never negative.
-  public func days(_ setting: Setting, flag: String? = nil, default fallback: Double) throws(ConfigError) -> Double {
+  package func days(_ setting: Setting, flag: String? = nil, default fallback: Double) throws(ConfigError) -> Double {
     guard let (text, source) = lookup(setting, flag: flag, default: Self.seconds(fallback)) else { return fallback }
     guard let seconds = Self.parseDuration(text, unit: 86400), seconds >= 0 else {
       throw ConfigError(
@@ -160,7 +160,7 @@ public struct Configuration: Sendable {
   }
 
   /// ISO-8601 (`PT5M`), or a plain non-negative number counted in `unit` seconds; in seconds.
-  public static func parseDuration(_ text: String, unit: Double) -> Double? {
+  package static func parseDuration(_ text: String, unit: Double) -> Double? {
     if let seconds = ISO8601.duration(text) { return seconds }
     guard let number = Double(text.trimmingSpaces), number.isFinite else { return nil }
     return number * unit
@@ -172,13 +172,13 @@ public struct Configuration: Sendable {
   }
 
   /// A comma-separated list (or a YAML list), items trimmed, empty items dropped.
-  public func list(_ setting: Setting, flag: String? = nil) -> [String] {
+  package func list(_ setting: Setting, flag: String? = nil) -> [String] {
     guard let text = string(setting, flag: flag) else { return [] }
     return text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
   }
 
   /// A value that must be one of `choices`.
-  public func choice(_ setting: Setting, flag: String? = nil, choices: [String], default fallback: String) throws(ConfigError)
+  package func choice(_ setting: Setting, flag: String? = nil, choices: [String], default fallback: String) throws(ConfigError)
     -> String
   {
     guard let (text, source) = lookup(setting, flag: flag, default: fallback) else { return fallback }
@@ -192,11 +192,11 @@ public struct Configuration: Sendable {
   }
 
   /// A value quoted for a message: a secret's as `***`.
-  public static func quoted(_ text: String, _ setting: Setting) -> String {
+  package static func quoted(_ text: String, _ setting: Setting) -> String {
     setting.isSecret ? "***" : "'\(text)'"
   }
 
-  public static func parseBool(_ text: String) -> Bool? {
+  package static func parseBool(_ text: String) -> Bool? {
     switch text.trimmingSpaces.lowercased() {
     case "true", "yes", "y", "on", "1": true
     case "false", "no", "n", "off", "0": false
@@ -210,14 +210,14 @@ public struct Configuration: Sendable {
 
   /// Most nodes a config.yml may flatten: far more than any real one holds, and a bound on what
   /// aliases can multiply (`a: &a {…}`, `b: {x: *a, y: *a}`, … doubles at each level).
-  public static let maxNodes = 100_000
+  package static let maxNodes = 100_000
   /// Deepest nesting walked.
-  public static let maxDepth = 64
+  package static let maxDepth = 64
 
   /// Flattens a YAML document into dotted keys with scalar text values. A document that does
   /// not parse is reported by position and libyaml's description only: never with the text
   /// around it, which may be a token or a secret key.
-  public static func flatten(yaml: String, path: String = "config.yml") throws(ConfigError) -> [String: String] {
+  package static func flatten(yaml: String, path: String = "config.yml") throws(ConfigError) -> [String: String] {
     let node: Node?
     do {
       node = try Yams.compose(yaml: yaml)

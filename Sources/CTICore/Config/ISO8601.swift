@@ -1,22 +1,22 @@
 /// ISO-8601 dates, date-times and durations as OpenCTI and the connectors write them, parsed
 /// without Foundation's formatters (they are slow and locale-bound).
-public enum ISO8601 {
+package enum ISO8601 {
   /// A point in time: whole seconds since 1970 (UTC) and the fraction, in nanoseconds.
-  public struct Instant: Sendable, Equatable, Comparable {
-    public var seconds: Int64
-    public var nanoseconds: Int32
+  package struct Instant: Sendable, Equatable, Comparable {
+    package var seconds: Int64
+    package var nanoseconds: Int32
 
-    public init(seconds: Int64, nanoseconds: Int32 = 0) {
+    package init(seconds: Int64, nanoseconds: Int32 = 0) {
       self.seconds = seconds
       self.nanoseconds = nanoseconds
     }
 
-    public static func < (lhs: Instant, rhs: Instant) -> Bool {
+    package static func < (lhs: Instant, rhs: Instant) -> Bool {
       (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
     }
 
     /// The current time.
-    public static var now: Instant {
+    package static var now: Instant {
       var spec = timespec()
       clock_gettime(CLOCK_REALTIME, &spec)
       return Instant(seconds: Int64(spec.tv_sec), nanoseconds: Int32(spec.tv_nsec))
@@ -24,7 +24,7 @@ public enum ISO8601 {
 
     /// Milliseconds since 1970, as Redis stream ids use them (saturated at the ends of Int64
     /// rather than trapping on an instant read from hostile input).
-    public var milliseconds: Int64 {
+    package var milliseconds: Int64 {
       let (product, overflow) = seconds.multipliedReportingOverflow(by: 1000)
       if overflow { return seconds < 0 ? .min : .max }
       let (sum, sumOverflow) = product.addingReportingOverflow(Int64(nanoseconds / 1_000_000))
@@ -33,15 +33,15 @@ public enum ISO8601 {
 
     /// The instants STIX and Python's `datetime` can write: years 0001 to 9999 (UTC). Input
     /// timestamps outside it are refused where they are read.
-    public static let supportedSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+    package static let supportedSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
 
     /// Whether this instant falls in `supportedSeconds`.
-    public var isSupported: Bool { Self.supportedSeconds.contains(seconds) }
+    package var isSupported: Bool { Self.supportedSeconds.contains(seconds) }
   }
 
   /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]]` with `Z`, `±HH:MM`, `±HHMM` or no zone
   /// (taken as UTC); a space may stand for the `T`.
-  public static func parse(_ text: String) -> Instant? {
+  package static func parse(_ text: String) -> Instant? {
     var utf8 = Array(text.utf8)
     while let last = utf8.last, last == 0x20 { utf8.removeLast() }
     var index = 0
@@ -111,7 +111,7 @@ public enum ISO8601 {
   /// Formats an instant as `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (UTC); `fractionDigits` 0, 3 or 6.
   /// Any `Int64` formats without trapping (years beyond 9999 get more digits); callers that
   /// need a valid STIX timestamp check `Instant.isSupported` first.
-  public static func format(_ instant: Instant, fractionDigits: Int = 3) -> String {
+  package static func format(_ instant: Instant, fractionDigits: Int = 3) -> String {
     // Floor division without the `seconds - 86399` that overflowed near Int64.min.
     let remainder = instant.seconds % 86400
     let secondsOfDay = Int(remainder < 0 ? remainder + 86400 : remainder)
@@ -128,13 +128,13 @@ public enum ISO8601 {
   }
 
   /// The compact UTC form `YYYYMMDDTHHMMSSZ` used for backup bucket folders.
-  public static func compact(_ instant: Instant) -> String {
+  package static func compact(_ instant: Instant) -> String {
     format(instant, fractionDigits: 0).filter { $0 != "-" && $0 != ":" }
   }
 
   /// An ISO-8601 duration (`P1DT2H`, `PT5M`, `PT0.5S`, `P2W`) in seconds. Years count 365 days
   /// and months 30.
-  public static func duration(_ text: String) -> Double? {
+  package static func duration(_ text: String) -> Double? {
     var utf8 = Substring(text.trimmingSpaces.uppercased())
     guard utf8.first == "P" else { return nil }
     utf8.removeFirst()
@@ -172,7 +172,7 @@ public enum ISO8601 {
   }
 
   /// The longest duration `duration` accepts: about 31.7 million years, far below Int64 seconds.
-  public static let maxDurationSeconds = 1e15
+  package static let maxDurationSeconds = 1e15
 
   static func daysIn(month: Int, year: Int) -> Int {
     switch month {

@@ -3,19 +3,19 @@ import Synchronization
 /// The settings a tool looked up while resolving its configuration, each with the value in force
 /// and where it came from: what `--print-config` shows. Secrets are kept as `***` from the start,
 /// so their text never reaches the record.
-public final class SettingsRecord: Sendable {
+package final class SettingsRecord: Sendable {
   /// One setting: its name (the first environment variable, else the config.yml key), the value
   /// shown and its origin (`environment X`, `config.yml k`, `command line`, `default`), or nil
   /// for both when nothing sets it and there is no default.
-  public struct Entry: Sendable, Equatable {
-    public var name: String
-    public var value: String?
-    public var source: String?
+  package struct Entry: Sendable, Equatable {
+    package var name: String
+    package var value: String?
+    package var source: String?
   }
 
   private let entries = Mutex<[Entry]>([])
 
-  public init() {}
+  package init() {}
 
   /// The name a setting is shown under; nil for a flag-only setting (no environment name, no key).
   static func name(_ setting: Setting) -> String? {
@@ -47,11 +47,11 @@ public final class SettingsRecord: Sendable {
     }
   }
 
-  public var all: [Entry] { entries.withLock { $0 } }
+  package var all: [Entry] { entries.withLock { $0 } }
 
   /// One line per setting, in the order they were looked up: `NAME=value (from source)`, or
   /// `NAME (unset)`.
-  public var lines: [String] {
+  package var lines: [String] {
     all.map { entry in
       guard let value = entry.value else { return "\(entry.name) (unset)" }
       return "\(entry.name)=\(value) (\(entry.source == "default" ? "default" : "from " + (entry.source ?? "?")))"

@@ -3,7 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Logging
+package import Logging
 
 /// Collects what went wrong with individual records while a tool runs: each problem is logged
 /// at once (with its input line number) and counted, so the summary and the exit status can say
@@ -13,27 +13,27 @@ import Logging
 /// (pretty-printed JSON, usually), one hint says how to fix it and further bad lines in that run
 /// are counted by the log channel instead of printed one by one. They are still counted here,
 /// so the summary and the exit status are unchanged.
-public final class Diagnostics {
-  public let logger: Logger
-  public let strict: Bool
+package final class Diagnostics {
+  package let logger: Logger
+  package let strict: Bool
   /// Bad records skipped, by reason (the first words of the message).
-  public private(set) var skipped = 0
-  public private(set) var warnings = 0
-  public private(set) var errors = 0
+  package private(set) var skipped = 0
+  package private(set) var warnings = 0
+  package private(set) var errors = 0
   /// The lines 1…n, all malformed so far (nil once a line broke the run).
   private var malformedStart: Int? = 0
 
   /// Malformed lines at the start of the input after which the hint is printed.
-  public static let malformedStartLimit = 10
+  package static let malformedStartLimit = 10
 
-  public init(logger: Logger, strict: Bool = false) {
+  package init(logger: Logger, strict: Bool = false) {
     self.logger = logger
     self.strict = strict
   }
 
   /// Reports a record that cannot be used. It is counted and skipped; in strict mode it is
   /// thrown, which ends the run with the error's exit code.
-  public func reject(_ error: any Error, line: Int? = nil) throws {
+  package func reject(_ error: any Error, line: Int? = nil) throws {
     let text = line.map { "line \($0): " } ?? ""
     let message = "\(error)"
     let full = message.hasPrefix("line ") ? message : text + message
@@ -79,28 +79,28 @@ public final class Diagnostics {
 
   /// Says what the tool expects on standard input when that is a terminal, where it would
   /// otherwise wait in silence for input that a newcomer does not know to type.
-  public func noteTerminalInput(_ what: String, isTerminal: Bool = isatty(0) == 1) {
+  package func noteTerminalInput(_ what: String, isTerminal: Bool = isatty(0) == 1) {
     guard isTerminal else { return }
     logger.notice("reading \(what) from standard input (a terminal); end with Ctrl-D")
   }
 
-  public func warning(_ message: String, line: Int? = nil) {
+  package func warning(_ message: String, line: Int? = nil) {
     warnings += 1
     logger.warning("\(line.map { "line \($0): " } ?? "")\(message)")
   }
 
-  public func error(_ message: String, line: Int? = nil) {
+  package func error(_ message: String, line: Int? = nil) {
     errors += 1
     logger.error("\(line.map { "line \($0): " } ?? "")\(message)")
   }
 
   /// The exit status the run ends with when nothing fatal happened.
-  public var finalStatus: ExitStatus { errors > 0 ? .partial : .ok }
+  package var finalStatus: ExitStatus { errors > 0 ? .partial : .ok }
 }
 
 /// The first bad record under `--strict`.
-public struct StrictStop: ToolError {
-  public var underlying: any Error
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { "stopped at the first bad record (--strict): \(underlying)" }
+package struct StrictStop: ToolError {
+  package var underlying: any Error
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { "stopped at the first bad record (--strict): \(underlying)" }
 }

@@ -1,8 +1,8 @@
-import Foundation
+package import Foundation
 
 /// The exit codes every cti tool uses (sysexits values where one fits). This table is the one
 /// source of the codes' meanings: every --help, man page and the README render `table`.
-public enum ExitStatus: Int32, Sendable, CaseIterable {
+package enum ExitStatus: Int32, Sendable, CaseIterable {
   /// Success, also when the reader of stdout went away (EPIPE) or a signal stopped the run.
   case ok = 0
   /// The run finished, but some records were bad or could not be handled (counted, reported).
@@ -29,7 +29,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case config = 78
 
   /// What the code means, for help texts and the README.
-  public var meaning: String {
+  package var meaning: String {
     switch self {
     case .ok: "success (also: stdout closed by its reader, or stopped by a signal)"
     case .partial: "finished, but some records were rejected or skipped (see stderr)"
@@ -47,7 +47,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   }
 
   /// The table of codes, one per line, as help texts and the README show it.
-  public static var table: String {
+  package static var table: String {
     allCases.map { status in
       let code = String(status.rawValue)
       return "  " + code + String(repeating: " ", count: 4 - code.count) + status.meaning
@@ -56,22 +56,22 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
 
   /// The table as the README shows it (between `<!-- exit-codes:begin -->` and
   /// `<!-- exit-codes:end -->`, checked by a test).
-  public static var markdownTable: String {
+  package static var markdownTable: String {
     (["| code | meaning |", "|---|---|"] + allCases.map { "| \($0.rawValue) | \($0.meaning) |" }).joined(separator: "\n")
   }
 
   /// `--help`'s closing paragraph.
-  public static var helpSection: String { "Exit status:\n" + table }
+  package static var helpSection: String { "Exit status:\n" + table }
 }
 
 /// What every error of the toolkit is: one message and one exit status. The message is the
 /// `description` (what `"\(error)"` prints on stderr and in reject files), and it is also the
 /// `LocalizedError` text, so `localizedDescription` says the same thing. A tool that ends on
 /// such an error prints the message and exits with `exitStatus`.
-public protocol ToolError: LocalizedError, CustomStringConvertible {
+package protocol ToolError: LocalizedError, CustomStringConvertible {
   var exitStatus: ExitStatus { get }
 }
 
 extension ToolError {
-  public var errorDescription: String? { description }
+  package var errorDescription: String? { description }
 }

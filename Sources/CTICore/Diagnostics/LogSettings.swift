@@ -1,37 +1,37 @@
-import Logging
+package import Logging
 
 /// The logging settings every tool reads.
-public enum LogKeys {
-  public static let level = Setting(env: "CONNECTOR_LOG_LEVEL", key: "connector.log_level")
-  public static let format = Setting(env: "CTI_LOG_FORMAT", key: "cti.log_format")
+package enum LogKeys {
+  package static let level = Setting(env: "CONNECTOR_LOG_LEVEL", key: "connector.log_level")
+  package static let format = Setting(env: "CTI_LOG_FORMAT", key: "cti.log_format")
 }
 
 /// How a tool logs on stderr: the lowest level shown and the line format.
-public struct LogSettings: Sendable, Equatable {
+package struct LogSettings: Sendable, Equatable {
   /// What the command line said (nil: not given).
-  public struct Flags: Sendable, Equatable {
-    public var level: String?
-    public var format: String?
+  package struct Flags: Sendable, Equatable {
+    package var level: String?
+    package var format: String?
     /// `--quiet`: warnings and errors only, so no summary either.
-    public var quiet: Bool
+    package var quiet: Bool
 
-    public init(level: String? = nil, format: String? = nil, quiet: Bool = false) {
+    package init(level: String? = nil, format: String? = nil, quiet: Bool = false) {
       self.level = level
       self.format = format
       self.quiet = quiet
     }
   }
 
-  public var level = Logger.Level.info
-  public var format = LogFormat.text
+  package var level = Logger.Level.info
+  package var format = LogFormat.text
 
-  public init(level: Logger.Level = .info, format: LogFormat = .text) {
+  package init(level: Logger.Level = .info, format: LogFormat = .text) {
     self.level = level
     self.format = format
   }
 
   /// `warn` and `warning` are the same level, as in pycti's connectors.
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     if let (text, source) = configuration.lookup(LogKeys.level, flag: flags.level) {
       guard let parsed = StderrLogHandler.parseLevel(text) else {
         throw ConfigError(
@@ -45,7 +45,7 @@ public struct LogSettings: Sendable, Equatable {
   }
 
   /// The format alone: what start-up errors need before anything else is resolved.
-  public static func format(_ flag: String?, _ configuration: Configuration) throws(ConfigError) -> LogFormat {
+  package static func format(_ flag: String?, _ configuration: Configuration) throws(ConfigError) -> LogFormat {
     let text = try configuration.choice(
       LogKeys.format, flag: flag, choices: LogFormat.allCases.map(\.rawValue), default: LogFormat.text.rawValue)
     return LogFormat(rawValue: text) ?? .text

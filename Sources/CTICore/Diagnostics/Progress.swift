@@ -7,18 +7,18 @@
 /// A one-line progress display on stderr, shown only when stderr is a terminal, redrawn at most
 /// twice a second and erased at the end. It is drawn through a `StderrChannel`, which erases it
 /// before any message, so a message never lands on the end of a progress line.
-public final class Progress {
+package final class Progress {
   private let enabled: Bool
   private let channel: StderrChannel
   private var lastDraw = 0.0
 
-  public init(enabled: Bool = isatty(2) == 1, channel: StderrChannel = .standard) {
+  package init(enabled: Bool = isatty(2) == 1, channel: StderrChannel = .standard) {
     self.enabled = enabled
     self.channel = channel
   }
 
   /// Shows `message` (for example `folder 12/340`), unless the last redraw was under 0.5 s ago.
-  public func update(_ message: @autoclosure () -> String) {
+  package func update(_ message: @autoclosure () -> String) {
     guard enabled else { return }
     let now = ISO8601.Instant.now
     let seconds = Double(now.seconds) + Double(now.nanoseconds) / 1e9
@@ -28,7 +28,7 @@ public final class Progress {
   }
 
   /// Erases the progress line.
-  public func finish() {
+  package func finish() {
     guard enabled else { return }
     channel.clearProgress()
   }

@@ -1,26 +1,26 @@
-import Logging
+package import Logging
 
 /// What a run did, told once when it ends: a sentence for people, and the same counts by name
 /// for log shippers (the fields of the summary's line with `--log-format json`).
-public struct RunSummary: Sendable, Equatable {
-  public var text: String
+package struct RunSummary: Sendable, Equatable {
+  package var text: String
   /// Counts by snake_case name, in the order they are told.
-  public var counts: [Count]
+  package var counts: [Count]
   /// Other facts by name (`stop_reason`, `last_id`…).
-  public var details: [Detail]
-  public var level: Logger.Level
+  package var details: [Detail]
+  package var level: Logger.Level
 
-  public struct Count: Sendable, Equatable {
-    public var name: String
-    public var value: Int
+  package struct Count: Sendable, Equatable {
+    package var name: String
+    package var value: Int
   }
 
-  public struct Detail: Sendable, Equatable {
-    public var name: String
-    public var value: String
+  package struct Detail: Sendable, Equatable {
+    package var name: String
+    package var value: String
   }
 
-  public init(_ text: String, level: Logger.Level = .info) {
+  package init(_ text: String, level: Logger.Level = .info) {
     self.text = text
     counts = []
     details = []
@@ -28,17 +28,17 @@ public struct RunSummary: Sendable, Equatable {
   }
 
   /// Adds a count.
-  public mutating func count(_ name: String, _ value: Int) {
+  package mutating func count(_ name: String, _ value: Int) {
     counts.append(Count(name: name, value: value))
   }
 
   /// Adds a fact, when there is one.
-  public mutating func detail(_ name: String, _ value: String?) {
+  package mutating func detail(_ name: String, _ value: String?) {
     if let value { details.append(Detail(name: name, value: value)) }
   }
 
   /// The counts and facts as log metadata: counts stay numbers in JSON lines.
-  public var metadata: Logger.Metadata {
+  package var metadata: Logger.Metadata {
     var metadata = Logger.Metadata()
     for count in counts { metadata[count.name] = .stringConvertible(count.value) }
     for detail in details { metadata[detail.name] = .string(detail.value) }

@@ -9,9 +9,9 @@ import Synchronization
 ///   while the platform is down; line numbers aside) is counted instead of printed again;
 /// - bad lines that `Diagnostics` holds back are counted the same way.
 /// A count is printed as one line before the next different message, or by `finish()` at exit.
-public final class StderrChannel: Sendable {
+package final class StderrChannel: Sendable {
   /// The process's stderr.
-  public static let standard = StderrChannel { bytes in _ = FileSystem.writeAll(bytes, to: 2) }
+  package static let standard = StderrChannel { bytes in _ = FileSystem.writeAll(bytes, to: 2) }
 
   /// Messages not printed since the last one that was, and what they were.
   struct Held {
@@ -36,12 +36,12 @@ public final class StderrChannel: Sendable {
   private let sink: @Sendable ([UInt8]) -> Void
 
   /// `sink` receives whole lines (or progress redraws), one write per call.
-  public init(sink: @escaping @Sendable ([UInt8]) -> Void) {
+  package init(sink: @escaping @Sendable ([UInt8]) -> Void) {
     self.sink = sink
   }
 
   /// Draws `text` as the progress line, over the previous one.
-  public func showProgress(_ text: String) {
+  package func showProgress(_ text: String) {
     state.withLock { state in
       state.progressShown = true
       sink(Array(("\r\u{1B}[K" + text).utf8))
@@ -49,7 +49,7 @@ public final class StderrChannel: Sendable {
   }
 
   /// Erases the progress line, if one is shown.
-  public func clearProgress() {
+  package func clearProgress() {
     state.withLock { state in
       guard state.progressShown else { return }
       state.progressShown = false
@@ -95,7 +95,7 @@ public final class StderrChannel: Sendable {
 
   /// Prints a line that bypasses logging (a fatal error before exit), after clearing the
   /// progress line and printing what is held.
-  public func raw(_ line: [UInt8]) {
+  package func raw(_ line: [UInt8]) {
     state.withLock { state in
       var out = prefix(&state)
       out += line
@@ -105,7 +105,7 @@ public final class StderrChannel: Sendable {
   }
 
   /// Prints what is held and erases the progress line: called before the process exits.
-  public func finish() {
+  package func finish() {
     state.withLock { state in
       let out = prefix(&state)
       state.held = nil

@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 #if canImport(Glibc)
   import Glibc
@@ -7,7 +7,7 @@ import Logging
 #endif
 
 /// How log lines look on stderr.
-public enum LogFormat: String, Sendable, CaseIterable {
+package enum LogFormat: String, Sendable, CaseIterable {
   /// `cti-backup: warning: line 3: not JSON` — for people and `grep`.
   case text
   /// One JSON object per line — for log shippers in containers.
@@ -16,30 +16,30 @@ public enum LogFormat: String, Sendable, CaseIterable {
 
 /// A swift-log handler that writes one line per message to stderr, never stdout, through a
 /// `StderrChannel` (which erases the progress line first and collapses repeats).
-public struct StderrLogHandler: LogHandler {
-  public var logLevel: Logger.Level
-  public var metadata: Logger.Metadata = [:]
-  public let label: String
-  public let format: LogFormat
-  public let channel: StderrChannel
+package struct StderrLogHandler: LogHandler {
+  package var logLevel: Logger.Level
+  package var metadata: Logger.Metadata = [:]
+  package let label: String
+  package let format: LogFormat
+  package let channel: StderrChannel
 
   /// Metadata key `Diagnostics` sets on a bad line it holds back: the channel counts the line
   /// instead of printing it.
-  public static let heldBadLineKey = "cti-held-bad-line"
+  package static let heldBadLineKey = "cti-held-bad-line"
 
-  public init(label: String, level: Logger.Level, format: LogFormat, channel: StderrChannel = .standard) {
+  package init(label: String, level: Logger.Level, format: LogFormat, channel: StderrChannel = .standard) {
     self.label = label
     logLevel = level
     self.format = format
     self.channel = channel
   }
 
-  public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+  package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
     get { metadata[key] }
     set { metadata[key] = newValue }
   }
 
-  public func log(event: LogEvent) {
+  package func log(event: LogEvent) {
     var all = metadata
     if let extra = event.metadata { all.merge(extra) { $1 } }
     let badLine = all.removeValue(forKey: Self.heldBadLineKey) != nil
@@ -101,7 +101,7 @@ public struct StderrLogHandler: LogHandler {
 
   /// A line written without a logger: what a tool prints when it fails before logging is set
   /// up (a bad flag, an unreadable config.yml), in the format the run asked for.
-  public static func startupLine(tool: String, level: Logger.Level = .error, format: LogFormat, message: String, metadata: Logger.Metadata = [:]) -> [UInt8] {
+  package static func startupLine(tool: String, level: Logger.Level = .error, format: LogFormat, message: String, metadata: Logger.Metadata = [:]) -> [UInt8] {
     render(
       label: tool, level: level, format: format, message: message,
       metadata: metadata.sorted(by: { $0.key < $1.key }).map { ($0.key, json($0.value)) })
@@ -120,7 +120,7 @@ public struct StderrLogHandler: LogHandler {
   }
 
   /// Reads a level as the connectors spell it (`debug`, `info`, `warn`/`warning`, `error`).
-  public static func parseLevel(_ text: String) -> Logger.Level? {
+  package static func parseLevel(_ text: String) -> Logger.Level? {
     switch text.trimmingSpaces.lowercased() {
     case "trace": .trace
     case "debug": .debug

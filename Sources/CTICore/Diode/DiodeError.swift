@@ -1,18 +1,18 @@
 import Logging
 
 /// Problems that stop cti-diode before or between passes.
-public enum DiodeError: ToolError {
+package enum DiodeError: ToolError {
   case missingFolder(String)
   case noSource
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .missingFolder: .noInput
     case .noSource: .config
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .missingFolder(let path): "\(path): no such folder"
     case .noSource:

@@ -1,31 +1,31 @@
 /// Why a diode file cannot be imported. The text goes into the `.reason` note beside the
 /// quarantined file.
-public struct DiodeValidationError: ToolError, Equatable, Sendable {
-  public var reason: String
+package struct DiodeValidationError: ToolError, Equatable, Sendable {
+  package var reason: String
   /// The JSON ended early: the file may still be being written.
-  public var truncated: Bool
+  package var truncated: Bool
 
-  public init(_ reason: String, truncated: Bool = false) {
+  package init(_ reason: String, truncated: Bool = false) {
     self.reason = reason
     self.truncated = truncated
   }
 
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { reason }
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { reason }
 }
 
 /// The connector a diode file says it comes from (`connector` in the file).
-public struct DiodeConnector: Sendable, Equatable {
-  public var id: String
-  public var name: String
-  public var type: String
+package struct DiodeConnector: Sendable, Equatable {
+  package var id: String
+  package var name: String
+  package var type: String
   /// The scope as the source configured it; pycti writes a comma-separated string, a YAML list
   /// comes through as a list. Empty when absent.
-  public var scope: [String]
-  public var auto: Bool
-  public var validateBeforeImport: Bool
+  package var scope: [String]
+  package var auto: Bool
+  package var validateBeforeImport: Bool
 
-  public init(
+  package init(
     id: String, name: String, type: String = "EXTERNAL_IMPORT", scope: [String] = [], auto: Bool = false,
     validateBeforeImport: Bool = false
   ) {
@@ -40,20 +40,20 @@ public struct DiodeConnector: Sendable, Equatable {
 
 /// One diode file (the send_to_directory / send_to_s3 format), checked and read in place: the
 /// routing fields are decoded, the bundle stays as the file's bytes.
-public struct DiodeFile: Sendable {
-  public let object: RawObject
-  public let connector: DiodeConnector
+package struct DiodeFile: Sendable {
+  package let object: RawObject
+  package let connector: DiodeConnector
   /// `applicant_id`: the key must be there; its value may be null (no user to impersonate).
-  public let applicantID: String?
+  package let applicantID: String?
   /// `update` (false when absent).
-  public let update: Bool
+  package let update: Bool
   /// Number of objects in the bundle.
-  public let objectCount: Int
+  package let objectCount: Int
 
   /// Checks `bytes` the way an importer must before trusting them: one JSON object with a
   /// `connector` holding string `id`, `name` and `type`, an `applicant_id` key and a `bundle`
   /// whose `objects` is a non-empty list.
-  public init(_ bytes: [UInt8]) throws(DiodeValidationError) {
+  package init(_ bytes: [UInt8]) throws(DiodeValidationError) {
     do {
       object = try RawObject(bytes)
     } catch {
@@ -113,14 +113,14 @@ public struct DiodeFile: Sendable {
   }
 
   /// The bundle, read in place.
-  public var bundle: RawObject { object.object("bundle")! }
+  package var bundle: RawObject { object.object("bundle")! }
 
   /// The bundle's bytes, as in the file.
-  public var bundleBytes: ArraySlice<UInt8> { object.rawValue("bundle")! }
+  package var bundleBytes: ArraySlice<UInt8> { object.rawValue("bundle")! }
 
   /// The envelope as one NDJSON line: the file's bytes when they already are one line, else the
   /// same JSON without its line breaks. With `applicant`, `applicant_id` is replaced (nil → null).
-  public func line(replacingApplicant applicant: String?? = .none) -> [UInt8] {
+  package func line(replacingApplicant applicant: String?? = .none) -> [UInt8] {
     var bytes = Array(object.bytes)
     if case .some(let replacement) = applicant, let range = object.valueRange("applicant_id") {
       let shifted = (range.lowerBound - object.range.lowerBound)..<(range.upperBound - object.range.lowerBound)

@@ -5,17 +5,17 @@
 #endif
 
 /// Where a diode file is written: it decides the `bundle_type` pycti puts in it.
-public enum DiodeBundleType: String, Sendable {
+package enum DiodeBundleType: String, Sendable {
   case directory = "DIRECTORY_BUNDLE"
   case s3 = "S3_BUNDLE"
 }
 
 /// Writes diode files as pycti's `send_stix2_bundle` does (reference §A): the name pattern and
 /// the content, key for key and byte for byte (Python `json.dumps`, ASCII only, no newline).
-public enum DiodeFileFormat {
+package enum DiodeFileFormat {
   /// pycti's name part: the connector name lower-cased with spaces as `_`. A `/` (which breaks
   /// pycti's path) and other characters a file name cannot hold become `_` too.
-  public static func namePrefix(connectorName: String) -> String {
+  package static func namePrefix(connectorName: String) -> String {
     var prefix = connectorName.lowercased().replacingAll(" ", with: "_")
     prefix = String(prefix.unicodeScalars.map { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F ? "_" : Character($0) })
     while prefix.hasPrefix(".") { prefix.removeFirst() }
@@ -26,7 +26,7 @@ public enum DiodeFileFormat {
 
   /// `<prefix>-<YYYYMMDD-HHMMSS>-<epoch seconds>.json`; the date is local time (as
   /// `time.strftime`), the epoch is written as Python's `str(float)`.
-  public static func fileName(connectorName: String, time: Double) -> String {
+  package static func fileName(connectorName: String, time: Double) -> String {
     var seconds = time_t(time.rounded(.down))
     var parts = tm()
     localtime_r(&seconds, &parts)
@@ -38,14 +38,14 @@ public enum DiodeFileFormat {
 
   /// Python's `str(x)` for a positive float of epoch size: the shortest text that reads back as
   /// `x`, always with a fractional part (`1718030034.0`).
-  public static func pythonFloat(_ value: Double) -> String {
+  package static func pythonFloat(_ value: Double) -> String {
     let text = "\(value)"
     return text.contains(".") || text.contains("e") ? text : text + ".0"
   }
 
   /// The file's JSON: `bundle_type`, `applicant_id`, `connector`, `entities_types`, `bundle`,
   /// `update`, in that order.
-  public static func content(
+  package static func content(
     bundle: JSONValue, connector: JSONValue, applicantID: String?, bundleType: DiodeBundleType,
     entitiesTypes: JSONValue = .null, update: Bool = false
   ) -> [UInt8] {
@@ -58,7 +58,7 @@ public enum DiodeFileFormat {
 
   /// The `connector` object pycti writes; the scope is the configured comma-separated string
   /// (or a list, when `scopeAsList`).
-  public static func connectorValue(_ connector: DiodeConnector, scopeAsList: Bool = false) -> JSONValue {
+  package static func connectorValue(_ connector: DiodeConnector, scopeAsList: Bool = false) -> JSONValue {
     let scope: JSONValue =
       scopeAsList ? .array(connector.scope.map { .string($0) }) : .string(connector.scope.joined(separator: ","))
     return [

@@ -2,13 +2,13 @@ import CCrypto
 
 /// Message digests from OpenCTI's needs (SHA-1 for UUIDv5 ids, SHA-256 for content hashes and
 /// S3 payloads, MD5 where a format names it), computed by OpenSSL's libcrypto.
-public enum Digest: String, Sendable {
+package enum Digest: String, Sendable {
   case md5 = "MD5"
   case sha1 = "SHA1"
   case sha256 = "SHA256"
 
   /// The digest of `bytes`.
-  public func hash<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+  package func hash<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
     if let digest = bytes.withContiguousStorageIfAvailable({ hash(buffer: $0) }) { return digest }
     return Array(bytes).withUnsafeBufferPointer { hash(buffer: $0) }
   }
@@ -30,15 +30,15 @@ public enum Digest: String, Sendable {
   }
 
   /// The digest of a string's UTF-8 bytes.
-  public func hash(_ text: String) -> [UInt8] { hash(Array(text.utf8)) }
+  package func hash(_ text: String) -> [UInt8] { hash(Array(text.utf8)) }
 
   /// The digest as lower-case hexadecimal.
-  public func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+  package func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
     Digest.hexString(hash(bytes))
   }
 
   /// Lower-case hexadecimal text of `bytes`.
-  public static func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+  package static func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
     let digits = Array("0123456789abcdef".utf8)
     var text: [UInt8] = []
     for byte in bytes {

@@ -1,22 +1,22 @@
 #if canImport(Glibc)
-  import Glibc
+  package import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+  package import Darwin
 #endif
 
 /// A failed file-system call, with the path and the system's reason.
-public struct FileSystemError: ToolError, Equatable {
-  public var operation: String
-  public var path: String
-  public var code: Int32
-  public var exitStatus: ExitStatus {
+package struct FileSystemError: ToolError, Equatable {
+  package var operation: String
+  package var path: String
+  package var code: Int32
+  package var exitStatus: ExitStatus {
     switch code {
     case ENOENT: .noInput
     case EFBIG: .dataError  // over a size limit: the data, not the disk, is at fault
     default: .ioError
     }
   }
-  public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+  package var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 
   init(_ operation: String, _ path: String, _ code: Int32 = errno) {
     self.operation = operation
@@ -26,11 +26,11 @@ public struct FileSystemError: ToolError, Equatable {
 }
 
 /// Small, direct file-system operations (POSIX calls, no Foundation) used by the tools.
-public enum FileSystem {
+package enum FileSystem {
   /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part:
   /// a temporary file in the same directory, then `rename`. With `durable`, the file is
   /// fsync'ed before the rename and the directory after it.
-  public static func writeAtomically(
+  package static func writeAtomically(
     _ bytes: [UInt8], to path: String, durable: Bool = false, mode: mode_t = 0o644
   ) throws(FileSystemError) {
     let directory = parent(of: path)
@@ -52,7 +52,7 @@ public enum FileSystem {
   /// A fresh name beside `path` for writing it atomically: `.<name>.tmp-<pid>-<random>`. Hidden
   /// and without a `.json` ending, so no reader (ours, restore-files, the diode importers) takes
   /// it for a finished file; `isTemporaryName` recognises it after a crash.
-  public static func temporaryPath(for path: String) -> String {
+  package static func temporaryPath(for path: String) -> String {
     // The name part is shortened so that the temporary stays within NAME_MAX even for a target
     // whose own name is close to it.
     let stem = SafeName.truncated(baseName(of: path), toBytes: maxNameBytes - 32)
@@ -60,12 +60,12 @@ public enum FileSystem {
   }
 
   /// Whether a directory entry is one of `temporaryPath`'s names.
-  public static func isTemporaryName(_ name: String) -> Bool {
+  package static func isTemporaryName(_ name: String) -> Bool {
     isTemporaryName(Array(name.utf8)[...])
   }
 
   /// `isTemporaryName` on the bytes of a name.
-  public static func isTemporaryName(_ name: ArraySlice<UInt8>) -> Bool {
+  package static func isTemporaryName(_ name: ArraySlice<UInt8>) -> Bool {
     guard name.first == UInt8(ascii: "."), let lastDash = name.lastIndex(of: UInt8(ascii: "-")) else { return false }
     let random = name[(lastDash + 1)...]
     let head = name[..<lastDash]
@@ -77,13 +77,13 @@ public enum FileSystem {
   }
 
   /// How old a temporary must be before a later run takes it for the leftover of a killed one.
-  public static let staleTemporaryAge = 60.0
+  package static let staleTemporaryAge = 60.0
 
   /// Removes `temporaryPath` leftovers older than `age` seconds from `folder` (a process killed
   /// between creating and renaming them); returns how many went. Younger ones may belong to a
   /// writer still at work and are left alone.
   @discardableResult
-  public static func removeStaleTemporaries(in folder: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
+  package static func removeStaleTemporaries(in folder: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
     -> Int
   {
     var removed = 0
@@ -95,7 +95,7 @@ public enum FileSystem {
 
   /// Removes one temporary (already known by its name) when its last change is older than
   /// `age` seconds; says whether it did.
-  public static func removeIfStaleTemporary(_ path: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
+  package static func removeIfStaleTemporary(_ path: String, olderThan age: Double = staleTemporaryAge) throws(FileSystemError)
     -> Bool
   {
     var status = stat()
@@ -108,13 +108,13 @@ public enum FileSystem {
 
   /// Writes all of `bytes` to an open descriptor, retrying short writes and EINTR; false on
   /// failure (with `errno` set).
-  public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+  package static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
     bytes.withUnsafeBytes { writeAll($0, to: descriptor).error == nil }
   }
 
   /// Writes all of `raw`, retrying short writes and EINTR: how many bytes went out, and the
   /// `errno` that stopped it early (nil when everything was written).
-  public static func writeAll(_ raw: UnsafeRawBufferPointer, to descriptor: Int32) -> (written: Int, error: Int32?) {
+  package static func writeAll(_ raw: UnsafeRawBufferPointer, to descriptor: Int32) -> (written: Int, error: Int32?) {
     var offset = 0
     while offset < raw.count {
       let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
@@ -128,7 +128,7 @@ public enum FileSystem {
   }
 
   /// fsyncs a directory, so that entries created or renamed in it survive a crash.
-  public static func syncDirectory(_ path: String) throws(FileSystemError) {
+  package static func syncDirectory(_ path: String) throws(FileSystemError) {
     let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     defer { close(descriptor) }
@@ -137,7 +137,7 @@ public enum FileSystem {
 
   /// Reads a whole file, or a pipe to its end, refusing (EFBIG) one over `maxBytes` rather than
   /// holding it all in memory.
-  public static func read(_ path: String, maxBytes: Int = defaultMaxFileBytes) throws(FileSystemError) -> [UInt8] {
+  package static func read(_ path: String, maxBytes: Int = defaultMaxFileBytes) throws(FileSystemError) -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     defer { close(descriptor) }
@@ -161,25 +161,25 @@ public enum FileSystem {
   }
 
   /// NAME_MAX on Linux and the BSDs: the longest name one directory entry can have, in bytes.
-  public static let maxNameBytes = 255
+  package static let maxNameBytes = 255
 
   /// The default of `--max-file-bytes` (CTI_MAX_FILE_BYTES): 256 MiB. Far above the biggest
   /// bundles connectors write (MITRE ATT&CK's is some 45 MB), under the 512 MiB message limit
   /// OpenCTI's RabbitMQ is deployed with, and small enough that holding one such file and its
   /// parsed form stays well under a gigabyte.
-  public static let defaultMaxFileBytes = 256 << 20
+  package static let defaultMaxFileBytes = 256 << 20
 
   /// Reads a whole file from input that is not trusted (a diode folder, a backup tree): only a
   /// regular file of at most `maxBytes` bytes. A FIFO, device, socket, directory or symbolic link
   /// is refused without being read, so nothing blocks and nothing endless is read; the file is
   /// opened non-blocking and without following a link, checked with fstat on the open
   /// descriptor, and never more than `maxBytes + 1` bytes are read, even when it grows.
-  public static func readRegularFile(_ path: String, maxBytes: Int) throws(FileReadError) -> [UInt8] {
+  package static func readRegularFile(_ path: String, maxBytes: Int) throws(FileReadError) -> [UInt8] {
     try readRegularFile(pathBytes: Array(path.utf8), displayPath: path, maxBytes: maxBytes)
   }
 
   /// `readRegularFile` for a path given as bytes (a name that is not valid UTF-8).
-  public static func readRegularFile(pathBytes: [UInt8], displayPath: String, maxBytes: Int) throws(FileReadError)
+  package static func readRegularFile(pathBytes: [UInt8], displayPath: String, maxBytes: Int) throws(FileReadError)
     -> [UInt8]
   {
     let result: Result<[UInt8], FileReadError> = withCPath(pathBytes) { cPath in
@@ -254,7 +254,7 @@ public enum FileSystem {
 
   /// Like `attributes`, for a path given as bytes and without following a final symbolic
   /// link: what the directory entry itself is.
-  public static func entryAttributes(pathBytes: [UInt8]) -> (size: Int, modified: Double, kind: String?)? {
+  package static func entryAttributes(pathBytes: [UInt8]) -> (size: Int, modified: Double, kind: String?)? {
     var status = stat()
     guard withCPath(pathBytes, { lstat($0, &status) }) == 0 else { return nil }
     let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
@@ -263,38 +263,38 @@ public enum FileSystem {
 
   /// Removes a file named by bytes. Returns false when there was nothing to remove.
   @discardableResult
-  public static func removeFile(pathBytes: [UInt8], displayPath: String) throws(FileSystemError) -> Bool {
+  package static func removeFile(pathBytes: [UInt8], displayPath: String) throws(FileSystemError) -> Bool {
     if withCPath(pathBytes, { unlink($0) }) == 0 { return true }
     if errno == ENOENT { return false }
     throw FileSystemError("unlink", displayPath)
   }
 
   /// Renames a file named by bytes to `target`.
-  public static func rename(pathBytes: [UInt8], displayPath: String, to target: String) throws(FileSystemError) {
+  package static func rename(pathBytes: [UInt8], displayPath: String, to target: String) throws(FileSystemError) {
     let result = withCPath(pathBytes) { source in target.withCString { systemRename(source, $0) } }
     if result != 0 { throw FileSystemError("rename", displayPath) }
   }
 
   /// Whether `path` names an existing directory.
-  public static func isDirectory(_ path: String) -> Bool {
+  package static func isDirectory(_ path: String) -> Bool {
     var status = stat()
     return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
   }
 
   /// Whether something exists at `path`.
-  public static func exists(_ path: String) -> Bool {
+  package static func exists(_ path: String) -> Bool {
     access(path, F_OK) == 0
   }
 
   /// Creates a directory; an existing directory is fine.
-  public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(FileSystemError) {
+  package static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(FileSystemError) {
     if mkdir(path, mode) != 0 && !(errno == EEXIST && isDirectory(path)) {
       throw FileSystemError("mkdir", path)
     }
   }
 
   /// Creates a directory and its missing parents.
-  public static func makeDirectories(_ path: String) throws(FileSystemError) {
+  package static func makeDirectories(_ path: String) throws(FileSystemError) {
     if isDirectory(path) { return }
     let up = parent(of: path)
     if up != path, !up.isEmpty { try makeDirectories(up) }
@@ -303,7 +303,7 @@ public enum FileSystem {
 
   /// Removes a file. Returns false when there was nothing to remove.
   @discardableResult
-  public static func removeFile(_ path: String) throws(FileSystemError) -> Bool {
+  package static func removeFile(_ path: String) throws(FileSystemError) -> Bool {
     if unlink(path) == 0 { return true }
     if errno == ENOENT { return false }
     throw FileSystemError("unlink", path)
@@ -311,19 +311,19 @@ public enum FileSystem {
 
   /// Removes a directory if it is empty; says whether it did.
   @discardableResult
-  public static func removeDirectoryIfEmpty(_ path: String) -> Bool {
+  package static func removeDirectoryIfEmpty(_ path: String) -> Bool {
     rmdir(path) == 0
   }
 
   /// The names in a directory (without `.` and `..`), unsorted. Names that are not valid UTF-8
   /// cannot be a `String` and are left out: callers that must see or report them use `entries`.
-  public static func list(_ path: String) throws(FileSystemError) -> [String] {
+  package static func list(_ path: String) throws(FileSystemError) -> [String] {
     try entries(path).compactMap(\.name)
   }
 
   /// The entries of a directory (without `.` and `..`), unsorted, with their names' bytes as the
   /// file system holds them.
-  public static func entries(_ path: String) throws(FileSystemError) -> [DirectoryEntry] {
+  package static func entries(_ path: String) throws(FileSystemError) -> [DirectoryEntry] {
     guard let directory = opendir(path) else { throw FileSystemError("opendir", path) }
     defer { closedir(directory) }
     var entries: [DirectoryEntry] = []
@@ -336,7 +336,7 @@ public enum FileSystem {
 
   /// Calls `body` with each name in a directory (without `.` and `..`), unsorted, as bytes that
   /// are valid only during the call: no string is made per entry, for folders of many files.
-  public static func forEachName(in path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(FileSystemError) {
+  package static func forEachName(in path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(FileSystemError) {
     guard let directory = opendir(path) else { throw FileSystemError("opendir", path) }
     defer { closedir(directory) }
     while let entry = readdir(directory) {
@@ -352,12 +352,12 @@ public enum FileSystem {
   }
 
   /// Moves a file within one file system (`rename`), replacing what `to` names.
-  public static func move(_ from: String, to: String) throws(FileSystemError) {
+  package static func move(_ from: String, to: String) throws(FileSystemError) {
     if systemRename(from, to) != 0 { throw FileSystemError("rename", from) }
   }
 
   /// Size and modification time of a file, or nil when it does not exist.
-  public static func attributes(_ path: String) -> (size: Int, modified: Double, isDirectory: Bool)? {
+  package static func attributes(_ path: String) -> (size: Int, modified: Double, isDirectory: Bool)? {
     var status = stat()
     guard stat(path, &status) == 0 else { return nil }
     let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
@@ -365,7 +365,7 @@ public enum FileSystem {
   }
 
   /// The directory part of a path (`.` for a bare name).
-  public static func parent(of path: String) -> String {
+  package static func parent(of path: String) -> String {
     var utf8 = Array(path.utf8)
     while utf8.count > 1, utf8.last == UInt8(ascii: "/") { utf8.removeLast() }
     guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
@@ -373,7 +373,7 @@ public enum FileSystem {
   }
 
   /// The last component of a path.
-  public static func baseName(of path: String) -> String {
+  package static func baseName(of path: String) -> String {
     var utf8 = Array(path.utf8)
     while utf8.count > 1, utf8.last == UInt8(ascii: "/") { utf8.removeLast() }
     guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
@@ -389,17 +389,17 @@ private func systemRename(_ source: UnsafePointer<CChar>, _ target: UnsafePointe
 /// A directory entry's name exactly as the file system holds it. File names are bytes, and a
 /// folder filled by another system (a diode medium, a restored tree) may hold names that are
 /// not UTF-8, which a `String` cannot carry.
-public struct DirectoryEntry: Sendable, Hashable {
+package struct DirectoryEntry: Sendable, Hashable {
   /// The name's bytes.
-  public var bytes: [UInt8]
+  package var bytes: [UInt8]
   /// The name, when it is valid UTF-8.
-  public var name: String? { String(validating: bytes, as: UTF8.self) }
+  package var name: String? { String(validating: bytes, as: UTF8.self) }
 
-  public init(bytes: [UInt8]) { self.bytes = bytes }
+  package init(bytes: [UInt8]) { self.bytes = bytes }
 
   /// The name for messages: itself when it is UTF-8, else with each byte that is not part of a
   /// valid UTF-8 sequence written as `%XX`.
-  public var displayName: String {
+  package var displayName: String {
     if let name { return name }
     var text = ""
     var index = 0
@@ -434,8 +434,8 @@ public struct DirectoryEntry: Sendable, Hashable {
 }
 
 /// Why `FileSystem.readRegularFile` did not read a file.
-public struct FileReadError: ToolError, Equatable {
-  public enum Reason: Equatable, Sendable {
+package struct FileReadError: ToolError, Equatable {
+  package enum Reason: Equatable, Sendable {
     /// A FIFO, device, socket, directory or symbolic link: never read.
     case notRegular(String)
     /// Bigger than the limit (`--max-file-bytes`).
@@ -444,22 +444,22 @@ public struct FileReadError: ToolError, Equatable {
     case system(operation: String, code: Int32)
   }
 
-  public var path: String
-  public var reason: Reason
+  package var path: String
+  package var reason: Reason
 
-  public init(path: String, reason: Reason) {
+  package init(path: String, reason: Reason) {
     self.path = path
     self.reason = reason
   }
 
   /// Whether the file as it is can never be read (its kind or its size), rather than a failure
   /// a later attempt may not meet.
-  public var disqualifies: Bool {
+  package var disqualifies: Bool {
     if case .system = reason { return false }
     return true
   }
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch reason {
     case .notRegular, .tooLarge: .dataError
     case .system(_, let code): code == ENOENT ? .noInput : .ioError
@@ -467,7 +467,7 @@ public struct FileReadError: ToolError, Equatable {
   }
 
   /// The reason alone, without the path (for a quarantine note).
-  public var explanation: String {
+  package var explanation: String {
     switch reason {
     case .notRegular(let kind): "not a regular file (a \(kind))"
     case .tooLarge(let size, let limit): "\(size) bytes, over the limit of \(limit) (--max-file-bytes, CTI_MAX_FILE_BYTES)"
@@ -475,7 +475,7 @@ public struct FileReadError: ToolError, Equatable {
     }
   }
 
-  public var description: String { "\(path): \(explanation)" }
+  package var description: String { "\(path): \(explanation)" }
 }
 
 /// `read(2)` that retries on EINTR.

@@ -1,35 +1,35 @@
 /// A path given where a folder is expected names a file (or something else): said plainly,
 /// since the system's own message for it ("No such file or directory", "Not a directory")
 /// points the wrong way.
-public struct NotAFolderError: ToolError, Equatable {
-  public var path: String
+package struct NotAFolderError: ToolError, Equatable {
+  package var path: String
   /// What the path is for, in front of it in the message (`backup path`).
-  public var role: String?
-  public var exitStatus: ExitStatus
+  package var role: String?
+  package var exitStatus: ExitStatus
   /// What the folder should hold, for the message (`a MISP feed: manifest.json and <uuid>.json`).
-  public var expected: String?
+  package var expected: String?
 
-  public init(_ path: String, role: String? = nil, exitStatus: ExitStatus = .noInput, expected: String? = nil) {
+  package init(_ path: String, role: String? = nil, exitStatus: ExitStatus = .noInput, expected: String? = nil) {
     self.path = path
     self.role = role
     self.exitStatus = exitStatus
     self.expected = expected
   }
 
-  public var description: String {
+  package var description: String {
     (role.map { $0 + " " } ?? "") + "\(path) is not a folder" + (expected.map { " (expected \($0))" } ?? "")
   }
 }
 
 extension FileSystem {
   /// What is at a path, for messages that tell a missing folder from a file given by mistake.
-  public enum PathKind: Sendable, Equatable {
+  package enum PathKind: Sendable, Equatable {
     case missing
     case folder
     case other
   }
 
-  public static func kind(of path: String) -> PathKind {
+  package static func kind(of path: String) -> PathKind {
     if isDirectory(path) { return .folder }
     return exists(path) ? .other : .missing
   }

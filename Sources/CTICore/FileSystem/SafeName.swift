@@ -1,20 +1,20 @@
 /// Why an untrusted name cannot be used inside a directory.
-public struct UnsafeNameError: ToolError, Equatable {
-  public var name: String
-  public var reason: String
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { "unsafe file name \(SafeName.quoted(name)): \(reason)" }
+package struct UnsafeNameError: ToolError, Equatable {
+  package var name: String
+  package var reason: String
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { "unsafe file name \(SafeName.quoted(name)): \(reason)" }
 }
 
 /// Turns names that come from input (STIX ids, file names in a feed) into paths that cannot
 /// leave their directory.
-public enum SafeName {
+package enum SafeName {
   /// Longest file name accepted, in bytes (the usual file-system limit).
-  public static let maxLength = 255
+  package static let maxLength = 255
 
   /// Checks one path component: no `/`, NUL, `.`/`..`, leading dot, control characters, and at
   /// most `maxLength` bytes.
-  public static func check(_ name: String) throws(UnsafeNameError) {
+  package static func check(_ name: String) throws(UnsafeNameError) {
     let utf8 = name.utf8
     if utf8.isEmpty { throw UnsafeNameError(name: name, reason: "empty") }
     if utf8.count > maxLength { throw UnsafeNameError(name: name, reason: "longer than \(maxLength) bytes") }
@@ -29,13 +29,13 @@ public enum SafeName {
   }
 
   /// `directory/name` after checking `name` with `check`.
-  public static func join(_ directory: String, _ name: String) throws(UnsafeNameError) -> String {
+  package static func join(_ directory: String, _ name: String) throws(UnsafeNameError) -> String {
     try check(name)
     return directory.hasSuffix("/") ? directory + name : directory + "/" + name
   }
 
   /// The file name for a STIX object: `<id>.json`, only for ids shaped `<type>--<uuid>`.
-  public static func stixFileName(_ id: String) throws(UnsafeNameError) -> String {
+  package static func stixFileName(_ id: String) throws(UnsafeNameError) -> String {
     guard STIXIdentifier.isValid(id) else {
       throw UnsafeNameError(name: id, reason: "not a STIX id of the form <type>--<uuid>")
     }
@@ -43,7 +43,7 @@ public enum SafeName {
   }
 
   /// `name` cut to at most `limit` bytes of UTF-8, at a character boundary.
-  public static func truncated(_ name: String, toBytes limit: Int) -> String {
+  package static func truncated(_ name: String, toBytes limit: Int) -> String {
     guard name.utf8.count > limit else { return name }
     var result = ""
     var used = 0
@@ -57,7 +57,7 @@ public enum SafeName {
   }
 
   /// A short printable form of an untrusted name for messages.
-  public static func quoted(_ name: String) -> String {
+  package static func quoted(_ name: String) -> String {
     let shown = name.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined()
     return "'" + shown + (name.unicodeScalars.count > 80 ? "…'" : "'")
   }

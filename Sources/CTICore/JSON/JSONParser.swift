@@ -1,26 +1,26 @@
 /// What went wrong while reading JSON, and where (a byte offset into the text).
-public struct JSONError: ToolError, Equatable, Sendable {
-  public var message: String
+package struct JSONError: ToolError, Equatable, Sendable {
+  package var message: String
   /// Zero-based byte offset of the problem.
-  public var offset: Int
+  package var offset: Int
 
-  public init(_ message: String, at offset: Int) {
+  package init(_ message: String, at offset: Int) {
     self.message = message
     self.offset = offset
   }
 
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { "\(message) at byte \(offset + 1)" }
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { "\(message) at byte \(offset + 1)" }
 }
 
 /// Limits that keep hostile input from exhausting the stack or memory.
-public struct JSONLimits: Sendable {
+package struct JSONLimits: Sendable {
   /// Deepest nesting of arrays and objects accepted.
-  public var maxDepth: Int
+  package var maxDepth: Int
   /// Largest text accepted, in bytes (1 GiB by default; NDJSON lines are capped earlier by the
   /// line reader).
-  public var maxBytes: Int
-  public init(maxDepth: Int = 512, maxBytes: Int = 1 << 30) {
+  package var maxBytes: Int
+  package init(maxDepth: Int = 512, maxBytes: Int = 1 << 30) {
     self.maxDepth = maxDepth
     self.maxBytes = maxBytes
   }
@@ -29,7 +29,7 @@ public struct JSONLimits: Sendable {
 /// A strict RFC 8259 reader over UTF-8 bytes. It builds `JSONValue` trees, and it can also walk a
 /// document without building it (`skipValue`, `members`), so a tool can route on a few fields and
 /// pass the rest through as the original bytes.
-public struct JSONParser {
+package struct JSONParser {
   private let bytes: UnsafeBufferPointer<UInt8>
   private let limits: JSONLimits
   private var depth = 0
@@ -46,7 +46,7 @@ public struct JSONParser {
   // MARK: Entry points
 
   /// Parses one complete JSON text; anything but white space after the value is an error.
-  public static func parse(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
+  package static func parse(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
     try checkSize(input.count, limits)
     let result: Result<JSONValue, JSONError> = input.withUnsafeBufferPointer { buffer in
       var parser = JSONParser(buffer, limits: limits)
@@ -62,12 +62,12 @@ public struct JSONParser {
   }
 
   /// Parses a JSON text given as a string.
-  public static func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
+  package static func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
     try parse(Array(text.utf8), limits: limits)
   }
 
   /// Checks that `input` is one complete JSON text without building it.
-  public static func validate(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) {
+  package static func validate(_ input: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONError) {
     try checkSize(input.count, limits)
     let result: Result<Void, JSONError> = input.withUnsafeBufferPointer { buffer in
       var parser = JSONParser(buffer, limits: limits)
@@ -83,7 +83,7 @@ public struct JSONParser {
 
   /// The members of the object that fills `range` of `input`: each key with the byte range of its
   /// value. Values are checked but not built.
-  public static func members(
+  package static func members(
     of input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
   ) throws(JSONError) -> [(key: String, value: Range<Int>)] {
     try checkSize(range.count, limits)
@@ -129,7 +129,7 @@ public struct JSONParser {
 
   /// The byte ranges of the elements of the array that fills `range` of `input`. Elements are
   /// checked but not built.
-  public static func elements(
+  package static func elements(
     of input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
   ) throws(JSONError) -> [Range<Int>] {
     var parser = JSONParser(UnsafeBufferPointer(rebasing: input[..<range.upperBound]), limits: limits)
@@ -163,7 +163,7 @@ public struct JSONParser {
   }
 
   /// Parses the value that fills `range` of `input`.
-  public static func parse(
+  package static func parse(
     _ input: UnsafeBufferPointer<UInt8>, in range: Range<Int>, limits: JSONLimits = JSONLimits()
   ) throws(JSONError) -> JSONValue {
     var parser = JSONParser(UnsafeBufferPointer(rebasing: input[..<range.upperBound]), limits: limits)
@@ -175,7 +175,7 @@ public struct JSONParser {
   }
 
   /// Decodes the JSON string literal that fills `range` of `input` (quotes included).
-  public static func string(_ input: UnsafeBufferPointer<UInt8>, in range: Range<Int>) throws(JSONError) -> String {
+  package static func string(_ input: UnsafeBufferPointer<UInt8>, in range: Range<Int>) throws(JSONError) -> String {
     let parser = JSONParser(UnsafeBufferPointer(rebasing: input[..<range.upperBound]), limits: JSONLimits())
     var index = range.lowerBound
     guard index < range.upperBound, input[index] == UInt8(ascii: "\"") else {

@@ -1,6 +1,6 @@
 /// A JSON value that keeps what the input said: object members stay in their order and numbers
 /// keep their text, so a value parsed and written again comes out the same.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   /// A number as it was written (for example `1.50` or `-0`), never converted through a Double.
@@ -10,29 +10,29 @@ public enum JSONValue: Sendable, Equatable {
   case object(JSONObject)
 
   /// A number value from an integer.
-  public static func int<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
+  package static func int<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
 
   /// A number value from an `Int` (non-generic: the generic conversion to text is several times
   /// slower, and objects are full of scores and counts).
-  public static func int(_ value: Int) -> JSONValue { .number(value.description) }
+  package static func int(_ value: Int) -> JSONValue { .number(value.description) }
 
-  public var stringValue: String? {
+  package var stringValue: String? {
     if case .string(let value) = self { return value }
     return nil
   }
 
-  public var boolValue: Bool? {
+  package var boolValue: Bool? {
     if case .bool(let value) = self { return value }
     return nil
   }
 
-  public var numberText: String? {
+  package var numberText: String? {
     if case .number(let value) = self { return value }
     return nil
   }
 
   /// The number as an integer, when it is written as one (or as a string holding one).
-  public var intValue: Int? {
+  package var intValue: Int? {
     switch self {
     case .number(let text): return Int(text) ?? Double(text).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
     case .string(let text): return Int(text.trimmingSpaces)
@@ -40,42 +40,42 @@ public enum JSONValue: Sendable, Equatable {
     }
   }
 
-  public var arrayValue: [JSONValue]? {
+  package var arrayValue: [JSONValue]? {
     if case .array(let value) = self { return value }
     return nil
   }
 
-  public var objectValue: JSONObject? {
+  package var objectValue: JSONObject? {
     if case .object(let value) = self { return value }
     return nil
   }
 
-  public var isNull: Bool { self == .null }
+  package var isNull: Bool { self == .null }
 
   /// The member `key` of an object value; nil for other values or a missing key.
-  public subscript(key: String) -> JSONValue? {
+  package subscript(key: String) -> JSONValue? {
     objectValue?[key]
   }
 }
 
 /// A JSON object whose members keep their input order. Lookups are linear, which is fastest for
 /// the small objects STIX is made of.
-public struct JSONObject: Sendable, Equatable, Sequence {
-  public private(set) var members: [(key: String, value: JSONValue)]
+package struct JSONObject: Sendable, Equatable, Sequence {
+  package private(set) var members: [(key: String, value: JSONValue)]
 
-  public init() { members = [] }
+  package init() { members = [] }
 
-  public init(_ members: [(key: String, value: JSONValue)]) {
+  package init(_ members: [(key: String, value: JSONValue)]) {
     self.members = members
   }
 
-  public var count: Int { members.count }
-  public var isEmpty: Bool { members.isEmpty }
-  public var keys: [String] { members.map(\.key) }
+  package var count: Int { members.count }
+  package var isEmpty: Bool { members.isEmpty }
+  package var keys: [String] { members.map(\.key) }
 
   /// Reads a member; setting nil removes it, setting a new key appends it, an existing key keeps
   /// its place.
-  public subscript(key: String) -> JSONValue? {
+  package subscript(key: String) -> JSONValue? {
     get {
       for member in members where member.key == key { return member.value }
       return nil
@@ -92,15 +92,15 @@ public struct JSONObject: Sendable, Equatable, Sequence {
   /// Appends a member without looking for an existing one with that key (nil: nothing), for
   /// building new objects whose keys are known to be distinct; much cheaper than the subscript
   /// setter, which scans the members.
-  public mutating func put(_ key: String, _ value: JSONValue?) {
+  package mutating func put(_ key: String, _ value: JSONValue?) {
     if let value { members.append((key, value)) }
   }
 
-  public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+  package func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
     members.makeIterator()
   }
 
-  public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+  package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
     lhs.members.count == rhs.members.count
       && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
   }
@@ -109,12 +109,12 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral,
   ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
-  public init(stringLiteral value: String) { self = .string(value) }
-  public init(booleanLiteral value: Bool) { self = .bool(value) }
-  public init(nilLiteral: ()) { self = .null }
-  public init(integerLiteral value: Int) { self = .number(String(value)) }
-  public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+  package init(stringLiteral value: String) { self = .string(value) }
+  package init(booleanLiteral value: Bool) { self = .bool(value) }
+  package init(nilLiteral: ()) { self = .null }
+  package init(integerLiteral value: Int) { self = .number(String(value)) }
+  package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+  package init(dictionaryLiteral elements: (String, JSONValue)...) {
     self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
   }
 }

@@ -10,9 +10,9 @@
 /// items, numbers as Python writes them, and `ensure_ascii` (everything outside printable ASCII
 /// as a lower-case `\uXXXX` escape, astral characters as surrogate pairs). pycti writes diode
 /// files that way.
-public struct JSONWriter {
-  public var canonical: Bool
-  public var pythonStyle: Bool
+package struct JSONWriter {
+  package var canonical: Bool
+  package var pythonStyle: Bool
   /// The text lives in memory of its own rather than an `Array`: JSON is written in runs of a
   /// few bytes, and `Array.append(contentsOf:)` costs several times a capacity check and a copy
   /// per run. `storage` owns the memory; a copied writer copies it before writing (see `reserve`).
@@ -20,9 +20,9 @@ public struct JSONWriter {
   private var base: UnsafeMutablePointer<UInt8>
   private var capacity: Int
   /// Bytes written so far.
-  public private(set) var count = 0
+  package private(set) var count = 0
 
-  public init(canonical: Bool = false, pythonStyle: Bool = false, capacity: Int = 256) {
+  package init(canonical: Bool = false, pythonStyle: Bool = false, capacity: Int = 256) {
     self.canonical = canonical
     self.pythonStyle = pythonStyle
     self.capacity = max(capacity, 16)
@@ -31,10 +31,10 @@ public struct JSONWriter {
   }
 
   /// The text written so far.
-  public var bytes: [UInt8] { withBytes { Array($0) } }
+  package var bytes: [UInt8] { withBytes { Array($0) } }
 
   /// Calls `body` with the text written so far, without copying it.
-  public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+  package func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
     try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: base, count: count)) }
   }
 
@@ -82,27 +82,27 @@ public struct JSONWriter {
   }
 
   /// The text of a value as Python's `json.dumps(value)` writes it.
-  public static func pythonDumps(_ value: JSONValue) -> [UInt8] {
+  package static func pythonDumps(_ value: JSONValue) -> [UInt8] {
     var writer = JSONWriter(pythonStyle: true, capacity: 4096)
     writer.write(value)
     return writer.bytes
   }
 
   /// The compact text of a value.
-  public static func serialize(_ value: JSONValue) -> [UInt8] {
+  package static func serialize(_ value: JSONValue) -> [UInt8] {
     var writer = JSONWriter()
     writer.write(value)
     return writer.bytes
   }
 
   /// The canonical text of a value (sorted keys), as pycti hashes it.
-  public static func canonical(_ value: JSONValue) -> String {
+  package static func canonical(_ value: JSONValue) -> String {
     var writer = JSONWriter(canonical: true)
     writer.write(value)
     return String(decoding: writer.bytes, as: UTF8.self)
   }
 
-  public mutating func write(_ value: JSONValue) {
+  package mutating func write(_ value: JSONValue) {
     switch value {
     case .null: append("null")
     case .bool(let flag): append(flag ? "true" : "false")
@@ -130,13 +130,13 @@ public struct JSONWriter {
   }
 
   /// Appends bytes that already are JSON (a value cut from an input line), unchanged.
-  public mutating func writeRaw<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 {
+  package mutating func writeRaw<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 {
     appendBytes(json)
   }
 
   /// Appends already-checked JSON without the white space between its tokens, so a
   /// pretty-printed value fits on one NDJSON line. Strings and escapes are copied unchanged.
-  public mutating func writeCompacted<Bytes: Collection>(_ json: Bytes) where Bytes.Element == UInt8 {
+  package mutating func writeCompacted<Bytes: Collection>(_ json: Bytes) where Bytes.Element == UInt8 {
     var inString = false
     var escaped = false
     for byte in json {
@@ -159,7 +159,7 @@ public struct JSONWriter {
   }
 
   /// Appends literal ASCII text (punctuation or a known key) unchanged.
-  public mutating func append(_ text: StaticString) {
+  package mutating func append(_ text: StaticString) {
     text.withUTF8Buffer { if let start = $0.baseAddress { appendBytes(start, count: $0.count) } }
   }
 
@@ -167,7 +167,7 @@ public struct JSONWriter {
     if pythonStyle { append(", ") } else { appendByte(UInt8(ascii: ",")) }
   }
 
-  public mutating func writeString(_ text: String) {
+  package mutating func writeString(_ text: String) {
     if pythonStyle { return writeASCIIString(text) }
     if let done: Void = text.utf8.withContiguousStorageIfAvailable({ writeBufferAsString($0) }) { return done }
     var text = text
@@ -225,7 +225,7 @@ public struct JSONWriter {
   /// Writes UTF-8 bytes (typically a JSON text cut from the input) as the content of a JSON
   /// string: the bytes between quotes, with `"`, `\\` and control characters escaped. This is how a
   /// bundle becomes the `bundle: String!` variable of `stixBundlePush` without being re-serialised.
-  public mutating func writeBytesAsString<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
+  package mutating func writeBytesAsString<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
     appendByte(UInt8(ascii: "\""))
     writeStringContent(utf8)
     appendByte(UInt8(ascii: "\""))
@@ -233,7 +233,7 @@ public struct JSONWriter {
 
   /// The inside of a JSON string for `utf8`, without the quotes: for a string written in pieces
   /// (an over-long line kept in a reject file as it streams by).
-  public mutating func writeStringContent<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
+  package mutating func writeStringContent<Bytes: Collection>(_ utf8: Bytes) where Bytes.Element == UInt8 {
     var run = utf8.startIndex
     var index = run
     while index != utf8.endIndex {
@@ -328,48 +328,48 @@ public struct JSONWriter {
 extension JSONWriter {
   /// Starts an object with its first member, `{"key":`. `key` must need no escaping (a
   /// literal property name); the caller writes the value, then the other members and `}`.
-  public mutating func beginObject(_ key: StaticString) {
+  package mutating func beginObject(_ key: StaticString) {
     append("{\"")
     append(key)
     append("\":")
   }
 
   /// `,"key":` before a member that is not an object's first; `key` needs no escaping.
-  public mutating func key(_ key: StaticString) {
+  package mutating func key(_ key: StaticString) {
     append(",\"")
     append(key)
     append("\":")
   }
 
   /// Ends an object begun with `beginObject`.
-  public mutating func endObject() { appendByte(UInt8(ascii: "}")) }
+  package mutating func endObject() { appendByte(UInt8(ascii: "}")) }
 
   /// A member whose value is a string.
-  public mutating func member(_ key: StaticString, _ text: String) {
+  package mutating func member(_ key: StaticString, _ text: String) {
     self.key(key)
     writeString(text)
   }
 
   /// A member whose value is an integer.
-  public mutating func member(_ key: StaticString, _ number: Int) {
+  package mutating func member(_ key: StaticString, _ number: Int) {
     self.key(key)
     appendBytes(number.description.utf8)
   }
 
   /// A member whose value is `true` or `false`.
-  public mutating func member(_ key: StaticString, _ flag: Bool) {
+  package mutating func member(_ key: StaticString, _ flag: Bool) {
     self.key(key)
     append(flag ? "true" : "false")
   }
 
   /// A member holding any JSON value.
-  public mutating func member(_ key: StaticString, _ value: JSONValue) {
+  package mutating func member(_ key: StaticString, _ value: JSONValue) {
     self.key(key)
     write(value)
   }
 
   /// A member whose key is not a literal (it is escaped like any string).
-  public mutating func member(named key: String, _ value: JSONValue) {
+  package mutating func member(named key: String, _ value: JSONValue) {
     appendByte(UInt8(ascii: ","))
     writeString(key)
     appendByte(UInt8(ascii: ":"))
@@ -377,7 +377,7 @@ extension JSONWriter {
   }
 
   /// A member whose value is a list of strings.
-  public mutating func member(_ key: StaticString, _ strings: [String]) {
+  package mutating func member(_ key: StaticString, _ strings: [String]) {
     self.key(key)
     appendByte(UInt8(ascii: "["))
     for (position, text) in strings.enumerated() {
@@ -390,5 +390,5 @@ extension JSONWriter {
 
 extension JSONValue {
   /// The compact JSON text of this value.
-  public var jsonText: String { String(decoding: JSONWriter.serialize(self), as: UTF8.self) }
+  package var jsonText: String { String(decoding: JSONWriter.serialize(self), as: UTF8.self) }
 }

@@ -1,5 +1,5 @@
 /// The connector types OpenCTI's `ConnectorType` enum knows.
-public enum ConnectorType: String, Sendable, CaseIterable {
+package enum ConnectorType: String, Sendable, CaseIterable {
   case externalImport = "EXTERNAL_IMPORT"
   case internalImportFile = "INTERNAL_IMPORT_FILE"
   case internalEnrichment = "INTERNAL_ENRICHMENT"
@@ -8,21 +8,21 @@ public enum ConnectorType: String, Sendable, CaseIterable {
   case stream = "STREAM"
 
   /// Reads a type in any case (`external_import` works too).
-  public init?(parsing text: String) {
+  package init?(parsing text: String) {
     self.init(rawValue: text.trimmingSpaces.uppercased())
   }
 }
 
 /// What `registerConnector` is given: the connector's identity and flags. The input keys are
 /// the ones pycti sends (`RegisterConnectorInput`).
-public struct ConnectorRegistration: Sendable, Hashable {
-  public var id: String
-  public var name: String
-  public var type: ConnectorType
-  public var scope: [String]
-  public var auto: Bool
+package struct ConnectorRegistration: Sendable, Hashable {
+  package var id: String
+  package var name: String
+  package var type: ConnectorType
+  package var scope: [String]
+  package var auto: Bool
 
-  public init(id: String, name: String, type: ConnectorType = .externalImport, scope: [String] = [], auto: Bool = false) {
+  package init(id: String, name: String, type: ConnectorType = .externalImport, scope: [String] = [], auto: Bool = false) {
     self.id = id
     self.name = name
     self.type = type
@@ -32,12 +32,12 @@ public struct ConnectorRegistration: Sendable, Hashable {
 
   /// Splits a scope given as text the way pycti does (on commas, items trimmed, empty ones
   /// dropped).
-  public static func scope(from text: String) -> [String] {
+  package static func scope(from text: String) -> [String] {
     text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
   }
 
   /// The `RegisterConnectorInput` value.
-  public var input: JSONObject {
+  package var input: JSONObject {
     JSONObject([
       ("id", .string(id)),
       ("name", .string(name)),
@@ -54,22 +54,22 @@ public struct ConnectorRegistration: Sendable, Hashable {
 
 /// Connector state as the platform stores it: a JSON text. pycti sends `"null"` for no state
 /// and reads an empty or null answer as no state.
-public enum ConnectorState {
+package enum ConnectorState {
   /// The text to send for `state` (nil state becomes `"null"`).
-  public static func encode(_ state: JSONValue?) -> String {
+  package static func encode(_ state: JSONValue?) -> String {
     (state ?? .null).jsonText
   }
 
   /// The state a `connector_state` answer stands for: nil for a missing, empty, `null` or
   /// unparsable value.
-  public static func decode(_ text: String?) -> JSONValue? {
+  package static func decode(_ text: String?) -> JSONValue? {
     guard let text, !text.trimmingSpaces.isEmpty, let value = try? JSONParser.parse(text), !value.isNull else { return nil }
     return value
   }
 
   /// Whether the state the platform returned after a ping differs from the one sent, which
   /// means someone reset it (the UI's "reset state"): the caller must adopt the remote state.
-  public static func wasReset(sent: JSONValue?, returned: String?) -> Bool {
+  package static func wasReset(sent: JSONValue?, returned: String?) -> Bool {
     // A JSON null sent is no state (a nil literal would become JSONValue.null here).
     let sentState: JSONValue? = sent?.isNull == false ? sent : Optional.none
     return decode(returned) != sentState
@@ -77,12 +77,12 @@ public enum ConnectorState {
 }
 
 /// An OpenCTI version such as `6.8.10`, compared part by part.
-public struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
-  public var parts: [Int]
-  public let text: String
+package struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
+  package var parts: [Int]
+  package let text: String
 
   /// Reads the leading dotted numbers of `text` (`6.9.0-rc1` is 6.9.0); nil when there are none.
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     self.text = text
     var parts: [Int] = []
     for piece in text.trimmingSpaces.split(separator: ".", maxSplits: 3) {
@@ -96,11 +96,11 @@ public struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
   }
 
   /// `stixBundlePush` appeared in 6.3.0.
-  public static let bundlePushMinimum = PlatformVersion("6.3.0")!
+  package static let bundlePushMinimum = PlatformVersion("6.3.0")!
 
-  public var description: String { text }
+  package var description: String { text }
 
-  public static func < (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool {
+  package static func < (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool {
     for index in 0..<max(lhs.parts.count, rhs.parts.count) {
       let left = index < lhs.parts.count ? lhs.parts[index] : 0
       let right = index < rhs.parts.count ? rhs.parts[index] : 0
@@ -109,24 +109,24 @@ public struct PlatformVersion: Sendable, Comparable, CustomStringConvertible {
     return false
   }
 
-  public static func == (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool { !(lhs < rhs) && !(rhs < lhs) }
+  package static func == (lhs: PlatformVersion, rhs: PlatformVersion) -> Bool { !(lhs < rhs) && !(rhs < lhs) }
 }
 
 /// What pycti reports about a connector in its pings (`ConnectorInfoInput`, pycti's
 /// `connector_info`): whether it runs once, whether it holds back because its queue is full,
 /// the queue's size and threshold (MB), and the times of its last and next runs. The platform
 /// shows them on the connector's page.
-public struct ConnectorInfo: Sendable, Equatable {
-  public var runAndTerminate = false
-  public var buffering = false
+package struct ConnectorInfo: Sendable, Equatable {
+  package var runAndTerminate = false
+  package var buffering = false
   /// `CONNECTOR_QUEUE_THRESHOLD`, in MB.
-  public var queueThreshold = 0.0
+  package var queueThreshold = 0.0
   /// The connector's queue as last read, in MB (bytes / 1e6, as pycti counts).
-  public var queueMessagesSize = 0.0
-  public var lastRun: ISO8601.Instant?
-  public var nextRun: ISO8601.Instant?
+  package var queueMessagesSize = 0.0
+  package var lastRun: ISO8601.Instant?
+  package var nextRun: ISO8601.Instant?
 
-  public init(
+  package init(
     runAndTerminate: Bool = false, buffering: Bool = false, queueThreshold: Double = 0, queueMessagesSize: Double = 0,
     lastRun: ISO8601.Instant? = nil, nextRun: ISO8601.Instant? = nil
   ) {
@@ -139,7 +139,7 @@ public struct ConnectorInfo: Sendable, Equatable {
   }
 
   /// The `ConnectorInfoInput` value; dates as pycti writes them (`%Y-%m-%dT%H:%M:%SZ`).
-  public var input: JSONObject {
+  package var input: JSONObject {
     JSONObject([
       ("run_and_terminate", .bool(runAndTerminate)),
       ("buffering", .bool(buffering)),
@@ -156,16 +156,16 @@ public struct ConnectorInfo: Sendable, Equatable {
 }
 
 /// A connector's queue as `connector(id){connector_queue_details}` reports it.
-public struct ConnectorQueueDetails: Sendable, Equatable {
-  public var messagesNumber: Int
+package struct ConnectorQueueDetails: Sendable, Equatable {
+  package var messagesNumber: Int
   /// Bytes waiting in the queue.
-  public var messagesSize: Double
+  package var messagesSize: Double
 
-  public init(messagesNumber: Int, messagesSize: Double) {
+  package init(messagesNumber: Int, messagesSize: Double) {
     self.messagesNumber = messagesNumber
     self.messagesSize = messagesSize
   }
 
   /// The size in MB as pycti compares it with `CONNECTOR_QUEUE_THRESHOLD` (bytes / 1,000,000).
-  public var megabytes: Double { messagesSize / 1_000_000 }
+  package var megabytes: Double { messagesSize / 1_000_000 }
 }

@@ -1,7 +1,7 @@
 /// The GraphQL operations cti tools send to OpenCTI. Field and argument names are the
 /// platform's own (schema `opencti.graphql`, as pycti uses them); each document holds exactly one
 /// operation, because the platform's alias guard allows one mutation per document.
-public enum GraphQLOperation: String, Sendable, CaseIterable {
+package enum GraphQLOperation: String, Sendable, CaseIterable {
   case about = "About"
   case registerConnector = "RegisterConnector"
   case pingConnector = "PingConnector"
@@ -20,7 +20,7 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
   /// empty work or closes one twice, which beats failing the run. Adding expectations twice
   /// would leave the work waiting for ever, and a second merge fails once the sources are gone:
   /// those two are not repeated.
-  public var mayRepeat: Bool {
+  package var mayRepeat: Bool {
     switch self {
     case .about, .registerConnector, .pingConnector, .workAdd, .workToProcessed, .stixBundlePush, .stixDelete,
       .stixDomainObjects, .getConnector:
@@ -31,11 +31,11 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
 
   /// `pingConnector` as platforms before `ConnectorInfoInput` know it (and pycti before it sent
   /// `connector_info`): state only.
-  public static let legacyPingDocument =
+  package static let legacyPingDocument =
     "mutation PingConnector($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id connector_state } }"
 
   /// The document text sent as `query`.
-  public var document: String {
+  package var document: String {
     switch self {
     case .about:
       "query About { about { version } }"
@@ -65,15 +65,15 @@ public enum GraphQLOperation: String, Sendable, CaseIterable {
 
 /// One GraphQL request: the operation and the JSON body `{"operationName","query","variables"}`
 /// ready to POST to `<url>/graphql`.
-public struct GraphQLRequest: Sendable {
-  public let operation: GraphQLOperation
-  public let body: [UInt8]
+package struct GraphQLRequest: Sendable {
+  package let operation: GraphQLOperation
+  package let body: [UInt8]
   /// How many STIX objects the request carries (bundle pushes only), for counting.
-  public let objectCount: Int
+  package let objectCount: Int
 
   /// A request whose variables are given as a tree (all operations but the bundle push);
   /// `document` replaces the operation's usual one (an older form of it).
-  public init(_ operation: GraphQLOperation, document: String? = nil, variables: JSONObject) {
+  package init(_ operation: GraphQLOperation, document: String? = nil, variables: JSONObject) {
     var writer = Self.start(operation, document: document)
     writer.write(.object(variables))
     writer.append("}")
@@ -98,16 +98,16 @@ public struct GraphQLRequest: Sendable {
     return writer
   }
 
-  public static func about() -> GraphQLRequest { GraphQLRequest(.about, variables: JSONObject()) }
+  package static func about() -> GraphQLRequest { GraphQLRequest(.about, variables: JSONObject()) }
 
-  public static func registerConnector(_ connector: ConnectorRegistration) -> GraphQLRequest {
+  package static func registerConnector(_ connector: ConnectorRegistration) -> GraphQLRequest {
     GraphQLRequest(.registerConnector, variables: JSONObject([("input", .object(connector.input))]))
   }
 
   /// `state` is the connector state as a JSON text; pycti sends `"null"` when there is none.
   /// `info` (pycti's `connector_info`, the `connectorInfo` argument) is left out, with the
   /// argument, for a platform whose schema does not have it.
-  public static func pingConnector(id: String, state: String, info: ConnectorInfo? = nil) -> GraphQLRequest {
+  package static func pingConnector(id: String, state: String, info: ConnectorInfo? = nil) -> GraphQLRequest {
     guard let info else {
       return GraphQLRequest(
         .pingConnector, document: GraphQLOperation.legacyPingDocument,
@@ -118,19 +118,19 @@ public struct GraphQLRequest: Sendable {
   }
 
   /// The connector's own entry, for its queue's size (`connector_queue_details`).
-  public static func getConnector(id: String) -> GraphQLRequest {
+  package static func getConnector(id: String) -> GraphQLRequest {
     GraphQLRequest(.getConnector, variables: JSONObject([("id", .string(id))]))
   }
 
-  public static func workAdd(connectorId: String, friendlyName: String) -> GraphQLRequest {
+  package static func workAdd(connectorId: String, friendlyName: String) -> GraphQLRequest {
     GraphQLRequest(.workAdd, variables: JSONObject([("connectorId", .string(connectorId)), ("friendlyName", .string(friendlyName))]))
   }
 
-  public static func addExpectations(workId: String, count: Int) -> GraphQLRequest {
+  package static func addExpectations(workId: String, count: Int) -> GraphQLRequest {
     GraphQLRequest(.addExpectations, variables: JSONObject([("id", .string(workId)), ("expectations", .int(count))]))
   }
 
-  public static func workToProcessed(workId: String, message: String, inError: Bool) -> GraphQLRequest {
+  package static func workToProcessed(workId: String, message: String, inError: Bool) -> GraphQLRequest {
     GraphQLRequest(
       .workToProcessed,
       variables: JSONObject([("id", .string(workId)), ("message", .string(message)), ("inError", .bool(inError))]))
@@ -138,7 +138,7 @@ public struct GraphQLRequest: Sendable {
 
   /// The bundle push. `bundle` is the bundle's JSON text; it is spliced into the body as the
   /// `bundle` string variable (escaped, never parsed again).
-  public static func stixBundlePush(connectorId: String, bundle: [UInt8], objectCount: Int, workId: String?)
+  package static func stixBundlePush(connectorId: String, bundle: [UInt8], objectCount: Int, workId: String?)
     -> GraphQLRequest
   {
     var writer = start(.stixBundlePush, capacity: bundle.count + bundle.count / 8 + 1024)
@@ -152,24 +152,24 @@ public struct GraphQLRequest: Sendable {
     return GraphQLRequest(operation: .stixBundlePush, body: writer.bytes, objectCount: objectCount)
   }
 
-  public static func stixDelete(id: String) -> GraphQLRequest {
+  package static func stixDelete(id: String) -> GraphQLRequest {
     GraphQLRequest(.stixDelete, variables: JSONObject([("id", .string(id))]))
   }
 
-  public static func stixMerge(targetId: String, sourceIds: [String]) -> GraphQLRequest {
+  package static func stixMerge(targetId: String, sourceIds: [String]) -> GraphQLRequest {
     GraphQLRequest(
       .stixMerge, variables: JSONObject([("id", .string(targetId)), ("stixObjectsIds", .array(sourceIds.map { .string($0) }))]))
   }
 
   /// The entity types a threat lookup searches, with the platform's type names.
-  public static let threatTypes = ["Intrusion-Set", "Malware", "Tool", "Attack-Pattern"]
+  package static let threatTypes = ["Intrusion-Set", "Malware", "Tool", "Attack-Pattern"]
   /// The attributes a threat lookup compares with the value (any of them may match).
-  public static let threatKeys = ["name", "x_mitre_id", "aliases", "x_opencti_aliases"]
+  package static let threatKeys = ["name", "x_mitre_id", "aliases", "x_opencti_aliases"]
 
   /// The first intrusion set, malware, tool or attack pattern whose name, MITRE id or an
   /// alias equals `value`: the lookup of misp-feed's `guess_threats_from_tags`, as a
   /// `stixDomainObjects` query with one FilterGroup.
-  public static func threatLookup(value: String) -> GraphQLRequest {
+  package static func threatLookup(value: String) -> GraphQLRequest {
     let filter = JSONObject([
       ("key", .array(threatKeys.map { .string($0) })), ("values", .array([.string(value)])),
     ])

@@ -1,13 +1,13 @@
 /// An error the platform reported in a GraphQL answer's `errors[]` (the HTTP status is 200).
-public struct GraphQLError: ToolError, Equatable, Sendable {
-  public var message: String
+package struct GraphQLError: ToolError, Equatable, Sendable {
+  package var message: String
   /// `extensions.code` (for example `AUTH_REQUIRED`, `GRAPHQL_VALIDATION_FAILED`), when given.
-  public var code: String?
+  package var code: String?
   /// The error's `name` (OpenCTI sets it on its functional errors), when given.
-  public var name: String?
-  public var operation: GraphQLOperation
+  package var name: String?
+  package var operation: GraphQLOperation
 
-  public init(message: String, code: String? = nil, name: String? = nil, operation: GraphQLOperation) {
+  package init(message: String, code: String? = nil, name: String? = nil, operation: GraphQLOperation) {
     self.message = message
     self.code = code
     self.name = name
@@ -15,29 +15,29 @@ public struct GraphQLError: ToolError, Equatable, Sendable {
   }
 
   /// The token was refused or lacks a capability.
-  public var isPermissionDenied: Bool {
+  package var isPermissionDenied: Bool {
     let tags = [code, name].compactMap { $0?.uppercased() }
     return tags.contains { ["AUTH_REQUIRED", "AUTH_FAILURE", "FORBIDDEN_ACCESS", "FORBIDDENACCESS", "AUTHREQUIRED"].contains($0) }
   }
 
   /// A refused token is a permission problem; anything else the platform refuses is an answer
   /// the tool did not expect.
-  public var exitStatus: ExitStatus { isPermissionDenied ? .noPermission : .protocolError }
+  package var exitStatus: ExitStatus { isPermissionDenied ? .noPermission : .protocolError }
 
   /// The document or its variables did not match the schema: sending it again cannot help.
-  public var isValidation: Bool {
+  package var isValidation: Bool {
     let tags = [code, name].compactMap { $0?.uppercased() }
     return tags.contains { ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT"].contains($0) }
   }
 
-  public var description: String {
+  package var description: String {
     let tag = code ?? name
     return "\(operation.rawValue): \(message)" + (tag.map { " (\($0))" } ?? "")
   }
 }
 
 /// Why a call to the platform failed.
-public enum OpenCTIError: ToolError, Equatable, Sendable {
+package enum OpenCTIError: ToolError, Equatable, Sendable {
   /// The platform answered with `errors[]`.
   case graphQL(GraphQLError)
   /// HTTP 401 or 403.
@@ -56,7 +56,7 @@ public enum OpenCTIError: ToolError, Equatable, Sendable {
   /// pycti's splitter finds nothing to send in the bundle, or cannot read it (AMQP push).
   case unsplittable(String)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .graphQL(let error): error.exitStatus
     case .permissionDenied: .noPermission
@@ -72,7 +72,7 @@ public enum OpenCTIError: ToolError, Equatable, Sendable {
   /// refuses the token, so the following records would fail the same way.
   /// The platform is down or overloaded (not a refusal) and the operation may be sent again:
   /// worth waiting for.
-  public var isOutage: Bool {
+  package var isOutage: Bool {
     switch self {
     case .network(_, let operation): operation.mayRepeat
     case .httpStatus(let status, let operation, _): (status == 429 || status >= 500) && operation.mayRepeat
@@ -80,7 +80,7 @@ public enum OpenCTIError: ToolError, Equatable, Sendable {
     }
   }
 
-  public var isPlatformFailure: Bool {
+  package var isPlatformFailure: Bool {
     switch self {
     case .graphQL(let error): error.isPermissionDenied
     case .permissionDenied, .network, .unsupportedVersion: true
@@ -92,7 +92,7 @@ public enum OpenCTIError: ToolError, Equatable, Sendable {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .graphQL(let error): "OpenCTI refused \(error)"
     case .permissionDenied(let status, let operation):
@@ -111,8 +111,8 @@ public enum OpenCTIError: ToolError, Equatable, Sendable {
 
 /// Reads a GraphQL answer: `errors[]` become a thrown `GraphQLError`, otherwise the `data`
 /// object is returned in place.
-public enum GraphQLResponse {
-  public static func data(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) -> RawObject {
+package enum GraphQLResponse {
+  package static func data(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) -> RawObject {
     let answer: RawObject
     do {
       answer = try RawObject(body)
@@ -137,7 +137,7 @@ public enum GraphQLResponse {
   }
 
   /// `about.version`.
-  public static func version(_ body: [UInt8]) throws(OpenCTIError) -> String {
+  package static func version(_ body: [UInt8]) throws(OpenCTIError) -> String {
     let data = try data(body, operation: .about)
     guard let version = try field(data, "about", operation: .about).string("version") else {
       throw .badResponse("no about.version", operation: .about)
@@ -146,14 +146,14 @@ public enum GraphQLResponse {
   }
 
   /// What `registerConnector` answers (the document is pycti's, `config` included).
-  public struct RegisteredConnector: Sendable, Equatable {
-    public var id: String
-    public var connectorState: String?
-    public var connectorUserId: String?
+  package struct RegisteredConnector: Sendable, Equatable {
+    package var id: String
+    package var connectorState: String?
+    package var connectorUserId: String?
     /// The connector's queues and the platform's RabbitMQ, for AMQP push.
-    public var config: ConnectorQueueConfig?
+    package var config: ConnectorQueueConfig?
 
-    public init(id: String, connectorState: String? = nil, connectorUserId: String? = nil, config: ConnectorQueueConfig? = nil) {
+    package init(id: String, connectorState: String? = nil, connectorUserId: String? = nil, config: ConnectorQueueConfig? = nil) {
       self.id = id
       self.connectorState = connectorState
       self.connectorUserId = connectorUserId
@@ -161,7 +161,7 @@ public enum GraphQLResponse {
     }
   }
 
-  public static func registeredConnector(_ body: [UInt8]) throws(OpenCTIError) -> RegisteredConnector {
+  package static func registeredConnector(_ body: [UInt8]) throws(OpenCTIError) -> RegisteredConnector {
     let connector = try field(data(body, operation: .registerConnector), "registerConnector", operation: .registerConnector)
     guard let id = connector.string("id") else { throw .badResponse("no connector id", operation: .registerConnector) }
     return RegisteredConnector(
@@ -170,13 +170,13 @@ public enum GraphQLResponse {
   }
 
   /// The `connector_state` returned by `pingConnector` (nil when null or missing).
-  public static func pingedState(_ body: [UInt8]) throws(OpenCTIError) -> String? {
+  package static func pingedState(_ body: [UInt8]) throws(OpenCTIError) -> String? {
     try field(data(body, operation: .pingConnector), "pingConnector", operation: .pingConnector).string("connector_state")
   }
 
   /// The queue details `connector(id)` answers; nil when the platform has no such connector
   /// (or gives no details).
-  public static func queueDetails(_ body: [UInt8]) throws(OpenCTIError) -> ConnectorQueueDetails? {
+  package static func queueDetails(_ body: [UInt8]) throws(OpenCTIError) -> ConnectorQueueDetails? {
     let data = try data(body, operation: .getConnector)
     guard let connector = data.object("connector"), let details = connector.value("connector_queue_details")?.objectValue
     else { return nil }
@@ -194,7 +194,7 @@ public enum GraphQLResponse {
   }
 
   /// The id of the work `workAdd` created.
-  public static func workId(_ body: [UInt8]) throws(OpenCTIError) -> String {
+  package static func workId(_ body: [UInt8]) throws(OpenCTIError) -> String {
     guard let id = try field(data(body, operation: .workAdd), "workAdd", operation: .workAdd).string("id") else {
       throw .badResponse("no work id", operation: .workAdd)
     }
@@ -203,7 +203,7 @@ public enum GraphQLResponse {
 
   /// Checks an answer that only needs to be free of errors (workEdit, stixEdit), and for
   /// `stixBundlePush` that the platform said `true`.
-  public static func check(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) {
+  package static func check(_ body: [UInt8], operation: GraphQLOperation) throws(OpenCTIError) {
     let data = try data(body, operation: operation)
     if operation == .stixBundlePush, data.value("stixBundlePush")?.boolValue != true {
       throw .badResponse("stixBundlePush did not answer true", operation: operation)
@@ -211,15 +211,15 @@ public enum GraphQLResponse {
   }
 
   /// A domain object as `stixDomainObjects` answers it.
-  public struct DomainObject: Sendable, Equatable {
-    public var id: String
-    public var standardId: String?
+  package struct DomainObject: Sendable, Equatable {
+    package var id: String
+    package var standardId: String?
     /// The platform's type name, e.g. `Intrusion-Set`.
-    public var entityType: String
-    public var name: String
-    public var mitreId: String?
+    package var entityType: String
+    package var name: String
+    package var mitreId: String?
 
-    public init(id: String, standardId: String?, entityType: String, name: String, mitreId: String? = nil) {
+    package init(id: String, standardId: String?, entityType: String, name: String, mitreId: String? = nil) {
       self.id = id
       self.standardId = standardId
       self.entityType = entityType
@@ -229,7 +229,7 @@ public enum GraphQLResponse {
   }
 
   /// The first node of a `stixDomainObjects` answer; nil when there is none.
-  public static func firstDomainObject(_ body: [UInt8]) throws(OpenCTIError) -> DomainObject? {
+  package static func firstDomainObject(_ body: [UInt8]) throws(OpenCTIError) -> DomainObject? {
     let data = try data(body, operation: .stixDomainObjects)
     guard let list = data.value("stixDomainObjects"), let edges = list["edges"]?.arrayValue else {
       throw .badResponse("no stixDomainObjects.edges", operation: .stixDomainObjects)

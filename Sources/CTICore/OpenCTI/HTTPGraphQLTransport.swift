@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Sends GraphQL documents to `<url>/graphql` over the libcurl `HTTPClient`, one keep-alive
 /// connection per transport. Network errors and 5xx are retried by the client with backoff for
@@ -7,12 +7,12 @@ import Logging
 /// 200 with `errors[]` is an answer and is not retried. The token goes in `Authorization: Bearer`, kept out of every log line.
 /// Answers are capped at `HTTPClientSettings.maxGraphQLResponseBytes`, refused from the headers
 /// when announced bigger.
-public final class HTTPGraphQLTransport: GraphQLTransport {
-  public let endpoint: String
+package final class HTTPGraphQLTransport: GraphQLTransport {
+  package let endpoint: String
   private let token: String
   private let client: HTTPClient
 
-  public init(url: String, token: String, options: HTTPClientSettings = HTTPClientSettings(), logger: Logger) throws(ConfigError) {
+  package init(url: String, token: String, options: HTTPClientSettings = HTTPClientSettings(), logger: Logger) throws(ConfigError) {
     // Read as every location is (Location), so the scheme means the same as in the other tools.
     guard let base = url.httpBaseURL else {
       throw ConfigError("OPENCTI_URL '\(url)' must start with http:// or https://")
@@ -24,7 +24,7 @@ public final class HTTPGraphQLTransport: GraphQLTransport {
     client = HTTPClient(options: capped, logger: logger)
   }
 
-  public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
+  package func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
     var http = HTTPRequest.postJSON(endpoint, body: request.body, bearerToken: token)
     http.retryable = request.operation.mayRepeat
     if let applicant { http.headers.set("opencti-applicant-id", applicant) }

@@ -1,14 +1,14 @@
 /// Maps user ids of the platform a bundle came from to user ids of the target platform, as
 /// `DIODE_IMPORT_APPLICANT_MAPPINGS` does: `src1:dst1,src2:dst2`.
-public struct ApplicantMap: Sendable, Equatable {
-  public private(set) var mappings: [String: String]
+package struct ApplicantMap: Sendable, Equatable {
+  package private(set) var mappings: [String: String]
 
-  public init(_ mappings: [String: String] = [:]) { self.mappings = mappings }
+  package init(_ mappings: [String: String] = [:]) { self.mappings = mappings }
 
   /// Parses the mapping text. Entries are split on commas and trimmed, empty entries are
   /// skipped, and an entry that is not exactly two non-empty parts around one `:` is left out
   /// and described in `warnings`.
-  public init(parsing text: String, warnings: inout [String]) {
+  package init(parsing text: String, warnings: inout [String]) {
     mappings = [:]
     for rawEntry in text.split(separator: ",", omittingEmptySubsequences: false) {
       let entry = String(rawEntry).trimmingSpaces
@@ -23,7 +23,7 @@ public struct ApplicantMap: Sendable, Equatable {
   }
 
   /// The target user for a source applicant, nil when unmapped.
-  public subscript(source: String) -> String? { mappings[source] }
+  package subscript(source: String) -> String? { mappings[source] }
 
-  public var isEmpty: Bool { mappings.isEmpty }
+  package var isEmpty: Bool { mappings.isEmpty }
 }

@@ -2,11 +2,11 @@ import Foundation
 
 /// A STIX object waiting to be pushed: its raw bytes, the ids it is known by and the ids it
 /// references, and the input line it came from.
-public struct StagedObject: Sendable {
-  public let id: String
-  public let bytes: ArraySlice<UInt8>
+package struct StagedObject: Sendable {
+  package let id: String
+  package let bytes: ArraySlice<UInt8>
   /// The values of its top-level `*_ref` and `*_refs` keys, in key order.
-  public var references: [String] {
+  package var references: [String] {
     referenceFields.flatMap { field -> [String] in
       switch field.value {
       case .one(let id): id.map { [$0] } ?? []
@@ -15,12 +15,12 @@ public struct StagedObject: Sendable {
     }
   }
   /// Its top-level `*_ref` and `*_refs` keys, in key order, as pycti's splitter walks them.
-  public let referenceFields: [ReferenceField]
+  package let referenceFields: [ReferenceField]
   /// Other ids pycti indexes an object under: `x_opencti_id` and the OpenCTI extension's `id`.
-  public let aliases: [String]
-  public let line: Int
+  package let aliases: [String]
+  package let line: Int
 
-  public init(_ object: RawObject, line: Int) throws(RecordError) {
+  package init(_ object: RawObject, line: Int) throws(RecordError) {
     guard let id = object.string("id"), !id.isEmpty else { throw RecordError("STIX object has no id") }
     guard object.string("type") != nil else { throw RecordError("STIX object \(id) has no type") }
     self.id = id
@@ -37,8 +37,8 @@ public struct StagedObject: Sendable {
 /// recursively; references to objects outside the set add nothing, cycles are cut), then
 /// objects are sorted by that count, keeping input order between equal counts. Nothing is
 /// dropped or changed here: the platform's worker splits the bundles it receives itself.
-public enum DependencyOrder {
-  public static func sorted(_ objects: [StagedObject]) -> [StagedObject] {
+package enum DependencyOrder {
+  package static func sorted(_ objects: [StagedObject]) -> [StagedObject] {
     let counts = dependencyCounts(objects)
     let order = objects.indices.sorted { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 < $1 }
     return order.map { objects[$0] }
@@ -46,7 +46,7 @@ public enum DependencyOrder {
 
   /// The dependency count of each object (pycti's `nb_deps`). References nested deeper than
   /// pycti can follow leave every count at 1 (input order).
-  public static func dependencyCounts(_ objects: [StagedObject]) -> [Int] {
+  package static func dependencyCounts(_ objects: [StagedObject]) -> [Int] {
     let nodes = objects.map {
       DependencyWalk.Node(
         id: $0.id, aliases: $0.aliases, type: "", fields: $0.referenceFields,
@@ -64,27 +64,27 @@ public enum DependencyOrder {
 
 /// Cuts an ordered list of objects into bundles of at most `maxObjects` objects and
 /// `maxBytes` bytes of bundle JSON, keeping the order.
-public struct BundleBatcher: Sendable {
+package struct BundleBatcher: Sendable {
   /// 8 MiB: under the platform's 50 MB body limit even when every byte is escaped, and under
   /// RabbitMQ's 16 MiB message limit after base64.
-  public static let defaultMaxBytes = 8 << 20
-  public static let defaultMaxObjects = 1000
+  package static let defaultMaxBytes = 8 << 20
+  package static let defaultMaxObjects = 1000
 
-  public var maxObjects: Int
-  public var maxBytes: Int
+  package var maxObjects: Int
+  package var maxBytes: Int
 
-  public init(maxObjects: Int = BundleBatcher.defaultMaxObjects, maxBytes: Int = BundleBatcher.defaultMaxBytes) {
+  package init(maxObjects: Int = BundleBatcher.defaultMaxObjects, maxBytes: Int = BundleBatcher.defaultMaxBytes) {
     self.maxObjects = max(1, maxObjects)
     self.maxBytes = maxBytes
   }
 
   /// The bytes a bundle with this id adds around its objects.
-  public static func overhead(bundleId: String) -> Int {
+  package static func overhead(bundleId: String) -> Int {
     header(bundleId: bundleId).count + 2
   }
 
   /// The overhead of a bundle with a `newBundleId()` id (they all have the same length).
-  public static let freshBundleOverhead = overhead(bundleId: "bundle--00000000-0000-4000-8000-000000000000")
+  package static let freshBundleOverhead = overhead(bundleId: "bundle--00000000-0000-4000-8000-000000000000")
 
   private static func header(bundleId: String) -> [UInt8] {
     var writer = JSONWriter()
@@ -96,7 +96,7 @@ public struct BundleBatcher: Sendable {
 
   /// Groups `objects` (already ordered) into batches. An object too big for a bundle of its
   /// own is returned in `oversized` instead.
-  public func batches(_ objects: [StagedObject], bundleId: String) -> (batches: [[StagedObject]], oversized: [StagedObject]) {
+  package func batches(_ objects: [StagedObject], bundleId: String) -> (batches: [[StagedObject]], oversized: [StagedObject]) {
     let overhead = Self.overhead(bundleId: bundleId)
     var batches: [[StagedObject]] = []
     var oversized: [StagedObject] = []
@@ -122,7 +122,7 @@ public struct BundleBatcher: Sendable {
 
   /// The bundle JSON for a batch: `{"type":"bundle","id":…,"spec_version":"2.1","objects":[…]}`
   /// with each object's original bytes.
-  public static func bundle(_ objects: [StagedObject], bundleId: String) -> [UInt8] {
+  package static func bundle(_ objects: [StagedObject], bundleId: String) -> [UInt8] {
     var bytes = header(bundleId: bundleId)
     bytes.reserveCapacity(bytes.count + objects.reduce(2) { $0 + $1.bytes.count + 1 })
     for (position, object) in objects.enumerated() {
@@ -135,7 +135,7 @@ public struct BundleBatcher: Sendable {
   }
 
   /// A fresh `bundle--<uuid4>` id for objects that arrived without a bundle.
-  public static func newBundleId() -> String {
+  package static func newBundleId() -> String {
     "bundle--" + UUID().uuidString.lowercased()
   }
 }

@@ -6,7 +6,7 @@
 /// bundle that was not pushed is a thrown `PushError`, the objects the target left out are
 /// returned, and each caller reports both its own way.
 final class BundlePusher {
-  let target: PushTarget
+  let target: any PushTarget
   let options: PushPipeline.Settings
   private let diagnostics: Diagnostics
   /// Bundles sent, and objects in them that the target did not leave out.
@@ -22,7 +22,7 @@ final class BundlePusher {
   private var leftOut: [IncompatibleObject] = []
   private var warnedApplicants = Set<String>()
 
-  init(target: PushTarget, options: PushPipeline.Settings, diagnostics: Diagnostics) {
+  init(target: any PushTarget, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.target = target
     self.options = options
     self.diagnostics = diagnostics

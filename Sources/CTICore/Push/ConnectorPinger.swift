@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+package import Logging
 
 /// Pings a connector on its own thread while a tool runs, as pycti's `PingAlive` does: once right
 /// away (so even a short run shows the connector active), then every 40 s. It keeps the connector
@@ -8,8 +8,8 @@ import Logging
 /// `connector_info` (buffering, queue size and threshold, last and next run); a platform whose
 /// schema has no `ConnectorInfoInput` refuses that argument, and the pinger then goes on without
 /// it. Give it its own transport: transports are not shared between threads.
-public final class ConnectorPinger: @unchecked Sendable {
-  public static let defaultInterval = 40.0
+package final class ConnectorPinger: @unchecked Sendable {
+  package static let defaultInterval = 40.0
 
   private let client: OpenCTIClient
   private let connectorId: String
@@ -29,7 +29,7 @@ public final class ConnectorPinger: @unchecked Sendable {
   private var pingCount = 0
   private var resetCount = 0
 
-  public init(
+  package init(
     client: OpenCTIClient, connectorId: String, state: JSONValue? = nil, interval: Double = ConnectorPinger.defaultInterval,
     info: ConnectorInfo? = nil, logger: Logger, onReset: (@Sendable (JSONValue?) -> Void)? = nil
   ) {
@@ -49,24 +49,24 @@ public final class ConnectorPinger: @unchecked Sendable {
   }
 
   /// Pings sent (successful or not) and resets seen, for tests and the summary.
-  public var pings: Int { locked { pingCount } }
-  public var resets: Int { locked { resetCount } }
+  package var pings: Int { locked { pingCount } }
+  package var resets: Int { locked { resetCount } }
 
   /// Whether pings still carry `connectorInfo` (false once the platform refused it).
-  public var sendsInfo: Bool { locked { info != nil && platformTakesInfo } }
+  package var sendsInfo: Bool { locked { info != nil && platformTakesInfo } }
 
   /// The state sent with the next ping.
-  public var currentState: JSONValue? { locked { state } }
+  package var currentState: JSONValue? { locked { state } }
 
-  public func update(state: JSONValue?) {
+  package func update(state: JSONValue?) {
     locked { self.state = state }
   }
 
   /// The connector info sent with the next ping.
-  public var currentInfo: ConnectorInfo? { locked { info } }
+  package var currentInfo: ConnectorInfo? { locked { info } }
 
   /// Changes the connector info sent with the next pings (nothing when there is none).
-  public func update(info change: (inout ConnectorInfo) -> Void) {
+  package func update(info change: (inout ConnectorInfo) -> Void) {
     locked {
       guard var current = info else { return }
       change(&current)
@@ -75,7 +75,7 @@ public final class ConnectorPinger: @unchecked Sendable {
   }
 
   /// Pings once now, on the calling thread (pycti's `force_ping`).
-  public func pingNow() {
+  package func pingNow() {
     let (sent, sentInfo) = locked { (state, platformTakesInfo ? info : nil) }
     do {
       let returned: String?
@@ -106,7 +106,7 @@ public final class ConnectorPinger: @unchecked Sendable {
 
   /// Pings at once, on the caller's thread (so the platform hears from the connector before
   /// anything is pushed), then starts the thread that pings every interval.
-  public func start() {
+  package func start() {
     locked { started = true }
     pingNow()
     let thread = Thread { [self] in
@@ -128,7 +128,7 @@ public final class ConnectorPinger: @unchecked Sendable {
   }
 
   /// Stops the ping thread and waits for it (at most one ping in flight).
-  public func stop() {
+  package func stop() {
     condition.lock()
     defer { condition.unlock() }
     guard started else { return }

@@ -1,18 +1,18 @@
 import Foundation
 
 /// A top-level `*_ref` or `*_refs` member of a STIX object, as pycti's splitter walks it.
-public struct ReferenceField: Sendable, Equatable {
-  public enum Value: Sendable, Equatable {
+package struct ReferenceField: Sendable, Equatable {
+  package enum Value: Sendable, Equatable {
     /// A `*_ref` key: an id, or nil for null.
     case one(String?)
     /// A `*_refs` key holding a list (a null list is not a reference field).
     case many([String])
   }
 
-  public var key: String
-  public var value: Value
+  package var key: String
+  package var value: Value
 
-  public init(key: String, value: Value) {
+  package init(key: String, value: Value) {
     self.key = key
     self.value = value
   }
@@ -20,7 +20,7 @@ public struct ReferenceField: Sendable, Equatable {
   /// The reference fields of `object`, in key order. `strict` throws on values pycti cannot
   /// walk (a `*_refs` that is not a list, an id that is not a string), where pycti raises;
   /// otherwise such values are skipped.
-  public static func fields(of object: RawObject, strict: Bool) throws(SplitError) -> [ReferenceField] {
+  package static func fields(of object: RawObject, strict: Bool) throws(SplitError) -> [ReferenceField] {
     var fields: [ReferenceField] = []
     for member in object.members {
       let first = object.source[member.value.lowerBound]
@@ -57,11 +57,11 @@ public struct ReferenceField: Sendable, Equatable {
 }
 
 /// A bundle pycti's splitter cannot handle (where pycti raises an exception).
-public struct SplitError: ToolError, Equatable, Sendable {
-  public var message: String
-  public init(_ message: String) { self.message = message }
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { message }
+package struct SplitError: ToolError, Equatable, Sendable {
+  package var message: String
+  package init(_ message: String) { self.message = message }
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { message }
 }
 
 /// The walk of pycti's `OpenCTIStix2Splitter.enlist_element` (client-python 6.8,
@@ -220,8 +220,8 @@ struct DependencyWalk {
 
 /// The STIX types OpenCTI imports, as pycti lists them (`opencti_stix2_utils.py`, 6.8): entities,
 /// meta objects, internal objects, observables, relationships, sightings and `pir`.
-public enum PyctiTypes {
-  public static let supported: Set<String> = [
+package enum PyctiTypes {
+  package static let supported: Set<String> = [
     // SUPPORTED_STIX_ENTITY_OBJECTS (meta, then core)
     "label", "vocabulary", "kill-chain-phase",
     "attack-pattern", "campaign", "case-incident", "x-opencti-case-incident", "case-rfi", "x-opencti-case-rfi",
@@ -245,7 +245,7 @@ public enum PyctiTypes {
 
   /// pycti's `is_id_supported`: an id without `--` is always accepted; otherwise the part
   /// before the first `--` must be a supported type.
-  public static func isSupported(id: String) -> Bool {
+  package static func isSupported(id: String) -> Bool {
     guard let separator = id.range(of: "--") else { return true }
     return supported.contains(String(id[..<separator.lowerBound]))
   }

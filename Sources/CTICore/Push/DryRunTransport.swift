@@ -1,13 +1,13 @@
 /// A transport that sends nothing: each request is written to `output` as one NDJSON line,
 /// `{"operation":…,"applicant":…,"request":<GraphQL body>}`, and answered the way the platform
 /// would answer a success, so a whole run can be rehearsed (`--dry-run`).
-public final class DryRunTransport: GraphQLTransport {
+package final class DryRunTransport: GraphQLTransport {
   private let output: RecordWriter
   private var works = 0
 
-  public init(output: RecordWriter) { self.output = output }
+  package init(output: RecordWriter) { self.output = output }
 
-  public func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
+  package func send(_ request: GraphQLRequest, applicant: String?) throws(OpenCTIError) -> [UInt8] {
     var writer = JSONWriter(capacity: request.body.count + 96)
     writer.append("{\"operation\":")
     writer.writeString(request.operation.rawValue)

@@ -1,6 +1,6 @@
 extension ConnectorRegistration {
   /// The registration that impersonates the connector a diode envelope comes from.
-  public init(_ connector: DiodeConnector) throws(RecordError) {
+  package init(_ connector: DiodeConnector) throws(RecordError) {
     guard let type = ConnectorType(parsing: connector.type) else {
       throw RecordError("envelope connector \(connector.id) has an unknown type '\(connector.type)'")
     }
@@ -9,7 +9,7 @@ extension ConnectorRegistration {
 }
 
 /// What a stream event asks the target platform to do.
-public enum StreamEventAction: Sendable {
+package enum StreamEventAction: Sendable {
   /// `create` or `update`: upsert the object.
   case upsert(RawObject)
   case delete(id: String)
@@ -17,7 +17,7 @@ public enum StreamEventAction: Sendable {
   case merge(target: RawObject, sourceIds: [String])
 
   /// The action for a data event (either form, see `StreamEvent`).
-  public init(_ event: StreamEvent) throws(RecordError) {
+  package init(_ event: StreamEvent) throws(RecordError) {
     switch event.name {
     case "delete": self = .delete(id: event.id)
     case "merge":

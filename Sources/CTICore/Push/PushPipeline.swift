@@ -1,18 +1,18 @@
 /// What a push run did, for the summary line.
-public struct PushCounts: Sendable, Equatable {
-  public var records = 0
-  public var bundles = 0
-  public var objects = 0
-  public var rejected = 0
-  public var deletes = 0
-  public var merges = 0
+package struct PushCounts: Sendable, Equatable {
+  package var records = 0
+  package var bundles = 0
+  package var objects = 0
+  package var rejected = 0
+  package var deletes = 0
+  package var merges = 0
   /// Delete and merge events not applied because `--apply-deletes` / `--apply-merges` is off.
-  public var deletesSkipped = 0
-  public var mergesSkipped = 0
+  package var deletesSkipped = 0
+  package var mergesSkipped = 0
   /// `connected`, `heartbeat` and other events without data.
-  public var controlEvents = 0
-  public var checkpoints = 0
-  public init() {}
+  package var controlEvents = 0
+  package var checkpoints = 0
+  package init() {}
 }
 
 /// Routes cti-push's NDJSON records to a `PushTarget`: bare objects and stream upserts are
@@ -24,18 +24,18 @@ public struct PushCounts: Sendable, Equatable {
 /// ends the run (the output failed, or `--strict` stopped at a bad record). Checkpoints in the input are committed
 /// once every record before them has been pushed or rejected; objects still collected for a
 /// bundle count as not pushed yet.
-public final class PushPipeline {
-  public struct Settings: Sendable {
-    public var batcher: BundleBatcher
-    public var applyDeletes: Bool
-    public var applyMerges: Bool
-    public var applicants: ApplicantMap
+package final class PushPipeline {
+  package struct Settings: Sendable {
+    package var batcher: BundleBatcher
+    package var applyDeletes: Bool
+    package var applyMerges: Bool
+    package var applicants: ApplicantMap
     /// Seconds to keep trying while the platform is down (network errors, 429, 5xx after the
     /// HTTP client's own retries): the record waits, and so does the pipeline feeding it,
     /// instead of being rejected. After that the platform is given up on. 0 gives up at once.
-    public var outageTolerance: Double
+    package var outageTolerance: Double
 
-    public init(
+    package init(
       batcher: BundleBatcher = BundleBatcher(), applyDeletes: Bool = false, applyMerges: Bool = false,
       applicants: ApplicantMap = ApplicantMap(), outageTolerance: Double = 0
     ) {
@@ -47,10 +47,10 @@ public final class PushPipeline {
     }
   }
 
-  public let options: Settings
+  package let options: Settings
   /// The tool's own connector: what bare objects, stream events and bundles are pushed as.
-  public let connector: ConnectorRegistration
-  public var counts: PushCounts {
+  package let connector: ConnectorRegistration
+  package var counts: PushCounts {
     var counts = tally
     counts.bundles = pusher.bundles
     counts.objects = pusher.objects
@@ -58,9 +58,9 @@ public final class PushPipeline {
   }
   /// Set once the platform failed in a way that does not depend on the record (down after the
   /// retries, token refused): later records are rejected without being sent.
-  public var platformFailure: OpenCTIError? { pusher.platformFailure }
+  package var platformFailure: OpenCTIError? { pusher.platformFailure }
   /// Commits the input's checkpoints (`--state`); nil for a caller without checkpoints.
-  public let checkpoints: CheckpointCommitter?
+  package let checkpoints: CheckpointCommitter?
 
   private let pusher: BundlePusher
   private let diagnostics: Diagnostics
@@ -76,8 +76,8 @@ public final class PushPipeline {
   /// The whole input record of each pending object, by line, for the reject output.
   private var pendingRecords: [Int: ArraySlice<UInt8>] = [:]
 
-  public init(
-    target: PushTarget, connector: ConnectorRegistration, options: Settings, diagnostics: Diagnostics,
+  package init(
+    target: any PushTarget, connector: ConnectorRegistration, options: Settings, diagnostics: Diagnostics,
     rejects: RejectFile? = nil, checkpoints: CheckpointCommitter? = nil
   ) {
     self.connector = connector
@@ -90,7 +90,7 @@ public final class PushPipeline {
   }
 
   /// Handles one input line.
-  public func process(_ line: Line) throws {
+  package func process(_ line: Line) throws {
     let record: Record
     do {
       record = try Record(line)
@@ -151,14 +151,14 @@ public final class PushPipeline {
 
   /// Gives up on the platform (it failed before anything could be sent): every record from now
   /// on is rejected without being sent, and no checkpoint is committed.
-  public func abandon(because error: OpenCTIError) {
+  package func abandon(because error: OpenCTIError) {
     pusher.platformFailure = pusher.platformFailure ?? error
     checkpoints?.block("the platform failed: \(error)")
   }
 
   /// Pushes what is collected when the input pauses, so that records never wait for more input
   /// (or for its end) to be sent, and their checkpoints get committed.
-  public func flushIdle() throws {
+  package func flushIdle() throws {
     guard !pending.isEmpty else { return }
     try flushPending()
     settled = taken
@@ -167,7 +167,7 @@ public final class PushPipeline {
 
   /// Pushes what is still collected and commits the last checkpoint. Call at the end of the
   /// input.
-  public func finish() throws {
+  package func finish() throws {
     try flushPending()
     settled = taken
     try commitCheckpoints()

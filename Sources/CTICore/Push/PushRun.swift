@@ -2,30 +2,30 @@ import Logging
 
 /// One cti-push run: start the session, ping in the background, feed every input line to the
 /// pipeline, close the works (in error when something was rejected) and report.
-public final class PushRun {
-  public let settings: PushSettings
-  public let session: PushSession
+package final class PushRun {
+  package let settings: PushSettings
+  package let session: PushSession
   /// The AMQP target when the queue protocol is `amqp` (nil: stixBundlePush through `session`).
-  public let amqp: AMQPPushTarget?
-  public let pipeline: PushPipeline
-  public let pinger: ConnectorPinger?
+  package let amqp: AMQPPushTarget?
+  package let pipeline: PushPipeline
+  package let pinger: ConnectorPinger?
   /// Pauses the input while the connector's queue is full (nil in a dry run).
-  public let backPressure: QueueBackPressure?
+  package let backPressure: QueueBackPressure?
   private let diagnostics: Diagnostics
   private let rejects: RejectFile?
   /// Why reading stopped early, for the summary.
-  public private(set) var stopReason: String?
+  package private(set) var stopReason: String?
   /// Records taken in when the input last went idle with everything pushed: a burst of input
   /// after it is a new run in the pings' `last_run_datetime`.
   private var recordsAtLastRun = 0
   /// The transport only prints the requests (`--dry-run`): the messages say what would be done,
   /// and the platform version, which the transport makes up, is not shown.
-  public let dryRun: Bool
+  package let dryRun: Bool
 
   /// `transport` carries the run's requests; `pingTransport`, when given, carries the pings
   /// from their own thread.
-  public init(
-    settings: PushSettings, transport: GraphQLTransport, pingTransport: GraphQLTransport?, diagnostics: Diagnostics,
+  package init(
+    settings: PushSettings, transport: any GraphQLTransport, pingTransport: (any GraphQLTransport)?, diagnostics: Diagnostics,
     rejects: RejectFile?, checkpoints: CheckpointCommitter? = nil, dryRun: Bool = false
   ) {
     self.settings = settings
@@ -53,12 +53,12 @@ public final class PushRun {
   /// The run the settings describe: its reject file and checkpoint file opened, over the
   /// platform's HTTPS connections (one for the run, one for the pings), or over a transport that
   /// only prints the requests in a dry run.
-  public convenience init(settings: PushSettings, diagnostics: Diagnostics) throws {
+  package convenience init(settings: PushSettings, diagnostics: Diagnostics) throws {
     let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
     if settings.dryRun { checkpoints.block("a dry run pushes nothing") }
     let rejects = try settings.rejectPath.map { path throws(FileSystemError) in try RejectFile(path: path) }
-    let transport: GraphQLTransport
-    let pingTransport: GraphQLTransport?
+    let transport: any GraphQLTransport
+    let pingTransport: (any GraphQLTransport)?
     if settings.dryRun {
       transport = DryRunTransport(output: RecordWriter(descriptor: 1))
       pingTransport = nil
@@ -74,7 +74,7 @@ public final class PushRun {
   }
 
   /// `--check`: URL, token and platform version, nothing else.
-  public static func check(settings: PushSettings, diagnostics: Diagnostics) throws -> ExitStatus {
+  package static func check(settings: PushSettings, diagnostics: Diagnostics) throws -> ExitStatus {
     let client = OpenCTIClient(
       transport: try HTTPGraphQLTransport(url: settings.url, token: settings.token, options: settings.http, logger: diagnostics.logger))
     let version = try client.requireBundlePush()
@@ -84,13 +84,13 @@ public final class PushRun {
 
   /// Runs over the settings' input files and returns the exit status; the reject file is
   /// flushed whatever happens.
-  public func run() throws -> ExitStatus {
+  package func run() throws -> ExitStatus {
     defer { try? rejects?.flush() }
     return try run(readers: settings.inputs)
   }
 
   /// Runs over the input files in turn (`-` is stdin) and returns the exit status.
-  public func run(readers paths: [String]) throws -> ExitStatus {
+  package func run(readers paths: [String]) throws -> ExitStatus {
     do {
       if let amqp { try amqp.start() } else { try session.start() }
     } catch {
@@ -186,7 +186,7 @@ public final class PushRun {
   }
 
   /// The summary with its counts, told at notice level (a push is worth telling).
-  public var runSummary: RunSummary {
+  package var runSummary: RunSummary {
     let counts = pipeline.counts
     var told = RunSummary(summary, level: .notice)
     told.count("records", counts.records)
@@ -210,7 +210,7 @@ public final class PushRun {
 
   /// The summary line: `N records, N bundles, N objects pushed, N rejected, N works opened`;
   /// a dry run says `dry run: …` and what would have been pushed, opened, deleted and merged.
-  public var summary: String {
+  package var summary: String {
     let counts = pipeline.counts
     let done = dryRun ? "would be " : ""
     var text = dryRun ? "dry run: " : ""

@@ -3,24 +3,24 @@
 /// registered once and gets a work, opened at its first bundle and closed by `closeWork` or
 /// `finish`. cti-push keeps one work per connector for the whole run; cti-diode import --push
 /// closes the work after each file, so each file gets its own.
-public final class PushSession: PushTarget {
-  public let client: OpenCTIClient
+package final class PushSession: PushTarget {
+  package let client: OpenCTIClient
   /// The tool's own connector, registered by `start`; nil for a tool that only pushes as the
   /// connectors of diode envelopes. Every push names the connector it is made as.
-  public let connector: ConnectorRegistration?
+  package let connector: ConnectorRegistration?
   /// The platform's version, once `start` has run.
-  public private(set) var platformVersion: String?
+  package private(set) var platformVersion: String?
   /// The token user's id as registration reported it.
-  public private(set) var connectorUserId: String?
+  package private(set) var connectorUserId: String?
   /// Every work opened so far, in opening order (closed ones included).
-  public private(set) var works: [(connectorId: String, workId: String)] = []
+  package private(set) var works: [(connectorId: String, workId: String)] = []
   /// The works not closed yet, by connector id.
   private var openWorks: [String: String] = [:]
   /// What registerConnector answered for each connector registered so far, by id.
-  public private(set) var registrations: [String: GraphQLResponse.RegisteredConnector] = [:]
+  package private(set) var registrations: [String: GraphQLResponse.RegisteredConnector] = [:]
   private let clock: () -> ISO8601.Instant
 
-  public init(client: OpenCTIClient, connector: ConnectorRegistration?, clock: @escaping () -> ISO8601.Instant = { .now }) {
+  package init(client: OpenCTIClient, connector: ConnectorRegistration?, clock: @escaping () -> ISO8601.Instant = { .now }) {
     self.client = client
     self.connector = connector
     self.clock = clock
@@ -28,18 +28,18 @@ public final class PushSession: PushTarget {
 
   /// Checks the platform (version gate, unless `requireBundlePush` is false: AMQP push works
   /// with every 6.x) and registers the tool's connector, if it has one.
-  public func start(requireBundlePush: Bool = true) throws(OpenCTIError) {
+  package func start(requireBundlePush: Bool = true) throws(OpenCTIError) {
     platformVersion = requireBundlePush ? try client.requireBundlePush() : try client.version()
     if let connector { try ensureRegistered(connector) }
   }
 
   /// The registration answer of `connector`, registering it first if needed.
-  public func registration(for connector: ConnectorRegistration) throws(OpenCTIError) -> GraphQLResponse.RegisteredConnector {
+  package func registration(for connector: ConnectorRegistration) throws(OpenCTIError) -> GraphQLResponse.RegisteredConnector {
     try ensureRegistered(connector)
   }
 
   /// The id of the open work of `connector`, opening one when there is none.
-  public func work(for connector: ConnectorRegistration) throws(OpenCTIError) -> String {
+  package func work(for connector: ConnectorRegistration) throws(OpenCTIError) -> String {
     if let open = openWorks[connector.id] { return open }
     try ensureRegistered(connector)
     let name = "\(connector.name) run @ \(ISO8601.format(clock(), fractionDigits: 0))"
@@ -61,7 +61,7 @@ public final class PushSession: PushTarget {
   /// Pushes a bundle into the open work of its connector. A one-object bundle gets its
   /// expectation added first: the worker only adds expectations when it splits a bigger bundle,
   /// so without it the work would never count that object.
-  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration, applicant: String?)
+  package func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration, applicant: String?)
     throws(OpenCTIError)
   {
     let workId = try work(for: connector)
@@ -72,21 +72,21 @@ public final class PushSession: PushTarget {
   /// Closes the open work of `connector` with `toProcessed`, if it has one; its next bundle
   /// opens a new work. Returns whether a work was closed.
   @discardableResult
-  public func closeWork(of connector: ConnectorRegistration, message: String, inError: Bool) throws(OpenCTIError) -> Bool {
+  package func closeWork(of connector: ConnectorRegistration, message: String, inError: Bool) throws(OpenCTIError) -> Bool {
     guard let workId = openWorks.removeValue(forKey: connector.id) else { return false }
     try client.workToProcessed(workId: workId, message: message, inError: inError)
     return true
   }
 
-  public func deleteObject(id: String) throws(OpenCTIError) { try client.delete(id: id) }
+  package func deleteObject(id: String) throws(OpenCTIError) { try client.delete(id: id) }
 
-  public func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError) {
+  package func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError) {
     try client.merge(targetId: targetId, sourceIds: sourceIds)
   }
 
   /// Closes every open work with `toProcessed`, in error when `inError`. Tries all of them and
   /// throws the first failure.
-  public func finish(inError: Bool, message: String) throws(OpenCTIError) {
+  package func finish(inError: Bool, message: String) throws(OpenCTIError) {
     var firstFailure: OpenCTIError?
     for work in works where openWorks[work.connectorId] == work.workId {
       openWorks[work.connectorId] = nil

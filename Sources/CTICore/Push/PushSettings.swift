@@ -1,94 +1,94 @@
 /// Where each cti-push setting comes from (flag > environment > config.yml > default). The
 /// names are the official connectors': `CONNECTOR_*` (`ConnectorKeys`) and the diode importer's
 /// `DIODE_IMPORT_APPLICANT_MAPPINGS`; the platform's are `OpenCTIKeys`.
-public enum PushKeys {
-  public static let applicantMappings = Setting(env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
-  public static let batchSize = Setting(env: "CTI_PUSH_BATCH_SIZE", key: "cti_push.batch_size")
-  public static let maxBytes = Setting(env: "CTI_PUSH_MAX_BYTES", key: "cti_push.max_bytes")
-  public static let applyDeletes = Setting(env: "CTI_PUSH_APPLY_DELETES", key: "cti_push.apply_deletes")
-  public static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
-  public static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
-  public static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
-  public static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
-  public static let flushDelay = Setting(env: "CTI_PUSH_FLUSH_DELAY", key: "cti_push.flush_delay")
+package enum PushKeys {
+  package static let applicantMappings = Setting(env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
+  package static let batchSize = Setting(env: "CTI_PUSH_BATCH_SIZE", key: "cti_push.batch_size")
+  package static let maxBytes = Setting(env: "CTI_PUSH_MAX_BYTES", key: "cti_push.max_bytes")
+  package static let applyDeletes = Setting(env: "CTI_PUSH_APPLY_DELETES", key: "cti_push.apply_deletes")
+  package static let applyMerges = Setting(env: "CTI_PUSH_APPLY_MERGES", key: "cti_push.apply_merges")
+  package static let pingInterval = Setting(env: "CTI_PUSH_PING_INTERVAL", key: "cti_push.ping_interval")
+  package static let requestTimeout = Setting(env: "CTI_PUSH_REQUEST_TIMEOUT", key: "cti_push.request_timeout")
+  package static let maxOutage = Setting(env: "CTI_PUSH_MAX_OUTAGE", key: "cti_push.max_outage")
+  package static let flushDelay = Setting(env: "CTI_PUSH_FLUSH_DELAY", key: "cti_push.flush_delay")
   /// pycti's name and key; MB.
-  public static let queueThreshold = Setting(env: "CONNECTOR_QUEUE_THRESHOLD", key: "connector.queue_threshold")
-  public static let queueCheckInterval = Setting(env: "CTI_PUSH_QUEUE_CHECK_INTERVAL", key: "cti_push.queue_check_interval")
+  package static let queueThreshold = Setting(env: "CONNECTOR_QUEUE_THRESHOLD", key: "connector.queue_threshold")
+  package static let queueCheckInterval = Setting(env: "CTI_PUSH_QUEUE_CHECK_INTERVAL", key: "cti_push.queue_check_interval")
 }
 
 /// The settings of one push run, resolved.
-public struct PushSettings: ToolSettings {
+package struct PushSettings: ToolSettings {
   /// What the command line said (nil or false: not given).
-  public struct Flags: Sendable, Equatable {
-    public var platform = OpenCTIFlags()
-    public var connector = ConnectorFlags()
-    public var queueProtocol: String?
-    public var queueThreshold: String?
-    public var queueCheckInterval: String?
-    public var applicantMappings: String?
-    public var batchSize: Int?
-    public var maxBytes: Int?
-    public var applyDeletes: Bool?
-    public var applyMerges: Bool?
-    public var reject: String?
-    public var state: String?
-    public var flushDelay: String?
-    public var pingInterval: String?
-    public var requestTimeout: String?
-    public var maxOutage: String?
-    public var dryRun = false
-    public var check = false
+  package struct Flags: Sendable, Equatable {
+    package var platform = OpenCTIFlags()
+    package var connector = ConnectorFlags()
+    package var queueProtocol: String?
+    package var queueThreshold: String?
+    package var queueCheckInterval: String?
+    package var applicantMappings: String?
+    package var batchSize: Int?
+    package var maxBytes: Int?
+    package var applyDeletes: Bool?
+    package var applyMerges: Bool?
+    package var reject: String?
+    package var state: String?
+    package var flushDelay: String?
+    package var pingInterval: String?
+    package var requestTimeout: String?
+    package var maxOutage: String?
+    package var dryRun = false
+    package var check = false
     /// The NDJSON files to read (`-`: stdin); none reads stdin.
-    public var inputs: [String] = []
+    package var inputs: [String] = []
 
-    public init() {}
+    package init() {}
   }
 
   /// The defaults, each stated here once (help texts show these values).
-  public enum Defaults {
-    public static let connectorName = "cti-push"
+  package enum Defaults {
+    package static let connectorName = "cti-push"
     /// pycti's request timeout.
-    public static let requestTimeout = 300.0
-    public static let maxOutage = 900.0
-    public static let flushDelay = 1.0
+    package static let requestTimeout = 300.0
+    package static let maxOutage = 900.0
+    package static let flushDelay = 1.0
   }
 
-  public var url: String
-  public var token: String
-  public var connector: ConnectorRegistration
-  public var pipeline: PushPipeline.Settings
-  public var pingInterval: Double
+  package var url: String
+  package var token: String
+  package var connector: ConnectorRegistration
+  package var pipeline: PushPipeline.Settings
+  package var pingInterval: Double
   /// Seconds one GraphQL request may take (pycti uses 300).
-  public var requestTimeout: Double
+  package var requestTimeout: Double
   /// TLS and timeouts for the platform's connections.
-  public var http: HTTPClientSettings
+  package var http: HTTPClientSettings
   /// Seconds the input may pause before collected objects are pushed anyway.
-  public var flushDelay = Defaults.flushDelay
+  package var flushDelay = Defaults.flushDelay
   /// `api` (stixBundlePush, the default) or `amqp` (publish into the platform's RabbitMQ).
-  public var queueProtocol: QueueProtocol = .api
+  package var queueProtocol: QueueProtocol = .api
   /// The MQ_* overrides and TLS settings for `amqp`.
-  public var amqp = AMQPSettings()
+  package var amqp = AMQPSettings()
   /// Input pauses while the connector's queue holds this many MB or more
   /// (CONNECTOR_QUEUE_THRESHOLD, 500 as in pycti).
-  public var queueThreshold = QueueBackPressure.defaultThreshold
+  package var queueThreshold = QueueBackPressure.defaultThreshold
   /// Seconds between two reads of the queue's size.
-  public var queueCheckInterval = QueueBackPressure.defaultCheckInterval
+  package var queueCheckInterval = QueueBackPressure.defaultCheckInterval
   /// CONNECTOR_RUN_AND_TERMINATE, reported in the pings' connector info.
-  public var runAndTerminate = false
+  package var runAndTerminate = false
   /// The input files (`-`: stdin); never empty.
-  public var inputs = ["-"]
+  package var inputs = ["-"]
   /// Records that cannot be pushed are appended here.
-  public var rejectPath: String?
+  package var rejectPath: String?
   /// Where the input's checkpoints are committed.
-  public var statePath: String?
+  package var statePath: String?
   /// Print the requests instead of sending them.
-  public var dryRun = false
+  package var dryRun = false
   /// Only check URL, token and platform version.
-  public var checkOnly = false
+  package var checkOnly = false
   /// Deprecations and unreadable applicant mappings met while resolving.
-  public var warnings: [String] = []
+  package var warnings: [String] = []
 
-  public init(
+  package init(
     url: String, token: String, connector: ConnectorRegistration, pipeline: PushPipeline.Settings, pingInterval: Double,
     requestTimeout: Double, http: HTTPClientSettings
   ) {
@@ -103,7 +103,7 @@ public struct PushSettings: ToolSettings {
 
   /// Resolves the connector and push settings. URL, token and connector id are required
   /// unless it is a dry run (`--check` needs no connector id).
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     let offline = flags.dryRun
     var warnings: [String] = []
     let url = try Self.required(configuration, OpenCTIKeys.url, flags.platform.url, flag: "url", offline: offline)

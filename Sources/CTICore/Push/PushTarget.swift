@@ -1,5 +1,5 @@
 /// Where pushes go: a `PushSession` talking to OpenCTI, an `AMQPPushTarget`, or a test double.
-public protocol PushTarget: AnyObject {
+package protocol PushTarget: AnyObject {
   /// Pushes one bundle (its JSON text) as `connector` (the tool's own, or the connector of a
   /// diode envelope), impersonating `applicant` (nil: the token's user).
   func pushBundle(_ bundle: [UInt8], objectCount: Int, as connector: ConnectorRegistration, applicant: String?)
@@ -13,13 +13,13 @@ public protocol PushTarget: AnyObject {
 
 extension PushTarget {
   /// A target whose pushes return once they are accepted has nothing to wait for.
-  public func settle() throws(OpenCTIError) {}
+  package func settle() throws(OpenCTIError) {}
 }
 
 /// Why a record, or a diode envelope, was not pushed (or not all of it). cti-push writes it to
 /// the rejects with the record; cti-diode import --push quarantines a file that is
 /// `unpushable` and leaves it in place for the next pass otherwise.
-public enum PushError: ToolError {
+package enum PushError: ToolError {
   /// It cannot be pushed as it is (not a usable record, an unknown connector type, an object
   /// too big for a bundle): sending it again will not help.
   case unpushable(RecordError)
@@ -30,7 +30,7 @@ public enum PushError: ToolError {
   /// Not sent: the platform had already failed.
   case notSent(cause: OpenCTIError)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .unpushable(let error): error.exitStatus
     case .leftOut: .dataError
@@ -38,7 +38,7 @@ public enum PushError: ToolError {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .unpushable(let error): error.description
     case .leftOut(let object): object.description

@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// cti-push's back-pressure, pycti's `check_connector_buffering` applied while reading: the
 /// platform's workers drain each connector's queue; when the queue already holds
@@ -8,32 +8,32 @@ import Logging
 /// threshold, the tool pushes what it holds, stops reading its input (the pipe fills and the
 /// tools upstream block on their writes) and reads the sizes again every `checkInterval`
 /// seconds until the queue is under the threshold, or a stop signal ends the wait.
-public final class QueueBackPressure {
-  public static let defaultThreshold = 500.0
-  public static let defaultCheckInterval = 5.0
+package final class QueueBackPressure {
+  package static let defaultThreshold = 500.0
+  package static let defaultCheckInterval = 5.0
 
   /// MB (1,000,000 bytes, as pycti counts).
-  public let threshold: Double
-  public let checkInterval: Double
+  package let threshold: Double
+  package let checkInterval: Double
   private let client: OpenCTIClient
   private let connectorIds: () -> [String]
   private let logger: Logger
   private let pinger: ConnectorPinger?
   private var lastCheck = -Double.infinity
   /// Set when the sizes cannot be read at all (the token may not see connectors): no more checks.
-  public private(set) var disabledBecause: String?
+  package private(set) var disabledBecause: String?
   private var warnedFailure = false
   /// Whether the queue was at or over the threshold at the last check.
-  public private(set) var buffering = false
+  package private(set) var buffering = false
   /// The biggest queue at the last check, in MB.
-  public private(set) var queueSize = 0.0
+  package private(set) var queueSize = 0.0
   /// Pauses so far and the seconds spent in them, for the summary.
-  public private(set) var pauses = 0
-  public private(set) var pausedSeconds = 0.0
+  package private(set) var pauses = 0
+  package private(set) var pausedSeconds = 0.0
 
   /// `connectorIds` lists the connectors whose queues count (the tool's own, and those it pushed
   /// as); `pinger` gets `buffering` and the queue size for its `connector_info`.
-  public init(
+  package init(
     threshold: Double, checkInterval: Double, client: OpenCTIClient, connectorIds: @escaping () -> [String],
     pinger: ConnectorPinger?, logger: Logger
   ) {
@@ -48,7 +48,7 @@ public final class QueueBackPressure {
   /// Reads the queue sizes now and says whether the biggest is at or over the threshold. A size
   /// that cannot be read counts as under it (as in pycti), with a warning.
   @discardableResult
-  public func check() -> Bool {
+  package func check() -> Bool {
     lastCheck = MonotonicClock.now()
     guard disabledBecause == nil else { return false }
     var biggest = 0.0
@@ -88,7 +88,7 @@ public final class QueueBackPressure {
   /// full: `drain` pushes what is held, then this waits (reading the sizes every
   /// `checkInterval`) until the queue is under the threshold. Returns false when a stop signal
   /// ended the wait: the caller stops reading.
-  public func waitWhileFull(drain: () throws -> Void) throws -> Bool {
+  package func waitWhileFull(drain: () throws -> Void) throws -> Bool {
     guard disabledBecause == nil else { return true }
     if MonotonicClock.now() - lastCheck >= checkInterval { check() }
     guard buffering else { return true }
@@ -108,7 +108,7 @@ public final class QueueBackPressure {
   }
 
   /// `The input paused twice (75 s) for the connector queue` for the summary; nil if it never did.
-  public var summary: String? {
+  package var summary: String? {
     guard pauses > 0 else { return nil }
     return "input paused \(pauses) time\(pauses == 1 ? "" : "s") (\(Int(pausedSeconds.rounded())) s) while the connector queue was full"
   }

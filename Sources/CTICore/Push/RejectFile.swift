@@ -8,14 +8,14 @@
 /// `{"line":N,"error":"…","record":<the record>}` (or `"text":"…"` for a line that is not JSON,
 /// or too long to read), appended so that reruns keep earlier rejects. A line over the line
 /// limit is copied as it streams by, so it lands here without ever being held whole.
-public final class RejectFile: OverlongLineSink {
-  public let path: String
+package final class RejectFile: OverlongLineSink {
+  package let path: String
   private let writer: RecordWriter
   /// Lines written.
-  public private(set) var count = 0
+  package private(set) var count = 0
   private var failure: OutputError?
 
-  public init(path: String) throws(FileSystemError) {
+  package init(path: String) throws(FileSystemError) {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw FileSystemError("open", path) }
     self.path = path
@@ -23,7 +23,7 @@ public final class RejectFile: OverlongLineSink {
   }
 
   /// A record (JSON object) that was read but not pushed.
-  public func write(line: Int, error: any Error, record: ArraySlice<UInt8>) throws(OutputError) {
+  package func write(line: Int, error: any Error, record: ArraySlice<UInt8>) throws(OutputError) {
     try write(line: line, error: error, capacity: record.count) { json in
       json.append(",\"record\":")
       json.writeRaw(record)
@@ -31,7 +31,7 @@ public final class RejectFile: OverlongLineSink {
   }
 
   /// A line that is not a record, kept as text since it may not be JSON.
-  public func write(line: Int, error: any Error, text: [UInt8]) throws(OutputError) {
+  package func write(line: Int, error: any Error, text: [UInt8]) throws(OutputError) {
     try write(line: line, error: error, capacity: text.count) { json in
       json.append(",\"text\":")
       json.writeBytesAsString(text)
@@ -46,7 +46,7 @@ public final class RejectFile: OverlongLineSink {
     count += 1
   }
 
-  public func flush() throws(OutputError) { try writer.flush() }
+  package func flush() throws(OutputError) { try writer.flush() }
 
   private func head(line: Int, error: any Error, capacity: Int) -> JSONWriter {
     var json = JSONWriter(capacity: capacity + 160)
@@ -59,19 +59,19 @@ public final class RejectFile: OverlongLineSink {
 
   // MARK: Over-long lines, streamed
 
-  public func beginOverlongLine(_ number: Int) {
+  package func beginOverlongLine(_ number: Int) {
     var json = head(line: number, error: LineReaderError.lineTooLong(line: number, limit: LineLimit.bytes), capacity: 0)
     json.append(",\"text\":\"")
     record { () throws(OutputError) in try writer.writeFragment(json.bytes) }
   }
 
-  public func overlongLineBytes(_ bytes: UnsafeRawBufferPointer) {
+  package func overlongLineBytes(_ bytes: UnsafeRawBufferPointer) {
     var json = JSONWriter(capacity: bytes.count + bytes.count / 8 + 16)
     json.writeStringContent(bytes)
     record { () throws(OutputError) in try writer.writeFragment(json.bytes) }
   }
 
-  public func endOverlongLine() {
+  package func endOverlongLine() {
     record { () throws(OutputError) in try writer.writeRecord(Array("\"}".utf8)) }
     count += 1
   }
@@ -83,7 +83,7 @@ public final class RejectFile: OverlongLineSink {
   }
 
   /// Throws the error that stopped writing an over-long line, if one did.
-  public func checkOverlong() throws(OutputError) {
+  package func checkOverlong() throws(OutputError) {
     if let failure { throw failure }
   }
 }

@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 #if canImport(Glibc)
   import Glibc
@@ -11,12 +11,12 @@ import Logging
 /// writing its state file; the last stage writes `state` into its own `--state` file once every
 /// record before the checkpoint has been applied. So a state file never runs ahead of what the
 /// end of the pipeline did, and a pipeline stopped anywhere repeats work instead of losing it.
-public enum Checkpoint {
+package enum Checkpoint {
   /// The record's `type`.
-  public static let type = "cti-checkpoint"
+  package static let type = "cti-checkpoint"
 
   /// The line for a checkpoint carrying `state` (one JSON value, the state file's content).
-  public static func line(tool: String, state: [UInt8]) -> [UInt8] {
+  package static func line(tool: String, state: [UInt8]) -> [UInt8] {
     var writer = JSONWriter(capacity: state.count + 64)
     writer.append("{\"type\":")
     writer.writeString(type)
@@ -30,33 +30,33 @@ public enum Checkpoint {
 
   /// What a state file holds for `state`: the state's bytes and a newline. Sources and sinks both
   /// write exactly this, so a source can recognise its own checkpoints in the file.
-  public static func fileBytes<Bytes: Collection>(_ state: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+  package static func fileBytes<Bytes: Collection>(_ state: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
     var bytes = Array(state)
     bytes.append(0x0A)
     return bytes
   }
 
   /// Fails early, before any work, when a state file could not be written where it is asked for.
-  public static func checkStatePath(_ path: String) throws(StatePathError) {
+  package static func checkStatePath(_ path: String) throws(StatePathError) {
     let folder = FileSystem.parent(of: path)
     guard FileSystem.isDirectory(folder) else { throw StatePathError(path: path, folder: folder) }
   }
 }
 
 /// A `--state` file in a folder that does not exist.
-public struct StatePathError: ToolError {
-  public var path: String
-  public var folder: String
-  public var exitStatus: ExitStatus { .noInput }
-  public var description: String { "state file \(path): the folder \(folder) does not exist (create it first)" }
+package struct StatePathError: ToolError {
+  package var path: String
+  package var folder: String
+  package var exitStatus: ExitStatus { .noInput }
+  package var description: String { "state file \(path): the folder \(folder) does not exist (create it first)" }
 }
 
 /// Where a source's state goes (`--state FILE`). With its output going down a pipe or a socket,
 /// the source writes checkpoint records and leaves FILE to the last stage; otherwise (a regular
 /// file, a terminal, /dev/null, or `--commit-on-write`) it writes FILE itself once the records
 /// the state covers are flushed.
-public final class SourceState {
-  public enum Mode: Sendable, Equatable {
+package final class SourceState {
+  package enum Mode: Sendable, Equatable {
     /// No state file.
     case none
     /// The source writes the state file after flushing its output.
@@ -65,8 +65,8 @@ public final class SourceState {
     case downstream
   }
 
-  public let path: String?
-  public let mode: Mode
+  package let path: String?
+  package let mode: Mode
   private let tool: String
   private let output: RecordWriter
   private let outputDescriptor: Int32
@@ -78,13 +78,13 @@ public final class SourceState {
   private static let keep = 512
   private var fileStamp: FileStamp?
   /// Checkpoints sent downstream, or states written directly.
-  public private(set) var sent = 0
+  package private(set) var sent = 0
   /// The newest of them seen committed in the state file.
-  public private(set) var committed = 0
+  package private(set) var committed = 0
 
   /// `commitOnWrite` writes the state file directly even into a pipe (the behaviour before
   /// checkpoints); `durableOutput` fsyncs a regular-file output before its state is written.
-  public init(
+  package init(
     path: String?, tool: String, output: RecordWriter, outputDescriptor: Int32 = 1, commitOnWrite: Bool = false,
     durableOutput: Bool = false
   ) throws(StatePathError) {
@@ -102,7 +102,7 @@ public final class SourceState {
   }
 
   /// Whether `descriptor` is a pipe or a socket: another program reads what is written there.
-  public static func isPipe(_ descriptor: Int32) -> Bool {
+  package static func isPipe(_ descriptor: Int32) -> Bool {
     var status = stat()
     guard fstat(descriptor, &status) == 0 else { return false }
     let type = status.st_mode & S_IFMT
@@ -114,7 +114,7 @@ public final class SourceState {
   /// out. A state equal to the last one is not sent again unless `force`. Once the output has
   /// failed, a state file can still be written directly (for a state that covers only what did
   /// get out); nothing more can go downstream.
-  public func commit(_ state: [UInt8], force: Bool = false) throws {
+  package func commit(_ state: [UInt8], force: Bool = false) throws {
     guard let path, force || state != lastState else { return }
     switch mode {
     case .none: return
@@ -139,7 +139,7 @@ public final class SourceState {
   /// Looks at the state file for the newest checkpoint of this run that the last stage has
   /// committed; returns its sequence number (1 for the first sent; 0 for none yet).
   @discardableResult
-  public func checkCommitted() -> Int {
+  package func checkCommitted() -> Int {
     guard mode == .downstream, let path, !outstanding.isEmpty else { return committed }
     let stamp = FileStamp(path)
     guard let stamp, stamp != fileStamp else { return committed }
@@ -156,7 +156,7 @@ public final class SourceState {
   /// sees its end) and the state file is watched for up to `wait` seconds until the last
   /// checkpoint comes back committed; a run none of whose checkpoints came back gets a warning
   /// that names the fix.
-  public func finish(logger: Logger, wait: Double = 5) {
+  package func finish(logger: Logger, wait: Double = 5) {
     guard mode == .downstream, let path else { return }
     guard sent > 0 else {
       // The reader went away before the first checkpoint could follow the records.
@@ -210,26 +210,26 @@ struct FileStamp: Equatable {
 /// record up to there has been applied; then the newest such state is written into FILE,
 /// atomically and durably. Once something was not applied and went nowhere (the platform failed,
 /// a signal cut a wait short), nothing more is committed in this run.
-public final class CheckpointCommitter {
-  public let path: String?
+package final class CheckpointCommitter {
+  package let path: String?
   private let diagnostics: Diagnostics
   /// Checkpoints waiting for their records, oldest first.
   private var waiting: [(position: Int, state: [UInt8])] = []
   private var warnedWithoutPath = false
   /// Checkpoints read, and states written to the state file.
-  public private(set) var received = 0
-  public private(set) var committed = 0
+  package private(set) var received = 0
+  package private(set) var committed = 0
   /// Why commits stopped for this run, if they did.
-  public private(set) var blockedBy: String?
+  package private(set) var blockedBy: String?
 
-  public init(path: String?, diagnostics: Diagnostics) throws(StatePathError) {
+  package init(path: String?, diagnostics: Diagnostics) throws(StatePathError) {
     if let path { try Checkpoint.checkStatePath(path) }
     self.path = path
     self.diagnostics = diagnostics
   }
 
   /// Holds a checkpoint record's state; `position` counts the records the sink took in before it.
-  public func receive(_ record: Record, position: Int) {
+  package func receive(_ record: Record, position: Int) {
     received += 1
     guard path != nil else {
       if !warnedWithoutPath {
@@ -245,10 +245,10 @@ public final class CheckpointCommitter {
   }
 
   /// Whether a checkpoint waits for its records to be applied.
-  public var hasWaiting: Bool { !waiting.isEmpty }
+  package var hasWaiting: Bool { !waiting.isEmpty }
 
   /// Commits the newest checkpoint whose records, all those before `position`, are applied.
-  public func commit(appliedThrough position: Int) throws {
+  package func commit(appliedThrough position: Int) throws {
     guard let path, blockedBy == nil, let newest = waiting.lastIndex(where: { $0.position <= position }) else { return }
     try FileSystem.writeAtomically(Checkpoint.fileBytes(waiting[newest].state), to: path, durable: true)
     waiting.removeFirst(newest + 1)
@@ -257,7 +257,7 @@ public final class CheckpointCommitter {
 
   /// Stops committing for the rest of the run: a record was not applied and went nowhere, so no
   /// later checkpoint may be committed.
-  public func block(_ reason: String) {
+  package func block(_ reason: String) {
     guard blockedBy == nil else { return }
     blockedBy = reason
     waiting = []
@@ -267,7 +267,7 @@ public final class CheckpointCommitter {
   }
 
   /// A few words for the summary: `3 checkpoints committed` and why the rest were not.
-  public var summary: String? {
+  package var summary: String? {
     guard received > 0 else { return nil }
     var text = "\(committed) of \(received) checkpoint\(received == 1 ? "" : "s") committed"
     if path == nil { text += " (no --state)" } else if let blockedBy { text += " (stopped: \(blockedBy))" }

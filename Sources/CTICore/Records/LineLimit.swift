@@ -6,19 +6,19 @@ private let currentLineLimit = Atomic<Int>(LineLimit.defaultBytes)
 /// CTI_MAX_LINE_BYTES). Readers skip and report a longer line; writers refuse to write one, so a
 /// producer never hands the next tool a line it would refuse. Set once at start-up; every
 /// `LineReader` and `RecordWriter` made afterwards uses it.
-public enum LineLimit {
+package enum LineLimit {
   /// 64 MiB.
-  public static let defaultBytes = 64 << 20
-  public static let setting = Setting(env: "CTI_MAX_LINE_BYTES", key: "cti.max_line_bytes")
+  package static let defaultBytes = 64 << 20
+  package static let setting = Setting(env: "CTI_MAX_LINE_BYTES", key: "cti.max_line_bytes")
 
   /// The limit in force.
-  public static var bytes: Int {
+  package static var bytes: Int {
     get { currentLineLimit.load(ordering: .relaxed) }
     set { currentLineLimit.store(newValue, ordering: .relaxed) }
   }
 
   /// Reads a size: bytes, or a number with K, M or G (powers of 1024; `KiB`, `MB`… accepted).
-  public static func parse(_ text: String) -> Int? {
+  package static func parse(_ text: String) -> Int? {
     let trimmed = text.trimmingSpaces.uppercased()
     let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
     guard let number = Int(digits), number > 0 else { return nil }
@@ -36,7 +36,7 @@ public enum LineLimit {
   }
 
   /// Resolves and installs the limit: flag, environment, config.yml, default. At least 1 KiB.
-  public static func configure(_ configuration: Configuration, flag: String?) throws(ConfigError) {
+  package static func configure(_ configuration: Configuration, flag: String?) throws(ConfigError) {
     guard let (text, source) = configuration.lookup(setting, flag: flag) else { return }
     guard let value = parse(text), value >= 1024 else {
       throw ConfigError(

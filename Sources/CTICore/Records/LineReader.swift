@@ -5,31 +5,31 @@
 #endif
 
 /// One input line: its bytes (without the line ending) and its 1-based number in the input.
-public struct Line: Sendable {
-  public var number: Int
-  public var bytes: [UInt8]
+package struct Line: Sendable {
+  package var number: Int
+  package var bytes: [UInt8]
 
-  public init(number: Int, bytes: [UInt8]) {
+  package init(number: Int, bytes: [UInt8]) {
     self.number = number
     self.bytes = bytes
   }
 }
 
 /// Errors from reading NDJSON input.
-public enum LineReaderError: ToolError, Equatable {
+package enum LineReaderError: ToolError, Equatable {
   /// The line was longer than the limit; it was skipped up to its end.
   case lineTooLong(line: Int, limit: Int)
   /// The input could not be opened or read.
   case readFailed(path: String, errno: Int32)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .lineTooLong: .dataError
     case .readFailed: .noInput
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .lineTooLong(let line, let limit):
       "line \(line): longer than the line limit of \(limit) bytes, skipped (raise it with --max-line-bytes or CTI_MAX_LINE_BYTES)"
@@ -40,7 +40,7 @@ public enum LineReaderError: ToolError, Equatable {
 
 /// Told the bytes of a line over the limit as they are skipped, so that a tool can keep it
 /// somewhere (cti-push's `--reject`) without ever holding it whole.
-public protocol OverlongLineSink: AnyObject {
+package protocol OverlongLineSink: AnyObject {
   func beginOverlongLine(_ number: Int)
   func overlongLineBytes(_ bytes: UnsafeRawBufferPointer)
   func endOverlongLine()
@@ -54,19 +54,19 @@ public protocol OverlongLineSink: AnyObject {
 /// line being read is dropped, `next()` returns nil and `stoppedBySignal` is set. While it waits
 /// for input, `idle` is called every `idleInterval` seconds (a batching tool sends what it
 /// holds instead of waiting for more).
-public final class LineReader {
+package final class LineReader {
   /// The toolkit's line limit in force (`LineLimit.bytes`, 64 MiB unless configured).
-  public static var defaultMaxLineBytes: Int { LineLimit.bytes }
+  package static var defaultMaxLineBytes: Int { LineLimit.bytes }
 
-  public let maxLineBytes: Int
-  public let name: String
+  package let maxLineBytes: Int
+  package let name: String
   /// Called while no input arrives, every `idleInterval` seconds.
-  public var idle: (() throws -> Void)?
-  public var idleInterval = 1.0
+  package var idle: (() throws -> Void)?
+  package var idleInterval = 1.0
   /// Receives the bytes of lines over the limit.
-  public weak var overlongLines: (any OverlongLineSink)?
+  package weak var overlongLines: (any OverlongLineSink)?
   /// The input was cut short by a stop signal.
-  public private(set) var stoppedBySignal = false
+  package private(set) var stoppedBySignal = false
   private let descriptor: Int32
   private let ownsDescriptor: Bool
   private var buffer: [UInt8]
@@ -76,12 +76,12 @@ public final class LineReader {
   private var lineNumber = 0
 
   /// Reads from standard input.
-  public convenience init(maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+  package convenience init(maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
     self.init(descriptor: 0, name: "<stdin>", owns: false, maxLineBytes: maxLineBytes)
   }
 
   /// Reads from the file at `path`.
-  public convenience init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(LineReaderError) {
+  package convenience init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(LineReaderError) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw .readFailed(path: path, errno: errno) }
     self.init(descriptor: descriptor, name: path, owns: true, maxLineBytes: maxLineBytes)
@@ -100,11 +100,11 @@ public final class LineReader {
   }
 
   /// The number of the last line returned (or skipped).
-  public var currentLine: Int { lineNumber }
+  package var currentLine: Int { lineNumber }
 
   /// The next non-blank line, or nil at the end of the input (or on a stop signal). Throws
   /// `lineTooLong` for an oversized line (already skipped: call again to go on).
-  public func next() throws -> Line? {
+  package func next() throws -> Line? {
     while true {
       guard let line = try nextRaw() else { return nil }
       if !line.bytes.isEmpty { return line }
@@ -239,7 +239,7 @@ public final class LineReader {
 extension LineReader {
   /// The next line, like `next()`, but an over-long line is reported through `diagnostics`
   /// (counted and skipped, or the end of the run with --strict) and reading goes on.
-  public func next(reportingTo diagnostics: Diagnostics) throws -> Line? {
+  package func next(reportingTo diagnostics: Diagnostics) throws -> Line? {
     while true {
       do {
         return try next()

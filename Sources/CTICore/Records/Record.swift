@@ -1,6 +1,6 @@
 /// The kinds of line the NDJSON contract knows (docs/records.md). Every tool reads its input
 /// through `Record`, so a line means the same thing to all of them.
-public enum RecordKind: String, Sendable, CaseIterable {
+package enum RecordKind: String, Sendable, CaseIterable {
   /// `{"id","event":"create|update|delete|merge","data":{…}}`: an OpenCTI live-stream event, in
   /// cti-stream's flat form or pycti's nested form (`"data":{"data":<STIX>,"context":…}`).
   case streamEvent = "stream event"
@@ -21,29 +21,29 @@ public enum RecordKind: String, Sendable, CaseIterable {
 /// Why a line is not a record a tool can use, or why a record cannot be used as it is. `line`
 /// is set where the line is known; without it the message is the reason alone, and whoever
 /// reports it adds the line (`Diagnostics.reject(_:line:)`).
-public struct RecordError: ToolError, Equatable, Sendable {
-  public var line: Int?
-  public var message: String
-  public var exitStatus: ExitStatus { .dataError }
+package struct RecordError: ToolError, Equatable, Sendable {
+  package var line: Int?
+  package var message: String
+  package var exitStatus: ExitStatus { .dataError }
 
-  public init(line: Int? = nil, _ message: String) {
+  package init(line: Int? = nil, _ message: String) {
     self.line = line
     self.message = message
   }
 
-  public var description: String { line.map { "line \($0): \(message)" } ?? message }
+  package var description: String { line.map { "line \($0): \(message)" } ?? message }
 }
 
 /// One NDJSON line read in place: its top-level members are located and its kind recognised;
 /// nothing else is parsed until a tool asks for it.
-public struct Record: Sendable {
-  public let line: Int
-  public let object: RawObject
-  public let kind: RecordKind
+package struct Record: Sendable {
+  package let line: Int
+  package let object: RawObject
+  package let kind: RecordKind
 
   /// Reads `line`; throws a `RecordError` naming the line when it is not JSON or not one of the
   /// kinds.
-  public init(_ line: Line) throws(RecordError) {
+  package init(_ line: Line) throws(RecordError) {
     self.line = line.number
     do {
       object = try RawObject(line.bytes)
@@ -66,7 +66,7 @@ public struct Record: Sendable {
   }
 
   /// Recognises the kind of a top-level object by the keys it routes on.
-  public static func kind(of object: RawObject) throws(RecordError) -> RecordKind {
+  package static func kind(of object: RawObject) throws(RecordError) -> RecordKind {
     if let event = object.string("event") {
       if StreamEvent.controlNames.contains(event) { return .controlEvent }
       guard object.valueKind("data") == UInt8(ascii: "{") else {
@@ -99,22 +99,22 @@ public struct Record: Sendable {
 /// A data event of the live stream, in either of its two forms: cti-stream's (the SSE `data:`
 /// payload's members follow `id` and `event`, so the STIX object is `data`) and pycti's (the
 /// payload kept whole under `data`, so the STIX object is `data.data`).
-public struct StreamEvent: Sendable {
+package struct StreamEvent: Sendable {
   /// The events that carry no STIX object.
-  public static let controlNames: Set<String> = ["connected", "heartbeat", "no-recover"]
+  package static let controlNames: Set<String> = ["connected", "heartbeat", "no-recover"]
   /// The events that apply a STIX object.
-  public static let dataNames: Set<String> = ["create", "update", "delete", "merge"]
+  package static let dataNames: Set<String> = ["create", "update", "delete", "merge"]
 
   /// `create`, `update`, `delete` or `merge` (other names are refused).
-  public let name: String
+  package let name: String
   /// The SSE event id (`<epoch-ms>-<seq>`), when the line has one.
-  public let eventID: String?
+  package let eventID: String?
   /// The STIX object.
-  public let data: RawObject
+  package let data: RawObject
   /// The platform's `context` (an update's patch, a merge's sources).
-  public let context: RawObject?
+  package let context: RawObject?
 
-  public init(_ object: RawObject) throws(RecordError) {
+  package init(_ object: RawObject) throws(RecordError) {
     guard let name = object.string("event") else { throw RecordError("stream event has no event name") }
     guard StreamEvent.dataNames.contains(name) else { throw RecordError("unknown stream event '\(name)'") }
     guard var stix = object.object("data") else { throw RecordError("\(name) event has no data object") }
@@ -133,10 +133,10 @@ public struct StreamEvent: Sendable {
   }
 
   /// The STIX id of the object.
-  public var id: String { data.string("id") ?? "" }
+  package var id: String { data.string("id") ?? "" }
 
   /// A merge's sources (`context.sources`), as objects; empty for other events.
-  public var mergeSources: [RawObject] {
+  package var mergeSources: [RawObject] {
     guard let context, let ranges = context.arrayElements("sources") else { return [] }
     return ranges.compactMap { range in
       context.source[range.lowerBound] == UInt8(ascii: "{") ? try? RawObject(context.source, range: range) : nil

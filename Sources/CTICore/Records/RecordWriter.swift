@@ -5,7 +5,7 @@
 #endif
 
 /// Errors from writing records.
-public enum OutputError: ToolError, Equatable {
+package enum OutputError: ToolError, Equatable {
   /// The reader of the output went away (EPIPE): a normal end for a filter.
   case closed
   case writeFailed(errno: Int32)
@@ -13,7 +13,7 @@ public enum OutputError: ToolError, Equatable {
   /// was not written (and the writer goes on).
   case tooLarge(size: Int, limit: Int)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .closed: .ok
     case .writeFailed: .ioError
@@ -23,12 +23,12 @@ public enum OutputError: ToolError, Equatable {
 
   /// The output itself failed (closed or broken), as opposed to one record refused for its size:
   /// nothing more can be written.
-  public var isWriteFailure: Bool {
+  package var isWriteFailure: Bool {
     if case .tooLarge = self { return false }
     return true
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .closed: "output closed by the reader"
     case .writeFailed(let code): "writing the output failed: \(String(cString: strerror(code)))"
@@ -42,18 +42,18 @@ public enum OutputError: ToolError, Equatable {
 /// line. With `flushEachRecord` (the default) every record reaches the reader as soon as it is
 /// complete, which is what a filter in a live pipeline needs; state may be advanced once
 /// `writeRecord` returns.
-public final class RecordWriter {
-  public let descriptor: Int32
+package final class RecordWriter {
+  package let descriptor: Int32
   private var pending: [UInt8] = []
-  public var flushEachRecord: Bool
+  package var flushEachRecord: Bool
   /// Records longer than this are refused (`OutputError.tooLarge`): the toolkit's line limit.
-  public var maxRecordBytes: Int
+  package var maxRecordBytes: Int
   /// Records written so far.
-  public private(set) var recordCount = 0
+  package private(set) var recordCount = 0
   /// Bytes written so far (line endings included).
-  public private(set) var byteCount = 0
+  package private(set) var byteCount = 0
 
-  public init(descriptor: Int32 = 1, flushEachRecord: Bool = true, maxRecordBytes: Int = LineLimit.bytes) {
+  package init(descriptor: Int32 = 1, flushEachRecord: Bool = true, maxRecordBytes: Int = LineLimit.bytes) {
     self.descriptor = descriptor
     self.flushEachRecord = flushEachRecord
     self.maxRecordBytes = maxRecordBytes
@@ -61,7 +61,7 @@ public final class RecordWriter {
   }
 
   /// Writes one record followed by a newline. `record` must not contain a raw newline.
-  public func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+  package func writeRecord<Bytes: Collection>(_ record: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
     if let failure { throw failure }
     if record.count > maxRecordBytes { throw .tooLarge(size: record.count, limit: maxRecordBytes) }
     if record.count >= Self.bufferSize {
@@ -87,7 +87,7 @@ public final class RecordWriter {
 
   /// Writes part of a record, without a line end and without the size limit: for a record too
   /// big to build in memory, streamed in pieces and ended by `writeRecord` of its last piece.
-  public func writeFragment<Bytes: Collection>(_ bytes: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
+  package func writeFragment<Bytes: Collection>(_ bytes: Bytes) throws(OutputError) where Bytes.Element == UInt8 {
     if let failure { throw failure }
     pending.append(contentsOf: bytes)
     if pending.count >= Self.bufferSize { try flush() }
@@ -105,7 +105,7 @@ public final class RecordWriter {
   /// Sends everything buffered to the descriptor. Once a write has failed, every later flush
   /// fails the same way: records that did not reach the reader are never reported as written,
   /// so no state can advance past them.
-  public func flush() throws(OutputError) {
+  package func flush() throws(OutputError) {
     if let failure { throw failure }
     guard !pending.isEmpty else { return }
     let (offset, code) = pending.withUnsafeBytes { FileSystem.writeAll($0, to: descriptor) }
@@ -118,5 +118,5 @@ public final class RecordWriter {
   }
 
   /// The write error that stopped this writer, if any.
-  public private(set) var failure: OutputError?
+  package private(set) var failure: OutputError?
 }

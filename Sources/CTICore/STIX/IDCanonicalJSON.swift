@@ -5,14 +5,14 @@
 /// only: keys are ordered by UTF-16 code units rather than code points, and numbers with a
 /// fraction or exponent are written in ECMAScript's shortest form (`2.0` → `2`, `1e-7` → `1e-7`).
 /// Strings are escaped alike (only `"`, `\` and control characters), non-ASCII kept as is.
-public enum IDCanonicalJSON {
+package enum IDCanonicalJSON {
   /// The canonical text of `value`.
-  public static func text(_ value: JSONValue) -> String {
+  package static func text(_ value: JSONValue) -> String {
     String(decoding: bytes(value), as: UTF8.self)
   }
 
   /// The canonical text of `value` as UTF-8 bytes.
-  public static func bytes(_ value: JSONValue) -> [UInt8] {
+  package static func bytes(_ value: JSONValue) -> [UInt8] {
     var writer = JSONWriter(capacity: 128)
     write(value, into: &writer)
     return writer.bytes
@@ -73,7 +73,7 @@ public enum IDCanonicalJSON {
   }
 
   /// `Number.prototype.toString()` of a finite double (ECMA-262 Number::toString, radix 10).
-  public static func ecmaScript(_ value: Double) -> String {
+  package static func ecmaScript(_ value: Double) -> String {
     if value == 0 { return "0" }
     if value < 0 { return "-" + ecmaScript(-value) }
     // Swift's description is the shortest text that reads back as the same double; take its

@@ -1,18 +1,18 @@
-import Foundation
+package import Foundation
 
 /// A date-time argument of a deterministic id, as the text pycti hashes: a string is hashed as
 /// given, a Python `datetime` as its `isoformat()`. Use `isoformat(...)` for instants and a
 /// string literal for text taken from the input.
-public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStringConvertible {
-  public let text: String
+package struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStringConvertible {
+  package let text: String
 
-  public init(_ text: String) { self.text = text }
-  public init(stringLiteral text: String) { self.text = text }
-  public var description: String { text }
+  package init(_ text: String) { self.text = text }
+  package init(stringLiteral text: String) { self.text = text }
+  package var description: String { text }
 
   /// Python's `datetime.isoformat()` of an aware UTC datetime: `2016-08-29T00:00:00+00:00`, with
   /// `.ffffff` microseconds only when they are not zero.
-  public static func isoformat(unixSeconds: Int64, microseconds: Int = 0) -> IDTime {
+  package static func isoformat(unixSeconds: Int64, microseconds: Int = 0) -> IDTime {
     var text = String(ISO8601.format(ISO8601.Instant(seconds: unixSeconds), fractionDigits: 0).dropLast())
     if microseconds != 0 {
       let digits = String(microseconds)
@@ -22,7 +22,7 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
   }
 
   /// `isoformat()` of a `Date` (UTC), microseconds rounded down.
-  public static func isoformat(_ date: Date) -> IDTime {
+  package static func isoformat(_ date: Date) -> IDTime {
     let microsecondsTotal = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
     let seconds = microsecondsTotal >= 0 ? microsecondsTotal / 1_000_000 : (microsecondsTotal - 999_999) / 1_000_000
     return isoformat(unixSeconds: seconds, microseconds: Int(microsecondsTotal - seconds * 1_000_000))
@@ -33,9 +33,9 @@ public struct IDTime: Sendable, Equatable, ExpressibleByStringLiteral, CustomStr
 /// for cyber observables, the stix2 library): `<type>--` + UUIDv5 in `UUIDv5.stixNamespace` of
 /// the canonical JSON of a few key properties. Names are lower-cased and stripped where pycti
 /// does so; everything else is hashed as given.
-public enum STIXID {
+package enum STIXID {
   /// `<type>--<uuid5>` of the canonical JSON of `properties`.
-  public static func make(type: String, properties: JSONObject) -> String { make(type, properties.members) }
+  package static func make(type: String, properties: JSONObject) -> String { make(type, properties.members) }
 
   /// `make` for a handful of members, written canonically without building an object first.
   private static func make(_ type: String, _ members: [(key: String, value: JSONValue)]) -> String {
@@ -52,47 +52,47 @@ public enum STIXID {
 
   // MARK: Domain objects identified by their name
 
-  public static func intrusionSet(name: String) -> String { named("intrusion-set", name) }
-  public static func malware(name: String) -> String { named("malware", name) }
-  public static func tool(name: String) -> String { named("tool", name) }
-  public static func campaign(name: String) -> String { named("campaign", name) }
-  public static func vulnerability(name: String) -> String { named("vulnerability", name) }
-  public static func infrastructure(name: String) -> String { named("infrastructure", name) }
-  public static func channel(name: String) -> String { named("channel", name) }
-  public static func narrative(name: String) -> String { named("narrative", name) }
-  public static func dataSource(name: String) -> String { named("data-source", name) }
-  public static func dataComponent(name: String) -> String { named("data-component", name) }
+  package static func intrusionSet(name: String) -> String { named("intrusion-set", name) }
+  package static func malware(name: String) -> String { named("malware", name) }
+  package static func tool(name: String) -> String { named("tool", name) }
+  package static func campaign(name: String) -> String { named("campaign", name) }
+  package static func vulnerability(name: String) -> String { named("vulnerability", name) }
+  package static func infrastructure(name: String) -> String { named("infrastructure", name) }
+  package static func channel(name: String) -> String { named("channel", name) }
+  package static func narrative(name: String) -> String { named("narrative", name) }
+  package static func dataSource(name: String) -> String { named("data-source", name) }
+  package static func dataComponent(name: String) -> String { named("data-component", name) }
 
   /// `identity--…`; `identityClass` is `organization`, `individual`, `class`, `system`, `group`…
   /// (case does not matter).
-  public static func identity(name: String, identityClass: String) -> String {
+  package static func identity(name: String, identityClass: String) -> String {
     make("identity", [("name", .string(PythonText.key(name))), ("identity_class", .string(PythonText.lower(identityClass)))])
   }
 
   /// OpenCTI's two threat-actor kinds share the STIX type `threat-actor` and differ by id.
-  public enum ThreatActorKind: String, Sendable {
+  package enum ThreatActorKind: String, Sendable {
     case group = "Threat-Actor-Group"
     case individual = "Threat-Actor-Individual"
   }
 
-  public static func threatActor(name: String, kind: ThreatActorKind) -> String {
+  package static func threatActor(name: String, kind: ThreatActorKind) -> String {
     make("threat-actor", [("name", .string(PythonText.key(name))), ("opencti_type", .string(kind.rawValue))])
   }
 
   /// By its MITRE id (`T1566`, case and surrounding space ignored) when there is one, else by name.
-  public static func attackPattern(name: String, mitreID: String? = nil) -> String {
+  package static func attackPattern(name: String, mitreID: String? = nil) -> String {
     if let mitreID { return make("attack-pattern", [("x_mitre_id", .string(PythonText.key(mitreID)))]) }
     return named("attack-pattern", name)
   }
 
   /// By its MITRE id (`M1017`, lower-cased) when there is one, else by name.
-  public static func courseOfAction(name: String, mitreID: String? = nil) -> String {
+  package static func courseOfAction(name: String, mitreID: String? = nil) -> String {
     if let mitreID { return make("course-of-action", [("x_mitre_id", .string(PythonText.lower(mitreID)))]) }
     return named("course-of-action", name)
   }
 
   /// OpenCTI's location kinds (`x_opencti_location_type`).
-  public enum LocationType: String, Sendable, CaseIterable {
+  package enum LocationType: String, Sendable, CaseIterable {
     case country = "Country"
     case city = "City"
     case region = "Region"
@@ -101,7 +101,7 @@ public enum STIXID {
   }
 
   /// A location by name and kind; a `position` with both coordinates is identified by them alone.
-  public static func location(name: String, type: LocationType, latitude: Double? = nil, longitude: Double? = nil)
+  package static func location(name: String, type: LocationType, latitude: Double? = nil, longitude: Double? = nil)
     -> String
   {
     if type == .position, let latitude, let longitude {
@@ -116,24 +116,24 @@ public enum STIXID {
   }
 
   /// A label by its exact value (pycti neither lower-cases nor strips it).
-  public static func label(value: String) -> String { make("label", [("value", .string(value))]) }
+  package static func label(value: String) -> String { make("label", [("value", .string(value))]) }
 
   /// A vocabulary entry: name normalised, category (`report_types_ov`…) as given.
-  public static func vocabulary(name: String, category: String) -> String {
+  package static func vocabulary(name: String, category: String) -> String {
     make("vocabulary", [("name", .string(PythonText.key(name))), ("category", .string(category))])
   }
 
   // MARK: Containers and dated objects
 
-  public static func report(name: String, published: IDTime) -> String {
+  package static func report(name: String, published: IDTime) -> String {
     make("report", [("name", .string(PythonText.key(name))), ("published", .string(published.text))])
   }
 
-  public static func incident(name: String, created: IDTime?) -> String { namedAndCreated("incident", name, created) }
-  public static func caseIncident(name: String, created: IDTime?) -> String {
+  package static func incident(name: String, created: IDTime?) -> String { namedAndCreated("incident", name, created) }
+  package static func caseIncident(name: String, created: IDTime?) -> String {
     namedAndCreated("case-incident", name, created)
   }
-  public static func task(name: String, created: IDTime?) -> String { namedAndCreated("task", name, created) }
+  package static func task(name: String, created: IDTime?) -> String { namedAndCreated("task", name, created) }
 
   private static func namedAndCreated(_ type: String, _ name: String, _ created: IDTime?) -> String {
     var members: [(key: String, value: JSONValue)] = [("name", .string(PythonText.key(name)))]
@@ -142,35 +142,35 @@ public enum STIXID {
   }
 
   /// A note by its content (stripped) and creation time; an abstract, when given, counts too.
-  public static func note(content: String, created: IDTime?, abstract: String? = nil) -> String {
+  package static func note(content: String, created: IDTime?, abstract: String? = nil) -> String {
     var members: [(key: String, value: JSONValue)] = [("content", .string(PythonText.strip(content)))]
     if let created { members.append(("created", .string(created.text))) }
     if let abstract { members.append(("attribute_abstract", .string(abstract))) }
     return make("note", members)
   }
 
-  public static func opinion(opinion: String, created: IDTime?) -> String {
+  package static func opinion(opinion: String, created: IDTime?) -> String {
     var members: [(key: String, value: JSONValue)] = [("opinion", .string(PythonText.strip(opinion)))]
     if let created { members.append(("created", .string(created.text))) }
     return make("opinion", members)
   }
 
-  public static func grouping(name: String, context: String) -> String {
+  package static func grouping(name: String, context: String) -> String {
     make("grouping", [("name", .string(PythonText.key(name))), ("context", .string(context))])
   }
 
-  public static func indicator(pattern: String) -> String {
+  package static func indicator(pattern: String) -> String {
     make("indicator", [("pattern", .string(PythonText.strip(pattern)))])
   }
 
-  public static func observedData(objectIDs: [String]) -> String {
+  package static func observedData(objectIDs: [String]) -> String {
     make("observed-data", [("objects", .array(objectIDs.map(JSONValue.string)))])
   }
 
   // MARK: Markings and embedded objects
 
   /// The TLP marking definitions OpenCTI ships with fixed ids.
-  public enum TLP: String, Sendable, CaseIterable {
+  package enum TLP: String, Sendable, CaseIterable {
     case clear = "TLP:CLEAR"
     case white = "TLP:WHITE"
     case green = "TLP:GREEN"
@@ -179,7 +179,7 @@ public enum STIXID {
     case red = "TLP:RED"
 
     /// The marking-definition id (TLP:CLEAR and TLP:WHITE share one).
-    public var id: String {
+    package var id: String {
       switch self {
       case .clear, .white: return "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"
       case .green: return "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
@@ -191,17 +191,17 @@ public enum STIXID {
   }
 
   /// `TLP` with one of the TLP names gives the fixed id; anything else is hashed.
-  public static func markingDefinition(type: String, definition: String) -> String {
+  package static func markingDefinition(type: String, definition: String) -> String {
     if type == "TLP", let tlp = TLP(rawValue: definition) { return tlp.id }
     return make("marking-definition", [("definition_type", .string(type)), ("definition", .string(definition))])
   }
 
-  public static func killChainPhase(killChainName: String, phaseName: String) -> String {
+  package static func killChainPhase(killChainName: String, phaseName: String) -> String {
     make("kill-chain-phase", [("kill_chain_name", .string(killChainName)), ("phase_name", .string(phaseName))])
   }
 
   /// By its URL when it has one, else by source name and external id.
-  public static func externalReference(sourceName: String?, url: String?, externalID: String?) -> String {
+  package static func externalReference(sourceName: String?, url: String?, externalID: String?) -> String {
     if let url, !url.isEmpty { return make("external-reference", [("url", .string(url))]) }
     return make(
       "external-reference",
@@ -210,7 +210,7 @@ public enum STIXID {
 
   // MARK: Relationships
 
-  public static func relationship(
+  package static func relationship(
     type relationshipType: String, source: String, target: String, startTime: IDTime? = nil, stopTime: IDTime? = nil
   ) -> String {
     var members: [(key: String, value: JSONValue)] = [
@@ -223,7 +223,7 @@ public enum STIXID {
 
   /// A sighting; `whereSighted` is hashed as the JSON value given (pycti's connectors pass a list
   /// of ids, the MISP feed connector a single id string).
-  public static func sighting(of sightingOf: String, whereSighted: JSONValue, firstSeen: IDTime? = nil, lastSeen: IDTime? = nil)
+  package static func sighting(of sightingOf: String, whereSighted: JSONValue, firstSeen: IDTime? = nil, lastSeen: IDTime? = nil)
     -> String
   {
     var members: [(key: String, value: JSONValue)] = [
@@ -239,7 +239,7 @@ public enum STIXID {
   /// The properties that identify each observable type in stix2 (and in OpenCTI's custom
   /// observables); a type that is not listed, or an object holding none of them, has no
   /// deterministic id.
-  public static let observableIDProperties: [String: [String]] = [
+  package static let observableIDProperties: [String: [String]] = [
     "artifact": ["hashes", "payload_bin"],
     "autonomous-system": ["number"],
     "directory": ["path"],
@@ -267,13 +267,13 @@ public enum STIXID {
   /// The id stix2 gives the observable `object` (which carries its `type`), or nil when the type
   /// has no id-contributing properties or the object has none of them (stix2 then draws a random
   /// UUIDv4). `hashes` counts with one hash only: MD5, else SHA-1, SHA-256, SHA-512, else the first.
-  public static func observable(_ object: JSONObject) -> String? {
+  package static func observable(_ object: JSONObject) -> String? {
     guard let type = object["type"]?.stringValue else { return nil }
     return observable(type: type, properties: object)
   }
 
   /// As `observable(_:)`, for an object whose type is given apart.
-  public static func observable(type: String, properties: JSONObject) -> String? {
+  package static func observable(type: String, properties: JSONObject) -> String? {
     guard let contributing = observableIDProperties[type] else { return nil }
     var members: [(key: String, value: JSONValue)] = []
     for key in contributing {

@@ -1,12 +1,12 @@
 /// STIX identifier shape: `<type>--<uuid>`, the type in lower case letters, digits and hyphens.
-public enum STIXIdentifier {
+package enum STIXIdentifier {
   /// The longest id accepted (a type of up to 250 characters plus the uuid), so every id fits a
   /// file name with its `.json` ending.
-  public static let maxLength = 250
+  package static let maxLength = 250
 
   /// Whether `id` is `<type>--<uuid>` with a lower-case type and a canonical lower- or
   /// upper-case hexadecimal uuid; such an id is safe as a file name.
-  public static func isValid(_ id: String) -> Bool {
+  package static func isValid(_ id: String) -> Bool {
     let utf8 = Array(id.utf8)
     guard utf8.count <= maxLength, utf8.count > 38 else { return false }
     let uuidStart = utf8.count - 36
@@ -19,7 +19,7 @@ public enum STIXIdentifier {
   }
 
   /// The type part of a valid id (`indicator` for `indicator--…`).
-  public static func type(of id: String) -> String? {
+  package static func type(of id: String) -> String? {
     guard isValid(id) else { return nil }
     return String(id.utf8.dropLast(38))
   }

@@ -1,16 +1,16 @@
 /// Name-based UUIDs, version 5 (RFC 9562 §5.5): SHA-1 of the namespace's 16 bytes followed by
 /// the name's UTF-8 bytes, truncated to 16 bytes with the version and variant bits set.
-public enum UUIDv5 {
+package enum UUIDv5 {
   /// The namespace OpenCTI (pycti) and the stix2 library use for every deterministic STIX id.
-  public static let stixNamespace: [UInt8] = parse("00abedb4-aa42-466c-9c01-fed23315a9b7")!
+  package static let stixNamespace: [UInt8] = parse("00abedb4-aa42-466c-9c01-fed23315a9b7")!
 
   /// The lower-case text form of the version-5 UUID of `name` in `namespace`.
-  public static func make(namespace: [UInt8], name: String) -> String {
+  package static func make(namespace: [UInt8], name: String) -> String {
     make(namespace: namespace, name: Array(name.utf8))
   }
 
   /// As `make(namespace:name:)`, for a name already in UTF-8.
-  public static func make(namespace: [UInt8], name: [UInt8]) -> String {
+  package static func make(namespace: [UInt8], name: [UInt8]) -> String {
     precondition(namespace.count == 16, "a UUID namespace is 16 bytes")
     var input = namespace
     input.append(contentsOf: name)
@@ -40,7 +40,7 @@ public enum UUIDv5 {
   }
 
   /// The 16 bytes of a UUID written `8-4-4-4-12` in hexadecimal, or nil if `text` is not one.
-  public static func parse(_ text: String) -> [UInt8]? {
+  package static func parse(_ text: String) -> [UInt8]? {
     let utf8 = Array(text.utf8)
     guard STIXIdentifier.isUUID(utf8) else { return nil }
     let digits = utf8.filter { $0 != UInt8(ascii: "-") }
@@ -55,7 +55,7 @@ public enum UUIDv5 {
   }
 
   /// `8-4-4-4-12` lower-case hexadecimal text of 16 bytes.
-  public static func format(_ bytes: [UInt8]) -> String {
+  package static func format(_ bytes: [UInt8]) -> String {
     String(unsafeUninitializedCapacity: 36) { text in
       bytes.withUnsafeBufferPointer { write(UnsafeBufferPointer(rebasing: $0.prefix(16)), into: text) }
     }

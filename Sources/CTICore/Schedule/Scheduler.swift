@@ -1,28 +1,28 @@
-import Logging
+package import Logging
 
 /// pycti's scheduling settings.
-public enum ScheduleKeys {
-  public static let durationPeriod = Setting(env: "CONNECTOR_DURATION_PERIOD", key: "connector.duration_period")
-  public static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
+package enum ScheduleKeys {
+  package static let durationPeriod = Setting(env: "CONNECTOR_DURATION_PERIOD", key: "connector.duration_period")
+  package static let runAndTerminate = Setting(env: "CONNECTOR_RUN_AND_TERMINATE", key: "connector.run_and_terminate")
 }
 
 /// When a source runs: once, or again and again with a pause between runs. The official
 /// connectors take this from `CONNECTOR_DURATION_PERIOD` (pycti's `schedule_iso`) unless
 /// `CONNECTOR_RUN_AND_TERMINATE` is set; cti tools also take `--interval`.
-public struct Schedule: Sendable, Equatable {
+package struct Schedule: Sendable, Equatable {
   /// Seconds between the end of a run and the start of the next; nil for a single run.
-  public var period: Double?
+  package var period: Double?
   /// Where the period came from, for messages (`--interval`, `CONNECTOR_DURATION_PERIOD`…).
-  public var origin: String?
+  package var origin: String?
 
-  public init(period: Double? = nil, origin: String? = nil) {
+  package init(period: Double? = nil, origin: String? = nil) {
     self.period = period
     self.origin = origin
   }
 
-  public static let once = Schedule()
+  package static let once = Schedule()
 
-  public var isPeriodic: Bool { period != nil }
+  package var isPeriodic: Bool { period != nil }
 
   /// Resolves a tool's schedule, as pycti's `schedule_process` reads its settings:
   /// - `--interval` decides when given (seconds or ISO-8601; 0 is a single run);
@@ -32,7 +32,7 @@ public struct Schedule: Sendable, Equatable {
   /// - else `CONNECTOR_RUN_AND_TERMINATE=false` runs every `loopingDefault` seconds (the
   ///   official connector's own period);
   /// - else a single run: a filter in a pipeline or under cron runs once by default.
-  public static func resolve(
+  package static func resolve(
     _ configuration: Configuration, interval: String?, loopingDefault: Double, legacy: Setting? = nil,
     legacyUnit: Double = 1, warnings: inout [String]
   ) throws(ConfigError) -> Schedule {
@@ -68,7 +68,7 @@ public struct Schedule: Sendable, Equatable {
 }
 
 /// What a run tells the scheduler.
-public enum RunOutcome: Sendable, Equatable {
+package enum RunOutcome: Sendable, Equatable {
   /// Wait the period and run again (if the schedule is periodic).
   case again
   /// No further run (the output is closed, a `--strict` stop…).
@@ -80,20 +80,20 @@ public enum RunOutcome: Sendable, Equatable {
 /// after the callback returns), then the next run. A stop signal during the wait ends it at
 /// once; during a run, the run itself sees the signal and ends early. The times of the last
 /// and next runs are kept for logs and summaries (and for pings where a tool pings).
-public final class Scheduler {
-  public let schedule: Schedule
+package final class Scheduler {
+  package let schedule: Schedule
   private let logger: Logger
   private let clock: () -> ISO8601.Instant
   /// Runs started so far.
-  public private(set) var runs = 0
+  package private(set) var runs = 0
   /// When the last run started and ended; when the next one is due (nil when none is).
-  public private(set) var lastRunStart: ISO8601.Instant?
-  public private(set) var lastRunEnd: ISO8601.Instant?
-  public private(set) var nextRun: ISO8601.Instant?
+  package private(set) var lastRunStart: ISO8601.Instant?
+  package private(set) var lastRunEnd: ISO8601.Instant?
+  package private(set) var nextRun: ISO8601.Instant?
   /// The wait before the next run was cut short by a stop signal.
-  public private(set) var stoppedWaiting = false
+  package private(set) var stoppedWaiting = false
 
-  public init(schedule: Schedule, logger: Logger, clock: @escaping () -> ISO8601.Instant = { .now }) {
+  package init(schedule: Schedule, logger: Logger, clock: @escaping () -> ISO8601.Instant = { .now }) {
     self.schedule = schedule
     self.logger = logger
     self.clock = clock
@@ -101,7 +101,7 @@ public final class Scheduler {
 
   /// Calls `body` (with the run's number, from 1) once, or on every period until it returns
   /// `.stop` or a stop signal arrives.
-  public func run(_ body: (Int) throws -> RunOutcome) throws {
+  package func run(_ body: (Int) throws -> RunOutcome) throws {
     if let period = schedule.period {
       logger.info("running every \(Self.describe(period)) (\(schedule.origin ?? "schedule")); SIGTERM stops between runs")
     }
@@ -126,7 +126,7 @@ public final class Scheduler {
 
   /// A few words for a tool's summary: `2 runs, last at …; next was due at …`. Nil for a single
   /// run of a schedule that is not periodic.
-  public var summary: String? {
+  package var summary: String? {
     guard schedule.isPeriodic, let lastRunStart else { return nil }
     var text = "\(runs) run\(runs == 1 ? "" : "s"), the last started at \(ISO8601.format(lastRunStart, fractionDigits: 0))"
     if let nextRun { text += ", the next was due at \(ISO8601.format(nextRun, fractionDigits: 0))" }

@@ -7,7 +7,7 @@ import Logging
 #endif
 
 /// A live stream failure that ends the run.
-public enum LiveStreamError: ToolError {
+package enum LiveStreamError: ToolError {
   /// 401/403: the token is wrong or lacks the rights for this stream.
   case refused(status: Int, url: String)
   /// 404/410: no such stream, or it is not live (stopped).
@@ -18,7 +18,7 @@ public enum LiveStreamError: ToolError {
   /// An event in a capture is over the line limit: the replay stops before it.
   case replayEventTooLarge(String)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .refused: .noPermission
     case .unavailableStream: .config
@@ -28,7 +28,7 @@ public enum LiveStreamError: ToolError {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .refused(let status, let url):
       "HTTP \(status) from \(url): the token was refused or may not read this stream (check OPENCTI_TOKEN; the global stream 'live' and /stream need the BYPASS capability)"
@@ -48,9 +48,9 @@ public enum LiveStreamError: ToolError {
 /// once its line has been written out, so a crash or kill can repeat events but never lose one;
 /// into a pipe, the state travels as checkpoints that the pipeline's last stage commits
 /// (`SourceState`).
-public final class LiveStreamSession {
-  public let settings: LiveStreamSettings
-  public let diagnostics: Diagnostics
+package final class LiveStreamSession {
+  package let settings: LiveStreamSettings
+  package let diagnostics: Diagnostics
   private let writer: RecordWriter
   private let sourceState: SourceState
   private var logger: Logger { diagnostics.logger }
@@ -69,15 +69,15 @@ public final class LiveStreamSession {
   private var unflushedTotal = 0
 
   /// Events written and flushed.
-  public private(set) var written = 0
-  public private(set) var countsByType: [String: Int] = [:]
-  public private(set) var heartbeatCount = 0
-  public private(set) var connections = 0
-  public private(set) var reconnects = 0
-  public private(set) var stopReason: String?
+  package private(set) var written = 0
+  package private(set) var countsByType: [String: Int] = [:]
+  package private(set) var heartbeatCount = 0
+  package private(set) var connections = 0
+  package private(set) var reconnects = 0
+  package private(set) var stopReason: String?
 
   /// Prepares a run: loads the state file (if any) and works out the start position.
-  public init(settings: LiveStreamSettings, writer: RecordWriter, diagnostics: Diagnostics) throws {
+  package init(settings: LiveStreamSettings, writer: RecordWriter, diagnostics: Diagnostics) throws {
     self.settings = settings
     self.writer = writer
     self.diagnostics = diagnostics
@@ -96,7 +96,7 @@ public final class LiveStreamSession {
   }
 
   /// The current resume point.
-  public var position: LiveStreamState { state }
+  package var position: LiveStreamState { state }
 
   /// pycti's `date_now_z`: now in UTC, whole seconds.
   static func nowISO() -> String { ISO8601.format(.now, fractionDigits: 0) }
@@ -105,7 +105,7 @@ public final class LiveStreamSession {
 
   /// Streams until stopped (signal, `maxEvents`, `idleExit`) or a fatal error; reconnects after
   /// drops, stalls and server errors with jittered exponential backoff.
-  public func run() throws {
+  package func run() throws {
     let client = HTTPClient(options: settings.http, logger: logger)
     var backoff = Backoff(initialDelay: settings.reconnectDelay, maxDelay: settings.maxReconnectDelay)
     defer { finish() }
@@ -159,7 +159,7 @@ public final class LiveStreamSession {
   }
 
   /// Plays back a recorded SSE capture (`-` = stdin) through the same event handling, once.
-  public func replay(path: String) throws {
+  package func replay(path: String) throws {
     defer { finish() }
     let descriptor = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
@@ -318,7 +318,7 @@ public final class LiveStreamSession {
   // MARK: Summary
 
   /// Reads the capture the settings name, else the platform, until the stream ends or a stop.
-  public func runToEnd() throws {
+  package func runToEnd() throws {
     if let path = settings.replay {
       try replay(path: path)
     } else {
@@ -327,7 +327,7 @@ public final class LiveStreamSession {
   }
 
   /// The summary with its counts.
-  public var runSummary: RunSummary {
+  package var runSummary: RunSummary {
     var told = RunSummary(summary)
     told.count("events_written", written)
     for (type, count) in countsByType.sorted(by: { $0.key < $1.key }) { told.count("events_\(type)", count) }
@@ -341,7 +341,7 @@ public final class LiveStreamSession {
   }
 
   /// One line for stderr at the end of a run.
-  public var summary: String {
+  package var summary: String {
     let types = ["create", "update", "delete", "merge"] + countsByType.keys.filter {
       !["create", "update", "delete", "merge"].contains($0)
     }.sorted()

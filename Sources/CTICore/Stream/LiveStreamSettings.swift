@@ -1,91 +1,91 @@
 /// pycti's names for the live-stream settings (reference §D).
-public enum LiveStreamKeys {
-  public static let streamID = Setting(env: "CONNECTOR_LIVE_STREAM_ID", key: "connector.live_stream_id")
-  public static let listenDelete = Setting(env: "CONNECTOR_LIVE_STREAM_LISTEN_DELETE", key: "connector.live_stream_listen_delete")
-  public static let noDependencies = Setting(env: "CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES", key: "connector.live_stream_no_dependencies")
-  public static let withInferences = Setting(env: "CONNECTOR_LIVE_STREAM_WITH_INFERENCES", key: "connector.live_stream_with_inferences")
-  public static let recoverISODate = Setting(env: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", key: "connector.live_stream_recover_iso_date")
-  public static let startTimestamp = Setting(env: "CONNECTOR_LIVE_STREAM_START_TIMESTAMP", key: "connector.live_stream_start_timestamp")
-  public static let state = Setting(env: "CTI_STREAM_STATE", key: "cti.stream_state")
+package enum LiveStreamKeys {
+  package static let streamID = Setting(env: "CONNECTOR_LIVE_STREAM_ID", key: "connector.live_stream_id")
+  package static let listenDelete = Setting(env: "CONNECTOR_LIVE_STREAM_LISTEN_DELETE", key: "connector.live_stream_listen_delete")
+  package static let noDependencies = Setting(env: "CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES", key: "connector.live_stream_no_dependencies")
+  package static let withInferences = Setting(env: "CONNECTOR_LIVE_STREAM_WITH_INFERENCES", key: "connector.live_stream_with_inferences")
+  package static let recoverISODate = Setting(env: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", key: "connector.live_stream_recover_iso_date")
+  package static let startTimestamp = Setting(env: "CONNECTOR_LIVE_STREAM_START_TIMESTAMP", key: "connector.live_stream_start_timestamp")
+  package static let state = Setting(env: "CTI_STREAM_STATE", key: "cti.stream_state")
 }
 
 /// What a cti-stream run does: where to connect, where to start, what to write, when to stop.
-public struct LiveStreamSettings: ToolSettings {
-  public var baseURL: String
-  public var token: String?
+package struct LiveStreamSettings: ToolSettings {
+  package var baseURL: String
+  package var token: String?
   /// A stream collection id (`live` is the global stream); nil reads the raw `/stream`.
-  public var streamID: String?
-  public var listenDelete = true
-  public var noDependencies = true
-  public var withInferences = false
+  package var streamID: String?
+  package var listenDelete = true
+  package var noDependencies = true
+  package var withInferences = false
   /// Resume point and recovery date when there is no state (pycti: START_TIMESTAMP or `0-0`, and
   /// RECOVER_ISO_DATE or now).
-  public var firstFrom = "0-0"
-  public var firstRecover: String?
+  package var firstFrom = "0-0"
+  package var firstRecover: String?
   /// `--from` / `--recover`: override the state too. `overrideRecover` = .some(nil) means none.
-  public var overrideFrom: String?
-  public var overrideRecover: String??
-  public var statePath: String?
+  package var overrideFrom: String?
+  package var overrideRecover: String??
+  package var statePath: String?
   /// Write the state file even when the output is a pipe (no checkpoints).
-  public var commitOnWrite = false
+  package var commitOnWrite = false
   /// Event names to write; nil writes every data event.
-  public var events: Set<String>?
+  package var events: Set<String>?
   /// Also write `connected` and `heartbeat` events.
-  public var heartbeats = false
-  public var maxEvents: Int?
+  package var heartbeats = false
+  package var maxEvents: Int?
   /// Stop when no data event has been written for this many seconds.
-  public var idleExit: Double?
+  package var idleExit: Double?
   /// Seconds between state-file writes while events flow (also written on heartbeats and at exit).
-  public var stateInterval = 1.0
+  package var stateInterval = 1.0
   /// Seconds before the first reconnection, doubled up to `maxReconnectDelay`.
-  public var reconnectDelay = 1.0
-  public var maxReconnectDelay = 60.0
+  package var reconnectDelay = 1.0
+  package var maxReconnectDelay = 60.0
   /// Reconnections allowed in a row without receiving an event; nil = forever.
-  public var maxReconnects: Int?
-  public var http = HTTPClientSettings()
+  package var maxReconnects: Int?
+  package var http = HTTPClientSettings()
   /// A recorded SSE capture to read instead of a platform (`--input`, a `file://` URL); `-` is
   /// standard input.
-  public var replay: String?
+  package var replay: String?
 
-  public init(baseURL: String) { self.baseURL = baseURL }
+  package init(baseURL: String) { self.baseURL = baseURL }
 
   /// The stream URL as pycti builds it: `<url>/stream[/<id>]`.
-  public var streamURL: String { baseURL + "/stream" + (streamID.map { "/" + $0 } ?? "") }
+  package var streamURL: String { baseURL + "/stream" + (streamID.map { "/" + $0 } ?? "") }
 }
 
 extension LiveStreamSettings {
   /// What the command line said (nil or false: not given).
-  public struct Flags: Sendable, Equatable {
-    public var platform = OpenCTIFlags()
-    public var streamID: String?
-    public var raw = false
-    public var listenDelete: Bool?
-    public var noDependencies: Bool?
-    public var withInferences: Bool?
-    public var from: String?
-    public var recover: String?
-    public var state: String?
-    public var commitOnWrite = false
-    public var events: String?
-    public var heartbeats = false
-    public var maxEvents: Int?
-    public var idleExit: String?
+  package struct Flags: Sendable, Equatable {
+    package var platform = OpenCTIFlags()
+    package var streamID: String?
+    package var raw = false
+    package var listenDelete: Bool?
+    package var noDependencies: Bool?
+    package var withInferences: Bool?
+    package var from: String?
+    package var recover: String?
+    package var state: String?
+    package var commitOnWrite = false
+    package var events: String?
+    package var heartbeats = false
+    package var maxEvents: Int?
+    package var idleExit: String?
     /// `--input`: a recorded capture.
-    public var input: String?
-    public var stallTimeout: String?
-    public var reconnectDelay: String?
-    public var maxReconnectDelay: String?
-    public var maxReconnects: Int?
+    package var input: String?
+    package var stallTimeout: String?
+    package var reconnectDelay: String?
+    package var maxReconnectDelay: String?
+    package var maxReconnects: Int?
 
-    public init() {}
+    package init() {}
   }
 
   /// The event names `--events` takes.
-  public static let eventNames: Set<String> = ["create", "update", "delete", "merge"]
+  package static let eventNames: Set<String> = ["create", "update", "delete", "merge"]
 
   /// Flags > environment > config.yml > pycti's defaults (this type's initial values). A
   /// capture (`--input`, or a `file://` URL) needs no platform: no URL, token or stream id.
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     var replay = flags.input
     if replay == nil, let url = configuration.string(OpenCTIKeys.url, flag: flags.platform.url) {
       replay = Location.path(ofFileURL: url)

@@ -2,21 +2,21 @@
 /// `{"start_from": "<event id>", "recover_until": "<ISO date>" | false}`. Other keys found in
 /// the file are kept when it is rewritten; pycti's older `connectorLastEventId` and
 /// `connectorStartTime` are read too.
-public struct LiveStreamState: Equatable, Sendable {
+package struct LiveStreamState: Equatable, Sendable {
   /// The last event id processed (sent as `Last-Event-ID`).
-  public var startFrom: String?
+  package var startFrom: String?
   /// The date up to which the platform recovers from its database; nil means none (`false`).
-  public var recoverUntil: String?
+  package var recoverUntil: String?
   private var others = JSONObject()
 
-  public init(startFrom: String?, recoverUntil: String?) {
+  package init(startFrom: String?, recoverUntil: String?) {
     self.startFrom = startFrom
     self.recoverUntil = recoverUntil
   }
 
   /// The state in a file, or nil when the file does not exist. A file that exists but is not a
   /// state is an error: starting over silently would replay the whole platform.
-  public static func load(_ path: String) throws -> LiveStreamState? {
+  package static func load(_ path: String) throws -> LiveStreamState? {
     guard FileSystem.exists(path) else { return nil }
     let bytes = try FileSystem.read(path)
     guard case .object(let object)? = try? JSONParser.parse(bytes) else {
@@ -38,7 +38,7 @@ public struct LiveStreamState: Equatable, Sendable {
   }
 
   /// The state as one JSON object (the state file holds it and a newline).
-  public var bytes: [UInt8] {
+  package var bytes: [UInt8] {
     var object = JSONObject()
     object["start_from"] = startFrom.map { .string($0) } ?? .null
     object["recover_until"] = recoverUntil.map { .string($0) } ?? .bool(false)
@@ -46,7 +46,7 @@ public struct LiveStreamState: Equatable, Sendable {
     return JSONWriter.serialize(.object(object))
   }
 
-  public static func == (lhs: LiveStreamState, rhs: LiveStreamState) -> Bool {
+  package static func == (lhs: LiveStreamState, rhs: LiveStreamState) -> Bool {
     lhs.startFrom == rhs.startFrom && lhs.recoverUntil == rhs.recoverUntil && lhs.others == rhs.others
   }
 }

@@ -5,20 +5,20 @@
 #endif
 
 /// Why an SSE event cannot become an output line.
-public struct StreamEventError: ToolError, Equatable {
-  public var id: String?
-  public var message: String
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { "event \(id ?? "(no id)"): \(message)" }
+package struct StreamEventError: ToolError, Equatable {
+  package var id: String?
+  package var message: String
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { "event \(id ?? "(no id)"): \(message)" }
 }
 
 /// Builds cti-stream's NDJSON line for one SSE event without re-serialising the payload:
 /// `{"id":"<id>","event":"<name>",` followed by the payload object's members as they arrived.
 /// A payload that is not an object (heartbeat dates) becomes `"data":<payload>`.
-public enum StreamEventLine {
+package enum StreamEventLine {
   /// The line for `event`, appended to `line`. The payload is checked to be one valid JSON value
   /// (so a broken event never becomes a broken line); LFs from multi-line `data:` become spaces.
-  public static func append(_ event: SSEEvent, to line: inout [UInt8], validate: Bool = true) throws(StreamEventError) {
+  package static func append(_ event: SSEEvent, to line: inout [UInt8], validate: Bool = true) throws(StreamEventError) {
     var payload = event.data
     if payload.withUnsafeBytes({ $0.isEmpty ? nil : memchr($0.baseAddress!, 0x0A, $0.count) }) != nil {
       for index in payload.indices where payload[index] == 0x0A { payload[index] = 0x20 }

@@ -5,9 +5,9 @@
 #endif
 
 /// Monotonic time and sleeping, without Foundation.
-public enum MonotonicClock {
+package enum MonotonicClock {
   /// Seconds since an arbitrary fixed point; never goes back.
-  public static func now() -> Double {
+  package static func now() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
@@ -15,7 +15,7 @@ public enum MonotonicClock {
 
   /// Sleeps for `seconds`, waking every 50 ms to ask `shouldStop`; returns false if it stopped early.
   @discardableResult
-  public static func sleep(_ seconds: Double, shouldStop: () -> Bool = { false }) -> Bool {
+  package static func sleep(_ seconds: Double, shouldStop: () -> Bool = { false }) -> Bool {
     let deadline = now() + seconds
     while true {
       if shouldStop() { return false }

@@ -1,7 +1,7 @@
 /// Where a tool reads or writes, as given on its command line or in its settings: a local path,
 /// an http(s) URL or an S3 bucket and prefix. Every place that takes such a text reads it here,
 /// so `file://`, `s3://` and the schemes mean the same thing in every tool.
-public enum Location: Sendable, Equatable, CustomStringConvertible {
+package enum Location: Sendable, Equatable, CustomStringConvertible {
   /// A local path (a `file://` URL is read as its path).
   case path(String)
   /// An `http://` or `https://` URL, as given.
@@ -10,7 +10,7 @@ public enum Location: Sendable, Equatable, CustomStringConvertible {
 
   /// Reads `s3://bucket/prefix`, `http(s)://…`, `file:///path` or a plain path. Schemes are
   /// matched without regard to case; an `s3://` without a bucket is an error.
-  public init(_ text: String) throws(ConfigError) {
+  package init(_ text: String) throws(ConfigError) {
     if let rest = Self.dropScheme("s3", from: text) {
       let bucket = rest.prefix { $0 != "/" }
       guard !bucket.isEmpty else { throw ConfigError("'\(text)' is not s3://bucket/folder") }
@@ -32,18 +32,18 @@ public enum Location: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The path of a `file://` URL; nil for any other text.
-  public static func path(ofFileURL text: String) -> String? {
+  package static func path(ofFileURL text: String) -> String? {
     guard Self.dropScheme("file", from: text) != nil, case .path(let path) = try? Location(text) else { return nil }
     return path
   }
 
   /// True for an `http(s)://` location.
-  public var isHTTP: Bool {
+  package var isHTTP: Bool {
     if case .http = self { return true }
     return false
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .path(let path): path
     case .http(let url): HTTPError.displayURL(url)
@@ -54,13 +54,13 @@ public enum Location: Sendable, Equatable, CustomStringConvertible {
 
 /// A server given as `host`, `host:port` or `http[s]://host[:port][/]` (boto3's endpoint_url
 /// form): the S3 endpoints and anything else that names a server rather than a resource.
-public struct ServerAddress: Sendable, Equatable {
-  public var host: String
-  public var port: Int?
+package struct ServerAddress: Sendable, Equatable {
+  package var host: String
+  package var port: Int?
   /// true for https://, false for http://, nil when no scheme was given.
-  public var secure: Bool?
+  package var secure: Bool?
 
-  public init(host: String, port: Int? = nil, secure: Bool? = nil) {
+  package init(host: String, port: Int? = nil, secure: Bool? = nil) {
     self.host = host
     self.port = port
     self.secure = secure
@@ -68,7 +68,7 @@ public struct ServerAddress: Sendable, Equatable {
 
   /// Reads the address; trailing slashes are dropped, and a `:port` that is a number is taken
   /// as the port.
-  public init(parsing text: String) {
+  package init(parsing text: String) {
     var rest = Substring(text.trimmingSpaces)
     secure = nil
     if let afterScheme = Location.dropScheme("https", from: String(rest)) {
@@ -90,7 +90,7 @@ public struct ServerAddress: Sendable, Equatable {
 
 extension String {
   /// An http(s) base URL without its trailing slashes, or nil when the text is not http(s).
-  public var httpBaseURL: String? {
+  package var httpBaseURL: String? {
     var base = trimmingSpaces
     guard case .http = try? Location(base) else { return nil }
     while base.hasSuffix("/") { base.removeLast() }

@@ -1,19 +1,19 @@
 /// `cti-diode export`: stdin records to diode files. Checkpoints in the input are committed to
 /// `statePath` as soon as the files before them are written; a stop signal ends the input after
 /// the current record.
-public final class DiodeExportRun {
-  public let settings: DiodeExportSettings
-  public let diagnostics: Diagnostics
+package final class DiodeExportRun {
+  package let settings: DiodeExportSettings
+  package let diagnostics: Diagnostics
   /// What the run did, once it has ended.
-  public private(set) var summary: RunSummary?
+  package private(set) var summary: RunSummary?
 
-  public init(settings: DiodeExportSettings, diagnostics: Diagnostics) {
+  package init(settings: DiodeExportSettings, diagnostics: Diagnostics) {
     self.settings = settings
     self.diagnostics = diagnostics
   }
 
   /// Exports `input`, else the settings' input file, else standard input.
-  public func run(input given: LineReader? = nil) throws -> ExitStatus {
+  package func run(input given: LineReader? = nil) throws -> ExitStatus {
     let input = try given ?? settings.input.map { path throws in try LineReader(path: path) } ?? LineReader()
     let checkpoints = try CheckpointCommitter(path: settings.statePath, diagnostics: diagnostics)
     let sink: any DiodeSink

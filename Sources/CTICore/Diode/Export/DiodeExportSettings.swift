@@ -1,61 +1,61 @@
 /// pycti's writer-side settings (send_to_directory, send_to_s3) and cti's own.
-public enum DiodeExportKeys {
-  public static let directoryPath = Setting(
+package enum DiodeExportKeys {
+  package static let directoryPath = Setting(
     env: "CONNECTOR_SEND_TO_DIRECTORY_PATH", key: "connector.send_to_directory_path")
-  public static let directoryRetention = Setting(
+  package static let directoryRetention = Setting(
     env: "CONNECTOR_SEND_TO_DIRECTORY_RETENTION", key: "connector.send_to_directory_retention")
-  public static let connectorAuto = Setting(env: "CONNECTOR_AUTO", key: "connector.auto")
-  public static let validateBeforeImport = Setting(
+  package static let connectorAuto = Setting(env: "CONNECTOR_AUTO", key: "connector.auto")
+  package static let validateBeforeImport = Setting(
     env: "CONNECTOR_VALIDATE_BEFORE_IMPORT", key: "connector.validate_before_import")
-  public static let applicantID = Setting(env: "CTI_DIODE_APPLICANT_ID", key: "cti.diode_applicant_id")
-  public static let sendToS3 = Setting(env: "CONNECTOR_SEND_TO_S3", key: "connector.send_to_s3")
-  public static let s3Bucket = Setting(env: "CONNECTOR_SEND_TO_S3_BUCKET", key: "connector.send_to_s3_bucket")
-  public static let s3Folder = Setting(env: "CONNECTOR_SEND_TO_S3_FOLDER", key: "connector.send_to_s3_folder")
-  public static let s3Retention = Setting(env: "CONNECTOR_SEND_TO_S3_RETENTION", key: "connector.send_to_s3_retention")
+  package static let applicantID = Setting(env: "CTI_DIODE_APPLICANT_ID", key: "cti.diode_applicant_id")
+  package static let sendToS3 = Setting(env: "CONNECTOR_SEND_TO_S3", key: "connector.send_to_s3")
+  package static let s3Bucket = Setting(env: "CONNECTOR_SEND_TO_S3_BUCKET", key: "connector.send_to_s3_bucket")
+  package static let s3Folder = Setting(env: "CONNECTOR_SEND_TO_S3_FOLDER", key: "connector.send_to_s3_folder")
+  package static let s3Retention = Setting(env: "CONNECTOR_SEND_TO_S3_RETENTION", key: "connector.send_to_s3_retention")
 }
 
 /// The settings of `cti-diode export`, with pycti's CONNECTOR_* names.
-public struct DiodeExportSettings: ToolSettings {
+package struct DiodeExportSettings: ToolSettings {
   /// What the command line said (nil or false: not given).
-  public struct Flags: Sendable, Equatable {
+  package struct Flags: Sendable, Equatable {
     /// A folder or `s3://bucket/folder`.
-    public var destination: String?
-    public var connector = ConnectorFlags()
-    public var connectorAuto: Bool?
-    public var validateBeforeImport: Bool?
-    public var applicantID: String?
-    public var update = false
+    package var destination: String?
+    package var connector = ConnectorFlags()
+    package var connectorAuto: Bool?
+    package var validateBeforeImport: Bool?
+    package var applicantID: String?
+    package var update = false
     /// Days, or an ISO-8601 duration.
-    public var retention: String?
+    package var retention: String?
     /// `--fsync`: each file and the folder are fsynced.
-    public var fsync = false
+    package var fsync = false
     /// `--state`: where the input's checkpoints are committed.
-    public var state: String?
+    package var state: String?
     /// `--input`: the records to export, instead of standard input (`-`).
-    public var input: String?
-    public var s3 = S3Flags()
+    package var input: String?
+    package var s3 = S3Flags()
 
-    public init() {}
+    package init() {}
   }
 
   /// Where the files go.
-  public enum Destination: Sendable {
+  package enum Destination: Sendable {
     case directory(String)
     case s3(S3Location, S3Endpoint)
   }
 
   /// pycti's defaults: no auto, no validation, no retention.
-  public static let defaults = DiodeExporterSettings()
+  package static let defaults = DiodeExporterSettings()
 
-  public var destination: Destination
-  public var durable: Bool
-  public var options: DiodeExporterSettings
+  package var destination: Destination
+  package var durable: Bool
+  package var options: DiodeExporterSettings
   /// Where the checkpoints of the input are committed.
-  public var statePath: String?
+  package var statePath: String?
   /// The records to export; nil: standard input.
-  public var input: String?
+  package var input: String?
 
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     var retentionSetting = DiodeExportKeys.directoryRetention
     let given = try flags.destination.map { text throws(ConfigError) in (text, try Location(text)) }
     switch given {

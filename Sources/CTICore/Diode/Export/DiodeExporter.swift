@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// Where diode files are written: a folder or an S3 prefix.
-public protocol DiodeSink {
+package protocol DiodeSink {
   var location: String { get }
   var bundleType: DiodeBundleType { get }
   /// The newest modification time among files already there (new files must come after it).
@@ -23,26 +23,26 @@ public protocol DiodeSink {
 }
 
 extension DiodeSink {
-  public func removeStaleTemporaries() throws -> Int { 0 }
+  package func removeStaleTemporaries() throws -> Int { 0 }
 }
 
 /// A folder, written as pycti does: a temporary file, then a rename to `<name>.json`. The
 /// temporary is FileSystem's hidden `.<name>.json.tmp-<pid>-<random>`, which no importer reads
 /// and a later run can recognise and remove after a crash.
-public struct DirectorySink: DiodeSink {
-  public let path: String
+package struct DirectorySink: DiodeSink {
+  package let path: String
   /// fsync each file before its rename and the folder after it.
-  public let durable: Bool
+  package let durable: Bool
 
-  public init(path: String, durable: Bool = false) {
+  package init(path: String, durable: Bool = false) {
     self.path = path
     self.durable = durable
   }
 
-  public var location: String { path }
-  public var bundleType: DiodeBundleType { .directory }
+  package var location: String { path }
+  package var bundleType: DiodeBundleType { .directory }
 
-  public func latestModified() throws -> Double? {
+  package func latestModified() throws -> Double? {
     var latest: Double?
     for name in try FileSystem.list(path) where name.hasSuffix(".json") && !name.hasPrefix(".") {
       if let attributes = FileSystem.attributes(path + "/" + name), !attributes.isDirectory {
@@ -52,7 +52,7 @@ public struct DirectorySink: DiodeSink {
     return latest
   }
 
-  public func write(name: String, content: [UInt8], modified: Double) throws -> Double {
+  package func write(name: String, content: [UInt8], modified: Double) throws -> Double {
     let final = try SafeName.join(path, name)
     let temporary = FileSystem.temporaryPath(for: final)
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -79,7 +79,7 @@ public struct DirectorySink: DiodeSink {
     return FileSystem.attributes(final)?.modified ?? modified
   }
 
-  public func expired(prefix: String, before: Double) throws -> [String] {
+  package func expired(prefix: String, before: Double) throws -> [String] {
     try FileSystem.list(path).filter { name in
       guard name.hasPrefix(prefix), name.hasSuffix(".json"), let attributes = FileSystem.attributes(path + "/" + name) else {
         return false
@@ -88,27 +88,27 @@ public struct DirectorySink: DiodeSink {
     }
   }
 
-  public func delete(name: String) throws {
+  package func delete(name: String) throws {
     try FileSystem.removeFile(try SafeName.join(path, name))
   }
 
-  public func removeStaleTemporaries() throws -> Int {
+  package func removeStaleTemporaries() throws -> Int {
     try FileSystem.removeStaleTemporaries(in: path)
   }
 }
 
 /// The writing side's settings (pycti's CONNECTOR_* values) for records that are plain bundles.
-public struct DiodeExporterSettings: Sendable {
+package struct DiodeExporterSettings: Sendable {
   /// The connector named in files made from plain bundles; nil means such records are refused.
-  public var connector: DiodeConnector?
-  public var scopeAsList: Bool
-  public var applicantID: String?
+  package var connector: DiodeConnector?
+  package var scopeAsList: Bool
+  package var applicantID: String?
   /// `update` for files made from plain bundles.
-  public var update: Bool
+  package var update: Bool
   /// Remove this exporter's own files older than this many days; 0 turns it off.
-  public var retentionDays: Double
+  package var retentionDays: Double
 
-  public init(
+  package init(
     connector: DiodeConnector? = nil, scopeAsList: Bool = false, applicantID: String? = nil, update: Bool = false,
     retentionDays: Double = 0
   ) {
@@ -123,19 +123,19 @@ public struct DiodeExporterSettings: Sendable {
 /// Turns records (bundles, diode envelopes, single STIX objects) into diode files, one file per
 /// record, with strictly increasing modification times so that a timestamp-driven reader (the
 /// official importer) misses none of them.
-public final class DiodeExporter {
-  public let sink: any DiodeSink
-  public let options: DiodeExporterSettings
+package final class DiodeExporter {
+  package let sink: any DiodeSink
+  package let options: DiodeExporterSettings
   private var lastModified: Double
   private let clock: () -> Double
   /// Files written so far.
-  public private(set) var written = 0
+  package private(set) var written = 0
   /// Temporaries of an interrupted run found and removed when the exporter started.
-  public private(set) var staleTemporariesRemoved = 0
+  package private(set) var staleTemporariesRemoved = 0
   /// The smallest step between two files' times.
-  public static let minimumStep = 0.001
+  package static let minimumStep = 0.001
 
-  public init(
+  package init(
     sink: any DiodeSink, options: DiodeExporterSettings,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 }
   ) throws {
@@ -150,7 +150,7 @@ public final class DiodeExporter {
 
   /// Writes one record as a diode file; returns its name.
   @discardableResult
-  public func export(_ record: Record) throws -> String {
+  package func export(_ record: Record) throws -> String {
     let connector: JSONValue
     let connectorName: String
     let applicant: String?
@@ -221,7 +221,7 @@ public final class DiodeExporter {
 
   /// Removes this connector's files older than the retention (pycti's writer-side cleanup, kept
   /// to files whose name starts with this connector's prefix).
-  public func applyRetention() throws -> Int {
+  package func applyRetention() throws -> Int {
     guard options.retentionDays > 0, let connector = options.connector else { return 0 }
     let prefix = DiodeFileFormat.namePrefix(connectorName: connector.name) + "-"
     var removed = 0

@@ -7,18 +7,18 @@ import Logging
 #endif
 
 /// `cti-diode import`: passes over the sources until done or stopped.
-public final class DiodeImportRun {
-  public let settings: DiodeImportSettings
-  public let diagnostics: Diagnostics
+package final class DiodeImportRun {
+  package let settings: DiodeImportSettings
+  package let diagnostics: Diagnostics
   /// What the run did, once it has ended.
-  public private(set) var summary: RunSummary?
+  package private(set) var summary: RunSummary?
 
-  public init(settings: DiodeImportSettings, diagnostics: Diagnostics) {
+  package init(settings: DiodeImportSettings, diagnostics: Diagnostics) {
     self.settings = settings
     self.diagnostics = diagnostics
   }
 
-  public func run() throws -> ExitStatus {
+  package func run() throws -> ExitStatus {
     guard settings.directory != nil || settings.s3 != nil else { throw DiodeError.noSource }
     if settings.statePath == nil, !settings.options.deleteAfterImport {
       diagnostics.warning("without --state, files kept after import are imported again by the next run")

@@ -1,82 +1,82 @@
 /// The official diode-import connector's settings (and cti's own CTI_DIODE_IMPORT_*).
-public enum DiodeImportKeys {
-  public static let getFromDirectory = Setting(env: "DIODE_IMPORT_GET_FROM_DIRECTORY", key: "diode_import.get_from_directory")
-  public static let directoryPath = Setting(
+package enum DiodeImportKeys {
+  package static let getFromDirectory = Setting(env: "DIODE_IMPORT_GET_FROM_DIRECTORY", key: "diode_import.get_from_directory")
+  package static let directoryPath = Setting(
     env: "DIODE_IMPORT_GET_FROM_DIRECTORY_PATH", key: "diode_import.get_from_directory_path")
-  public static let directoryRetention = Setting(
+  package static let directoryRetention = Setting(
     env: "DIODE_IMPORT_GET_FROM_DIRECTORY_RETENTION", key: "diode_import.get_from_directory_retention")
-  public static let deleteAfterImport = Setting(
+  package static let deleteAfterImport = Setting(
     env: "DIODE_IMPORT_DELETE_AFTER_IMPORT", key: "diode_import.delete_after_import")
-  public static let applicantMappings = Setting(
+  package static let applicantMappings = Setting(
     env: "DIODE_IMPORT_APPLICANT_MAPPINGS", key: "diode_import.applicant_mappings")
-  public static let stateFile = Setting(env: "CTI_DIODE_IMPORT_STATE", key: "cti.diode_import_state")
-  public static let getFromS3 = Setting(env: "DIODE_IMPORT_GET_FROM_S3", key: "diode_import.get_from_s3")
-  public static let s3Bucket = Setting(
+  package static let stateFile = Setting(env: "CTI_DIODE_IMPORT_STATE", key: "cti.diode_import_state")
+  package static let getFromS3 = Setting(env: "DIODE_IMPORT_GET_FROM_S3", key: "diode_import.get_from_s3")
+  package static let s3Bucket = Setting(
     env: "DIODE_IMPORT_GET_FROM_S3_BUCKET", "CONNECTOR_SEND_TO_S3_BUCKET", key: "diode_import.get_from_s3_bucket")
-  public static let s3Folder = Setting(env: "DIODE_IMPORT_GET_FROM_S3_FOLDER", key: "diode_import.get_from_s3_folder")
-  public static let s3Retention = Setting(env: "DIODE_IMPORT_GET_FROM_S3_RETENTION", key: "diode_import.get_from_s3_retention")
+  package static let s3Folder = Setting(env: "DIODE_IMPORT_GET_FROM_S3_FOLDER", key: "diode_import.get_from_s3_folder")
+  package static let s3Retention = Setting(env: "DIODE_IMPORT_GET_FROM_S3_RETENTION", key: "diode_import.get_from_s3_retention")
   /// `CTI_DIODE_IMPORT_PUSH`: push instead of writing envelopes to stdout (the official
   /// importer always pushes, so a docker-compose block can turn it on without a flag).
-  public static let push = Setting(env: "CTI_DIODE_IMPORT_PUSH", key: "cti.diode_import_push")
+  package static let push = Setting(env: "CTI_DIODE_IMPORT_PUSH", key: "cti.diode_import_push")
 }
 
 /// The settings of `cti-diode import`, resolved flag > environment > config.yml > default with
 /// the official diode-import names.
-public struct DiodeImportSettings: ToolSettings {
+package struct DiodeImportSettings: ToolSettings {
   /// What the command line said (nil: not given).
-  public struct Flags: Sendable, Equatable {
+  package struct Flags: Sendable, Equatable {
     /// A folder or `s3://bucket/folder`.
-    public var source: String?
-    public var state: String?
-    public var deleteAfterImport: Bool?
+    package var source: String?
+    package var state: String?
+    package var deleteAfterImport: Bool?
     /// Days, or an ISO-8601 duration.
-    public var retention: String?
-    public var interval: String?
-    public var applicantMappings: String?
-    public var settle: String?
+    package var retention: String?
+    package var interval: String?
+    package var applicantMappings: String?
+    package var settle: String?
     /// `--fsync`: the state journal is fsynced after each file.
-    public var fsync = false
+    package var fsync = false
     /// `--push`: push each file to OpenCTI instead of writing it to stdout.
-    public var push: Bool?
+    package var push: Bool?
     /// `--max-file-bytes`, as given.
-    public var maxFileBytes: String?
-    public var commitOnWrite = false
+    package var maxFileBytes: String?
+    package var commitOnWrite = false
     /// Read with `--push` only.
-    public var opencti = OpenCTIFlags()
-    public var s3 = S3Flags()
+    package var opencti = OpenCTIFlags()
+    package var s3 = S3Flags()
 
-    public init() {}
+    package init() {}
   }
 
   /// The official importer's defaults: 7 days of retention, deletion after import, and a pass
   /// every 60 s when it does not run and terminate; a file still being copied settles for 60 s.
-  public static let defaults = DiodeImporterSettings(deleteAfterImport: true, retentionDays: 7, settleSeconds: 60)
-  public static let defaultPeriod = 60.0
+  package static let defaults = DiodeImporterSettings(deleteAfterImport: true, retentionDays: 7, settleSeconds: 60)
+  package static let defaultPeriod = 60.0
 
   /// Write the state journal even when stdout is a pipe (no checkpoints), and delete files once
   /// their envelopes are written.
-  public var commitOnWrite = false
+  package var commitOnWrite = false
   /// The folder to read, if any.
-  public var directory: String?
+  package var directory: String?
   /// The bucket and prefix to read, if any, with the endpoint.
-  public var s3: (location: S3Location, endpoint: S3Endpoint, options: DiodeImporterSettings)?
-  public var statePath: String?
-  public var durableState: Bool
-  public var options: DiodeImporterSettings
+  package var s3: (location: S3Location, endpoint: S3Endpoint, options: DiodeImporterSettings)?
+  package var statePath: String?
+  package var durableState: Bool
+  package var options: DiodeImporterSettings
   /// One pass, or a pass every period (`--interval`, CONNECTOR_DURATION_PERIOD, or 60 s with
   /// CONNECTOR_RUN_AND_TERMINATE=false as the official importer).
-  public var schedule: Schedule
+  package var schedule: Schedule
   /// Deprecation notes and unreadable mapping entries met while resolving.
-  public var warnings: [String] = []
+  package var warnings: [String] = []
   /// nil: applicant ids pass through unchanged.
-  public var mappings: ApplicantMap?
+  package var mappings: ApplicantMap?
   /// Set with `--push`: where each file is pushed instead of being written to stdout.
-  public var push: DiodePushSettings?
+  package var push: DiodePushSettings?
   /// Larger files (and S3 objects) are refused unread and quarantined.
-  public var maxFileBytes = FileSystem.defaultMaxFileBytes
+  package var maxFileBytes = FileSystem.defaultMaxFileBytes
 
   /// The platform (`flags.opencti`) is only read with `--push`.
-  public init(flags: Flags, configuration: Configuration) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration) throws(ConfigError) {
     var s3Location: S3Location?
     if let source = flags.source {
       switch try Location(source) {

@@ -5,7 +5,7 @@
 #endif
 
 /// What became of a file handed to the importer's `deliver`.
-public enum DiodeDelivery: Sendable, Equatable {
+package enum DiodeDelivery: Sendable, Equatable {
   /// Written out or pushed: the file is recorded as imported, and deleted when asked.
   case delivered
   /// Not delivered this time (the platform refused or failed, already reported): the file
@@ -16,17 +16,17 @@ public enum DiodeDelivery: Sendable, Equatable {
 }
 
 /// How an import pass treats files.
-public struct DiodeImporterSettings: Sendable {
+package struct DiodeImporterSettings: Sendable {
   /// Remove each file once it was delivered (DIODE_IMPORT_DELETE_AFTER_IMPORT).
-  public var deleteAfterImport: Bool
+  package var deleteAfterImport: Bool
   /// Remove imported files older than this many days; 0 turns it off. Unread files are never
   /// removed.
-  public var retentionDays: Double
+  package var retentionDays: Double
   /// A file whose JSON ends early and that changed less than this many seconds ago is taken as
   /// still being copied in, and left for the next pass instead of being quarantined.
-  public var settleSeconds: Double
+  package var settleSeconds: Double
 
-  public init(deleteAfterImport: Bool = true, retentionDays: Double = 7, settleSeconds: Double = 60) {
+  package init(deleteAfterImport: Bool = true, retentionDays: Double = 7, settleSeconds: Double = 60) {
     self.deleteAfterImport = deleteAfterImport
     self.retentionDays = retentionDays
     self.settleSeconds = settleSeconds
@@ -34,23 +34,23 @@ public struct DiodeImporterSettings: Sendable {
 }
 
 /// What one pass did.
-public struct DiodeImportSummary: Sendable, Equatable {
-  public var imported = 0
+package struct DiodeImportSummary: Sendable, Equatable {
+  package var imported = 0
   /// Files already imported earlier (state), left alone or deleted now.
-  public var alreadyImported = 0
-  public var rejected = 0
+  package var alreadyImported = 0
+  package var rejected = 0
   /// Files whose delivery failed (a push refused or failing), left in place for a later run.
-  public var failed = 0
+  package var failed = 0
   /// Files left for a later pass (still being written, unreadable).
-  public var deferred = 0
+  package var deferred = 0
   /// Files removed by retention.
-  public var expired = 0
+  package var expired = 0
   /// The pass ended early on a stop signal.
-  public var stopped = false
+  package var stopped = false
 
-  public init() {}
+  package init() {}
 
-  public static func += (lhs: inout DiodeImportSummary, rhs: DiodeImportSummary) {
+  package static func += (lhs: inout DiodeImportSummary, rhs: DiodeImportSummary) {
     lhs.imported += rhs.imported
     lhs.alreadyImported += rhs.alreadyImported
     lhs.rejected += rhs.rejected
@@ -65,20 +65,20 @@ public struct DiodeImportSummary: Sendable, Equatable {
 /// to `deliver` (stdout or a push), and only once `deliver` says it delivered a file records it
 /// in the state and deletes it. A failed delivery leaves the file as it was; invalid files, and
 /// files the destination refuses, are quarantined with a reason, never deleted.
-public final class DiodeImporter {
-  public let source: any DiodeSource
-  public let state: ImportState
-  public let options: DiodeImporterSettings
-  public let diagnostics: Diagnostics
+package final class DiodeImporter {
+  package let source: any DiodeSource
+  package let state: ImportState
+  package let options: DiodeImporterSettings
+  package let diagnostics: Diagnostics
   /// Set when the state is committed by the pipeline's last stage: deletions wait for it.
-  public let checkpoints: ImportCheckpoints?
+  package let checkpoints: ImportCheckpoints?
   private let deliver: (DiodeFile, DiodeItem) throws -> DiodeDelivery
   private let clock: () -> Double
   /// Items that could not be moved aside, already reported: later passes try again quietly, so
   /// that a polling run does not repeat the report at every pass.
   private var unmovable: Set<String> = []
 
-  public init(
+  package init(
     source: any DiodeSource, state: ImportState, options: DiodeImporterSettings, diagnostics: Diagnostics,
     checkpoints: ImportCheckpoints? = nil,
     clock: @escaping () -> Double = { let now = ISO8601.Instant.now; return Double(now.seconds) + Double(now.nanoseconds) / 1e9 },
@@ -94,7 +94,7 @@ public final class DiodeImporter {
   }
 
   /// One pass over the source. `shouldStop` is checked between files.
-  public func runPass(shouldStop: () -> Bool = { StopSignals.requested }) throws -> DiodeImportSummary {
+  package func runPass(shouldStop: () -> Bool = { StopSignals.requested }) throws -> DiodeImportSummary {
     var summary = DiodeImportSummary()
     let items = try source.list().sorted(by: diodeImportOrder)
     var gone: Set<String> = []
@@ -232,10 +232,10 @@ public final class DiodeImporter {
 }
 
 /// Deleting an imported file failed because the folder cannot be changed.
-public struct DiodeReadOnlyFolder: ToolError {
-  public var underlying: FileSystemError
-  public var exitStatus: ExitStatus { underlying.exitStatus }
-  public var description: String {
+package struct DiodeReadOnlyFolder: ToolError {
+  package var underlying: FileSystemError
+  package var exitStatus: ExitStatus { underlying.exitStatus }
+  package var description: String {
     "\(underlying): the folder cannot be changed, so imported files cannot be deleted; for a read-only "
       + "folder, run with --no-delete-after-import --state FILE (the state remembers what was imported, "
       + "so nothing is imported twice)"
@@ -243,23 +243,23 @@ public struct DiodeReadOnlyFolder: ToolError {
 }
 
 /// An invalid diode file, as reported on stderr.
-public struct DiodeRejection: ToolError {
-  public var name: String
-  public var reason: String
+package struct DiodeRejection: ToolError {
+  package var name: String
+  package var reason: String
   /// Where it went; nil when it could not be moved aside (`moveFailure` says why).
-  public var movedTo: String?
-  public var moveFailure: String?
+  package var movedTo: String?
+  package var moveFailure: String?
 
-  public init(name: String, reason: String, movedTo: String?, moveFailure: String? = nil) {
+  package init(name: String, reason: String, movedTo: String?, moveFailure: String? = nil) {
     self.name = name
     self.reason = reason
     self.movedTo = movedTo
     self.moveFailure = moveFailure
   }
 
-  public var exitStatus: ExitStatus { .dataError }
+  package var exitStatus: ExitStatus { .dataError }
 
-  public var description: String {
+  package var description: String {
     if let movedTo { return "\(name): \(reason) (moved to \(movedTo))" }
     return "\(name): \(reason); it could not be moved aside (\(moveFailure ?? "?")) and stays in place, reported once"
   }

@@ -1,13 +1,13 @@
 /// Where `cti-diode import --push` sends the files: the platform, its token and TLS setup, and
 /// the applicant mapping.
-public struct DiodePushSettings: Sendable {
-  public var url: String
-  public var token: String
-  public var http: HTTPClientSettings
-  public var pipeline: PushPipeline.Settings
+package struct DiodePushSettings: Sendable {
+  package var url: String
+  package var token: String
+  package var http: HTTPClientSettings
+  package var pipeline: PushPipeline.Settings
 
   /// Resolves URL and token (both required) and TLS as every tool that talks to OpenCTI.
-  public init(flags: OpenCTIFlags, configuration: Configuration, applicants: ApplicantMap?) throws(ConfigError) {
+  package init(flags: OpenCTIFlags, configuration: Configuration, applicants: ApplicantMap?) throws(ConfigError) {
     let platform = try OpenCTISettings(flags: flags, configuration: configuration)
     url = platform.url
     guard let token = platform.token?.trimmingSpaces, !token.isEmpty else {
@@ -23,34 +23,34 @@ public struct DiodePushSettings: Sendable {
 /// is pushed as its own connector (registered once per run), impersonating its applicant through
 /// the mapping, into a work of its own that is closed after the file (in error when the push
 /// failed). Delivery results tell the importer whether to record and delete the file.
-public final class DiodePusher {
-  public let session: PushSession
+package final class DiodePusher {
+  package let session: PushSession
   private let pusher: BundlePusher
   private let diagnostics: Diagnostics
   /// Files pushed and files whose push failed, over the whole run.
-  public private(set) var pushed = 0
-  public private(set) var failed = 0
+  package private(set) var pushed = 0
+  package private(set) var failed = 0
 
-  public init(transport: GraphQLTransport, options: PushPipeline.Settings, diagnostics: Diagnostics) {
+  package init(transport: any GraphQLTransport, options: PushPipeline.Settings, diagnostics: Diagnostics) {
     self.diagnostics = diagnostics
     session = PushSession(client: OpenCTIClient(transport: transport), connector: nil)
     pusher = BundlePusher(target: session, options: options, diagnostics: diagnostics)
   }
 
   /// Checks the platform's version and the token before any file is touched.
-  public func start() throws(OpenCTIError) {
+  package func start() throws(OpenCTIError) {
     try session.start()
   }
 
   /// Called before each pass: a platform that failed in an earlier pass is tried again.
-  public func beginPass() {
+  package func beginPass() {
     pusher.retryPlatform()
   }
 
   /// Pushes one file. A file that cannot be pushed as it is (unknown connector type, an object
   /// too big for any bundle) is refused, so it is quarantined; a platform failure leaves it in
   /// place for the next run.
-  public func deliver(_ file: DiodeFile, _ item: DiodeItem) -> DiodeDelivery {
+  package func deliver(_ file: DiodeFile, _ item: DiodeItem) -> DiodeDelivery {
     let connector: ConnectorRegistration
     do {
       connector = try ConnectorRegistration(file.connector)
@@ -91,7 +91,7 @@ public final class DiodePusher {
   }
 
   /// `pushed N files (N bundles, N objects) in N works`, and the failures.
-  public var summary: String {
+  package var summary: String {
     var text = "pushed \(pushed) file\(pushed == 1 ? "" : "s") (\(pusher.bundles) bundles, "
     text += "\(pusher.objects) objects) in \(session.works.count) work\(session.works.count == 1 ? "" : "s")"
     if failed > 0 { text += ", \(failed) push\(failed == 1 ? "" : "es") failed" }

@@ -1,41 +1,41 @@
 /// Diode files under an S3 prefix, read in LastModified-then-key order like the folder's.
 /// Invalid objects are moved under `<prefix>rejected/` with a `.reason` object beside them.
-public struct S3Source: DiodeSource {
-  public let client: S3Client
-  public let target: S3Location
+package struct S3Source: DiodeSource {
+  package let client: S3Client
+  package let target: S3Location
   /// Objects over this size are refused unread (`--max-file-bytes`).
-  public let maxFileBytes: Int
+  package let maxFileBytes: Int
 
-  public init(client: S3Client, location: S3Location, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
+  package init(client: S3Client, location: S3Location, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
     self.client = client
     target = location
     self.maxFileBytes = maxFileBytes
   }
 
-  public var location: String { target.description }
-  public var rejectedPrefix: String { target.prefix + "rejected/" }
+  package var location: String { target.description }
+  package var rejectedPrefix: String { target.prefix + "rejected/" }
 
-  public func list() throws -> [DiodeItem] {
+  package func list() throws -> [DiodeItem] {
     try client.listObjects(bucket: target.bucket, prefix: target.prefix)
       .filter { $0.key.hasSuffix(".json") && !$0.key.hasPrefix(rejectedPrefix) }
       .map { DiodeItem(name: $0.key, size: $0.size, modified: $0.lastModified) }
   }
 
-  public func read(_ item: DiodeItem) throws -> [UInt8] {
+  package func read(_ item: DiodeItem) throws -> [UInt8] {
     guard item.size <= maxFileBytes else {
       throw FileReadError(path: "s3://\(target.bucket)/\(item.name)", reason: .tooLarge(size: item.size, limit: maxFileBytes))
     }
     return try client.getObject(bucket: target.bucket, key: item.name, maxBytes: maxFileBytes)
   }
 
-  public func delete(_ item: DiodeItem) throws {
+  package func delete(_ item: DiodeItem) throws {
     try client.deleteObject(bucket: target.bucket, key: item.name)
   }
 
   /// Copies the object under `rejected/` (a free name there), writes the note, then deletes the
   /// original: if anything fails on the way, the original is still there. An object refused
   /// unread (too large) cannot be copied and stays where it is.
-  public func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
+  package func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
     guard let content else { throw DiodeReadDeferral("an object refused unread cannot be copied aside; left in place") }
     let base = String(item.name.dropFirst(target.prefix.count)).replacingAll("/", with: "_")
     let taken = Set(try client.listObjects(bucket: target.bucket, prefix: rejectedPrefix + base).map(\.key))
@@ -52,5 +52,5 @@ public struct S3Source: DiodeSource {
     return key
   }
 
-  public func stateKey(_ item: DiodeItem) -> String { "s3://\(target.bucket)/\(item.name)" }
+  package func stateKey(_ item: DiodeItem) -> String { "s3://\(target.bucket)/\(item.name)" }
 }

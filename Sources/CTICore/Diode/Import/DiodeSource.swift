@@ -5,17 +5,17 @@
 #endif
 
 /// A candidate diode file: a `*.json` file in a folder or an object under an S3 prefix.
-public struct DiodeItem: Sendable, Equatable {
+package struct DiodeItem: Sendable, Equatable {
   /// File name in the folder, or object key. A file name that is not valid UTF-8 shows its
   /// stray bytes as `%XX` here (messages, state, order); `fileName` holds the real bytes.
-  public var name: String
-  public var size: Int
+  package var name: String
+  package var size: Int
   /// mtime, or LastModified (seconds since 1970).
-  public var modified: Double
+  package var modified: Double
   /// The file name's bytes when they are not valid UTF-8 (nil otherwise).
-  public var fileName: [UInt8]?
+  package var fileName: [UInt8]?
 
-  public init(name: String, size: Int, modified: Double, fileName: [UInt8]? = nil) {
+  package init(name: String, size: Int, modified: Double, fileName: [UInt8]? = nil) {
     self.name = name
     self.size = size
     self.modified = modified
@@ -24,14 +24,14 @@ public struct DiodeItem: Sendable, Equatable {
 }
 
 /// Why an item could not be read this time (it stays where it is for the next pass).
-public struct DiodeReadDeferral: ToolError, Sendable {
-  public var description: String
-  public var exitStatus: ExitStatus { .tempFail }
-  public init(_ description: String) { self.description = description }
+package struct DiodeReadDeferral: ToolError, Sendable {
+  package var description: String
+  package var exitStatus: ExitStatus { .tempFail }
+  package init(_ description: String) { self.description = description }
 }
 
 /// Where diode files are read from: a folder or an S3 prefix.
-public protocol DiodeSource {
+package protocol DiodeSource {
   /// For messages: the folder path or `s3://bucket/prefix`.
   var location: String { get }
   /// The candidate files, in any order.
@@ -49,31 +49,31 @@ public protocol DiodeSource {
 }
 
 /// The import order: modification time, then name (so equal timestamps have a fixed order).
-public func diodeImportOrder(_ lhs: DiodeItem, _ rhs: DiodeItem) -> Bool {
+package func diodeImportOrder(_ lhs: DiodeItem, _ rhs: DiodeItem) -> Bool {
   if lhs.modified != rhs.modified { return lhs.modified < rhs.modified }
   return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
 }
 
 /// A folder of diode files, as pycti's send_to_directory writes them.
-public struct DirectorySource: DiodeSource {
-  public let path: String
+package struct DirectorySource: DiodeSource {
+  package let path: String
   /// Files over this size are refused unread and quarantined (`--max-file-bytes`).
-  public let maxFileBytes: Int
+  package let maxFileBytes: Int
   /// The quarantine folder's name inside `path`.
-  public static let rejectedFolder = ".rejected"
+  package static let rejectedFolder = ".rejected"
 
-  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
+  package init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
     self.path = path
     self.maxFileBytes = maxFileBytes
   }
 
-  public var location: String { path }
+  package var location: String { path }
 
   /// `*.json` entries directly in the folder; `*.tmp`, dotfiles and folders are left out.
   /// Entries that are not regular files (FIFOs, devices, links) are listed, so that the import
   /// reports and quarantines them rather than passing them over in silence, and so are names
   /// that are not UTF-8, kept byte for byte.
-  public func list() throws -> [DiodeItem] {
+  package func list() throws -> [DiodeItem] {
     var items: [DiodeItem] = []
     for entry in try FileSystem.entries(path) {
       let bytes = entry.bytes
@@ -88,7 +88,7 @@ public struct DirectorySource: DiodeSource {
     return items
   }
 
-  public func read(_ item: DiodeItem) throws -> [UInt8] {
+  package func read(_ item: DiodeItem) throws -> [UInt8] {
     let file = pathBytes(item)
     let bytes = try FileSystem.readRegularFile(pathBytes: file, displayPath: item.name, maxBytes: maxFileBytes)
     guard let after = FileSystem.entryAttributes(pathBytes: file), after.size == bytes.count, after.modified == item.modified,
@@ -97,14 +97,14 @@ public struct DirectorySource: DiodeSource {
     return bytes
   }
 
-  public func delete(_ item: DiodeItem) throws {
+  package func delete(_ item: DiodeItem) throws {
     try FileSystem.removeFile(pathBytes: pathBytes(item), displayPath: path + "/" + item.name)
   }
 
   /// Moves the file to `.rejected/` (a free name there) and writes `<name>.reason` beside it.
   /// Names are kept within NAME_MAX with the note's suffix and a counter, and a `.rejected` that
   /// is not a plain folder (a link planted on the medium) is never written through.
-  public func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
+  package func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
     let folder = path + "/" + Self.rejectedFolder
     try FileSystem.makeDirectory(folder)
     guard FileSystem.entryAttributes(pathBytes: Array(folder.utf8))?.kind == "directory" else {
@@ -132,7 +132,7 @@ public struct DirectorySource: DiodeSource {
     return SafeName.truncated(name, toBytes: 200) + "-" + hash + ".json"
   }
 
-  public func stateKey(_ item: DiodeItem) -> String { item.name }
+  package func stateKey(_ item: DiodeItem) -> String { item.name }
 
   private func pathBytes(_ item: DiodeItem) -> [UInt8] { pathBytes(item.fileName ?? Array(item.name.utf8)) }
 

@@ -2,7 +2,7 @@
 /// downstream mode): the import journal goes down the pipe as checkpoints, and a file is deleted
 /// (after import, or by retention) only once a checkpoint recording it has come back committed,
 /// so a file is never gone before the end of the pipeline has its data.
-public final class ImportCheckpoints {
+package final class ImportCheckpoints {
   private let sourceState: SourceState
   private let state: ImportState
   private let interval: Double
@@ -12,10 +12,10 @@ public final class ImportCheckpoints {
   private var uncommitted: [String: Int?] = [:]
   /// Deletions waiting for their checkpoint.
   private var deletions: [(key: String, delete: () throws -> Void)] = []
-  public private(set) var deleted = 0
+  package private(set) var deleted = 0
 
   /// `interval` bounds how often the journal is sent while files flow (it is sent whole).
-  public init(sourceState: SourceState, state: ImportState, interval: Double = 1) {
+  package init(sourceState: SourceState, state: ImportState, interval: Double = 1) {
     self.sourceState = sourceState
     self.state = state
     self.interval = interval
@@ -23,14 +23,14 @@ public final class ImportCheckpoints {
 
   /// A file's envelope went out and the journal records it; `delete` removes it once that is
   /// committed (nil: keep it).
-  public func delivered(key: String, delete: (() throws -> Void)?) throws {
+  package func delivered(key: String, delete: (() throws -> Void)?) throws {
     uncommitted[key] = .some(nil)
     if let delete { deletions.append((key, delete)) }
     try send(force: false)
   }
 
   /// Whether `key` was delivered in this run and is not committed yet (so not to be deleted).
-  public func isUncommitted(_ key: String) -> Bool { uncommitted[key] != nil }
+  package func isUncommitted(_ key: String) -> Bool { uncommitted[key] != nil }
 
   /// Journals of up to this many files go out after every file: a few tens of KiB, so a stage
   /// stopped in the middle repeats little. Bigger ones go out at most every `interval`.
@@ -38,7 +38,7 @@ public final class ImportCheckpoints {
 
   /// Sends the journal as a checkpoint (after each file while it is small, else at most every
   /// `interval` seconds, unless `force`), then deletes what committed checkpoints cover.
-  public func send(force: Bool) throws {
+  package func send(force: Bool) throws {
     let now = MonotonicClock.now()
     if force || state.entries.count <= Self.smallJournal || now - lastSent >= interval {
       try sourceState.commit(state.snapshot)
@@ -49,7 +49,7 @@ public final class ImportCheckpoints {
   }
 
   /// Deletes the files whose checkpoint has come back committed.
-  public func deleteCommitted() throws {
+  package func deleteCommitted() throws {
     let committed = sourceState.checkCommitted()
     guard committed > 0 else { return }
     let done = Set(uncommitted.compactMap { key, sequence in sequence.flatMap { $0 <= committed ? key : nil } })
@@ -68,5 +68,5 @@ public final class ImportCheckpoints {
   }
 
   /// Files delivered whose deletion still waits for the pipeline.
-  public var waitingDeletions: Int { deletions.count }
+  package var waitingDeletions: Int { deletions.count }
 }

@@ -5,18 +5,18 @@
 #endif
 
 /// A file (or S3 object) that was imported: what identifies it and when it was done.
-public struct ImportedFile: Sendable, Equatable {
+package struct ImportedFile: Sendable, Equatable {
   /// File name in the folder, or `s3://bucket/key`.
-  public var name: String
-  public var size: Int
+  package var name: String
+  package var size: Int
   /// SHA-256 of the content, lower-case hex.
-  public var sha256: String
+  package var sha256: String
   /// Modification time seen when it was imported (seconds since 1970).
-  public var modified: Double
+  package var modified: Double
   /// When it was imported (seconds since 1970).
-  public var importedAt: Int64
+  package var importedAt: Int64
 
-  public init(name: String, size: Int, sha256: String, modified: Double, importedAt: Int64) {
+  package init(name: String, size: Int, sha256: String, modified: Double, importedAt: Int64) {
     self.name = name
     self.size = size
     self.sha256 = sha256
@@ -35,19 +35,19 @@ public struct ImportedFile: Sendable, Equatable {
 /// `forgetAfter` seconds of history (so a file copied in again soon is not imported twice).
 /// A line may also be a whole snapshot, `{"imported":[…]}`: the form a checkpoint carries, which
 /// the last stage of a pipeline writes as the file's only line.
-public final class ImportState {
-  public let path: String?
+package final class ImportState {
+  package let path: String?
   /// Whether this process writes the file (false: it is only read, the pipeline's last stage
   /// writes it from checkpoints).
-  public let persists: Bool
-  public let durable: Bool
-  public let forgetAfter: Int64
-  public private(set) var entries: [String: ImportedFile] = [:]
+  package let persists: Bool
+  package let durable: Bool
+  package let forgetAfter: Int64
+  package private(set) var entries: [String: ImportedFile] = [:]
   private var descriptor: Int32 = -1
 
   /// Loads the journal at `path` (nil keeps the state in memory only, for one process). With
   /// `persists` false the file is read but never written.
-  public init(path: String?, persists: Bool = true, durable: Bool = false, forgetAfter: Int64 = 30 * 86400)
+  package init(path: String?, persists: Bool = true, durable: Bool = false, forgetAfter: Int64 = 30 * 86400)
     throws(FileSystemError)
   {
     self.path = path
@@ -76,19 +76,19 @@ public final class ImportState {
   }
 
   /// Whether `name` was imported with this size and modification time (no need to read it).
-  public func isKnown(name: String, size: Int, modified: Double) -> Bool {
+  package func isKnown(name: String, size: Int, modified: Double) -> Bool {
     guard let entry = entries[name] else { return false }
     return entry.size == size && entry.modified == modified
   }
 
   /// Whether `name` was imported with exactly this content.
-  public func isKnown(name: String, size: Int, sha256: String) -> Bool {
+  package func isKnown(name: String, size: Int, sha256: String) -> Bool {
     guard let entry = entries[name] else { return false }
     return entry.size == size && entry.sha256 == sha256
   }
 
   /// Records an imported file; when this returns, the record is in the journal.
-  public func record(_ file: ImportedFile) throws(FileSystemError) {
+  package func record(_ file: ImportedFile) throws(FileSystemError) {
     entries[file.name] = file
     guard persists else { return }
     var line = Self.encode(file)
@@ -97,7 +97,7 @@ public final class ImportState {
   }
 
   /// Rewrites the journal with the files in `present` and the recently imported ones.
-  public func compact(present: Set<String>, now: Int64) throws(FileSystemError) {
+  package func compact(present: Set<String>, now: Int64) throws(FileSystemError) {
     entries = entries.filter { present.contains($0.key) || now - $0.value.importedAt < forgetAfter }
     guard persists, let path else { return }
     var bytes: [UInt8] = []
@@ -126,7 +126,7 @@ public final class ImportState {
 
   /// The whole state as one JSON value, `{"imported":[…]}`, oldest first: what a checkpoint
   /// carries.
-  public var snapshot: [UInt8] {
+  package var snapshot: [UInt8] {
     var bytes = Array("{\"imported\":[".utf8)
     for (position, entry) in entries.values.sorted(by: { ($0.importedAt, $0.name) < ($1.importedAt, $1.name) }).enumerated() {
       if position > 0 { bytes.append(UInt8(ascii: ",")) }

@@ -1,40 +1,40 @@
 import Foundation
 
 /// Why an event could not be converted.
-public struct MISPEventError: ToolError, Equatable {
-  public var message: String
-  public init(_ message: String) { self.message = message }
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String { message }
+package struct MISPEventError: ToolError, Equatable {
+  package var message: String
+  package init(_ message: String) { self.message = message }
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String { message }
 }
 
 /// One converted event: the bundle's JSON text and what it holds.
-public struct MISPConversion: Sendable {
-  public var uuid: String
-  public var bundle: [UInt8]
+package struct MISPConversion: Sendable {
+  package var uuid: String
+  package var bundle: [UInt8]
   /// Objects in the bundle by STIX type.
-  public var objectCounts: [String: Int]
+  package var objectCounts: [String: Int]
   /// Values kept verbatim that STIX validators may flag (for the summary).
-  public var notes: [String]
+  package var notes: [String]
 }
 
 /// Converts MISP events to STIX 2.1 bundles the way OpenCTI's `misp-feed` connector does
 /// (reference §3), with its quirks fixed unless `options.compatibility` is `.official`
 /// (`MISPQuirks`).
-public struct MISPConverter: Sendable {
-  public let options: MISPConversionSettings
+package struct MISPConverter: Sendable {
+  package let options: MISPConversionSettings
   /// Looks tag values up in OpenCTI when `options.guessThreatsFromTags` is on; without one the
   /// option does nothing.
-  public let threatGuesser: MISPThreatGuesser?
+  package let threatGuesser: MISPThreatGuesser?
 
-  public init(options: MISPConversionSettings, threatGuesser: MISPThreatGuesser? = nil) {
+  package init(options: MISPConversionSettings, threatGuesser: MISPThreatGuesser? = nil) {
     self.options = options
     self.threatGuesser = threatGuesser
   }
 
   /// Converts `root`: `{"Event": {…}}`, a bare event, or a one-element list of either.
   /// `now` stands in for the official connector's clock (`--compat official` only).
-  public func convert(_ root: JSONValue, now: ISO8601.Instant = .now) throws(MISPEventError) -> MISPConversion {
+  package func convert(_ root: JSONValue, now: ISO8601.Instant = .now) throws(MISPEventError) -> MISPConversion {
     var value = root
     if let list = value.arrayValue {
       guard list.count == 1 else { throw MISPEventError("a list of \(list.count) events; expected one") }

@@ -1,13 +1,13 @@
 import Foundation
-import Logging
+package import Logging
 
 /// `guess_threats_from_tags` (reference §3.5): each tag's value is looked up in OpenCTI among
 /// intrusion sets, malware, tools and attack patterns, and a hit becomes a threat entity of
 /// the bundle. Every distinct value is asked once per run; answers, misses included, are kept.
 /// After an outage (network failure, 5xx or 429 after the client's retries) later lookups fail
 /// at once with the same error instead of waiting on a platform that is down.
-public final class MISPThreatGuesser: @unchecked Sendable {
-  public typealias Lookup = (String) throws(OpenCTIError) -> GraphQLResponse.DomainObject?
+package final class MISPThreatGuesser: @unchecked Sendable {
+  package typealias Lookup = (String) throws(OpenCTIError) -> GraphQLResponse.DomainObject?
 
   private let lookup: Lookup
   private let lock = NSLock()
@@ -15,18 +15,18 @@ public final class MISPThreatGuesser: @unchecked Sendable {
   private var outage: OpenCTIError?
   private var queries = 0
 
-  public init(lookup: @escaping Lookup) { self.lookup = lookup }
+  package init(lookup: @escaping Lookup) { self.lookup = lookup }
 
   /// Looks values up with `client.findThreat`.
-  public convenience init(client: OpenCTIClient) {
+  package convenience init(client: OpenCTIClient) {
     self.init { (value: String) throws(OpenCTIError) in try client.findThreat(value) }
   }
 
   /// How many lookups were sent to the platform so far.
-  public var queryCount: Int { lock.withLock { queries } }
+  package var queryCount: Int { lock.withLock { queries } }
 
   /// The platform's entity for `value`, or nil when it knows none.
-  public func threat(for value: String) throws(OpenCTIError) -> GraphQLResponse.DomainObject? {
+  package func threat(for value: String) throws(OpenCTIError) -> GraphQLResponse.DomainObject? {
     lock.lock()
     defer { lock.unlock() }
     if let known = answers[value] { return known }
@@ -46,7 +46,7 @@ public final class MISPThreatGuesser: @unchecked Sendable {
   /// (quotes removed), then after the first `:` of that (quotes removed), e.g.
   /// `misp-galaxy:threat-actor="APT 28"` → `APT 28`, `type:OSINT` → `OSINT`, `APT28` → `APT28`.
   /// Nil when nothing is left.
-  public static func lookupValue(_ tagName: String) -> String? {
+  package static func lookupValue(_ tagName: String) -> String? {
     var value = tagName
     for separator in ["=", ":"] {
       let parts = MISPTags.pythonSplit(value, separator)
@@ -77,11 +77,11 @@ public final class MISPThreatGuesser: @unchecked Sendable {
 }
 
 /// The platform `guess_threats_from_tags` needs could not be used.
-public struct MISPPlatformError: ToolError {
-  public var url: String
-  public var underlying: OpenCTIError
-  public var exitStatus: ExitStatus { underlying.exitStatus }
-  public var description: String {
+package struct MISPPlatformError: ToolError {
+  package var url: String
+  package var underlying: OpenCTIError
+  package var exitStatus: ExitStatus { underlying.exitStatus }
+  package var description: String {
     "guess_threats_from_tags needs OpenCTI at \(url), which did not answer: \(underlying)"
   }
 }
@@ -90,7 +90,7 @@ extension MISPThreatGuesser {
   /// The guesser for the platform at OPENCTI_URL (config `opencti.url`) with OPENCTI_TOKEN,
   /// checked with `about { version }` first so a platform that is down stops the run before
   /// any event is read. Nil when no URL is set: the option is then unavailable.
-  public static func connect(_ configuration: Configuration, tls: TLSFlags = TLSFlags(), logger: Logger) throws -> MISPThreatGuesser? {
+  package static func connect(_ configuration: Configuration, tls: TLSFlags = TLSFlags(), logger: Logger) throws -> MISPThreatGuesser? {
     guard let url = configuration.string(OpenCTIKeys.url), !url.trimmingSpaces.isEmpty else { return nil }
     guard let token = configuration.string(OpenCTIKeys.token), !token.isEmpty else {
       throw ConfigError("guess_threats_from_tags: OPENCTI_URL is set but OPENCTI_TOKEN (config opencti.token) is not")

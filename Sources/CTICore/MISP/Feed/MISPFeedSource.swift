@@ -1,16 +1,16 @@
 /// A problem fetching one feed file (missing, unreadable, HTTP error after retries).
-public struct MISPFetchError: ToolError {
-  public var message: String
-  public var exitStatus: ExitStatus
-  public init(_ message: String, exitStatus: ExitStatus = .noInput) {
+package struct MISPFetchError: ToolError {
+  package var message: String
+  package var exitStatus: ExitStatus
+  package init(_ message: String, exitStatus: ExitStatus = .noInput) {
     self.message = message
     self.exitStatus = exitStatus
   }
-  public var description: String { message }
+  package var description: String { message }
 }
 
 /// Where a MISP feed's files come from: a folder on disk, or a URL.
-public protocol MISPFeedSource {
+package protocol MISPFeedSource {
   /// A short description for messages (the folder or URL).
   var location: String { get }
   /// The bytes of `manifest.json` or `<uuid>.json`.
@@ -19,16 +19,16 @@ public protocol MISPFeedSource {
 
 /// A feed laid out in a local folder. A file over `maxFileBytes` fails its event (exit 65)
 /// rather than being read into memory whole.
-public struct MISPDirectorySource: MISPFeedSource {
-  public let path: String
-  public let maxFileBytes: Int
-  public init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
+package struct MISPDirectorySource: MISPFeedSource {
+  package let path: String
+  package let maxFileBytes: Int
+  package init(path: String, maxFileBytes: Int = FileSystem.defaultMaxFileBytes) {
     self.path = path
     self.maxFileBytes = maxFileBytes
   }
-  public var location: String { path }
+  package var location: String { path }
 
-  public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+  package func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
     let full: String
     do { full = try SafeName.join(path, name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
     do { return try FileSystem.read(full, maxBytes: maxFileBytes) } catch {
@@ -39,14 +39,14 @@ public struct MISPDirectorySource: MISPFeedSource {
 
 /// A feed served over HTTP(S): `<url>/manifest.json` and `<url>/<uuid>.json`, fetched with the
 /// libcurl client (transient failures and 5xx retried with backoff by the client).
-public final class MISPHTTPSource: MISPFeedSource {
-  public let url: String
+package final class MISPHTTPSource: MISPFeedSource {
+  package let url: String
   let client: HTTPClient
   let authorization: String?
 
   /// `authorization` is sent verbatim as the `Authorization` header
   /// (MISP_FEED_HTTP_AUTHORIZATION_HEADER, e.g. `Basic …` or `Bearer …`).
-  public init(url: String, authorization: String?, client: HTTPClient) {
+  package init(url: String, authorization: String?, client: HTTPClient) {
     var base = url
     while base.hasSuffix("/") { base.removeLast() }
     self.url = base
@@ -54,9 +54,9 @@ public final class MISPHTTPSource: MISPFeedSource {
     self.client = client
   }
 
-  public var location: String { HTTPError.displayURL(url) }
+  package var location: String { HTTPError.displayURL(url) }
 
-  public func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
+  package func file(_ name: String) throws(MISPFetchError) -> [UInt8] {
     // Names come from the manifest: one plain path component, never `..` or a query.
     do { try SafeName.check(name) } catch { throw MISPFetchError("\(error)", exitStatus: .dataError) }
     guard !name.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0 == " " }) else {

@@ -1,15 +1,15 @@
 /// One event listed in `manifest.json`.
-public struct MISPManifestEntry: Sendable, Equatable {
-  public var uuid: String
+package struct MISPManifestEntry: Sendable, Equatable {
+  package var uuid: String
   /// The event's last change (Unix seconds); integers and strings are both accepted.
-  public var timestamp: Int64
-  public var info: String
+  package var timestamp: Int64
+  package var info: String
   /// Why the entry cannot be imported: its timestamp is missing, not a whole number, or outside
   /// the years 0001 to 9999. Such an entry has no place in the timestamp order; it sorts last,
   /// is reported as failed by every run, and the state never passes it.
-  public var problem: String?
+  package var problem: String?
 
-  public init(uuid: String, timestamp: Int64, info: String, problem: String? = nil) {
+  package init(uuid: String, timestamp: Int64, info: String, problem: String? = nil) {
     self.uuid = uuid
     self.timestamp = timestamp
     self.info = info
@@ -18,7 +18,7 @@ public struct MISPManifestEntry: Sendable, Equatable {
 
   /// The entries of a manifest, oldest first (ties by uuid, so runs are repeatable), entries
   /// with a `problem` last. Only a manifest that is not a JSON object fails as a whole.
-  public static func parse(_ bytes: [UInt8]) throws(MISPEventError) -> [MISPManifestEntry] {
+  package static func parse(_ bytes: [UInt8]) throws(MISPEventError) -> [MISPManifestEntry] {
     let root: JSONValue
     do { root = try JSONParser.parse(bytes) } catch { throw MISPEventError("manifest.json: \(error)") }
     guard let object = root.objectValue else { throw MISPEventError("manifest.json is not a JSON object") }

@@ -1,20 +1,20 @@
 /// Counts for the summary line.
-public struct MISPRunSummary: Sendable {
-  public var listed = 0
-  public var read = 0
-  public var converted = 0
-  public var skipped = 0
-  public var failed: [String] = []
+package struct MISPRunSummary: Sendable {
+  package var listed = 0
+  package var read = 0
+  package var converted = 0
+  package var skipped = 0
+  package var failed: [String] = []
   /// Records of other kinds passed through from standard input (checkpoints, bundles…).
-  public var passedThrough = 0
+  package var passedThrough = 0
   /// Why the run ended before its input did.
-  public var stopReason: String?
-  public var objects: [String: Int] = [:]
-  public var bytes = 0
+  package var stopReason: String?
+  package var objects: [String: Int] = [:]
+  package var bytes = 0
   /// Values kept verbatim that STIX validators may reject (a domain like `_dmarc.example.com`).
-  public var keptValues = 0
+  package var keptValues = 0
 
-  public var description: String {
+  package var description: String {
     let types = objects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     var text = "\(read) events read, \(converted) converted, \(failed.count) failed"
     if listed > 0 { text = "\(listed) listed, \(skipped) already imported, " + text }
@@ -37,22 +37,22 @@ public struct MISPRunSummary: Sendable {
 /// on up to `jobs` threads (`MISPEventPipeline`); memory stays bounded by a few events. The
 /// position is committed through `state` (the state file, or checkpoints down a pipe) only past
 /// events whose bundles are out; a stop signal ends the run between events.
-public final class MISPRun {
-  public let converter: MISPConverter
-  public let writer: RecordWriter
-  public let diagnostics: Diagnostics
-  public let state: SourceState
-  public private(set) var summary = MISPRunSummary()
+package final class MISPRun {
+  package let converter: MISPConverter
+  package let writer: RecordWriter
+  package let diagnostics: Diagnostics
+  package let state: SourceState
+  package private(set) var summary = MISPRunSummary()
   /// The most threads converting at once when `jobs` is not set.
-  public static let maxDefaultJobs = 4
+  package static let maxDefaultJobs = 4
   /// Threads converting feed or S3 events at once; 1 converts them one at a time.
-  public var jobs = MISPEventPipeline.defaultJobs
+  package var jobs = MISPEventPipeline.defaultJobs
   /// The current run's time (`last_run`, and the `created` of objects made now); a scheduled
   /// run sets it anew with `beginRun`.
-  public private(set) var now: ISO8601.Instant
+  package private(set) var now: ISO8601.Instant
   /// Every run ends with a checkpoint of its final state, even an unchanged one (set for
   /// scheduled runs: the last stage then records each run's end).
-  public var checkpointEachRun = false
+  package var checkpointEachRun = false
   /// The feed's state as this process last committed it. Loaded from the state file by the
   /// first run only: in a pipeline the file lags behind (the last stage writes it), so later
   /// runs carry on from memory.
@@ -65,7 +65,7 @@ public final class MISPRun {
   /// "event 12/46" on stderr when it is a terminal.
   let progress = Progress()
 
-  public init(
+  package init(
     converter: MISPConverter, writer: RecordWriter, diagnostics: Diagnostics, state: SourceState? = nil,
     now: ISO8601.Instant = .now
   ) throws {
@@ -79,7 +79,7 @@ public final class MISPRun {
   /// Lines of `{"Event": …}` or bare events (a whole file as one line works too). Lines that are
   /// already records of the NDJSON contract pass through unchanged, in order (checkpoints of an
   /// upstream source among them); control events are dropped.
-  public func convertLines(_ reader: LineReader) throws {
+  package func convertLines(_ reader: LineReader) throws {
     do {
       while let line = try reader.next(reportingTo: diagnostics) {
         if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
@@ -117,14 +117,14 @@ public final class MISPRun {
   }
 
   /// Starts another run of a schedule at `now`.
-  public func beginRun(now: ISO8601.Instant = .now) {
+  package func beginRun(now: ISO8601.Instant = .now) {
     self.now = now
   }
 
   /// A feed: the manifest's events newer than the state's mark (else `importFrom`, else now),
   /// oldest first. The state advances after each bundle is flushed, never past an event that
   /// failed, so the next run retries it. Call `finish()` after the last run.
-  public func convertFeed(_ source: MISPFeedSource, importFrom: Int64?) throws {
+  package func convertFeed(_ source: any MISPFeedSource, importFrom: Int64?) throws {
     var feedState = try self.feedState ?? state.path.map(MISPFeedState.load) ?? MISPFeedState()
     defer { self.feedState = feedState }
     let start = feedState.mark ?? importFrom ?? now.seconds
@@ -183,7 +183,7 @@ public final class MISPRun {
 
   /// Ends the last run: in a pipeline, closes the output and waits a little for the last
   /// checkpoint to come back committed (deleting the S3 objects it covers).
-  public func finish() throws {
+  package func finish() throws {
     state.finish(logger: diagnostics.logger)
     try deleteCommitted()
     if !consumed.isEmpty {
@@ -224,7 +224,7 @@ public final class MISPRun {
 
   /// Whether a scheduled run that failed with `error` (a feed or bucket that cannot be read
   /// now) leaves the schedule going; a failed output, a `--strict` stop or bad settings end it.
-  public static func mayPassOnError(_ error: any Error) -> Bool {
+  package static func mayPassOnError(_ error: any Error) -> Bool {
     !(error is OutputError || error is StrictStop || error is ConfigError)
   }
 
@@ -268,22 +268,22 @@ extension MISPRun {
 
 /// An event that could not be fetched, parsed or converted, named by where it came from: a
 /// feed's event (`event <uuid>`) or an S3 object (`s3://bucket/key`).
-public struct MISPEventFailure: ToolError {
-  public var source: String
-  public var underlying: any Error
+package struct MISPEventFailure: ToolError {
+  package var source: String
+  package var underlying: any Error
 
-  public init(uuid: String, underlying: any Error) {
+  package init(uuid: String, underlying: any Error) {
     source = "event \(uuid)"
     self.underlying = underlying
   }
 
-  public init(bucket: String, key: String, underlying: any Error) {
+  package init(bucket: String, key: String, underlying: any Error) {
     source = "s3://\(bucket)/\(key)"
     self.underlying = underlying
   }
 
-  public var exitStatus: ExitStatus { (underlying as? any ToolError)?.exitStatus ?? .dataError }
-  public var description: String { "\(source): \(underlying)" }
+  package var exitStatus: ExitStatus { (underlying as? any ToolError)?.exitStatus ?? .dataError }
+  package var description: String { "\(source): \(underlying)" }
 }
 
 extension MISPRun {
@@ -292,7 +292,7 @@ extension MISPRun {
   /// records `{"last_file": <basename>}`. A consumed object is deleted only with
   /// `deleteConsumed`, and only after its bundle was written and flushed; an object that fails is
   /// reported with its key and left in the bucket.
-  public func convertS3(
+  package func convertS3(
     client: S3Client, bucket: String, prefix: String, deleteConsumed: Bool, maxFileBytes: Int = FileSystem.defaultMaxFileBytes
   ) throws {
     try deleteCommitted()
@@ -338,7 +338,7 @@ extension MISPRun {
   /// is down stops the run before any event), then standard input once, or the feed or bucket
   /// once or on the schedule; each scheduled run that fails to read its source is reported and
   /// tried again at the next one.
-  public static func make(settings: MISPSettings, configuration: Configuration, diagnostics: Diagnostics) throws -> MISPRun {
+  package static func make(settings: MISPSettings, configuration: Configuration, diagnostics: Diagnostics) throws -> MISPRun {
     var threatGuesser: MISPThreatGuesser?
     if settings.conversion.guessThreatsFromTags {
       threatGuesser = try MISPThreatGuesser.connect(configuration, tls: settings.tls, logger: diagnostics.logger)
@@ -354,7 +354,7 @@ extension MISPRun {
   }
 
   /// Runs to the end; the summary is then in `runSummary`.
-  public func run(_ settings: MISPSettings) throws -> ExitStatus {
+  package func run(_ settings: MISPSettings) throws -> ExitStatus {
     let convert: () throws -> Void
     switch settings.source {
     case .lines(let path):
@@ -418,7 +418,7 @@ extension MISPRun {
   }
 
   /// The summary line, with its counts as fields.
-  public var runSummary: RunSummary {
+  package var runSummary: RunSummary {
     var told = RunSummary(summary.description + (scheduleSummary.map { "; " + $0 } ?? ""))
     told.count("listed", summary.listed)
     told.count("already_imported", summary.skipped)

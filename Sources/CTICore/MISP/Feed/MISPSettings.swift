@@ -1,70 +1,70 @@
 /// cti-misp's settings: the official connector's environment names and config.yml keys.
-public enum MISPKeys {
-  public static let url = Setting(env: "MISP_FEED_URL", key: "misp_feed.url")
-  public static let sourceType = Setting(env: "MISP_FEED_SOURCE_TYPE", key: "misp_feed.source_type")
-  public static let sslVerify = Setting(env: "MISP_FEED_SSL_VERIFY", key: "misp_feed.ssl_verify")
-  public static let authorizationHeader = Setting(
+package enum MISPKeys {
+  package static let url = Setting(env: "MISP_FEED_URL", key: "misp_feed.url")
+  package static let sourceType = Setting(env: "MISP_FEED_SOURCE_TYPE", key: "misp_feed.source_type")
+  package static let sslVerify = Setting(env: "MISP_FEED_SSL_VERIFY", key: "misp_feed.ssl_verify")
+  package static let authorizationHeader = Setting(
     env: "MISP_FEED_HTTP_AUTHORIZATION_HEADER", key: "misp_feed.http_authorization_header", secret: true)
-  public static let importFromDate = Setting(env: "MISP_FEED_IMPORT_FROM_DATE", key: "misp_feed.import_from_date")
-  public static let createReports = Setting(env: "MISP_FEED_CREATE_REPORTS", key: "misp_feed.create_reports")
-  public static let reportType = Setting(env: "MISP_FEED_REPORT_TYPE", key: "misp_feed.report_type")
-  public static let createIndicators = Setting(env: "MISP_FEED_CREATE_INDICATORS", key: "misp_feed.create_indicators")
-  public static let createObservables = Setting(env: "MISP_FEED_CREATE_OBSERVABLES", key: "misp_feed.create_observables")
-  public static let createObjectObservables = Setting(
+  package static let importFromDate = Setting(env: "MISP_FEED_IMPORT_FROM_DATE", key: "misp_feed.import_from_date")
+  package static let createReports = Setting(env: "MISP_FEED_CREATE_REPORTS", key: "misp_feed.create_reports")
+  package static let reportType = Setting(env: "MISP_FEED_REPORT_TYPE", key: "misp_feed.report_type")
+  package static let createIndicators = Setting(env: "MISP_FEED_CREATE_INDICATORS", key: "misp_feed.create_indicators")
+  package static let createObservables = Setting(env: "MISP_FEED_CREATE_OBSERVABLES", key: "misp_feed.create_observables")
+  package static let createObjectObservables = Setting(
     env: "MISP_FEED_CREATE_OBJECT_OBSERVABLES", key: "misp_feed.create_object_observables")
-  public static let createTagsAsLabels = Setting(
+  package static let createTagsAsLabels = Setting(
     env: "MISP_FEED_CREATE_TAGS_AS_LABELS", key: "misp_feed.create_tags_as_labels")
   /// The official docker-compose.yml spells it GUESS_THREAT_FROM_TAGS, which the connector
   /// still accepts; both work, so that block can be kept as it is.
-  public static let guessThreatsFromTags = Setting(
+  package static let guessThreatsFromTags = Setting(
     env: "MISP_FEED_GUESS_THREATS_FROM_TAGS", "MISP_FEED_GUESS_THREAT_FROM_TAGS", key: "misp_feed.guess_threats_from_tags")
-  public static let authorFromTags = Setting(env: "MISP_FEED_AUTHOR_FROM_TAGS", key: "misp_feed.author_from_tags")
-  public static let markingsFromTags = Setting(env: "MISP_FEED_MARKINGS_FROM_TAGS", key: "misp_feed.markings_from_tags")
-  public static let importToIdsNoScore = Setting(
+  package static let authorFromTags = Setting(env: "MISP_FEED_AUTHOR_FROM_TAGS", key: "misp_feed.author_from_tags")
+  package static let markingsFromTags = Setting(env: "MISP_FEED_MARKINGS_FROM_TAGS", key: "misp_feed.markings_from_tags")
+  package static let importToIdsNoScore = Setting(
     env: "MISP_FEED_IMPORT_TO_IDS_NO_SCORE", key: "misp_feed.import_to_ids_no_score")
-  public static let unsupportedAsText = Setting(
+  package static let unsupportedAsText = Setting(
     env: "MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT", key: "misp_feed.import_unsupported_observables_as_text")
-  public static let unsupportedAsTextTransparent = Setting(
+  package static let unsupportedAsTextTransparent = Setting(
     env: "MISP_FEED_IMPORT_UNSUPPORTED_OBSERVABLES_AS_TEXT_TRANSPARENT",
     key: "misp_feed.import_unsupported_observables_as_text_transparent")
-  public static let withAttachments = Setting(
+  package static let withAttachments = Setting(
     env: "MISP_FEED_IMPORT_WITH_ATTACHMENTS", key: "misp_feed.import_with_attachments")
-  public static let bucketName = Setting(env: "MISP_FEED_BUCKET_NAME", "MISP_BUCKET_NAME", key: "misp_feed.bucket_name")
-  public static let bucketPrefix = Setting(
+  package static let bucketName = Setting(env: "MISP_FEED_BUCKET_NAME", "MISP_BUCKET_NAME", key: "misp_feed.bucket_name")
+  package static let bucketPrefix = Setting(
     env: "MISP_FEED_BUCKET_PREFIX", "MISP_BUCKET_PREFIX", key: "misp_feed.bucket_prefix")
   static let s3Endpoint = Setting(env: "AWS_ENDPOINT_URL", key: "misp_feed.aws.endpoint_url")
   static let s3AccessKey = Setting(env: "AWS_ACCESS_KEY_ID", key: "misp_feed.aws.access_key_id")
   static let s3SecretKey = Setting(env: "AWS_SECRET_ACCESS_KEY", key: "misp_feed.aws.secret_access_key", secret: true)
   static let s3Region = Setting(env: "AWS_REGION", "AWS_DEFAULT_REGION", key: "misp_feed.aws.region")
-  public static let deleteConsumed = Setting(env: "CTI_MISP_DELETE_CONSUMED", key: "cti.misp_delete_consumed")
-  public static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
-  public static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
+  package static let deleteConsumed = Setting(env: "CTI_MISP_DELETE_CONSUMED", key: "cti.misp_delete_consumed")
+  package static let compatibility = Setting(env: "CTI_MISP_COMPAT", key: "cti.misp_compat")
+  package static let state = Setting(env: "CTI_MISP_STATE", key: "cti.misp_state")
   /// The connector's old schedule setting, in minutes; CONNECTOR_DURATION_PERIOD replaces it.
-  public static let interval = Setting(env: "MISP_FEED_INTERVAL", key: "misp_feed.interval")
+  package static let interval = Setting(env: "MISP_FEED_INTERVAL", key: "misp_feed.interval")
   /// The official connector's period when none is set (its `duration_period` default, PT5M).
-  public static let defaultPeriod = 300.0
+  package static let defaultPeriod = 300.0
 
   /// Flag values as parsed (nil: not given on the command line).
-  public struct Flags: Sendable {
-    public var compatibility: String?
-    public var createReports: Bool?
-    public var reportType: String?
-    public var createIndicators: Bool?
-    public var createObservables: Bool?
-    public var createObjectObservables: Bool?
-    public var createTagsAsLabels: Bool?
-    public var guessThreatsFromTags: Bool?
-    public var authorFromTags: Bool?
-    public var markingsFromTags: Bool?
-    public var importToIdsNoScore: Int?
-    public var unsupportedAsText: Bool?
-    public var unsupportedAsTextTransparent: Bool?
-    public var withAttachments: Bool?
-    public init() {}
+  package struct Flags: Sendable {
+    package var compatibility: String?
+    package var createReports: Bool?
+    package var reportType: String?
+    package var createIndicators: Bool?
+    package var createObservables: Bool?
+    package var createObjectObservables: Bool?
+    package var createTagsAsLabels: Bool?
+    package var guessThreatsFromTags: Bool?
+    package var authorFromTags: Bool?
+    package var markingsFromTags: Bool?
+    package var importToIdsNoScore: Int?
+    package var unsupportedAsText: Bool?
+    package var unsupportedAsTextTransparent: Bool?
+    package var withAttachments: Bool?
+    package init() {}
   }
 
   /// The conversion options: flags, then environment, then config.yml, then the defaults.
-  public static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPConversionSettings {
+  package static func options(_ configuration: Configuration, flags: Flags) throws(ConfigError) -> MISPConversionSettings {
     // The official defaults are MISPConversionSettings()'s, stated there once.
     var options = MISPConversionSettings()
     let defaults = options
@@ -98,7 +98,7 @@ public enum MISPKeys {
 
   /// MISP_FEED_IMPORT_FROM_DATE as a Unix time: an ISO date or date-time, or an ISO-8601
   /// duration counted back from `now` (`P30D`).
-  public static func importFrom(_ configuration: Configuration, flag: String?, now: ISO8601.Instant) throws(ConfigError)
+  package static func importFrom(_ configuration: Configuration, flag: String?, now: ISO8601.Instant) throws(ConfigError)
     -> Int64?
   {
     guard let (text, source) = configuration.lookup(importFromDate, flag: flag) else { return nil }
@@ -108,40 +108,40 @@ public enum MISPKeys {
   }
 
   /// The misp-feed connector's S3 names: boto3's AWS_* variables, config.yml `misp_feed.aws.*`.
-  public static let s3 = S3Keys(
+  package static let s3 = S3Keys(
     endpoint: s3Endpoint, region: s3Region, accessKey: s3AccessKey, secretKey: s3SecretKey)
 }
 
 /// cti-misp's settings, resolved once: where the events come from, how they are converted,
 /// where the position is kept and how often the feed is read.
-public struct MISPSettings: ToolSettings {
+package struct MISPSettings: ToolSettings {
   /// What the command line said (nil: not given).
-  public struct Flags: Sendable {
-    public var feed: String?
-    public var tls = TLSFlags()
-    public var authorizationHeader: String?
+  package struct Flags: Sendable {
+    package var feed: String?
+    package var tls = TLSFlags()
+    package var authorizationHeader: String?
     /// `url` or `s3`.
-    public var sourceType: String?
-    public var bucket: String?
-    public var prefix: String?
-    public var s3 = S3Flags()
-    public var deleteConsumed: Bool?
-    public var state: String?
-    public var commitOnWrite = false
-    public var interval: String?
-    public var importFromDate: String?
-    public var conversion = MISPKeys.Flags()
-    public var jobs: Int?
+    package var sourceType: String?
+    package var bucket: String?
+    package var prefix: String?
+    package var s3 = S3Flags()
+    package var deleteConsumed: Bool?
+    package var state: String?
+    package var commitOnWrite = false
+    package var interval: String?
+    package var importFromDate: String?
+    package var conversion = MISPKeys.Flags()
+    package var jobs: Int?
     /// `--max-file-bytes`, as given.
-    public var maxFileBytes: String?
+    package var maxFileBytes: String?
     /// `--input`: a file of MISP events instead of standard input.
-    public var input: String?
+    package var input: String?
 
-    public init() {}
+    package init() {}
   }
 
   /// Where the events come from.
-  public enum Source: Sendable {
+  package enum Source: Sendable {
     /// MISP events, one per line, from this file, or standard input (nil or `-`).
     case lines(input: String?)
     /// A feed folder (`manifest.json` and `<uuid>.json`).
@@ -152,24 +152,24 @@ public struct MISPSettings: ToolSettings {
     case s3(bucket: String, prefix: String, endpoint: S3Endpoint, deleteConsumed: Bool)
   }
 
-  public var conversion: MISPConversionSettings
-  public var source: Source
+  package var conversion: MISPConversionSettings
+  package var source: Source
   /// The first run's start in feed mode (Unix time), nil: the state's or now.
-  public var importFrom: Int64?
-  public var statePath: String?
-  public var commitOnWrite: Bool
-  public var schedule: Schedule
+  package var importFrom: Int64?
+  package var statePath: String?
+  package var commitOnWrite: Bool
+  package var schedule: Schedule
   /// Threads converting at once; nil: the pipeline's default.
-  public var jobs: Int?
+  package var jobs: Int?
   /// Feed files and S3 objects over this size fail their event instead of being read whole.
-  public var maxFileBytes: Int
+  package var maxFileBytes: Int
   /// The TLS flags, also used for the OpenCTI asked by guess_threats_from_tags.
-  public var tls: TLSFlags
+  package var tls: TLSFlags
   /// The time of the first run.
-  public var now: ISO8601.Instant
-  public var warnings: [String] = []
+  package var now: ISO8601.Instant
+  package var warnings: [String] = []
 
-  public init(flags: Flags, configuration: Configuration, now: ISO8601.Instant = .now) throws(ConfigError) {
+  package init(flags: Flags, configuration: Configuration, now: ISO8601.Instant = .now) throws(ConfigError) {
     self.now = now
     tls = flags.tls
     conversion = try MISPKeys.options(configuration, flags: flags.conversion)

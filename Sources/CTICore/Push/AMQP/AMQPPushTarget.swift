@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Pushes bundles the way pycti's `send_stix2_bundle` does with `queue_protocol=amqp`: each
 /// bundle is split by pycti's splitter (`SplitBundle`), the connector's work gets
@@ -12,22 +12,22 @@ import Logging
 /// `pushBundle` returns once the messages are written to the broker, not confirmed:
 /// `settle()` is the call that means "everything pushed so far is safe in RabbitMQ" and must
 /// come before recording progress (a checkpoint, a closed work).
-public final class AMQPPushTarget: PushTarget {
+package final class AMQPPushTarget: PushTarget {
   /// What the target did, for the run's summary.
-  public struct Counts: Sendable, Equatable {
-    public var bundles = 0
+  package struct Counts: Sendable, Equatable {
+    package var bundles = 0
     /// Messages published (one object each).
-    public var messages = 0
+    package var messages = 0
     /// Objects pycti's splitter leaves out (reported through `onIncompatible`).
-    public var incompatible = 0
+    package var incompatible = 0
   }
 
-  public let session: PushSession
-  public let settings: AMQPSettings
-  public let publisherOptions: AMQPPublisher.Settings
-  public private(set) var counts = Counts()
+  package let session: PushSession
+  package let settings: AMQPSettings
+  package let publisherOptions: AMQPPublisher.Settings
+  package private(set) var counts = Counts()
   /// Called for each object the splitter leaves out; the default logs a warning.
-  public var onIncompatible: (IncompatibleObject, ConnectorRegistration) -> Void
+  package var onIncompatible: (IncompatibleObject, ConnectorRegistration) -> Void
 
   private let logger: Logger
   private var publishers: [AMQPEndpoint: AMQPPublisher] = [:]
@@ -41,7 +41,7 @@ public final class AMQPPushTarget: PushTarget {
     var applicant: String?
   }
 
-  public init(session: PushSession, settings: AMQPSettings, publisherOptions: AMQPPublisher.Settings = AMQPPublisher.Settings(), logger: Logger) {
+  package init(session: PushSession, settings: AMQPSettings, publisherOptions: AMQPPublisher.Settings = AMQPPublisher.Settings(), logger: Logger) {
     self.session = session
     self.settings = settings
     self.publisherOptions = publisherOptions
@@ -53,7 +53,7 @@ public final class AMQPPushTarget: PushTarget {
 
   /// Checks the platform, registers the tool's connector and connects to its broker, so that
   /// an unreachable broker fails the run before any record is read.
-  public func start() throws(OpenCTIError) {
+  package func start() throws(OpenCTIError) {
     try session.start(requireBundlePush: false)
     if let connector = session.connector {
       let route = try route(for: connector)
@@ -66,7 +66,7 @@ public final class AMQPPushTarget: PushTarget {
     }
   }
 
-  public func pushBundle(_ bundle: [UInt8], objectCount: Int, as pushedAs: ConnectorRegistration, applicant: String?)
+  package func pushBundle(_ bundle: [UInt8], objectCount: Int, as pushedAs: ConnectorRegistration, applicant: String?)
     throws(OpenCTIError)
   {
     let split: SplitBundle
@@ -104,7 +104,7 @@ public final class AMQPPushTarget: PushTarget {
 
   /// Returns once the broker has confirmed every message published so far, on every
   /// connection.
-  public func settle() throws(OpenCTIError) {
+  package func settle() throws(OpenCTIError) {
     for publisher in publishers.values {
       do {
         try publisher.waitForConfirms()
@@ -116,7 +116,7 @@ public final class AMQPPushTarget: PushTarget {
 
   /// Settles, then closes the open works (in error when `inError`, or when the broker did not
   /// confirm everything: then the works close in error and the broker's failure is thrown).
-  public func finish(inError: Bool, message: String) throws(OpenCTIError) {
+  package func finish(inError: Bool, message: String) throws(OpenCTIError) {
     do {
       try settle()
     } catch {
@@ -127,12 +127,12 @@ public final class AMQPPushTarget: PushTarget {
   }
 
   /// Closes the broker connections (settle first when nothing may be lost).
-  public func close() {
+  package func close() {
     for publisher in publishers.values { publisher.close() }
   }
 
   /// The publishers' counts added up.
-  public var publisherCounts: AMQPPublisher.Counts {
+  package var publisherCounts: AMQPPublisher.Counts {
     publishers.values.reduce(into: AMQPPublisher.Counts()) { total, publisher in
       let counts = publisher.counts
       total.published += counts.published
@@ -144,9 +144,9 @@ public final class AMQPPushTarget: PushTarget {
     }
   }
 
-  public func deleteObject(id: String) throws(OpenCTIError) { try session.deleteObject(id: id) }
+  package func deleteObject(id: String) throws(OpenCTIError) { try session.deleteObject(id: id) }
 
-  public func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError) {
+  package func mergeObjects(targetId: String, sourceIds: [String]) throws(OpenCTIError) {
     try session.mergeObjects(targetId: targetId, sourceIds: sourceIds)
   }
 

@@ -1,11 +1,11 @@
 import Foundation
 
 /// An object pycti's splitter does not send, and why.
-public struct IncompatibleObject: Sendable, Equatable, CustomStringConvertible {
-  public var id: String
-  public var type: String
-  public var reason: String
-  public var description: String { "\(type) \(id) not sent: \(reason)" }
+package struct IncompatibleObject: Sendable, Equatable, CustomStringConvertible {
+  package var id: String
+  package var type: String
+  package var reason: String
+  package var description: String { "\(type) \(id) not sent: \(reason)" }
 }
 
 /// pycti's `OpenCTIStix2Splitter.split_bundle_with_expectations`: one bundle per object,
@@ -14,29 +14,29 @@ public struct IncompatibleObject: Sendable, Equatable, CustomStringConvertible {
 /// The object carries what the walk changed (dropped or nulled references, `nb_deps`) and has
 /// its external references and kill chain phases de-duplicated; every other member keeps its
 /// original bytes. The expectations to add to the work are the number of bundles.
-public struct SplitBundle: Sendable {
+package struct SplitBundle: Sendable {
   /// The bundle's `id` value as JSON text (a fresh `bundle--<uuid4>` when it had none).
-  public let bundleIdJSON: [UInt8]
-  public let eventVersion: String?
+  package let bundleIdJSON: [UInt8]
+  package let eventVersion: String?
   /// The objects sent, in order, with the `x_opencti_seq` of each.
-  public let count: Int
-  public let incompatible: [IncompatibleObject]
+  package let count: Int
+  package let incompatible: [IncompatibleObject]
   private let objects: [RawObject]
   private let walk: DependencyWalk
   private let order: [Int]
 
   /// `expectations` in pycti's terms: one per bundle.
-  public var expectations: Int { count }
+  package var expectations: Int { count }
 
   /// The id of the k-th object sent.
-  public func objectId(_ position: Int) -> String { walk.nodes[order[position]].id }
+  package func objectId(_ position: Int) -> String { walk.nodes[order[position]].id }
 
   /// The k-th `x_opencti_seq` (the object's `nb_deps`).
-  public func sequence(_ position: Int) -> Int { walk.nodes[order[position]].nbDeps ?? 0 }
+  package func sequence(_ position: Int) -> Int { walk.nodes[order[position]].nbDeps ?? 0 }
 
   /// Splits `bundle`; see the type's comment. Throws where pycti would raise (no `objects`
   /// list, an object without an id, references that are not ids…).
-  public init(_ bundle: RawObject, eventVersion: String? = nil, cleanupInconsistentBundle: Bool = false) throws(SplitError) {
+  package init(_ bundle: RawObject, eventVersion: String? = nil, cleanupInconsistentBundle: Bool = false) throws(SplitError) {
     guard let ranges = bundle.arrayElements("objects") else { throw SplitError("the bundle has no objects list") }
     if let id = bundle.rawValue("id") {
       bundleIdJSON = Array(id)
@@ -100,14 +100,14 @@ public struct SplitBundle: Sendable {
   }
 
   /// The JSON text of the k-th bundle.
-  public func bundle(_ position: Int) -> [UInt8] {
+  package func bundle(_ position: Int) -> [UInt8] {
     var writer = JSONWriter(capacity: objects[order[position]].bytes.count + 256)
     writeBundle(position, into: &writer)
     return writer.bytes
   }
 
   /// Appends the JSON text of the k-th bundle to `writer`.
-  public func writeBundle(_ position: Int, into writer: inout JSONWriter) {
+  package func writeBundle(_ position: Int, into writer: inout JSONWriter) {
     let index = order[position]
     writer.append("{\"type\":\"bundle\",\"id\":")
     writer.writeRaw(bundleIdJSON)

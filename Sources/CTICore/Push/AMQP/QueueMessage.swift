@@ -4,21 +4,21 @@
 /// "update","draft_id","work_id"}`, with `content` the base64 of the bundle's UTF-8 JSON and
 /// `work_id` left out when there is no work. The text is compact JSON (pycti's json.dumps puts
 /// a space after `:` and `,`); the worker parses it, so only the values matter.
-public struct QueueMessage: Sendable {
+package struct QueueMessage: Sendable {
   /// The user the worker writes as (`opencti-applicant-id`): the connector's
   /// `connector_user_id`, or a diode envelope's mapped applicant. nil is written as null.
-  public var applicantId: String?
+  package var applicantId: String?
   /// 1-based position of the bundle in its split (the worker ignores it).
-  public var actionSequence: Int
-  public var entitiesTypes: [String]
-  public var update: Bool
-  public var draftId: String?
+  package var actionSequence: Int
+  package var entitiesTypes: [String]
+  package var update: Bool
+  package var draftId: String?
   /// pycti 6.x does not send `no_split` (one object per message never needs splitting); when
   /// set it is written before `work_id`.
-  public var noSplit: Bool?
-  public var workId: String?
+  package var noSplit: Bool?
+  package var workId: String?
 
-  public init(
+  package init(
     applicantId: String?, actionSequence: Int, workId: String?, entitiesTypes: [String] = [], update: Bool = false,
     draftId: String? = nil, noSplit: Bool? = nil
   ) {
@@ -32,17 +32,17 @@ public struct QueueMessage: Sendable {
   }
 
   /// The message body for `bundle` (the bundle's JSON text).
-  public func body(bundle: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+  package func body(bundle: UnsafeBufferPointer<UInt8>) -> [UInt8] {
     var writer = JSONWriter(capacity: Base64.encodedCount(bundle.count) + 256 + (applicantId?.utf8.count ?? 4) + (workId?.utf8.count ?? 0))
     write(bundle: bundle, into: &writer)
     return writer.bytes
   }
 
-  public func body(bundle: [UInt8]) -> [UInt8] {
+  package func body(bundle: [UInt8]) -> [UInt8] {
     bundle.withUnsafeBufferPointer { body(bundle: $0) }
   }
 
-  public func write(bundle: UnsafeBufferPointer<UInt8>, into writer: inout JSONWriter) {
+  package func write(bundle: UnsafeBufferPointer<UInt8>, into writer: inout JSONWriter) {
     writer.append("{\"bundle_type\":\"QUEUE_BUNDLE\",\"applicant_id\":")
     if let applicantId { writer.writeString(applicantId) } else { writer.append("null") }
     writer.append(",\"action_sequence\":")
@@ -71,13 +71,13 @@ public struct QueueMessage: Sendable {
 }
 
 /// Standard base64 with padding (RFC 4648 §4), what Python's `base64.b64encode` writes.
-public enum Base64 {
+package enum Base64 {
   private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-  public static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
+  package static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
 
   /// Appends the base64 text of `bytes` to `writer`, in chunks through a small stack buffer.
-  public static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into writer: inout JSONWriter) {
+  package static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into writer: inout JSONWriter) {
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
       alphabet.withUnsafeBufferPointer { table in
         var input = 0
@@ -110,14 +110,14 @@ public enum Base64 {
     }
   }
 
-  public static func encode(_ bytes: [UInt8]) -> String {
+  package static func encode(_ bytes: [UInt8]) -> String {
     var writer = JSONWriter(capacity: encodedCount(bytes.count) + 16)
     bytes.withUnsafeBufferPointer { encode($0, into: &writer) }
     return String(decoding: writer.bytes, as: UTF8.self)
   }
 
   /// Decodes standard base64 (padding required, no white space); nil on anything else.
-  public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+  package static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
     guard text.count % 4 == 0 else { return nil }
     var reverse = [Int16](repeating: -1, count: 256)
     for (value, byte) in alphabet.enumerated() { reverse[Int(byte)] = Int16(value) }

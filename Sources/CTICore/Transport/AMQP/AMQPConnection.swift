@@ -1,4 +1,6 @@
-import CRabbitMQ
+// Package-wide: the test suite's RabbitMQ launcher declares queues on this connection's
+// channel with rabbitmq-c calls of its own.
+package import CRabbitMQ
 
 #if canImport(Glibc)
   import Glibc
@@ -8,16 +10,16 @@ import CRabbitMQ
 
 /// Where a RabbitMQ broker is and how to log in: what registerConnector's `config.connection`
 /// gives, after the MQ_* overrides (`AMQPSettings`).
-public struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
-  public var host: String
-  public var port: Int
-  public var vhost: String
-  public var user: String
-  public var password: String
+package struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
+  package var host: String
+  package var port: Int
+  package var vhost: String
+  package var user: String
+  package var password: String
   /// nil: plain TCP (`use_ssl` false).
-  public var tls: AMQPTLS?
+  package var tls: AMQPTLS?
 
-  public init(host: String, port: Int, vhost: String = "/", user: String, password: String, tls: AMQPTLS? = nil) {
+  package init(host: String, port: Int, vhost: String = "/", user: String, password: String, tls: AMQPTLS? = nil) {
     self.host = host
     self.port = port
     self.vhost = vhost
@@ -27,7 +29,7 @@ public struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// `amqp://user@host:port/vhost` (`amqps` with TLS), never the password.
-  public var description: String {
+  package var description: String {
     "\(tls == nil ? "amqp" : "amqps")://\(user)@\(host):\(port)/\(vhost == "/" ? "" : vhost)"
   }
 }
@@ -35,16 +37,16 @@ public struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
 /// TLS for the broker connection, with pycti's settings (MQ_USE_SSL_CA, MQ_USE_SSL_CERT,
 /// MQ_USE_SSL_KEY, MQ_USE_SSL_PASSPHRASE, MQ_USE_SSL_REJECT_UNAUTHORIZED). The certificate
 /// values are file paths or PEM text, as pycti accepts both.
-public struct AMQPTLS: Sendable, Hashable {
-  public var caCertificate: String?
-  public var certificate: String?
-  public var key: String?
-  public var passphrase: String?
+package struct AMQPTLS: Sendable, Hashable {
+  package var caCertificate: String?
+  package var certificate: String?
+  package var key: String?
+  package var passphrase: String?
   /// Check the broker's certificate and host name. pycti's default is false (an unverified
   /// context), so it is ours too; MQ_USE_SSL_REJECT_UNAUTHORIZED=true turns it on.
-  public var verifyPeer: Bool
+  package var verifyPeer: Bool
 
-  public init(
+  package init(
     caCertificate: String? = nil, certificate: String? = nil, key: String? = nil, passphrase: String? = nil,
     verifyPeer: Bool = false
   ) {
@@ -57,7 +59,7 @@ public struct AMQPTLS: Sendable, Hashable {
 }
 
 /// What can go wrong talking to the broker.
-public enum AMQPError: ToolError, Equatable, Sendable {
+package enum AMQPError: ToolError, Equatable, Sendable {
   /// No connection could be made (refused, timed out, name not found, TLS handshake failed),
   /// or it kept dropping for longer than the outage tolerance.
   case unreachable(String)
@@ -73,7 +75,7 @@ public enum AMQPError: ToolError, Equatable, Sendable {
   /// The settings cannot be used (no host for the broker, unreadable certificate or key).
   case settings(String)
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .unreachable, .connectionLost, .nacked: .unavailable
     case .accessRefused: .noPermission
@@ -82,7 +84,7 @@ public enum AMQPError: ToolError, Equatable, Sendable {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .unreachable(let message): "RabbitMQ unreachable: \(message)"
     case .accessRefused(let message): "RabbitMQ refused the login: \(message) (check MQ_USER, MQ_PASS, MQ_VHOST)"
@@ -97,15 +99,15 @@ public enum AMQPError: ToolError, Equatable, Sendable {
 /// One AMQP 0-9-1 connection with one channel (number 1), over rabbitmq-c. It does what a
 /// publisher needs (log in, confirm mode, publish, read acknowledgements) and declares nothing:
 /// the platform owns its exchanges and queues. Not thread-safe; one owner at a time.
-public final class AMQPConnection {
-  public let endpoint: AMQPEndpoint
+package final class AMQPConnection {
+  package let endpoint: AMQPEndpoint
   /// The rabbitmq-c connection, for test support that declares and reads queues.
   package let state: amqp_connection_state_t
   package let channel: amqp_channel_t = 1
   private var open = true
 
   /// An event read from the broker.
-  public enum Event: Equatable, Sendable {
+  package enum Event: Equatable, Sendable {
     /// Messages up to `tag` (all of them when `multiple`, else only that one) are safe.
     case ack(tag: UInt64, multiple: Bool)
     /// Messages up to `tag` were refused; they must be sent again.
@@ -119,7 +121,7 @@ public final class AMQPConnection {
 
   /// Connects, logs in and opens channel 1. `heartbeat` 0 turns heartbeats off: a publisher
   /// may sit idle for long between inputs and cannot answer heartbeats then.
-  public init(endpoint: AMQPEndpoint, heartbeat: Int = 0, connectTimeout: Double = 10) throws(AMQPError) {
+  package init(endpoint: AMQPEndpoint, heartbeat: Int = 0, connectTimeout: Double = 10) throws(AMQPError) {
     self.endpoint = endpoint
     guard let state = amqp_new_connection() else { throw .unreachable("cannot allocate a connection") }
     self.state = state
@@ -203,22 +205,22 @@ public final class AMQPConnection {
 
   /// Puts the channel in publisher-confirm mode: from now on the broker acknowledges every
   /// message, numbering them 1, 2, 3… on this channel.
-  public func selectConfirms() throws(AMQPError) {
+  package func selectConfirms() throws(AMQPError) {
     amqp_confirm_select(state, channel)
     try check(amqp_get_rpc_reply(state), during: "confirm.select", refusedMeansAccess: false)
   }
 
   /// Message properties as pycti sets them: persistent (delivery mode 2), content encoding
   /// utf-8, no content type.
-  public struct Properties: Sendable {
-    public var persistent = true
-    public var contentEncoding: String? = "utf-8"
-    public var contentType: String? = nil
-    public init() {}
+  package struct Properties: Sendable {
+    package var persistent = true
+    package var contentEncoding: String? = "utf-8"
+    package var contentType: String? = nil
+    package init() {}
   }
 
   /// Sends one message (the whole body, in frames; blocks while the socket is full).
-  public func publish(exchange: String, routingKey: String, body: UnsafeRawBufferPointer, properties: Properties = Properties())
+  package func publish(exchange: String, routingKey: String, body: UnsafeRawBufferPointer, properties: Properties = Properties())
     throws(AMQPError)
   {
     var status: Int32 = 0
@@ -246,7 +248,7 @@ public final class AMQPConnection {
 
   /// The next event from the broker, waiting at most `timeout` seconds (0: only what has
   /// already arrived). nil when nothing came. A closed channel or connection throws.
-  public func nextEvent(timeout: Double) throws(AMQPError) -> Event? {
+  package func nextEvent(timeout: Double) throws(AMQPError) -> Event? {
     var frame = amqp_frame_t()
     let status = cti_amqp_wait_frame(state, &frame, Int(max(0, timeout) * 1e6))
     if status == AMQP_STATUS_TIMEOUT.rawValue {
@@ -284,10 +286,10 @@ public final class AMQPConnection {
   }
 
   /// Frees the memory of frames already read (rabbitmq-c keeps it in pools until told).
-  public func releaseBuffers() { amqp_maybe_release_buffers(state) }
+  package func releaseBuffers() { amqp_maybe_release_buffers(state) }
 
   /// Closes the channel and the connection politely when they still work, and frees them.
-  public func close() {
+  package func close() {
     guard open else { return }
     open = false
     _ = amqp_channel_close(state, channel, CTI_AMQP_REPLY_SUCCESS)
@@ -296,7 +298,7 @@ public final class AMQPConnection {
   }
 
   /// Drops the connection without a goodbye (after an error: the other side may be gone).
-  public func abandon() {
+  package func abandon() {
     guard open else { return }
     open = false
     amqp_destroy_connection(state)

@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Publishes messages to RabbitMQ with publisher confirms, many at a time, and keeps every
 /// message until the broker has confirmed it:
@@ -16,27 +16,27 @@ import Logging
 /// Each message gets a sequence number (1, 2, 3… for the publisher's life, across
 /// reconnects). `confirmedThrough` is the highest number up to which everything is confirmed;
 /// `waitForConfirms()` returns once everything published so far is confirmed. Not thread-safe.
-public final class AMQPPublisher {
-  public struct Settings: Sendable {
+package final class AMQPPublisher {
+  package struct Settings: Sendable {
     /// Most unconfirmed messages at once.
-    public var window: Int
+    package var window: Int
     /// Most bytes of unconfirmed message bodies at once (a single bigger message still goes).
-    public var windowBytes: Int
+    package var windowBytes: Int
     /// Seconds to wait for any acknowledgement while messages are unconfirmed before taking
     /// the connection for dead (heartbeats are off, see `AMQPConnection`).
-    public var confirmTimeout: Double
+    package var confirmTimeout: Double
     /// Seconds to keep reconnecting, or sending refused messages again, before giving up.
-    public var outageTolerance: Double
-    public var initialBackoff: Double
-    public var maxBackoff: Double
-    public var connectTimeout: Double
-    public var heartbeat: Int
-    public var properties: AMQPConnection.Properties
+    package var outageTolerance: Double
+    package var initialBackoff: Double
+    package var maxBackoff: Double
+    package var connectTimeout: Double
+    package var heartbeat: Int
+    package var properties: AMQPConnection.Properties
     /// Acknowledgements are read after every this many publishes (and whenever the window is
     /// full): reading costs a system call, and the broker batches its acks anyway.
-    public var pollEvery: Int
+    package var pollEvery: Int
 
-    public init(
+    package init(
       window: Int = 2048, windowBytes: Int = 32 << 20, confirmTimeout: Double = 120, outageTolerance: Double = 900,
       initialBackoff: Double = 1, maxBackoff: Double = 30, connectTimeout: Double = 10, heartbeat: Int = 0,
       properties: AMQPConnection.Properties = AMQPConnection.Properties(), pollEvery: Int = 64
@@ -55,30 +55,30 @@ public final class AMQPPublisher {
   }
 
   /// What the publisher has done, for summaries and tests.
-  public struct Counts: Sendable, Equatable {
+  package struct Counts: Sendable, Equatable {
     /// Messages handed to `publish`.
-    public var published: UInt64 = 0
+    package var published: UInt64 = 0
     /// Messages the broker confirmed.
-    public var confirmed: UInt64 = 0
+    package var confirmed: UInt64 = 0
     /// Messages sent again after a reconnect or a nack.
-    public var resent: UInt64 = 0
-    public var nacked: UInt64 = 0
+    package var resent: UInt64 = 0
+    package var nacked: UInt64 = 0
     /// Connections opened again after one was lost.
-    public var reconnects: Int = 0
-    public var confirmedBytes: UInt64 = 0
+    package var reconnects: Int = 0
+    package var confirmedBytes: UInt64 = 0
   }
 
-  public let endpoint: AMQPEndpoint
-  public let options: Settings
-  public private(set) var counts = Counts()
+  package let endpoint: AMQPEndpoint
+  package let options: Settings
+  package private(set) var counts = Counts()
   /// Asked while waiting to reconnect: true stops the wait with `.unreachable`.
-  public var shouldStop: () -> Bool = { StopSignals.requested }
+  package var shouldStop: () -> Bool = { StopSignals.requested }
 
   private let logger: Logger
   private var connection: AMQPConnection?
   /// Set once the publisher gave up (the broker stayed away, refused, or closed the channel):
   /// every later call fails at once with it rather than waiting out another outage.
-  public private(set) var failure: AMQPError?
+  package private(set) var failure: AMQPError?
 
   /// One message kept until confirmed.
   private struct Entry {
@@ -110,7 +110,7 @@ public final class AMQPPublisher {
   private var lastProgress = 0.0
   private var sinceLastPoll = 0
 
-  public init(endpoint: AMQPEndpoint, options: Settings = Settings(), logger: Logger) {
+  package init(endpoint: AMQPEndpoint, options: Settings = Settings(), logger: Logger) {
     self.endpoint = endpoint
     self.options = options
     self.logger = logger
@@ -120,7 +120,7 @@ public final class AMQPPublisher {
   deinit { connection?.close() }
 
   /// Everything up to this sequence number is confirmed (0: nothing yet).
-  public var confirmedThrough: UInt64 {
+  package var confirmedThrough: UInt64 {
     var sequence = baseSequence
     var index = head
     while index < entries.count, entries[index]?.confirmed == true {
@@ -131,11 +131,11 @@ public final class AMQPPublisher {
   }
 
   /// Messages published and not confirmed yet.
-  public var unconfirmed: Int { unconfirmedCount }
+  package var unconfirmed: Int { unconfirmedCount }
 
   /// Connects now, so that a broker that cannot be reached fails the run before any record is
   /// read (`.unreachable`, `.accessRefused`). Publishing connects by itself otherwise.
-  public func connect() throws(AMQPError) {
+  package func connect() throws(AMQPError) {
     if let failure { throw failure }
     guard connection == nil else { return }
     connection = try openConnection()
@@ -145,7 +145,7 @@ public final class AMQPPublisher {
   /// written to the connection (not yet confirmed); it blocks while the window is full, and
   /// through reconnects.
   @discardableResult
-  public func publish(exchange: String, routingKey: String, body: [UInt8]) throws(AMQPError) -> UInt64 {
+  package func publish(exchange: String, routingKey: String, body: [UInt8]) throws(AMQPError) -> UInt64 {
     if let failure { throw failure }
     let sequence = baseSequence + UInt64(entries.count - head)
     entries.append(Entry(exchange: exchange, routingKey: routingKey, body: body))
@@ -172,7 +172,7 @@ public final class AMQPPublisher {
 
   /// Returns once the broker has confirmed every message published so far: the call to make
   /// before recording that the input behind them is done.
-  public func waitForConfirms() throws(AMQPError) {
+  package func waitForConfirms() throws(AMQPError) {
     if let failure { throw failure }
     while unconfirmedCount > 0 {
       try pump(wait: options.confirmTimeout)
@@ -181,7 +181,7 @@ public final class AMQPPublisher {
   }
 
   /// Closes the connection (after `waitForConfirms` when nothing may be lost).
-  public func close() {
+  package func close() {
     connection?.close()
     connection = nil
   }

@@ -1,12 +1,12 @@
 /// How records reach the platform: `stixBundlePush` over HTTPS (`api`, our default: it needs no
 /// broker access) or straight into the platform's RabbitMQ (`amqp`, pycti's default, for volume).
-public enum QueueProtocol: String, Sendable, CaseIterable {
+package enum QueueProtocol: String, Sendable, CaseIterable {
   case api
   case amqp
 
   /// `--queue-protocol`, CONNECTOR_QUEUE_PROTOCOL or `connector.queue_protocol`; the older
   /// QUEUE_PROTOCOL is still read, with a deprecation warning, as pycti does.
-  public static func resolve(_ configuration: Configuration, flag: String?, warnings: inout [String]) throws(ConfigError)
+  package static func resolve(_ configuration: Configuration, flag: String?, warnings: inout [String]) throws(ConfigError)
     -> QueueProtocol
   {
     var source = configuration.lookup(AMQPKeys.queueProtocol, flag: flag)
@@ -24,39 +24,39 @@ public enum QueueProtocol: String, Sendable, CaseIterable {
 
 /// pycti's names for the broker settings (`opencti_connector_helper.py`): MQ_* in the
 /// environment, `mq.*` in config.yml.
-public enum AMQPKeys {
-  public static let queueProtocol = Setting(env: "CONNECTOR_QUEUE_PROTOCOL", key: "connector.queue_protocol")
-  public static let legacyQueueProtocol = Setting(env: "QUEUE_PROTOCOL")
-  public static let host = Setting(env: "MQ_HOST", key: "mq.host")
-  public static let port = Setting(env: "MQ_PORT", key: "mq.port")
-  public static let vhost = Setting(env: "MQ_VHOST", key: "mq.vhost")
-  public static let useSSL = Setting(env: "MQ_USE_SSL", key: "mq.use_ssl")
-  public static let user = Setting(env: "MQ_USER", key: "mq.user")
-  public static let password = Setting(env: "MQ_PASS", key: "mq.pass", secret: true)
-  public static let caCertificate = Setting(env: "MQ_USE_SSL_CA", key: "mq.use_ssl_ca")
-  public static let certificate = Setting(env: "MQ_USE_SSL_CERT", key: "mq.use_ssl_cert")
-  public static let key = Setting(env: "MQ_USE_SSL_KEY", key: "mq.use_ssl_key", secret: true)
-  public static let passphrase = Setting(env: "MQ_USE_SSL_PASSPHRASE", key: "mq.use_ssl_passphrase", secret: true)
-  public static let rejectUnauthorized = Setting(env: "MQ_USE_SSL_REJECT_UNAUTHORIZED", key: "mq.use_ssl_reject_unauthorized")
+package enum AMQPKeys {
+  package static let queueProtocol = Setting(env: "CONNECTOR_QUEUE_PROTOCOL", key: "connector.queue_protocol")
+  package static let legacyQueueProtocol = Setting(env: "QUEUE_PROTOCOL")
+  package static let host = Setting(env: "MQ_HOST", key: "mq.host")
+  package static let port = Setting(env: "MQ_PORT", key: "mq.port")
+  package static let vhost = Setting(env: "MQ_VHOST", key: "mq.vhost")
+  package static let useSSL = Setting(env: "MQ_USE_SSL", key: "mq.use_ssl")
+  package static let user = Setting(env: "MQ_USER", key: "mq.user")
+  package static let password = Setting(env: "MQ_PASS", key: "mq.pass", secret: true)
+  package static let caCertificate = Setting(env: "MQ_USE_SSL_CA", key: "mq.use_ssl_ca")
+  package static let certificate = Setting(env: "MQ_USE_SSL_CERT", key: "mq.use_ssl_cert")
+  package static let key = Setting(env: "MQ_USE_SSL_KEY", key: "mq.use_ssl_key", secret: true)
+  package static let passphrase = Setting(env: "MQ_USE_SSL_PASSPHRASE", key: "mq.use_ssl_passphrase", secret: true)
+  package static let rejectUnauthorized = Setting(env: "MQ_USE_SSL_REJECT_UNAUTHORIZED", key: "mq.use_ssl_reject_unauthorized")
 }
 
 /// What registerConnector's `config` says about the connector's queues: the platform's
 /// RabbitMQ (`connection`, which carries its credentials) and where to publish.
-public struct ConnectorQueueConfig: Sendable, Equatable {
-  public var host: String?
-  public var port: Int?
-  public var vhost: String?
-  public var useSSL: Bool?
-  public var user: String?
-  public var password: String?
-  public var pushExchange: String?
-  public var pushRouting: String?
-  public var push: String?
-  public var listen: String?
-  public var listenRouting: String?
-  public var listenExchange: String?
+package struct ConnectorQueueConfig: Sendable, Equatable {
+  package var host: String?
+  package var port: Int?
+  package var vhost: String?
+  package var useSSL: Bool?
+  package var user: String?
+  package var password: String?
+  package var pushExchange: String?
+  package var pushRouting: String?
+  package var push: String?
+  package var listen: String?
+  package var listenRouting: String?
+  package var listenExchange: String?
 
-  public init(
+  package init(
     host: String? = nil, port: Int? = nil, vhost: String? = nil, useSSL: Bool? = nil, user: String? = nil,
     password: String? = nil, pushExchange: String? = nil, pushRouting: String? = nil, push: String? = nil,
     listen: String? = nil, listenRouting: String? = nil, listenExchange: String? = nil
@@ -76,7 +76,7 @@ public struct ConnectorQueueConfig: Sendable, Equatable {
   }
 
   /// Reads a `ConnectorConfig` object; nil when there is none.
-  public init?(_ config: RawObject?) {
+  package init?(_ config: RawObject?) {
     guard let config else { return nil }
     let connection = config.object("connection")
     host = connection?.string("host")
@@ -98,17 +98,17 @@ public struct ConnectorQueueConfig: Sendable, Equatable {
 /// so the platform's value stands) and pycti's TLS settings. `endpoint(for:)` combines them
 /// with a registration's `config.connection`, as pycti's helper does at start-up (the platform
 /// reports its internal host name, often `rabbitmq`, hence the overrides).
-public struct AMQPSettings: Sendable, Equatable {
-  public var host: String?
-  public var port: Int?
-  public var vhost: String?
-  public var useSSL: Bool?
-  public var user: String?
-  public var password: String?
+package struct AMQPSettings: Sendable, Equatable {
+  package var host: String?
+  package var port: Int?
+  package var vhost: String?
+  package var useSSL: Bool?
+  package var user: String?
+  package var password: String?
   /// Used when TLS is on.
-  public var tls: AMQPTLS
+  package var tls: AMQPTLS
 
-  public init(
+  package init(
     host: String? = nil, port: Int? = nil, vhost: String? = nil, useSSL: Bool? = nil, user: String? = nil,
     password: String? = nil, tls: AMQPTLS = AMQPTLS()
   ) {
@@ -121,7 +121,7 @@ public struct AMQPSettings: Sendable, Equatable {
     self.tls = tls
   }
 
-  public static func resolve(_ configuration: Configuration) throws(ConfigError) -> AMQPSettings {
+  package static func resolve(_ configuration: Configuration) throws(ConfigError) -> AMQPSettings {
     var settings = AMQPSettings()
     settings.host = configuration.string(AMQPKeys.host)
     if let (text, source) = configuration.lookup(AMQPKeys.port) {
@@ -146,7 +146,7 @@ public struct AMQPSettings: Sendable, Equatable {
   }
 
   /// The broker to publish to for a connector: its `config.connection` with the overrides.
-  public func endpoint(for config: ConnectorQueueConfig?) throws(ConfigError) -> AMQPEndpoint {
+  package func endpoint(for config: ConnectorQueueConfig?) throws(ConfigError) -> AMQPEndpoint {
     let platform = config ?? ConnectorQueueConfig()
     guard let host = host ?? platform.host, !host.isEmpty else {
       throw ConfigError("the platform gave no RabbitMQ host for the connector and MQ_HOST is not set")

@@ -1,5 +1,5 @@
 import CCurl
-import Logging
+package import Logging
 
 #if canImport(Glibc)
   import Glibc
@@ -8,43 +8,43 @@ import Logging
 #endif
 
 /// How an `HTTPClient` connects, times out, checks TLS and retries.
-public struct HTTPClientSettings: Sendable {
+package struct HTTPClientSettings: Sendable {
   /// Seconds allowed to resolve, connect and finish the TLS handshake.
-  public var connectTimeout: Double = 15
+  package var connectTimeout: Double = 15
   /// Total seconds allowed for a plain request (`send`); streams have no total limit.
-  public var requestTimeout: Double = 300
+  package var requestTimeout: Double = 300
   /// Seconds without a single byte after which a transfer is abandoned (0 = never). Applies to
   /// `stream`; for `send` the total timeout covers it.
-  public var stallTimeout: Double = 45
+  package var stallTimeout: Double = 45
   /// Skips verification of the server's certificate and host name. Only with an explicit flag.
-  public var insecure = false
+  package var insecure = false
   /// A PEM file of CA certificates to trust instead of the system's.
-  public var caBundle: String?
+  package var caBundle: String?
   /// A proxy URL; nil lets libcurl use `http_proxy`, `https_proxy`, `all_proxy` and `no_proxy`.
-  public var proxy: String?
+  package var proxy: String?
   /// Hosts that bypass the proxy (libcurl's CURLOPT_NOPROXY syntax); nil uses `no_proxy`.
-  public var noProxy: String?
-  public var followRedirects = false
+  package var noProxy: String?
+  package var followRedirects = false
   /// Largest body `send` keeps in memory: an answer announcing more is refused from its headers
   /// (CURLOPT_MAXFILESIZE_LARGE), one that grows past it while arriving is cut off.
-  public var maxResponseBytes = 1 << 30
+  package var maxResponseBytes = 1 << 30
   /// Largest GraphQL answer `HTTPGraphQLTransport` accepts (CTI_MAX_GRAPHQL_RESPONSE_BYTES): the
   /// platform's answers to the tools' operations are ids, a version, a connector, a few entities.
-  public var maxGraphQLResponseBytes = HTTPClientSettings.defaultMaxGraphQLResponseBytes
+  package var maxGraphQLResponseBytes = HTTPClientSettings.defaultMaxGraphQLResponseBytes
   /// 16 MiB: thousands of times the biggest answer the tools ask for.
-  public static let defaultMaxGraphQLResponseBytes = 16 << 20
-  public var userAgent = "cti/0.1 (libcurl)"
-  public var retry = RetryPolicy()
+  package static let defaultMaxGraphQLResponseBytes = 16 << 20
+  package var userAgent = "cti/0.1 (libcurl)"
+  package var retry = RetryPolicy()
 
-  public init() {}
+  package init() {}
 }
 
 /// An HTTP client on one libcurl easy handle. The handle (and with it libcurl's connection
 /// cache) is reused from request to request, so consecutive requests to one server share a
 /// keep-alive connection. Not thread-safe: use one client per thread.
-public final class HTTPClient {
-  public let options: HTTPClientSettings
-  public var logger: Logger
+package final class HTTPClient {
+  package let options: HTTPClientSettings
+  package var logger: Logger
   private let handle: UnsafeMutableRawPointer
   private let errorBuffer: UnsafeMutablePointer<CChar>
 
@@ -54,7 +54,7 @@ public final class HTTPClient {
     _ = curl_global_init(CTI_CURL_GLOBAL_DEFAULT)
   }()
 
-  public init(options: HTTPClientSettings = HTTPClientSettings(), logger: Logger = Logger(label: "cti.http")) {
+  package init(options: HTTPClientSettings = HTTPClientSettings(), logger: Logger = Logger(label: "cti.http")) {
     HTTPClient.globalInit
     guard let handle = curl_easy_init() else { fatalError("libcurl could not allocate an easy handle") }
     self.handle = handle
@@ -72,7 +72,7 @@ public final class HTTPClient {
   /// (connection problems, 429 and 5xx) are retried with backoff when the request is retryable;
   /// 429 and refused connections are retried for any method, as the server did not act on them.
   /// Call `requireSuccess()` on the result to turn a non-2xx status into an error.
-  public func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+  package func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
     var backoff = options.retry.makeBackoff()
     var attempt = 1
     while true {
@@ -132,7 +132,7 @@ public final class HTTPClient {
   /// transfer ends with `HTTPError.cancelled`. Errors thrown by the handlers end the transfer and
   /// are rethrown unchanged. No retries: the caller decides how to resume.
   @discardableResult
-  public func stream(
+  package func stream(
     _ request: HTTPRequest,
     shouldStop: (() -> Bool)? = nil,
     onResponse: (HTTPResponseHead) throws -> Void = { _ in },

@@ -1,5 +1,5 @@
 /// Why an HTTP exchange failed, phrased so that a user can tell what to fix.
-public enum HTTPError: ToolError, Equatable, Sendable {
+package enum HTTPError: ToolError, Equatable, Sendable {
   /// The URL or a header could not be used.
   case invalidRequest(String)
   /// The host name did not resolve.
@@ -26,7 +26,7 @@ public enum HTTPError: ToolError, Equatable, Sendable {
   case transport(code: Int, url: String, detail: String)
 
   /// Whether trying again later may succeed.
-  public var isTransient: Bool {
+  package var isTransient: Bool {
     switch self {
     case .dns, .connectionRefused, .connectTimeout, .timedOut, .stalled, .connectionLost: true
     case .status(let code, _, _): HTTPError.isRetryableStatus(code)
@@ -35,7 +35,7 @@ public enum HTTPError: ToolError, Equatable, Sendable {
     }
   }
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch self {
     case .invalidRequest: .config
     case .dns, .connectionRefused, .connectTimeout: .unavailable
@@ -53,7 +53,7 @@ public enum HTTPError: ToolError, Equatable, Sendable {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .invalidRequest(let detail): "invalid request: \(detail)"
     case .dns(let host, let detail): "cannot resolve host \(host) (\(detail))"
@@ -74,12 +74,12 @@ public enum HTTPError: ToolError, Equatable, Sendable {
   }
 
   /// 429 and 5xx except those that say the server will not do it (501, 505).
-  public static func isRetryableStatus(_ code: Int) -> Bool {
+  package static func isRetryableStatus(_ code: Int) -> Bool {
     code == 429 || code == 408 || ((500...599).contains(code) && code != 501 && code != 505)
   }
 
   /// A URL fit for messages: user name and password removed.
-  public static func displayURL(_ url: String) -> String {
+  package static func displayURL(_ url: String) -> String {
     let parts = URLParts(url)
     guard let at = parts.userInfoEnd else { return url }
     return String(decoding: parts.bytes[..<parts.authorityStart] + parts.bytes[(at + 1)...], as: UTF8.self)
@@ -122,7 +122,7 @@ public enum HTTPError: ToolError, Equatable, Sendable {
   }
 
   /// The start of a response body as one short line of text.
-  public static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
+  package static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
     var text = ""
     var pendingSpace = false
     for character in String(decoding: body.prefix(limit), as: UTF8.self) {

@@ -1,8 +1,8 @@
 /// RFC 3986 percent-encoding of UTF-8 text: the unreserved characters `A-Z a-z 0-9 - _ . ~`
 /// (and the `extra` ASCII characters a caller may keep, such as `/` in an S3 key) stay as they
 /// are, every other byte becomes an upper-case `%XX`, the form SigV4 signs.
-public enum PercentEncoding {
-  public static func encode(_ text: String, keeping extra: String = "") -> String {
+package enum PercentEncoding {
+  package static func encode(_ text: String, keeping extra: String = "") -> String {
     let kept = Array(extra.utf8)
     let digits = Array("0123456789ABCDEF".utf8)
     var result: [UInt8] = []

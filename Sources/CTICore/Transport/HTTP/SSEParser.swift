@@ -5,17 +5,17 @@
 #endif
 
 /// One server-sent event.
-public struct SSEEvent: Sendable, Equatable {
+package struct SSEEvent: Sendable, Equatable {
   /// The `id:` given in this event's own block, or nil when it had none. (The WHATWG "last
   /// event ID", which carries over from earlier events, is `SSEParser.lastEventID`.) OpenCTI
   /// gives every event except `connected` an id, and only those with one are resume points.
-  public var id: String?
+  package var id: String?
   /// The `event:` name, `message` when none was given.
-  public var type: String
+  package var type: String
   /// The `data:` lines joined with LF, as raw bytes.
-  public var data: [UInt8]
+  package var data: [UInt8]
 
-  public init(id: String?, type: String, data: [UInt8]) {
+  package init(id: String?, type: String, data: [UInt8]) {
     self.id = id
     self.type = type
     self.data = data
@@ -35,15 +35,15 @@ public struct SSEEvent: Sendable, Equatable {
 /// - A line or an event's data longer than `maxEventBytes` (the toolkit's line limit) throws
 ///   `SSEEventTooLarge` at once and the event is dropped, so a malformed stream (an endless line,
 ///   data lines that never end in a blank line) cannot take memory without bound.
-public struct SSEParser {
+package struct SSEParser {
   /// The most bytes one line or one event's data may hold.
-  public let maxEventBytes: Int
+  package let maxEventBytes: Int
   /// The last `id:` seen on this stream (kept across events and reconnections).
-  public private(set) var lastEventID = ""
+  package private(set) var lastEventID = ""
   /// The reconnection time in milliseconds last given by `retry:`.
-  public private(set) var retry: Int?
+  package private(set) var retry: Int?
   /// Comment lines seen (OpenCTI sends none; some proxies send them as keep-alives).
-  public private(set) var commentCount = 0
+  package private(set) var commentCount = 0
 
   private var partialLine: [UInt8] = []
   private var afterCR = false
@@ -53,13 +53,13 @@ public struct SSEParser {
   private var eventType: String?
   private var blockID: String?
 
-  public init(maxEventBytes: Int = LineLimit.bytes) {
+  package init(maxEventBytes: Int = LineLimit.bytes) {
     self.maxEventBytes = maxEventBytes
   }
 
   /// Forgets an unfinished line and event, as at the start of a new connection. `lastEventID` and
   /// `retry` are kept.
-  public mutating func reset() {
+  package mutating func reset() {
     partialLine.removeAll(keepingCapacity: true)
     afterCR = false
     atStreamStart = true
@@ -67,16 +67,16 @@ public struct SSEParser {
   }
 
   /// Whether bytes of an unfinished line or event are pending (an event cut by the connection).
-  public var hasPartialEvent: Bool { !partialLine.isEmpty || dataLines > 0 || eventType != nil || blockID != nil }
+  package var hasPartialEvent: Bool { !partialLine.isEmpty || dataLines > 0 || eventType != nil || blockID != nil }
 
-  public mutating func feed(_ bytes: [UInt8], onEvent: (SSEEvent) throws -> Void) throws {
+  package mutating func feed(_ bytes: [UInt8], onEvent: (SSEEvent) throws -> Void) throws {
     try bytes.withUnsafeBytes { try feed($0, onEvent: onEvent) }
   }
 
   /// Parses a chunk, calling `onEvent` for every event it completes, in order. Throws what
   /// `onEvent` throws, or `SSEEventTooLarge` (the event is dropped; call `reset()` before
   /// feeding the next connection's bytes).
-  public mutating func feed(_ chunk: UnsafeRawBufferPointer, onEvent: (SSEEvent) throws -> Void) throws {
+  package mutating func feed(_ chunk: UnsafeRawBufferPointer, onEvent: (SSEEvent) throws -> Void) throws {
     guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), chunk.count > 0 else { return }
     let count = chunk.count
     var index = 0
@@ -190,16 +190,16 @@ public struct SSEParser {
 /// An SSE event too big for one output line: either the parser dropped it unread when a line
 /// or the event passed its limit, or it was read whole and the line it makes is over the line
 /// limit (`whole`). It is not written either way, and the stream position stays before it.
-public struct SSEEventTooLarge: ToolError {
+package struct SSEEventTooLarge: ToolError {
   /// The event's id, when its `id:` line came before the overflow.
-  public var id: String?
+  package var id: String?
   /// How many bytes it had reached when it was dropped, or the size of its whole line.
-  public var size: Int
-  public var limit: Int
+  package var size: Int
+  package var limit: Int
   /// Read whole: `size` is its line's.
-  public var whole = false
-  public var exitStatus: ExitStatus { .dataError }
-  public var description: String {
+  package var whole = false
+  package var exitStatus: ExitStatus { .dataError }
+  package var description: String {
     whole
       ? "event \(id ?? "(no id)") makes a line of \(size) bytes, over the line limit of \(limit) bytes; not written, and the position stays before it (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"
       : "an event\(id.map { " (id \($0))" } ?? "") passed the line limit of \(limit) bytes (\(size) bytes so far) and was dropped (raise --max-line-bytes / CTI_MAX_LINE_BYTES on every tool of the pipeline)"

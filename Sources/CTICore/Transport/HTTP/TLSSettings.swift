@@ -1,16 +1,16 @@
 /// The toolkit-wide TLS settings: one CA bundle for every HTTPS connection a tool makes.
-public enum TLSKeys {
-  public static let caBundle = Setting(env: "CTI_CA_BUNDLE", key: "cti.ca_bundle")
+package enum TLSKeys {
+  package static let caBundle = Setting(env: "CTI_CA_BUNDLE", key: "cti.ca_bundle")
 }
 
 /// What the command line said about TLS (`--insecure`, `--ca-bundle`; nil: not given).
-public struct TLSFlags: Sendable, Equatable {
+package struct TLSFlags: Sendable, Equatable {
   /// false: `--insecure`; true: verification asked for explicitly (cti-misp's older
   /// `--ssl-verify`); nil: the tool's verification setting decides.
-  public var verify: Bool?
-  public var caBundle: String?
+  package var verify: Bool?
+  package var caBundle: String?
 
-  public init(verify: Bool? = nil, caBundle: String? = nil) {
+  package init(verify: Bool? = nil, caBundle: String? = nil) {
     self.verify = verify
     self.caBundle = caBundle
   }
@@ -20,7 +20,7 @@ extension HTTPClientSettings {
   /// Sets certificate verification and the CA bundle. Verification: the flag, else `verify`
   /// (OPENCTI_SSL_VERIFY for the platform, MISP_FEED_SSL_VERIFY for a feed; only an explicit
   /// false turns it off), else on. CA bundle: `--ca-bundle`, else CTI_CA_BUNDLE; it must exist.
-  public mutating func applyTLS(_ flags: TLSFlags, verify setting: Setting, _ configuration: Configuration)
+  package mutating func applyTLS(_ flags: TLSFlags, verify setting: Setting, _ configuration: Configuration)
     throws(ConfigError)
   {
     insecure = !(try configuration.bool(setting, flag: flags.verify, default: true))

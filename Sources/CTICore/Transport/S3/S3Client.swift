@@ -1,15 +1,15 @@
 /// Where an S3-compatible service is and how to sign for it.
-public struct S3Endpoint: Sendable, Equatable {
+package struct S3Endpoint: Sendable, Equatable {
   /// Host name or address, without a scheme.
-  public var host: String
-  public var port: Int?
-  public var useSSL: Bool
-  public var region: String
-  public var accessKey: String
-  public var secretKey: String
-  public var sessionToken: String?
+  package var host: String
+  package var port: Int?
+  package var useSSL: Bool
+  package var region: String
+  package var accessKey: String
+  package var secretKey: String
+  package var sessionToken: String?
 
-  public init(
+  package init(
     host: String, port: Int? = nil, useSSL: Bool = true, region: String = "us-east-1", accessKey: String,
     secretKey: String, sessionToken: String? = nil
   ) {
@@ -23,19 +23,19 @@ public struct S3Endpoint: Sendable, Equatable {
   }
 
   /// `http[s]://host[:port]`, as boto3's endpoint_url.
-  public var baseURL: String {
+  package var baseURL: String {
     (useSSL ? "https://" : "http://") + host + (port.map { ":\($0)" } ?? "")
   }
 }
 
 /// One object in a listing.
-public struct S3Object: Sendable, Equatable {
-  public var key: String
-  public var size: Int
+package struct S3Object: Sendable, Equatable {
+  package var key: String
+  package var size: Int
   /// LastModified, seconds since 1970 (S3 gives whole seconds or milliseconds).
-  public var lastModified: Double
+  package var lastModified: Double
 
-  public init(key: String, size: Int, lastModified: Double) {
+  package init(key: String, size: Int, lastModified: Double) {
     self.key = key
     self.size = size
     self.lastModified = lastModified
@@ -43,17 +43,17 @@ public struct S3Object: Sendable, Equatable {
 }
 
 /// An S3 request that failed: the service's error code and message when it sent one.
-public struct S3Error: ToolError, Equatable {
-  public var operation: String
-  public var target: String
-  public var status: Int
+package struct S3Error: ToolError, Equatable {
+  package var operation: String
+  package var target: String
+  package var status: Int
   /// `<Code>` of the error document (`SignatureDoesNotMatch`, `NoSuchBucket`, …), if any.
-  public var code: String?
-  public var message: String?
+  package var code: String?
+  package var message: String?
   /// Set when the request never got an answer.
-  public var transport: HTTPError?
+  package var transport: HTTPError?
 
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     if let transport { return transport.exitStatus }
     switch status {
     case 401, 403: return .noPermission
@@ -63,7 +63,7 @@ public struct S3Error: ToolError, Equatable {
     }
   }
 
-  public var description: String {
+  package var description: String {
     if let transport { return "S3 \(operation) \(target): \(transport)" }
     var text = "S3 \(operation) \(target): HTTP \(status)"
     if let code { text += " \(code)" }
@@ -80,17 +80,17 @@ public struct S3Error: ToolError, Equatable {
 /// query itself (sorted by name, RFC 3986 encoded, `k=` for empty values), percent-encodes keys,
 /// and always sends `x-amz-content-sha256`. Pre-encoded text survives newer libcurl's own
 /// canonicalisation, so the same requests stay correct there.
-public final class S3Client {
-  public let endpoint: S3Endpoint
+package final class S3Client {
+  package let endpoint: S3Endpoint
   private let http: HTTPClient
 
-  public init(endpoint: S3Endpoint, http: HTTPClient = HTTPClient()) {
+  package init(endpoint: S3Endpoint, http: HTTPClient = HTTPClient()) {
     self.endpoint = endpoint
     self.http = http
   }
 
   /// Every object under `prefix`, all pages (no delimiter: "sub-folders" are included).
-  public func listObjects(bucket: String, prefix: String) throws(S3Error) -> [S3Object] {
+  package func listObjects(bucket: String, prefix: String) throws(S3Error) -> [S3Object] {
     var objects: [S3Object] = []
     var token: String?
     repeat {
@@ -109,7 +109,7 @@ public final class S3Client {
   }
 
   /// Streams an object's content to `onData` as it arrives.
-  public func getObject(bucket: String, key: String, onData: (UnsafeRawBufferPointer) throws -> Void) throws {
+  package func getObject(bucket: String, key: String, onData: (UnsafeRawBufferPointer) throws -> Void) throws {
     let request = signedRequest(.get, bucket: bucket, key: key, query: [], body: nil)
     do {
       try http.stream(request, onData: onData)
@@ -123,7 +123,7 @@ public final class S3Client {
 
   /// An object's whole content, refused (`FileReadError.tooLarge`) as soon as it passes
   /// `maxBytes`, whatever the listing or the answer's headers said.
-  public func getObject(bucket: String, key: String, maxBytes: Int = FileSystem.defaultMaxFileBytes) throws -> [UInt8] {
+  package func getObject(bucket: String, key: String, maxBytes: Int = FileSystem.defaultMaxFileBytes) throws -> [UInt8] {
     var content: [UInt8] = []
     try getObject(bucket: bucket, key: key) { chunk in
       guard content.count + chunk.count <= maxBytes else {
@@ -134,16 +134,16 @@ public final class S3Client {
     return content
   }
 
-  public func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/json") throws(S3Error) {
+  package func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/json") throws(S3Error) {
     _ = try send(.put, bucket: bucket, key: key, body: body, headers: ["Content-Type": contentType], operation: "PutObject",
                  target: "s3://\(bucket)/\(key)")
   }
 
-  public func deleteObject(bucket: String, key: String) throws(S3Error) {
+  package func deleteObject(bucket: String, key: String) throws(S3Error) {
     _ = try send(.delete, bucket: bucket, key: key, operation: "DeleteObject", target: "s3://\(bucket)/\(key)")
   }
 
-  public func createBucket(_ bucket: String) throws(S3Error) {
+  package func createBucket(_ bucket: String) throws(S3Error) {
     _ = try send(.put, bucket: bucket, key: nil, body: [], operation: "CreateBucket", target: "s3://\(bucket)")
   }
 
@@ -181,12 +181,12 @@ public final class S3Client {
 
   /// RFC 3986 percent-encoding as SigV4 wants it: everything but `A-Z a-z 0-9 - _ . ~` (and `/`
   /// in paths) as upper-case `%XX` of the UTF-8 bytes.
-  public static func encode(_ text: String, keepSlash: Bool) -> String {
+  package static func encode(_ text: String, keepSlash: Bool) -> String {
     PercentEncoding.encode(text, keeping: keepSlash ? "/" : "")
   }
 
   /// The query as SigV4 canonicalises it: encoded names and values, sorted by name then value.
-  public static func canonicalQuery(_ items: [(String, String)]) -> String {
+  package static func canonicalQuery(_ items: [(String, String)]) -> String {
     let encoded: [(name: String, value: String)] = items.map { (encode($0.0, keepSlash: false), encode($0.1, keepSlash: false)) }
     let sorted = encoded.sorted { lhs, rhs in lhs.name == rhs.name ? lhs.value < rhs.value : lhs.name < rhs.name }
     return sorted.map { $0.name + "=" + $0.value }.joined(separator: "&")

@@ -1,16 +1,16 @@
 /// The settings that say where an S3 service is and how to sign for it. Each tool reads them
 /// under its official connector's names: `diodeImport` and `diodeExport` as pycti and the
 /// diode-import connector, `misp` as the misp-feed connector (boto3's AWS_* names).
-public struct S3Keys: Sendable, Equatable {
-  public var endpoint: Setting
-  public var port: Setting
-  public var useSSL: Setting
-  public var region: Setting
-  public var accessKey: Setting
-  public var secretKey: Setting
-  public var sessionToken: Setting
+package struct S3Keys: Sendable, Equatable {
+  package var endpoint: Setting
+  package var port: Setting
+  package var useSSL: Setting
+  package var region: Setting
+  package var accessKey: Setting
+  package var secretKey: Setting
+  package var sessionToken: Setting
 
-  public init(
+  package init(
     endpoint: Setting, port: Setting = Setting(), useSSL: Setting = Setting(), region: Setting, accessKey: Setting,
     secretKey: Setting, sessionToken: Setting = Setting(env: "AWS_SESSION_TOKEN")
   ) {
@@ -38,18 +38,18 @@ public struct S3Keys: Sendable, Equatable {
       secretKey: setting("SECRET_KEY", aws: ["AWS_SECRET_ACCESS_KEY"], secret: true))
   }
 
-  public static let diodeImport = S3Keys.pycti(importer: true)
-  public static let diodeExport = S3Keys.pycti(importer: false)
+  package static let diodeImport = S3Keys.pycti(importer: true)
+  package static let diodeExport = S3Keys.pycti(importer: false)
 }
 
 /// S3 connection settings given on the command line (nil: not given).
-public struct S3Flags: Sendable, Equatable {
-  public var endpoint: String?
-  public var port: Int?
-  public var region: String?
-  public var useSSL: Bool?
+package struct S3Flags: Sendable, Equatable {
+  package var endpoint: String?
+  package var port: Int?
+  package var region: String?
+  package var useSSL: Bool?
 
-  public init(endpoint: String? = nil, port: Int? = nil, region: String? = nil, useSSL: Bool? = nil) {
+  package init(endpoint: String? = nil, port: Int? = nil, region: String? = nil, useSSL: Bool? = nil) {
     self.endpoint = endpoint
     self.port = port
     self.region = region
@@ -62,7 +62,7 @@ extension S3Endpoint {
   /// https is the `--[no-]s3-ssl` flag, else the URL's scheme, else the use-SSL setting, else on;
   /// the port is `--s3-port` or the port setting, else the one in the endpoint. Access and
   /// secret keys come from the environment or config.yml only, never from flags.
-  public init(keys: S3Keys, flags: S3Flags, configuration: Configuration) throws(ConfigError) {
+  package init(keys: S3Keys, flags: S3Flags, configuration: Configuration) throws(ConfigError) {
     guard let text = configuration.string(keys.endpoint, flag: flags.endpoint), !text.trimmingSpaces.isEmpty else {
       throw ConfigError(
         "S3 needs an endpoint: give --s3-endpoint, or set \(keys.endpoint.environment.joined(separator: " or ")) (host[:port] or http[s]://host[:port])"

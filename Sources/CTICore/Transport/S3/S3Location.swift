@@ -1,12 +1,12 @@
 /// A bucket and key prefix, written `s3://bucket/prefix` (read by `Location`).
-public struct S3Location: Sendable, Equatable {
-  public var bucket: String
+package struct S3Location: Sendable, Equatable {
+  package var bucket: String
   /// The key prefix: empty for the bucket root, else ending in `/`.
-  public var prefix: String
+  package var prefix: String
 
   /// A folder setting read as the official importer does: `/` or `.` (or nothing) is the bucket
   /// root; otherwise leading and trailing `/` are dropped and one `/` appended.
-  public init(bucket: String, folder: String) {
+  package init(bucket: String, folder: String) {
     self.bucket = bucket
     var trimmed = Substring(folder)
     while trimmed.hasPrefix("/") { trimmed.removeFirst() }
@@ -14,5 +14,5 @@ public struct S3Location: Sendable, Equatable {
     prefix = trimmed.isEmpty || trimmed == "." ? "" : trimmed + "/"
   }
 
-  public var description: String { "s3://\(bucket)/\(prefix)" }
+  package var description: String { "s3://\(bucket)/\(prefix)" }
 }
