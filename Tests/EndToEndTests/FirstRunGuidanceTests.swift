@@ -36,6 +36,18 @@ import Testing
     #expect(diodeExport.stderr.contains("\(file) is not a folder"), "\(diodeExport.stderr)")
   }
 
+  @Test func aFolderNamedLikeASubcommandIsShownTheWayToWriteIt() throws {
+    let folder = try TemporaryFolder()
+    let bare = try ToolRunner.run("cti-backup", ["backup"], currentDirectory: folder.url)
+    #expect(bare.status == 78, "\(bare.stderr)")
+    #expect(bare.stderr.contains("./backup or ./restore"), "\(bare.stderr)")
+    // The advice works: ./backup is a folder.
+    let line = #"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2024-01-15T14:00:00Z"}"#
+    let written = try ToolRunner.run("cti-backup", ["./backup"], stdin: Array((line + "\n").utf8), currentDirectory: folder.url)
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(FileManager.default.fileExists(atPath: folder.path + "/backup/opencti_data"))
+  }
+
   @Test func aMissingExportFolderIsCreatedWithANotice() throws {
     let folder = try TemporaryFolder()
     let bundles = try ToolRunner.run("cti-misp", ["--feed", Self.exampleFeed, "--import-from-date", "2000-01-01"])

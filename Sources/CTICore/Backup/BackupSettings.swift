@@ -55,7 +55,8 @@ package struct BackupSettings: ToolSettings {
   static func path(_ flag: String?, protocolName: String?, _ configuration: Configuration) throws(ConfigError) -> String {
     _ = try configuration.choice(BackupKeys.protocolName, flag: protocolName, choices: ["local"], default: "local")
     guard let path = configuration.string(BackupKeys.path, flag: flag) else {
-      throw ConfigError("no backup path: give PATH, or set BACKUP_PATH or backup.path in config.yml")
+      throw ConfigError(
+        "no backup path: give PATH (./backup or ./restore for a folder of that name, which alone would be read as a subcommand), or set BACKUP_PATH or backup.path in config.yml")
     }
     return path
   }
