@@ -95,6 +95,23 @@ import Testing
     #expect(again.stderr.contains("imported 0 files"))
   }
 
+  @Test func anObjectOverTheLimitIsMovedUnderRejectedUnread() throws {
+    let moto = try MotoS3.shared()
+    let client = S3Client(endpoint: moto.endpoint())
+    let bucket = try moto.freshBucket(client)
+    let big = Array(("{\"padding\":\"" + String(repeating: "x", count: 5000) + "\"}").utf8)
+    try client.putObject(bucket: bucket, key: "connectors/big file.json", body: big)
+    try client.putObject(bucket: bucket, key: "connectors/small.json", body: Array("{\"bundle\": {}}".utf8))
+    let result = try ToolRunner.run(
+      "cti-diode", ["import", "s3://\(bucket)/connectors", "--max-file-bytes", "4K"], environment: Self.importerEnvironment(moto, bucket: bucket))
+    #expect(result.status == ExitStatus.partial.rawValue, "\(result.stderr)")
+    #expect(result.stderr.contains("over the limit of 4096"), "\(result.stderr)")
+    let keys = try client.listObjects(bucket: bucket, prefix: "").map(\.key).sorted()
+    #expect(keys.contains("connectors/rejected/big file.json") && keys.contains("connectors/rejected/big file.json.reason"), "\(keys)")
+    #expect(!keys.contains("connectors/big file.json"), "\(keys)")
+    #expect(try client.getObject(bucket: bucket, key: "connectors/rejected/big file.json") == big)
+  }
+
   @Test func aWrongSecretFailsWithTheS3Code() throws {
     let moto = try MotoS3.shared()
     let client = S3Client(endpoint: moto.endpoint())

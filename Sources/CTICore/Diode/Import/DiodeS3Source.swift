@@ -36,7 +36,6 @@ package struct S3Source: DiodeSource {
   /// original: if anything fails on the way, the original is still there. An object refused
   /// unread (too large) cannot be copied and stays where it is.
   package func quarantine(_ item: DiodeItem, content: [UInt8]?, reason: String) throws -> String {
-    guard let content else { throw DiodeReadDeferral("an object refused unread cannot be copied aside; left in place") }
     let base = String(item.name.dropFirst(target.prefix.count)).replacingAll("/", with: "_")
     let taken = Set(try client.listObjects(bucket: target.bucket, prefix: rejectedPrefix + base).map(\.key))
     var key = rejectedPrefix + base
@@ -45,7 +44,12 @@ package struct S3Source: DiodeSource {
       attempt += 1
       key = rejectedPrefix + base + "." + String(attempt)
     }
-    try client.putObject(bucket: target.bucket, key: key, body: content)
+    // An object refused unread (too large) is copied by the server, never read here.
+    if let content {
+      try client.putObject(bucket: target.bucket, key: key, body: content)
+    } else {
+      try client.copyObject(bucket: target.bucket, key: item.name, to: key)
+    }
     try client.putObject(
       bucket: target.bucket, key: key + ".reason", body: diodeRejectionNote(item, reason: reason), contentType: "text/plain")
     try client.deleteObject(bucket: target.bucket, key: item.name)

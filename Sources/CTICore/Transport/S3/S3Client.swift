@@ -139,6 +139,15 @@ package final class S3Client {
                  target: "s3://\(bucket)/\(key)")
   }
 
+  /// Copies an object inside the server (CopyObject), so one too large to read can still be
+  /// moved aside.
+  package func copyObject(bucket: String, key: String, to destination: String) throws(S3Error) {
+    var headers = HTTPHeaders()
+    headers.set("x-amz-copy-source", "/" + Self.encode(bucket, keepSlash: false) + "/" + Self.encode(key, keepSlash: true))
+    _ = try send(.put, bucket: bucket, key: destination, body: [], headers: headers, operation: "CopyObject",
+                 target: "s3://\(bucket)/\(key)")
+  }
+
   package func deleteObject(bucket: String, key: String) throws(S3Error) {
     _ = try send(.delete, bucket: bucket, key: key, operation: "DeleteObject", target: "s3://\(bucket)/\(key)")
   }
