@@ -9,13 +9,9 @@ package struct TLSOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("PEM file of CA certificates to trust (env CTI_CA_BUNDLE).", valueName: "file"))
   package var caBundle: String?
 
-  /// cti-misp's older `--ssl-verify` / `--no-ssl-verify`.
-  @Flag(name: .customLong("ssl-verify"), inversion: .prefixedNo, help: .hidden)
-  var sslVerify: Bool?
-
   package init() {}
 
-  package var flags: TLSFlags { TLSFlags(verify: insecure ? false : sslVerify, caBundle: caBundle) }
+  package var flags: TLSFlags { TLSFlags(verify: insecure ? false : nil, caBundle: caBundle) }
 }
 
 /// The options every tool that talks to OpenCTI shares: URL, token and TLS.

@@ -47,7 +47,7 @@ package final class ToolContext {
   package let configuration: Configuration
   package let diagnostics: Diagnostics
   package let logFormat: LogFormat
-  private var summary: (() -> RunSummary)?
+  private var summary: (() -> RunSummary?)?
   private var summaryAlsoOnFailure = false
 
   init(name: String, configuration: Configuration, diagnostics: Diagnostics, logFormat: LogFormat) {
@@ -59,15 +59,14 @@ package final class ToolContext {
 
   /// Sets the summary told when the run ends (`alsoOnFailure`: also when it throws, before the
   /// error). The entry point logs it at its level (so `--quiet` leaves it out), with its counts
-  /// as fields in JSON lines.
-  package func summarize(alsoOnFailure: Bool = false, _ summary: @escaping () -> RunSummary) {
+  /// as fields in JSON lines. A run that ended before it had anything to tell gives nil.
+  package func summarize(alsoOnFailure: Bool = false, _ summary: @escaping () -> RunSummary?) {
     self.summary = summary
     summaryAlsoOnFailure = alsoOnFailure
   }
 
   func tellSummary(failed: Bool) {
-    guard let summary, !failed || summaryAlsoOnFailure else { return }
-    let told = summary()
+    guard let summary, !failed || summaryAlsoOnFailure, let told = summary() else { return }
     diagnostics.logger.log(level: told.level, "\(told.text)", metadata: logFormat == .json ? told.metadata : nil)
   }
 }

@@ -88,7 +88,7 @@ struct Import: ToolCommand {
 
   func run(_ settings: DiodeImportSettings, _ tool: ToolContext) throws -> ExitStatus {
     let run = DiodeImportRun(settings: settings, diagnostics: tool.diagnostics)
-    tool.summarize(alsoOnFailure: true) { run.summary ?? RunSummary("") }
+    tool.summarize(alsoOnFailure: true) { run.summary }
     return try run.run()
   }
 }

@@ -16,6 +16,10 @@ struct CTIMisp: Tool, ToolCommand {
 
   @OptionGroup(title: "TLS (the feed server, and OpenCTI for --guess-threats-from-tags)") var tls: TLSOptions
 
+  /// The older spelling of MISP_FEED_SSL_VERIFY, which only ever concerned the feed.
+  @Flag(name: .customLong("ssl-verify"), inversion: .prefixedNo, help: .hidden)
+  var sslVerify: Bool?
+
   @Option(help: ArgumentHelp("Authorization header value sent to the feed server, e.g. 'Basic …' (env MISP_FEED_HTTP_AUTHORIZATION_HEADER).", valueName: "value"))
   var httpAuthorizationHeader: String?
 
@@ -62,6 +66,7 @@ struct CTIMisp: Tool, ToolCommand {
     var flags = MISPSettings.Flags()
     flags.feed = feed
     flags.tls = tls.flags
+    flags.feedSSLVerify = sslVerify
     flags.authorizationHeader = httpAuthorizationHeader
     flags.sourceType = source
     flags.bucket = bucket

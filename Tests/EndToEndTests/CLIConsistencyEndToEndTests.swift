@@ -37,6 +37,8 @@ import Testing
   }
 
   @Test func olderSpellingsAreHiddenAliases() throws {
+    // cti-misp's --[no-]ssl-verify is its own: the other tools never had it.
+    #expect(try ToolRunner.run("cti-push", ["--dry-run", "--no-ssl-verify"]).status == 64)
     let misp = try ToolRunner.run("cti-misp", ["--feed", "https://127.0.0.1:9/feed", "--no-ssl-verify", "--print-config"])
     #expect(misp.stdoutLines.contains("MISP_FEED_SSL_VERIFY=false (from command line)"), "\(misp.stderr)")
     let mispHelp = try ToolRunner.run("cti-misp", ["--help"]).stdoutText
@@ -115,6 +117,10 @@ import Testing
     let urlLines = objects(noURL.stderr)
     #expect(noURL.status == 78 && urlLines.count == 1, "\(noURL.stderr)")
     #expect((urlLines.first??["message"] as? String)?.contains("OPENCTI_URL") == true && urlLines.first??["exit_status"] as? Int == 78)
+    // A run that fails before it did anything has no summary to tell: the error is the one line.
+    let missing = try ToolRunner.run("cti-diode", ["import", "/nonexistent/diode", "--log-format", "json"])
+    let missingLines = objects(missing.stderr)
+    #expect(missing.status == 66 && missingLines.count == 1 && missingLines[0]?["level"] as? String == "error", "\(missing.stderr)")
 
     let out = try TemporaryFolder()
     let bundle = #"{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[{"type":"identity","spec_version":"2.1","id":"identity--00000000-0000-4000-8000-000000000002","name":"x","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z"}]}"#

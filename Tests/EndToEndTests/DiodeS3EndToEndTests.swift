@@ -112,6 +112,14 @@ import Testing
     #expect(try client.getObject(bucket: bucket, key: "connectors/rejected/big file.json") == big)
   }
 
+  @Test func theCABundleSettingCoversTheBucket() throws {
+    let moto = try MotoS3.shared()
+    var environment = Self.importerEnvironment(moto, bucket: "any")
+    environment["CTI_CA_BUNDLE"] = "/nonexistent/ca.pem"
+    let result = try ToolRunner.run("cti-diode", ["import", "s3://any/connectors"], environment: environment)
+    #expect(result.status == 78 && result.stderr.contains("CA bundle /nonexistent/ca.pem does not exist"), "\(result.stderr)")
+  }
+
   @Test func aWrongSecretFailsWithTheS3Code() throws {
     let moto = try MotoS3.shared()
     let client = S3Client(endpoint: moto.endpoint())

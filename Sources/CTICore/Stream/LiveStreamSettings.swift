@@ -130,17 +130,19 @@ extension LiveStreamSettings {
     heartbeats = flags.heartbeats
     maxEvents = flags.maxEvents
     idleExit = try Self.positive(flags.idleExit, "--idle-exit")
-    if let delay = try Self.positive(flags.reconnectDelay, "--reconnect-delay") { reconnectDelay = delay }
-    if let delay = try Self.positive(flags.maxReconnectDelay, "--max-reconnect-delay") { maxReconnectDelay = delay }
+    // A delay of 0 (reconnect at once) has always been accepted.
+    if let delay = try Self.positive(flags.reconnectDelay, "--reconnect-delay", orZero: true) { reconnectDelay = delay }
+    if let delay = try Self.positive(flags.maxReconnectDelay, "--max-reconnect-delay", orZero: true) { maxReconnectDelay = delay }
     maxReconnectDelay = max(maxReconnectDelay, reconnectDelay)
     maxReconnects = flags.maxReconnects
   }
 
-  /// A duration flag (ISO-8601 or seconds) that must be more than 0.
-  static func positive(_ text: String?, _ name: String) throws(ConfigError) -> Double? {
+  /// A duration flag (ISO-8601 or seconds) that must be more than 0 (`orZero`: at least 0).
+  static func positive(_ text: String?, _ name: String, orZero: Bool = false) throws(ConfigError) -> Double? {
     guard let text else { return nil }
-    guard let seconds = Configuration.parseDuration(text, unit: 1), seconds > 0 else {
-      throw ConfigError("\(name) must be a positive duration in seconds or ISO-8601 (PT30S), not '\(text)'", fromCommandLine: true)
+    guard let seconds = Configuration.parseDuration(text, unit: 1), seconds > 0 || (orZero && seconds == 0) else {
+      let wanted = orZero ? "a duration of 0 or more" : "a positive duration"
+      throw ConfigError("\(name) must be \(wanted) in seconds or ISO-8601 (PT30S), not '\(text)'", fromCommandLine: true)
     }
     return seconds
   }

@@ -27,6 +27,16 @@ import Testing
     #expect(throws: ConfigError.self) { try LiveStreamSettings(flags: flags, configuration: Configuration(environment: platform)) }
   }
 
+  @Test func reconnectDelaysMayBeZeroButNotNegative() throws {
+    var flags = LiveStreamSettings.Flags()
+    flags.reconnectDelay = "0"
+    flags.maxReconnectDelay = "PT0S"
+    let settings = try LiveStreamSettings(flags: flags, configuration: Configuration(environment: platform))
+    #expect(settings.reconnectDelay == 0 && settings.maxReconnectDelay == 0)
+    flags.reconnectDelay = "-1"
+    #expect(throws: ConfigError.self) { try LiveStreamSettings(flags: flags, configuration: Configuration(environment: platform)) }
+  }
+
   @Test func aCaptureNeedsNoPlatform() throws {
     var flags = LiveStreamSettings.Flags()
     flags.input = "capture.sse"

@@ -369,7 +369,7 @@ extension MISPRun {
       scheduleSummary = nil
       return diagnostics.finalStatus
     case .s3(let bucket, let prefix, let endpoint, let deleteConsumed):
-      let client = S3Client(endpoint: endpoint, http: HTTPClient(logger: diagnostics.logger))
+      let client = S3Client(endpoint: endpoint, http: HTTPClient(options: endpoint.httpSettings, logger: diagnostics.logger))
       convert = {
         try self.convertS3(
           client: client, bucket: bucket, prefix: prefix, deleteConsumed: deleteConsumed, maxFileBytes: settings.maxFileBytes)

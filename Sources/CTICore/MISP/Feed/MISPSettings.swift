@@ -119,6 +119,9 @@ package struct MISPSettings: ToolSettings {
   package struct Flags: Sendable {
     package var feed: String?
     package var tls = TLSFlags()
+    /// cti-misp's older `--[no-]ssl-verify`: the feed server's verification only (as
+    /// MISP_FEED_SSL_VERIFY), never the OpenCTI that threat guessing asks.
+    package var feedSSLVerify: Bool?
     package var authorizationHeader: String?
     /// `url` or `s3`.
     package var sourceType: String?
@@ -202,7 +205,9 @@ package struct MISPSettings: ToolSettings {
       switch try Location(text) {
       case .http(let url):
         var client = HTTPClientSettings()
-        try client.applyTLS(flags.tls, verify: MISPKeys.sslVerify, configuration)
+        var feedTLS = flags.tls
+        feedTLS.verify = feedTLS.verify ?? flags.feedSSLVerify
+        try client.applyTLS(feedTLS, verify: MISPKeys.sslVerify, configuration)
         source = .http(
           url: url, authorization: configuration.string(MISPKeys.authorizationHeader, flag: flags.authorizationHeader),
           client: client)

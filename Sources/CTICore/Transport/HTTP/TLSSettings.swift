@@ -1,12 +1,21 @@
 /// The toolkit-wide TLS settings: one CA bundle for every HTTPS connection a tool makes.
 package enum TLSKeys {
   package static let caBundle = Setting(env: "CTI_CA_BUNDLE", key: "cti.ca_bundle")
+
+  /// The CA bundle: `flag`, else CTI_CA_BUNDLE; nil: the system's. It must exist.
+  package static func caBundle(_ configuration: Configuration, flag: String? = nil) throws(ConfigError) -> String? {
+    let bundle = configuration.string(caBundle, flag: flag)
+    if let bundle, !FileSystem.exists(bundle) {
+      throw ConfigError("CA bundle \(bundle) does not exist", fromCommandLine: flag != nil)
+    }
+    return bundle
+  }
 }
 
 /// What the command line said about TLS (`--insecure`, `--ca-bundle`; nil: not given).
 package struct TLSFlags: Sendable, Equatable {
   /// false: `--insecure`; true: verification asked for explicitly (cti-misp's older
-  /// `--ssl-verify`); nil: the tool's verification setting decides.
+  /// `--ssl-verify`, for its feed only); nil: the tool's verification setting decides.
   package var verify: Bool?
   package var caBundle: String?
 
@@ -24,9 +33,6 @@ extension HTTPClientSettings {
     throws(ConfigError)
   {
     insecure = !(try configuration.bool(setting, flag: flags.verify, default: true))
-    caBundle = configuration.string(TLSKeys.caBundle, flag: flags.caBundle)
-    if let bundle = caBundle, !FileSystem.exists(bundle) {
-      throw ConfigError("CA bundle \(bundle) does not exist", fromCommandLine: flags.caBundle != nil)
-    }
+    caBundle = try TLSKeys.caBundle(configuration, flag: flags.caBundle)
   }
 }

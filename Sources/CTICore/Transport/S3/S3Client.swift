@@ -8,10 +8,12 @@ package struct S3Endpoint: Sendable, Equatable {
   package var accessKey: String
   package var secretKey: String
   package var sessionToken: String?
+  /// CA certificates to trust for an https endpoint (CTI_CA_BUNDLE); nil: the system's.
+  package var caBundle: String?
 
   package init(
     host: String, port: Int? = nil, useSSL: Bool = true, region: String = "us-east-1", accessKey: String,
-    secretKey: String, sessionToken: String? = nil
+    secretKey: String, sessionToken: String? = nil, caBundle: String? = nil
   ) {
     self.host = host
     self.port = port
@@ -20,6 +22,14 @@ package struct S3Endpoint: Sendable, Equatable {
     self.accessKey = accessKey
     self.secretKey = secretKey
     self.sessionToken = sessionToken
+    self.caBundle = caBundle
+  }
+
+  /// The HTTP client settings for this endpoint: its CA bundle, the rest as the client's defaults.
+  package var httpSettings: HTTPClientSettings {
+    var settings = HTTPClientSettings()
+    settings.caBundle = caBundle
+    return settings
   }
 
   /// `http[s]://host[:port]`, as boto3's endpoint_url.
@@ -84,10 +94,14 @@ package final class S3Client {
   package let endpoint: S3Endpoint
   private let http: HTTPClient
 
-  package init(endpoint: S3Endpoint, http: HTTPClient = HTTPClient()) {
+  /// `http`: a client of the caller's (for its logger); by default one with the endpoint's settings.
+  package init(endpoint: S3Endpoint, http: HTTPClient? = nil) {
     self.endpoint = endpoint
-    self.http = http
+    self.http = http ?? HTTPClient(options: endpoint.httpSettings)
   }
+
+  /// The settings its HTTP client runs with.
+  var httpOptions: HTTPClientSettings { http.options }
 
   /// Every object under `prefix`, all pages (no delimiter: "sub-folders" are included).
   package func listObjects(bucket: String, prefix: String) throws(S3Error) -> [S3Object] {
@@ -140,12 +154,23 @@ package final class S3Client {
   }
 
   /// Copies an object inside the server (CopyObject), so one too large to read can still be
-  /// moved aside.
+  /// moved aside. S3 may answer 200 and still fail a copy part-way, with an `<Error>` document
+  /// for body: that is a failure too, so the original is never deleted after a failed copy.
   package func copyObject(bucket: String, key: String, to destination: String) throws(S3Error) {
     var headers = HTTPHeaders()
     headers.set("x-amz-copy-source", "/" + Self.encode(bucket, keepSlash: false) + "/" + Self.encode(key, keepSlash: true))
-    _ = try send(.put, bucket: bucket, key: destination, body: [], headers: headers, operation: "CopyObject",
-                 target: "s3://\(bucket)/\(key)")
+    let target = "s3://\(bucket)/\(key)"
+    let response = try send(.put, bucket: bucket, key: destination, body: [], headers: headers, operation: "CopyObject",
+                            target: target)
+    try Self.checkCopied(response.body, target: target)
+  }
+
+  /// Throws when a 200 answer to CopyObject is an `<Error>` document rather than a
+  /// `<CopyObjectResult>`.
+  static func checkCopied(_ body: [UInt8], target: String) throws(S3Error) {
+    let document = S3XML(body)
+    guard document.elements("CopyObjectResult").isEmpty, !document.elements("Error").isEmpty else { return }
+    throw S3Error.from(status: 500, body: body, operation: "CopyObject", target: target)
   }
 
   package func deleteObject(bucket: String, key: String) throws(S3Error) {

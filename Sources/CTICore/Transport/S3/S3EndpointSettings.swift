@@ -12,7 +12,7 @@ package struct S3Keys: Sendable, Equatable {
 
   package init(
     endpoint: Setting, port: Setting = Setting(), useSSL: Setting = Setting(), region: Setting, accessKey: Setting,
-    secretKey: Setting, sessionToken: Setting = Setting(env: "AWS_SESSION_TOKEN")
+    secretKey: Setting, sessionToken: Setting = Setting(env: "AWS_SESSION_TOKEN", secret: true)
   ) {
     self.endpoint = endpoint
     self.port = port
@@ -86,6 +86,7 @@ extension S3Endpoint {
     self.init(
       host: address.host, port: port > 0 ? port : address.port, useSSL: ssl,
       region: configuration.string(keys.region, flag: flags.region, default: "us-east-1"), accessKey: access,
-      secretKey: secret, sessionToken: configuration.string(keys.sessionToken))
+      secretKey: secret, sessionToken: configuration.string(keys.sessionToken),
+      caBundle: try TLSKeys.caBundle(configuration))
   }
 }

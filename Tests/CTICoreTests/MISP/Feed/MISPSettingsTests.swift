@@ -49,6 +49,26 @@ import Testing
     #expect(client.insecure)
   }
 
+  @Test func theOlderSSLVerifyFlagConcernsTheFeedOnly() throws {
+    var flags = MISPSettings.Flags()
+    flags.feed = "https://feed.example/misp"
+    flags.feedSSLVerify = false
+    let settings = try MISPSettings(flags: flags, configuration: Configuration(environment: [:]))
+    guard case .http(_, _, let client) = settings.source else { Issue.record("not http"); return }
+    #expect(client.insecure)
+    // The OpenCTI asked by threat guessing keeps its own switch (OPENCTI_SSL_VERIFY).
+    #expect(settings.tls.verify == nil)
+    flags.feedSSLVerify = true
+    let verified = try MISPSettings(
+      flags: flags, configuration: Configuration(environment: ["MISP_FEED_SSL_VERIFY": "false"]))
+    guard case .http(_, _, let strict) = verified.source else { Issue.record("not http"); return }
+    #expect(!strict.insecure)
+    flags.tls = TLSFlags(verify: false)
+    let insecure = try MISPSettings(flags: flags, configuration: Configuration(environment: [:]))
+    guard case .http(_, _, let both) = insecure.source else { Issue.record("not http"); return }
+    #expect(both.insecure && insecure.tls.verify == false)
+  }
+
   @Test func s3ModeUsesTheSharedEndpointResolution() throws {
     var flags = MISPSettings.Flags()
     flags.sourceType = "s3"

@@ -24,6 +24,14 @@ import Testing
     #expect(error.description == "S3 GetObject s3://b/x: HTTP 404 NoSuchKey: The key <x> & co's")
     #expect(error.exitStatus == .noInput)
   }
+
+  @Test func aCopyAnswered200WithAnErrorDocumentIsAFailure() {
+    let failed = Array("<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>copy failed</Message></Error>".utf8)
+    let error = #expect(throws: S3Error.self) { try S3Client.checkCopied(failed, target: "s3://b/x") }
+    #expect(error?.code == "InternalError")
+    let copied = Array("<CopyObjectResult><ETag>\"e\"</ETag></CopyObjectResult>".utf8)
+    #expect(throws: Never.self) { try S3Client.checkCopied(copied, target: "s3://b/x") }
+  }
 }
 
 /// Against moto on 127.0.0.1 with signatures checked.
@@ -43,6 +51,8 @@ import Testing
     try client.deleteObject(bucket: bucket, key: "connectors/a.json")
     #expect(try client.listObjects(bucket: bucket, prefix: "connectors/").map(\.key) == ["connectors/sub/b c+é.json"])
     #expect(try client.listObjects(bucket: bucket, prefix: "").count == 2)
+    try client.copyObject(bucket: bucket, key: "connectors/sub/b c+é.json", to: "kept/b c+é.json")
+    #expect(try client.getObject(bucket: bucket, key: "kept/b c+é.json") == Array("{\"n\": 1}".utf8))
   }
 
   @Test func listingFollowsContinuationTokens() throws {

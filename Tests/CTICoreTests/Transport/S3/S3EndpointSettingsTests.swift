@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CTICore
@@ -13,6 +14,21 @@ import Testing
     #expect(endpoint.host == "minio" && endpoint.port == 9000 && !endpoint.useSSL)
     let exported = try S3Endpoint(keys: .diodeExport, flags: S3Flags(port: 80, useSSL: true), configuration: configuration)
     #expect(exported.host == "other" && exported.port == 80 && exported.useSSL)
+  }
+
+  @Test func theToolkitsCABundleCoversS3Too() throws {
+    let bundle = NSTemporaryDirectory() + "s3-ca-\(UUID().uuidString).pem"
+    try FileSystem.writeAtomically(Array("-----BEGIN CERTIFICATE-----\n".utf8), to: bundle)
+    defer { try? FileManager.default.removeItem(atPath: bundle) }
+    var environment = ["S3_ENDPOINT": "https://s3.example", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "s", "CTI_CA_BUNDLE": bundle]
+    let endpoint = try S3Endpoint(keys: .diodeExport, flags: S3Flags(), configuration: Configuration(environment: environment))
+    #expect(endpoint.caBundle == bundle && endpoint.httpSettings.caBundle == bundle)
+    #expect(S3Client(endpoint: endpoint).httpOptions.caBundle == bundle)
+    environment["CTI_CA_BUNDLE"] = "/nonexistent/ca.pem"
+    let error = #expect(throws: ConfigError.self) {
+      try S3Endpoint(keys: .diodeExport, flags: S3Flags(), configuration: Configuration(environment: environment))
+    }
+    #expect(error?.exitStatus == .config && error?.message == "CA bundle /nonexistent/ca.pem does not exist")
   }
 
   @Test func theURLsSchemeDecidesUnlessTheFlagDoes() throws {
