@@ -59,9 +59,7 @@ import Testing
     stream.delay = 0.05
     stream.heartbeat = 0.01
     try platform.install(stream)
-    let environment = [
-      "OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": stream.token ?? "", "CONNECTOR_LIVE_STREAM_ID": stream.name,
-    ]
+    let environment = platform.environment(for: stream)
     func start(_ stop: [String] = ["--idle-exit", "1"]) throws -> ToolPipeline {
       try ToolPipeline(
         ("cti-stream", ["--state", state, "--recover", "false"] + stop), ("cti-backup", ["--state", state, "--fsync", backup]),

@@ -65,7 +65,7 @@ import Testing
     let state = folder.path + "/stream.json"
     let tool = try ToolRunner.start(
       "cti-stream", ["--state", state, "--recover", "false"],
-      environment: ["OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": stream.token ?? "", "CONNECTOR_LIVE_STREAM_ID": stream.name])
+      environment: platform.environment(for: stream))
     #expect(tool.waitUntil(timeout: 20) { $0.completedLines >= 20 }, "\(tool.stderrSoFar)")
     tool.signal(SIGTERM)
     let result = tool.wait(timeout: 15)

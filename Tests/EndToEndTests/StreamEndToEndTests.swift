@@ -21,9 +21,7 @@ import Testing
     (start..<(start + count)).map { FakePlatform.Event(id: "17053272\($0 + 10000)-0", data: payload($0)) }
   }
 
-  func environment(_ stream: FakePlatform.Stream) -> [String: String] {
-    ["OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": stream.token ?? "", "CONNECTOR_LIVE_STREAM_ID": stream.name]
-  }
+  func environment(_ stream: FakePlatform.Stream) -> [String: String] { platform.environment(for: stream) }
 
   func ids(_ result: ToolResult) throws -> [String] {
     try result.stdoutLines.map { line in

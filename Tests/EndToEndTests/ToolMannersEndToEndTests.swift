@@ -118,7 +118,7 @@ import Testing
     stream.faults = [1: .endless(after: 1, megabytes: 200)]
     stream.hold = false
     try platform.install(stream)
-    let environment = ["OPENCTI_URL": platform.baseURL, "OPENCTI_TOKEN": stream.token ?? "", "CONNECTOR_LIVE_STREAM_ID": stream.name]
+    let environment = platform.environment(for: stream)
     let result = try Self.runLimited(
       "cti-stream", ["--max-line-bytes", "1M", "--recover", "false", "--reconnect-delay", "0.1", "--max-events", "3"],
       memoryKiB: 250_000, environment: environment)

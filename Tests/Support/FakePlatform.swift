@@ -153,6 +153,11 @@ package final class FakePlatform: Sendable {
     _ = try control("POST", "/_control/scenario", body: stream.json)
   }
 
+  /// The environment cti-stream reads `stream` from, under pycti's names.
+  package func environment(for stream: Stream) -> [String: String] {
+    ["OPENCTI_URL": baseURL, "OPENCTI_TOKEN": stream.token ?? "", "CONNECTOR_LIVE_STREAM_ID": stream.name]
+  }
+
   /// Adds events to a scenario; open connections send them right away.
   package func append(_ events: [Event], to stream: String) throws {
     _ = try control("POST", "/_control/append/\(stream)", body: ["events": .array(events.map(\.json))])
